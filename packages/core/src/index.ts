@@ -1,2 +1,5 @@
 export * from './random';
 export * from './tensor';
+export * from './codec';
+export * from './chunking';
+export * from './aggregate';

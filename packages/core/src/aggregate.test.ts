@@ -1,0 +1,259 @@
+import fc from 'fast-check';
+import { AggregationError, WeightedMeanAccumulator, addInPlace, applyDelta, subtractTensors, weightedMean } from './aggregate';
+import { splitIntoChunks } from './chunking';
+import { TensorStreamDecoder, encodeTensors } from './codec';
+import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
+
+const specArb: fc.Arbitrary<TensorSpec[]> = fc.uniqueArray(
+  fc.record({
+    name: fc.constantFrom('lora.down', 'lora.up', 'conv.down', 'conv.up', 'scale'),
+    shape: fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 }),
+  }),
+  { selector: (s) => s.name, minLength: 1, maxLength: 4 },
+);
+
+const valueArb = fc.float({ min: -1e3, max: 1e3, noNaN: true });
+const weightArb = fc.oneof(fc.integer({ min: 1, max: 60000 }), fc.double({ min: 1e-3, max: 1e4, noNaN: true }));
+
+function tensorsFor(spec: readonly TensorSpec[]): fc.Arbitrary<NamedTensor[]> {
+  return fc.tuple(
+    ...spec.map((s) => {
+      const n = sizeOfShape(s.shape);
+      return fc.array(valueArb, { minLength: n, maxLength: n }).map((vs) => ({ name: s.name, shape: [...s.shape], values: Float32Array.from(vs) }));
+    }),
+  );
+}
+
+interface Client {
+  tensors: NamedTensor[];
+  weight: number;
+}
+
+const scenarioArb = specArb.chain((spec) =>
+  fc.record({
+    spec: fc.constant(spec),
+    clients: fc.array(fc.record({ tensors: tensorsFor(spec), weight: weightArb }), { minLength: 1, maxLength: 8 }),
+  }),
+);
+
+/** The textbook formula, straight in float64, element by element. */
+function naiveMean(spec: readonly TensorSpec[], clients: readonly Client[]): Float64Array[] {
+  const total = clients.reduce((s, c) => s + c.weight, 0);
+  return spec.map((s, i) => {
+    const out = new Float64Array(sizeOfShape(s.shape));
+    for (let j = 0; j < out.length; j++) {
+      let acc = 0;
+      for (const c of clients) acc += (c.weight / total) * c.tensors[i]!.values[j]!;
+      out[j] = acc;
+    }
+    return out;
+  });
+}
+
+/** |a - b| <= 1e-6 relative, with an absolute floor tied to the input scale for
+ * values that cancel to near zero. */
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale = 1e3): void {
+  expect(got.length).toBe(want.length);
+  for (let j = 0; j < got.length; j++) {
+    const tol = 1e-6 * Math.abs(want[j]!) + 1e-12 * scale;
+    if (!(Math.abs(got[j]! - want[j]!) <= tol)) throw new Error(`index ${j}: got ${got[j]}, want ${want[j]} (tol ${tol})`);
+  }
+}
+
+function accumulate(spec: readonly TensorSpec[], clients: readonly Client[]): NamedTensor[] {
+  const acc = new WeightedMeanAccumulator(spec);
+  for (const c of clients) acc.add(c.tensors, c.weight);
+  return acc.result();
+}
+
+function expectAllClose(got: readonly NamedTensor[], want: readonly NamedTensor[]): void {
+  expect(specOf(got)).toEqual(specOf(want));
+  got.forEach((t, i) => expectClose(t.values, want[i]!.values));
+}
+
+function expectBitEqual(got: readonly NamedTensor[], want: readonly NamedTensor[]): void {
+  expect(specOf(got)).toEqual(specOf(want));
+  got.forEach((t, i) => expect(Array.from(t.values)).toEqual(Array.from(want[i]!.values)));
+}
+
+function expectAggError(fn: () => unknown, message: RegExp): void {
+  expect(fn).toThrow(AggregationError);
+  expect(fn).toThrow(message);
+}
+
+const t = (name: string, shape: number[], values: number[]): NamedTensor => ({ name, shape, values: Float32Array.from(values) });
+
+describe('WeightedMeanAccumulator', () => {
+  it('equals a naive float64 weighted mean within 1e-6 relative', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ spec, clients }) => {
+        const acc = new WeightedMeanAccumulator(spec);
+        for (const c of clients) acc.add(c.tensors, c.weight);
+        expect(acc.clients).toBe(clients.length);
+        expect(acc.totalWeight).toBeCloseTo(clients.reduce((s, c) => s + c.weight, 0), 6);
+        const want = naiveMean(spec, clients);
+        acc.result().forEach((r, i) => expectClose(r.values, want[i]!));
+      }),
+    );
+  });
+
+  it('does not depend on client order', () => {
+    fc.assert(
+      fc.property(
+        scenarioArb.chain((s) => fc.record({ s: fc.constant(s), order: fc.shuffledSubarray(s.clients, { minLength: s.clients.length }) })),
+        ({ s, order }) => expectAllClose(accumulate(s.spec, order), accumulate(s.spec, s.clients)),
+      ),
+    );
+  });
+
+  it('gives the same bits slice by slice as whole, and an aborted client leaves no trace', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }), fc.nat(), ({ spec, clients }, sliceSizes, abortAt) => {
+        const streamed = new WeightedMeanAccumulator(spec);
+        clients.forEach((c, k) => {
+          if (k === abortAt % clients.length) {
+            // A client that dies half-way through its upload.
+            const dying = streamed.beginClient(1e6);
+            const first = c.tensors[0]!;
+            if (first.values.length > 0) dying.addSlice(0, 0, first.values.subarray(0, 1));
+            dying.abort();
+          }
+          const contribution = streamed.beginClient(c.weight);
+          let s = 0;
+          c.tensors.forEach((tensor, i) => {
+            for (let off = 0; off < tensor.values.length; ) {
+              const len = Math.min(sliceSizes[s++ % sliceSizes.length]!, tensor.values.length - off);
+              contribution.addSlice(i, off, tensor.values.slice(off, off + len));
+              off += len;
+            }
+          });
+          expect(contribution.complete).toBe(true);
+          contribution.commit();
+        });
+        expect(streamed.clients).toBe(clients.length);
+        expect(streamed.totalWeight).toBe(clients.reduce((sum, c) => sum + c.weight, 0));
+        expectBitEqual(streamed.result(), accumulate(spec, clients));
+      }),
+    );
+  });
+
+  it('returns the input when every client sends the same tensors', () => {
+    fc.assert(
+      fc.property(
+        specArb.chain(tensorsFor),
+        fc.array(weightArb, { minLength: 1, maxLength: 6 }),
+        (tensors, weights) => expectAllClose(weightedMean(weights.map((weight) => ({ tensors, weight }))), tensors),
+      ),
+    );
+  });
+
+  it('is invariant to scaling all weights', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.double({ min: 1e-3, max: 1e3, noNaN: true }), ({ spec, clients }, c) => {
+        const scaled = clients.map((k) => ({ tensors: k.tensors, weight: k.weight * c }));
+        expectAllClose(accumulate(spec, scaled), accumulate(spec, clients));
+      }),
+    );
+  });
+
+  it('validates weights, shapes and values, leaving the sums untouched on failure', () => {
+    const spec = [{ name: 'a', shape: [2] }];
+    const acc = new WeightedMeanAccumulator(spec);
+    for (const w of [0, -1, NaN, Infinity]) expectAggError(() => acc.add([t('a', [2], [1, 2])], w), /weight must be a finite number > 0/);
+    expectAggError(() => acc.add([t('a', [3], [1, 2, 3])], 1), /tensor "a" has shape \[3\], expected \[2\]/);
+    expectAggError(() => acc.add([t('b', [2], [1, 2])], 1), /named "b", expected "a"/);
+    expectAggError(() => acc.add([t('a', [2], [1, NaN])], 1), /tensor "a" has non-finite value NaN at index 1/);
+    expectAggError(() => acc.result(), /no client/);
+    expect(acc.clients).toBe(0);
+    acc.add([t('a', [2], [1, 2])], 3);
+    acc.add([t('a', [2], [3, 6])], 1);
+    expect(Array.from(acc.result()[0]!.values)).toEqual([1.5, 3]);
+    expectAggError(() => new WeightedMeanAccumulator([spec[0]!, spec[0]!]), /duplicate tensor name "a"/);
+  });
+
+  it('enforces stream order and completeness for slice-by-slice clients', () => {
+    const acc = new WeightedMeanAccumulator([
+      { name: 'a', shape: [3] },
+      { name: 'empty', shape: [0] },
+      { name: 'b', shape: [1] },
+    ]);
+    const c = acc.beginClient(2);
+    expectAggError(() => c.addSlice(0, 1, Float32Array.of(1)), /got tensor 0 at offset 1, expected tensor 0 \("a"\) at offset 0/);
+    c.addSlice(0, 0, Float32Array.of(1, 2));
+    expectAggError(() => c.addSlice(0, 2, Float32Array.of(3, 4)), /slice \[2, 4\) runs past its 3 values/);
+    expectAggError(() => c.addSlice(0, 2, Float32Array.of(Infinity)), /tensor "a" has non-finite value Infinity at index 2/);
+    expectAggError(() => c.commit(), /tensor "a" has 2 of 3 values \(2 received in all\)/);
+    c.addSlice(0, 2, Float32Array.of(3));
+    // The empty tensor is skipped: the next slice belongs to 'b'.
+    expectAggError(() => c.addSlice(1, 0, Float32Array.of(9)), /expected tensor 2 \("b"\)/);
+    c.addSlice(2, 0, Float32Array.of(4));
+    expectAggError(() => c.addSlice(2, 1, Float32Array.of(5)), /expected nothing more/);
+    expect(acc.clients).toBe(0); // nothing counts before commit
+    c.commit();
+    expect(acc.clients).toBe(1);
+    expect(acc.totalWeight).toBe(2);
+    expectAggError(() => c.commit(), /already committed/);
+    expectAggError(() => c.abort(), /already committed/);
+    expectAggError(() => acc.beginClient(0), /weight must be/);
+    const aborted = acc.beginClient(1);
+    aborted.abort();
+    expectAggError(() => aborted.addSlice(0, 0, Float32Array.of(1)), /already aborted/);
+    expect(Array.from(acc.result()[0]!.values)).toEqual([1, 2, 3]);
+  });
+
+  it('aggregates an encoded upload straight off the chunk stream', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.integer({ min: 1, max: 64 }), ({ spec, clients }, chunkSize) => {
+        const acc = new WeightedMeanAccumulator(spec);
+        for (const c of clients) {
+          const payload = encodeTensors(c.tensors);
+          const decoder = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length });
+          const contribution = acc.beginClient(c.weight);
+          for (const chunk of splitIntoChunks(payload, chunkSize)) {
+            for (const s of decoder.push(chunk)) contribution.addSlice(s.tensorIndex, s.offset, s.values);
+          }
+          decoder.finish();
+          contribution.commit();
+        }
+        expectBitEqual(acc.result(), accumulate(spec, clients));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('delta arithmetic', () => {
+  it('applyDelta(global, subtractTensors(local, global)) recovers local to float32 rounding', () => {
+    fc.assert(
+      fc.property(specArb.chain((spec) => fc.tuple(tensorsFor(spec), tensorsFor(spec))), ([local, global]) => {
+        const delta = subtractTensors(local, global);
+        const back = applyDelta(global, delta);
+        back.forEach((b, i) => {
+          for (let j = 0; j < b.values.length; j++) {
+            const l = local[i]!.values[j]!;
+            const g = global[i]!.values[j]!;
+            // Two float32 roundings, each at most half an ulp of max(|l|, |g|) * 2.
+            expect(Math.abs(b.values[j]! - l)).toBeLessThanOrEqual(2 ** -22 * Math.max(Math.abs(l), Math.abs(g)) + 1e-45);
+          }
+        });
+        // Inputs untouched.
+        expect(delta[0]!.values).not.toBe(local[0]!.values);
+      }),
+    );
+  });
+
+  it('addInPlace scales, checks shapes, and is atomic on overflow', () => {
+    const target = [t('a', [2], [1, 2]), t('b', [1], [3e38])];
+    addInPlace(target, [t('a', [2], [1, 1]), t('b', [1], [0])], 0.5);
+    expect(Array.from(target[0]!.values)).toEqual([1.5, 2.5]);
+    expectAggError(() => addInPlace(target, [t('a', [2], [1, 1]), t('b', [1], [1e38])], 1), /tensor "b" overflows float32 at index 0/);
+    expect(Array.from(target[0]!.values)).toEqual([1.5, 2.5]); // 'a' was not written either
+    expectAggError(() => addInPlace(target, [t('a', [2], [1, 1])], 1), /expected 2 tensors/);
+    expectAggError(() => addInPlace(target, [t('a', [2], [1, NaN]), t('b', [1], [0])], 1), /non-finite value NaN/);
+    expectAggError(() => addInPlace(target, target, NaN), /scale must be finite/);
+  });
+
+  it('weightedMean rejects an empty list', () => {
+    expectAggError(() => weightedMean([]), /no items/);
+  });
+});
