@@ -3,3 +3,4 @@ export * from './tensor';
 export * from './codec';
 export * from './chunking';
 export * from './aggregate';
+export * from './partition';

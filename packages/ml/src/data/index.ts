@@ -1,0 +1,4 @@
+export * from './dataset';
+export * from './idx';
+export * from './cifar';
+export * from './load';
