@@ -1,1 +1,11 @@
-export {};
+export * from './engine';
+export * from './zoo';
+export * from './adapter';
+export * from './optimizer';
+export * from './flops';
+export * from './batches';
+export * from './private-model';
+export * from './algorithms';
+export * from './data';
+export * from './simulation';
+export * from './bench-train';

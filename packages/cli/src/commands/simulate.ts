@@ -1,0 +1,140 @@
+/** `pfedlora simulate`: an in-process federation for research. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ALGORITHM_NAMES,
+  DATASET_NAMES,
+  DEFAULT_SIMULATION,
+  parseModelKind,
+  runSimulation,
+  type RoundRecord,
+  type SimulationConfig,
+  type SimulationResult,
+} from '@pfedlora/ml';
+import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
+import { formatBytes, formatCount, formatPercent, table } from '../format';
+import { createProgressBar } from '../progress';
+import { backendFlag, BACKEND_FLAG } from './shared';
+
+const d = DEFAULT_SIMULATION;
+
+export const SIMULATE_FLAGS: FlagSpecs = {
+  dataset: { type: 'string', value: 'NAME', help: `dataset: ${DATASET_NAMES.join(', ')}`, default: d.dataset },
+  'data-dir': { type: 'string', value: 'DIR', help: 'folder with the dataset files (Fashion-MNIST: the Debian package or the shipped subset when omitted)' },
+  partition: { type: 'string', value: 'KIND', help: 'label-skew or dirichlet', default: d.partition },
+  'classes-per-client': { type: 'string', value: 'N', help: 'label skew: classes each client holds', default: String(d.classesPerClient) },
+  alpha: { type: 'string', value: 'A', help: 'dirichlet concentration', default: String(d.dirichletAlpha) },
+  clients: { type: 'string', value: 'N', help: 'number of clients', default: String(d.clients) },
+  participation: { type: 'string', value: 'F', help: 'fraction of clients sampled each round, (0, 1]', default: String(d.participation) },
+  rounds: { type: 'string', value: 'R', help: 'communication rounds', default: String(d.rounds) },
+  'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
+  'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
+  lr: { type: 'string', value: 'LR', help: 'SGD learning rate', default: String(d.learningRate) },
+  rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
+  'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
+  models: { type: 'string', value: 'LIST', help: 'models cycled over clients, e.g. cnn1,cnn3 (default: client k gets CNN-((k mod 5)+1))' },
+  algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
+  seed: { type: 'string', value: 'S', help: 'seed for partition, init, sampling and batch order', default: String(d.seed) },
+  ...BACKEND_FLAG,
+  out: { type: 'string', value: 'DIR', help: 'write result.json and rounds.csv there' },
+  json: { type: 'boolean', help: 'print one JSON object instead of tables' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export const SIMULATE_HELP = helpText(
+  'pfedlora simulate [options]',
+  'Runs a whole federation in this process: partitions the dataset over the clients, trains each\nround with the chosen algorithm and reports mean personalized test accuracy, bytes and FLOPs.',
+  SIMULATE_FLAGS,
+);
+
+export function simulationConfigFromFlags(argv: readonly string[]): { config: SimulationConfig; json: boolean; out?: string; help: boolean } {
+  const { flags } = parseFlags(argv, SIMULATE_FLAGS, 'simulate');
+  const modelsText = stringFlag(flags, 'models');
+  const dataDir = stringFlag(flags, 'data-dir');
+  const config: SimulationConfig = {
+    ...d,
+    dataset: choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset),
+    ...(dataDir === undefined ? {} : { dataDir }),
+    partition: choiceFlag(flags, 'partition', ['label-skew', 'dirichlet'] as const, d.partition),
+    classesPerClient: intFlag(flags, 'classes-per-client', d.classesPerClient, 1),
+    dirichletAlpha: floatFlag(flags, 'alpha', d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
+    clients: intFlag(flags, 'clients', d.clients, 1),
+    participation: floatFlag(flags, 'participation', d.participation, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
+    rounds: intFlag(flags, 'rounds', d.rounds, 1),
+    localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
+    batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
+    learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
+    rank: intFlag(flags, 'rank', d.rank, 1, 500),
+    adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
+    models: modelsText ? modelsText.split(',').map((m) => parseModelKind(m)) : [],
+    algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
+    seed: intFlag(flags, 'seed', d.seed, 0, 2 ** 32 - 1),
+    backend: backendFlag(flags),
+  };
+  const out = stringFlag(flags, 'out');
+  return { config, json: boolFlag(flags, 'json'), help: boolFlag(flags, 'help'), ...(out === undefined ? {} : { out }) };
+}
+
+export function roundsCsv(rounds: readonly RoundRecord[]): string {
+  const header = 'round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds';
+  const rows = rounds.map((r) =>
+    [r.round, r.participants.length, r.meanAccuracy, r.meanLoss, r.meanTrainLoss, r.bytesUp, r.bytesDown, r.trainFlops, r.seconds].join(','),
+  );
+  return [header, ...rows].join('\n') + '\n';
+}
+
+export async function writeSimulationOutputs(dir: string, result: SimulationResult): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(dir, 'rounds.csv'), roundsCsv(result.rounds));
+}
+
+function roundRow(r: RoundRecord): string[] {
+  return [String(r.round), formatPercent(r.meanAccuracy), r.meanTrainLoss.toFixed(4), formatBytes(r.bytesUp), formatBytes(r.bytesDown), formatCount(r.trainFlops), r.seconds.toFixed(1)];
+}
+
+const ROUND_HEADER = ['round', 'accuracy', 'train loss', 'bytes up', 'bytes down', 'FLOPs', 'seconds'];
+
+export async function simulate(argv: readonly string[], stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const { config, json, out, help } = simulationConfigFromFlags(argv);
+  if (help) {
+    stdout.write(SIMULATE_HELP);
+    return 0;
+  }
+  const bar = createProgressBar();
+  if (!json) {
+    stdout.write(`pfedlora simulate: ${config.algorithm} on ${config.dataset}, ${config.clients} clients, ${config.rounds} rounds, ${config.partition}\n`);
+  }
+  let printedHeader = false;
+  const result = await runSimulation(config, {
+    onProgress: (p) => bar.update((p.round - 1 + p.done / p.of) / p.rounds, `round ${p.round}/${p.rounds} client ${p.done}/${p.of}`),
+    onRound: (r) => {
+      if (json) return;
+      const lines = table(ROUND_HEADER, [roundRow(r)]).split('\n');
+      const text = printedHeader ? lines[2]! : lines.join('\n');
+      printedHeader = true;
+      bar.log('');
+      stdout.write(text + '\n');
+    },
+  });
+  bar.done();
+  if (out) await writeSimulationOutputs(out, result);
+  if (json) {
+    stdout.write(JSON.stringify(result) + '\n');
+    return 0;
+  }
+  stdout.write(`\nengine: ${result.engine.backend}   data: ${result.dataSource}\n`);
+  stdout.write(
+    table(
+      ['client', 'model', 'classes', 'train', 'test', 'private model', 'accuracy'],
+      result.clients.map((c) => [String(c.client), c.model, c.classes.join(','), String(c.trainSamples), String(c.testSamples), formatBytes(c.privateModelBytes), formatPercent(c.accuracy)]),
+    ) + '\n',
+  );
+  stdout.write(
+    `\nfinal mean accuracy ${formatPercent(result.final.meanAccuracy)} after round ${result.final.round}; ` +
+      `adapter ${formatBytes(result.adapterBytes)}; sent up ${formatBytes(result.totals.bytesUp)}, down ${formatBytes(result.totals.bytesDown)}; ` +
+      `${formatCount(result.totals.trainFlops)} FLOPs; ${result.totals.seconds.toFixed(1)} s\n`,
+  );
+  if (out) stdout.write(`wrote ${join(out, 'result.json')} and ${join(out, 'rounds.csv')}\n`);
+  return 0;
+}

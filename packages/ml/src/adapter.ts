@@ -1,0 +1,95 @@
+/**
+ * The shared low-rank adapter of pFedLoRA. It has the same tensor names and
+ * shapes on every client whatever its local model, because it plugs in at the
+ * 500-d representation h that every zoo model produces:
+ *
+ *   logits = head_k(h) + (alpha / r) * (h D) U,   D: [500, r], U: [r, classes]
+ *
+ * D is initialised like a LoRA down-projection (uniform, 1/sqrt(fan_in)) and U
+ * with zeros, so a fresh adapter changes nothing until it is trained.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, deriveSeed, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { REPRESENTATION_DIM } from './zoo';
+
+export interface AdapterConfig {
+  /** Rank r of the low-rank factors. */
+  readonly rank: number;
+  /** LoRA scaling numerator: the branch is multiplied by alpha / rank. */
+  readonly alpha: number;
+  readonly numClasses: number;
+}
+
+export const ADAPTER_DOWN = 'adapter/down';
+export const ADAPTER_UP = 'adapter/up';
+
+export function adapterSpec(config: AdapterConfig): TensorSpec[] {
+  validateAdapterConfig(config);
+  return [
+    { name: ADAPTER_DOWN, shape: [REPRESENTATION_DIM, config.rank] },
+    { name: ADAPTER_UP, shape: [config.rank, config.numClasses] },
+  ];
+}
+
+export function validateAdapterConfig(config: AdapterConfig): void {
+  if (!Number.isInteger(config.rank) || config.rank < 1 || config.rank > REPRESENTATION_DIM) {
+    throw new Error(`adapter rank must be an integer in [1, ${REPRESENTATION_DIM}], got ${config.rank}`);
+  }
+  if (!(config.alpha > 0) || !Number.isFinite(config.alpha)) throw new Error(`adapter alpha must be > 0, got ${config.alpha}`);
+}
+
+/** The initial global adapter, identical for a given seed on every machine. */
+export function initialAdapter(config: AdapterConfig, seed: number): NamedTensor[] {
+  const [down, up] = adapterSpec(config) as [TensorSpec, TensorSpec];
+  const rng = createRng(deriveSeed(seed, 'adapter'));
+  const bound = 1 / Math.sqrt(REPRESENTATION_DIM);
+  const downValues = new Float32Array(REPRESENTATION_DIM * config.rank);
+  for (let i = 0; i < downValues.length; i++) downValues[i] = uniform(rng, -bound, bound);
+  return [
+    { name: down.name, shape: down.shape, values: downValues },
+    { name: up.name, shape: up.shape, values: new Float32Array(config.rank * config.numClasses) },
+  ];
+}
+
+/** The adapter's tfjs variables on one client. */
+export interface AdapterVariables {
+  readonly config: AdapterConfig;
+  readonly down: tf.Variable;
+  readonly up: tf.Variable;
+}
+
+export function createAdapterVariables(config: AdapterConfig): AdapterVariables {
+  const [down, up] = adapterSpec(config) as [TensorSpec, TensorSpec];
+  return {
+    config,
+    down: tf.tidy(() => tf.variable(tf.zeros([...down.shape]), true)),
+    up: tf.tidy(() => tf.variable(tf.zeros([...up.shape]), true)),
+  };
+}
+
+/** Overwrites the adapter with received tensors (validated by the caller's codec). */
+export function loadAdapter(adapter: AdapterVariables, tensors: readonly NamedTensor[]): void {
+  for (const t of tensors) {
+    const target = t.name === ADAPTER_DOWN ? adapter.down : t.name === ADAPTER_UP ? adapter.up : undefined;
+    if (!target) throw new Error(`unexpected adapter tensor "${t.name}"`);
+    tf.tidy(() => target.assign(tf.tensor(t.values, [...t.shape], 'float32')));
+  }
+}
+
+export async function readAdapter(adapter: AdapterVariables): Promise<NamedTensor[]> {
+  return [
+    { name: ADAPTER_DOWN, shape: [...adapter.down.shape], values: (await adapter.down.data()) as Float32Array },
+    { name: ADAPTER_UP, shape: [...adapter.up.shape], values: (await adapter.up.data()) as Float32Array },
+  ];
+}
+
+/** The adapter branch: h [n, 500] -> [n, classes]. Call inside tf.tidy. */
+export function adapterLogits(adapter: AdapterVariables, h: tf.Tensor2D): tf.Tensor2D {
+  const scale = adapter.config.alpha / adapter.config.rank;
+  return tf.mul(tf.matMul(tf.matMul(h, adapter.down), adapter.up), scale);
+}
+
+export function disposeAdapterVariables(adapter: AdapterVariables): void {
+  adapter.down.dispose();
+  adapter.up.dispose();
+}

@@ -1,0 +1,85 @@
+/**
+ * The plug-in shape of a federated algorithm. An algorithm is three things:
+ * a payload schema (what goes down and what comes up), a client step (train
+ * on private data given the global payload, return an update) and a server
+ * step (fold updates into the next global payload, one client at a time so
+ * memory does not grow with the federation). The simulation, the coordinator
+ * and the client daemon drive every algorithm through this interface alone.
+ */
+import type { NamedTensor, TensorSpec } from '@pfedlora/core';
+import type { Dataset } from '../data/dataset';
+import type { SgdConfig } from '../optimizer';
+import type { Evaluation } from '../private-model';
+import type { InputShape, ModelKind } from '../zoo';
+
+/** What every party of one federation agrees on. */
+export interface FederationSetup {
+  readonly input: InputShape;
+  readonly numClasses: number;
+  /** Adapter rank r (pFedLoRA). */
+  readonly rank: number;
+  /** Adapter scaling numerator: the branch is multiplied by alpha / rank. */
+  readonly alpha: number;
+}
+
+/** Local training hyper-parameters of a client. */
+export interface LocalTrainingConfig extends SgdConfig {
+  readonly localEpochs: number;
+  readonly batchSize: number;
+}
+
+export interface ClientSetup {
+  readonly clientIndex: number;
+  readonly modelKind: ModelKind;
+  readonly federation: FederationSetup;
+  readonly training: LocalTrainingConfig;
+  readonly train: Dataset;
+  readonly test: Dataset;
+  /** Seeds the private model's init and the client's batch order. */
+  readonly seed: number;
+}
+
+export interface ClientUpdate {
+  /** The payload that goes up (pFedLoRA: the adapter delta). */
+  readonly tensors: NamedTensor[];
+  /** Aggregation weight n_k. */
+  readonly numSamples: number;
+  /** Analytic training FLOPs this round (docs/algorithm.md). */
+  readonly trainFlops: number;
+  readonly trainLoss: number;
+}
+
+export interface AlgorithmClient {
+  /** The client step: train on private data starting from the global payload. */
+  fit(global: readonly NamedTensor[], round: number): Promise<ClientUpdate>;
+  /** Personalized evaluation on the client's own test split. */
+  evaluate(): Promise<Evaluation>;
+  /** Everything private to persist (model, optimizer state) for a restart. */
+  privateState(): Promise<NamedTensor[]>;
+  loadPrivateState(tensors: readonly NamedTensor[]): void;
+  /** Size of the private model in bytes (float32), for reports. */
+  readonly privateModelBytes: number;
+  dispose(): void;
+}
+
+/** The server step, fed one client update at a time. */
+export interface GlobalAggregator {
+  add(update: readonly NamedTensor[], weight: number): void;
+  readonly clients: number;
+  /** The next global payload; with no client added, the previous one. */
+  result(): NamedTensor[];
+}
+
+export interface Algorithm {
+  readonly name: AlgorithmName;
+  /** One line for --help and reports. */
+  readonly summary: string;
+  globalSpec(setup: FederationSetup): TensorSpec[];
+  updateSpec(setup: FederationSetup): TensorSpec[];
+  initialGlobal(setup: FederationSetup, seed: number): NamedTensor[];
+  createAggregator(global: readonly NamedTensor[], setup: FederationSetup): GlobalAggregator;
+  createClient(setup: ClientSetup): AlgorithmClient;
+}
+
+export const ALGORITHM_NAMES = ['pfedlora', 'standalone'] as const;
+export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];

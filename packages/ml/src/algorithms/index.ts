@@ -1,0 +1,16 @@
+import type { Algorithm, AlgorithmName } from './algorithm';
+import { ALGORITHM_NAMES } from './algorithm';
+import { pfedlora } from './pfedlora';
+import { standalone } from './standalone';
+
+export * from './algorithm';
+export { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
+export { standalone } from './standalone';
+
+const REGISTRY: Record<AlgorithmName, Algorithm> = { pfedlora, standalone };
+
+export function getAlgorithm(name: string): Algorithm {
+  const algorithm = (REGISTRY as Record<string, Algorithm | undefined>)[name];
+  if (!algorithm) throw new Error(`unknown algorithm "${name}": expected one of ${ALGORITHM_NAMES.join(', ')}`);
+  return algorithm;
+}

@@ -1,0 +1,137 @@
+/**
+ * pFedLoRA (docs/algorithm.md). Each client holds its private CNN F_k and a
+ * copy of the shared low-rank adapter A = (D, U); the combined model is
+ *   logits = head_k(h) + (alpha / r) (h D) U,   h = extractor_k(x).
+ * Client step, per round: load the global adapter; step 1, adapter frozen,
+ * train F_k for E epochs on the combined logits; step 2, F_k frozen, train the
+ * adapter for E epochs (on h and head logits computed once, since F_k is
+ * frozen); upload delta = A_local - A_global with n_k.
+ * Server step: A_global += sum_k n_k delta_k / sum_k n_k.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { WeightedMeanAccumulator, applyDelta, createRng, deriveSeed, subtractTensors, type NamedTensor, type Rng } from '@pfedlora/core';
+import {
+  ADAPTER_DOWN,
+  ADAPTER_UP,
+  adapterLogits,
+  adapterSpec,
+  createAdapterVariables,
+  disposeAdapterVariables,
+  initialAdapter,
+  loadAdapter,
+  readAdapter,
+  type AdapterConfig,
+  type AdapterVariables,
+} from '../adapter';
+import { sampleSetOf, shuffledBatches, type SampleSet } from '../batches';
+import { adapterForwardFlops, extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from '../flops';
+import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
+import { PrivateModel } from '../private-model';
+import { REPRESENTATION_DIM, modelSpec, type ModelSpec } from '../zoo';
+import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
+
+function adapterConfigOf(setup: FederationSetup): AdapterConfig {
+  return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses };
+}
+
+/** Step 2: SGD on the adapter alone over precomputed [h, head logits] rows. */
+function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, frozen: SampleSet, batchSize: number, rng: Rng): number {
+  const classes = adapter.config.numClasses;
+  let lossSum = 0;
+  for (const batch of shuffledBatches(frozen, batchSize, rng)) {
+    const loss = tf.tidy(() => {
+      const rows = tf.tensor2d(batch.features, [batch.size, frozen.sampleSize]);
+      const h = tf.slice(rows, [0, 0], [batch.size, REPRESENTATION_DIM]);
+      const base = tf.slice(rows, [0, REPRESENTATION_DIM], [batch.size, classes]);
+      const y = tf.tensor1d(batch.labels, 'int32');
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(tf.add(base, adapterLogits(adapter, h)) as tf.Tensor2D, y),
+        [adapter.down, adapter.up],
+      );
+      optimizer.step(grads);
+      return value;
+    });
+    lossSum += loss.dataSync()[0]! * batch.size;
+    loss.dispose();
+  }
+  return lossSum / Math.max(1, frozen.count);
+}
+
+/** Per-sample FLOPs of step 1 and step 2 for one model (docs/algorithm.md). */
+export function pfedloraFlopsPerSample(spec: ModelSpec, config: AdapterConfig): { step1: number; step2PerEpoch: number; step2Once: number } {
+  const adapter = adapterForwardFlops(REPRESENTATION_DIM, config.rank, config.numClasses);
+  // Step 1: every CNN layer trained; the frozen adapter still passes gradients to h.
+  const step1 = trainStepFlops(modelStages(spec, true)) + 2 * adapter;
+  // Step 2: one forward through the frozen CNN and head, then the adapter alone:
+  // forward, weight gradients of D and U, and the input gradient of U.
+  const step2Once = extractorForwardFlops(spec) + headForwardFlops(spec);
+  const up = 2 * config.rank * config.numClasses;
+  const step2PerEpoch = adapter + adapter + up;
+  return { step1, step2PerEpoch, step2Once };
+}
+
+function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
+  const { federation, training } = setup;
+  const config = adapterConfigOf(federation);
+  const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
+  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
+  const adapter = createAdapterVariables(config);
+  const adapterSgd: SgdConfig = training;
+  const adapterOptimizer = new SgdMomentum(adapterSgd, new Map([[ADAPTER_DOWN, adapter.down], [ADAPTER_UP, adapter.up]]));
+  const rng = createRng(deriveSeed(setup.seed, 'batches'));
+  const train = sampleSetOf(setup.train);
+  const test = sampleSetOf(setup.test);
+  const flops = pfedloraFlopsPerSample(spec, config);
+  const branch = (h: tf.Tensor2D) => adapterLogits(adapter, h);
+
+  return {
+    privateModelBytes: model.byteSize,
+    async fit(global) {
+      loadAdapter(adapter, global);
+      for (let e = 0; e < training.localEpochs; e++) model.trainEpoch(train, training.batchSize, rng, branch);
+      const frozen = model.frozenOutputs(train);
+      // The adapter restarts from the global one each round, so does its momentum.
+      adapterOptimizer.reset();
+      let loss = 0;
+      for (let e = 0; e < training.localEpochs; e++) loss = trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng);
+      const delta = subtractTensors(await readAdapter(adapter), global);
+      const n = train.count;
+      const E = training.localEpochs;
+      return {
+        tensors: delta,
+        numSamples: n,
+        trainFlops: n * (E * flops.step1 + flops.step2Once + E * flops.step2PerEpoch),
+        trainLoss: loss,
+      };
+    },
+    async evaluate() {
+      return model.evaluate(test, branch);
+    },
+    privateState: () => model.state(),
+    loadPrivateState: (tensors) => model.loadState(tensors),
+    dispose() {
+      adapterOptimizer.dispose();
+      disposeAdapterVariables(adapter);
+      model.dispose();
+    },
+  };
+}
+
+export const pfedlora: Algorithm = {
+  name: 'pfedlora',
+  summary: 'shared low-rank adapter beside heterogeneous private CNNs; clients upload adapter deltas',
+  globalSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
+  updateSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
+  initialGlobal: (setup, seed) => initialAdapter(adapterConfigOf(setup), seed),
+  createAggregator(global: readonly NamedTensor[], setup: FederationSetup): GlobalAggregator {
+    const mean = new WeightedMeanAccumulator(adapterSpec(adapterConfigOf(setup)));
+    return {
+      add: (update, weight) => mean.add(update, weight),
+      get clients() {
+        return mean.clients;
+      },
+      result: () => (mean.clients === 0 ? global.map((t) => ({ ...t, values: t.values.slice() })) : applyDelta(global, mean.result())),
+    };
+  },
+  createClient: createPFedLoRAClient,
+};

@@ -1,0 +1,264 @@
+/**
+ * In-process federation for research: the same algorithm plug-ins, client
+ * steps and server steps the distributed coordinator runs, with every client
+ * in this process. Deterministic for a seed (partition, init, sampling, batch
+ * order), so two algorithms compared with the same seed see the same clients,
+ * models and data.
+ */
+import {
+  createRng,
+  deriveSeed,
+  dirichletPartition,
+  encodedSizeOf,
+  labelSkewPartition,
+  shuffleInPlace,
+  type ClientPartition,
+  type NamedTensor,
+} from '@pfedlora/core';
+import { getAlgorithm, type AlgorithmClient, type AlgorithmName, type FederationSetup, type LocalTrainingConfig } from './algorithms';
+import { loadDataset, subsetOf, type DatasetName, type DatasetSplits } from './data';
+import { initEngine, type BackendChoice, type EngineInfo } from './engine';
+import { PAPER_SGD } from './optimizer';
+import { defaultModelKind, type ModelKind } from './zoo';
+
+export type PartitionKind = 'label-skew' | 'dirichlet';
+
+export interface SimulationConfig {
+  readonly dataset: DatasetName;
+  readonly dataDir?: string;
+  readonly partition: PartitionKind;
+  /** Label skew: classes per client. */
+  readonly classesPerClient: number;
+  /** Dirichlet concentration. */
+  readonly dirichletAlpha: number;
+  readonly clients: number;
+  /** Fraction of clients sampled each round, in (0, 1]. */
+  readonly participation: number;
+  readonly rounds: number;
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly rank: number;
+  /** Adapter scaling numerator (branch scaled by alpha / rank). */
+  readonly adapterAlpha: number;
+  readonly seed: number;
+  readonly algorithm: AlgorithmName;
+  /** Model per client, cycled; empty means CNN-((k mod 5)+1). */
+  readonly models: readonly ModelKind[];
+  readonly backend: BackendChoice;
+}
+
+export const DEFAULT_SIMULATION: SimulationConfig = {
+  dataset: 'fashion-mnist',
+  partition: 'label-skew',
+  classesPerClient: 2,
+  dirichletAlpha: 0.5,
+  clients: 10,
+  participation: 1,
+  rounds: 10,
+  localEpochs: 1,
+  batchSize: 64,
+  ...PAPER_SGD,
+  rank: 8,
+  adapterAlpha: 8,
+  seed: 1,
+  algorithm: 'pfedlora',
+  models: [],
+  backend: 'auto',
+};
+
+export interface RoundRecord {
+  readonly round: number;
+  readonly participants: number[];
+  /** Mean personalized test accuracy over this round's participants. */
+  readonly meanAccuracy: number;
+  readonly meanLoss: number;
+  readonly meanTrainLoss: number;
+  /** Serialized payload bytes sent by all participants this round. */
+  readonly bytesUp: number;
+  /** Serialized payload bytes received by all participants this round. */
+  readonly bytesDown: number;
+  readonly trainFlops: number;
+  readonly seconds: number;
+}
+
+export interface ClientSummary {
+  readonly client: number;
+  readonly model: ModelKind;
+  readonly classes: number[];
+  readonly trainSamples: number;
+  readonly testSamples: number;
+  readonly privateModelBytes: number;
+  /** Latest personalized test accuracy (NaN until first evaluated). */
+  readonly accuracy: number;
+}
+
+export interface SimulationResult {
+  readonly config: SimulationConfig;
+  readonly engine: EngineInfo;
+  readonly dataSource: string;
+  readonly adapterBytes: number;
+  readonly clients: ClientSummary[];
+  readonly rounds: RoundRecord[];
+  readonly final: { readonly meanAccuracy: number; readonly round: number };
+  readonly totals: { readonly bytesUp: number; readonly bytesDown: number; readonly trainFlops: number; readonly seconds: number };
+}
+
+export interface SimulationProgress {
+  readonly round: number;
+  readonly rounds: number;
+  /** Clients finished in this round so far / participants this round. */
+  readonly done: number;
+  readonly of: number;
+}
+
+export interface SimulationHooks {
+  onProgress?(progress: SimulationProgress): void;
+  onRound?(record: RoundRecord): void;
+}
+
+export function validateSimulationConfig(config: SimulationConfig): void {
+  const positiveInt = (key: keyof SimulationConfig) => {
+    const v = config[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${key} must be a positive integer, got ${String(v)}`);
+  };
+  positiveInt('clients');
+  positiveInt('rounds');
+  positiveInt('localEpochs');
+  positiveInt('batchSize');
+  positiveInt('rank');
+  positiveInt('classesPerClient');
+  if (!(config.participation > 0 && config.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${config.participation}`);
+  if (!(config.dirichletAlpha > 0)) throw new Error(`dirichlet alpha must be > 0, got ${config.dirichletAlpha}`);
+  if (!(config.learningRate > 0)) throw new Error(`learning rate must be > 0, got ${config.learningRate}`);
+  if (!Number.isInteger(config.seed)) throw new Error(`seed must be an integer, got ${config.seed}`);
+}
+
+/** The clients sampled in a round: a seeded choice of ceil(participation * N), at least 1, sorted. */
+export function sampleClients(clients: number, participation: number, seed: number, round: number): number[] {
+  const count = Math.max(1, Math.min(clients, Math.round(participation * clients)));
+  if (count === clients) return Array.from({ length: clients }, (_, i) => i);
+  const order = Array.from({ length: clients }, (_, i) => i);
+  shuffleInPlace(createRng(deriveSeed(seed, 'sample', round)), order);
+  return order.slice(0, count).sort((a, b) => a - b);
+}
+
+export function partitionClients(data: DatasetSplits, config: SimulationConfig): ClientPartition[] {
+  const numClasses = data.train.numClasses;
+  const seed = deriveSeed(config.seed, 'partition');
+  return config.partition === 'label-skew'
+    ? labelSkewPartition(data.train.labels, data.test.labels, { clients: config.clients, classesPerClient: config.classesPerClient, numClasses, seed })
+    : dirichletPartition(data.train.labels, data.test.labels, { clients: config.clients, alpha: config.dirichletAlpha, numClasses, seed });
+}
+
+export function modelForClient(config: Pick<SimulationConfig, 'models'>, client: number): ModelKind {
+  return config.models.length ? config.models[client % config.models.length]! : defaultModelKind(client);
+}
+
+export function trainingConfigOf(config: SimulationConfig): LocalTrainingConfig {
+  const { localEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm } = config;
+  return { localEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm };
+}
+
+export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {
+  const { height, width, channels, numClasses } = data.train;
+  return { input: { height, width, channels }, numClasses, rank: config.rank, alpha: config.adapterAlpha };
+}
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+export async function runSimulation(config: SimulationConfig, hooks: SimulationHooks = {}): Promise<SimulationResult> {
+  validateSimulationConfig(config);
+  const engine = await initEngine(config.backend);
+  const data = await loadDataset(config.dataset, config.dataDir === undefined ? {} : { dataDir: config.dataDir });
+  const algorithm = getAlgorithm(config.algorithm);
+  const setup = federationSetupOf(config, data);
+  const partitions = partitionClients(data, config);
+  const training = trainingConfigOf(config);
+
+  const clients: AlgorithmClient[] = partitions.map((p) =>
+    algorithm.createClient({
+      clientIndex: p.client,
+      modelKind: modelForClient(config, p.client),
+      federation: setup,
+      training,
+      train: subsetOf(data.train, p.train),
+      test: subsetOf(data.test, p.test),
+      seed: deriveSeed(config.seed, 'client', p.client),
+    }),
+  );
+  const accuracy = new Array<number>(clients.length).fill(NaN);
+  const rounds: RoundRecord[] = [];
+  let global: NamedTensor[] = algorithm.initialGlobal(setup, deriveSeed(config.seed, 'global'));
+  const payloadBytes = (tensors: readonly NamedTensor[]) => (tensors.length ? encodedSizeOf(tensors) : 0);
+  const started = Date.now();
+  try {
+    for (let round = 1; round <= config.rounds; round++) {
+      const roundStart = Date.now();
+      const participants = sampleClients(config.clients, config.participation, config.seed, round);
+      const aggregator = algorithm.createAggregator(global, setup);
+      const accuracies: number[] = [];
+      const losses: number[] = [];
+      const trainLosses: number[] = [];
+      let bytesUp = 0;
+      let trainFlops = 0;
+      for (const [i, k] of participants.entries()) {
+        hooks.onProgress?.({ round, rounds: config.rounds, done: i, of: participants.length });
+        const update = await clients[k]!.fit(global, round);
+        aggregator.add(update.tensors, update.numSamples);
+        bytesUp += payloadBytes(update.tensors);
+        trainFlops += update.trainFlops;
+        trainLosses.push(update.trainLoss);
+        const evaluation = await clients[k]!.evaluate();
+        accuracy[k] = evaluation.accuracy;
+        accuracies.push(evaluation.accuracy);
+        losses.push(evaluation.loss);
+      }
+      hooks.onProgress?.({ round, rounds: config.rounds, done: participants.length, of: participants.length });
+      const bytesDown = payloadBytes(global) * participants.length;
+      global = aggregator.result();
+      const record: RoundRecord = {
+        round,
+        participants,
+        meanAccuracy: mean(accuracies),
+        meanLoss: mean(losses),
+        meanTrainLoss: mean(trainLosses),
+        bytesUp,
+        bytesDown,
+        trainFlops,
+        seconds: (Date.now() - roundStart) / 1000,
+      };
+      rounds.push(record);
+      hooks.onRound?.(record);
+    }
+    const last = rounds[rounds.length - 1]!;
+    return {
+      config,
+      engine,
+      dataSource: data.source,
+      adapterBytes: payloadBytes(global),
+      clients: partitions.map((p, k) => ({
+        client: p.client,
+        model: modelForClient(config, p.client),
+        classes: p.classes,
+        trainSamples: p.train.length,
+        testSamples: p.test.length,
+        privateModelBytes: clients[k]!.privateModelBytes,
+        accuracy: accuracy[k]!,
+      })),
+      rounds,
+      final: { meanAccuracy: last.meanAccuracy, round: last.round },
+      totals: {
+        bytesUp: rounds.reduce((n, r) => n + r.bytesUp, 0),
+        bytesDown: rounds.reduce((n, r) => n + r.bytesDown, 0),
+        trainFlops: rounds.reduce((n, r) => n + r.trainFlops, 0),
+        seconds: (Date.now() - started) / 1000,
+      },
+    };
+  } finally {
+    for (const c of clients) c.dispose();
+  }
+}

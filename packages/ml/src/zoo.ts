@@ -1,0 +1,214 @@
+/**
+ * The heterogeneous model zoo: the five CNNs of the pFedLoRA lab's code
+ * (DESIGN.md table). Every model maps an image to a 500-d representation h and
+ * then to class logits with its own head; the shared adapter plugs in at h.
+ *
+ * Models are plain lists of parameters plus a forward function over
+ * tfjs-core ops (no tfjs-layers), so that freezing, FLOP counting and
+ * serialization are explicit and identical on every backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+
+export const MODEL_KINDS = ['cnn1', 'cnn2', 'cnn3', 'cnn4', 'cnn5'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** Width of the representation every model in the zoo produces. */
+export const REPRESENTATION_DIM = 500;
+
+export interface InputShape {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+}
+
+interface Widths {
+  readonly conv1: number;
+  readonly conv2: number;
+  readonly fc1: number;
+}
+
+const WIDTHS: Record<ModelKind, Widths> = {
+  cnn1: { conv1: 16, conv2: 32, fc1: 2000 },
+  cnn2: { conv1: 16, conv2: 16, fc1: 2000 },
+  cnn3: { conv1: 16, conv2: 32, fc1: 1000 },
+  cnn4: { conv1: 16, conv2: 32, fc1: 800 },
+  cnn5: { conv1: 16, conv2: 32, fc1: 500 },
+};
+
+const KERNEL = 5;
+
+/** One layer, enough to build parameters and count FLOPs. */
+export type LayerSpec =
+  | {
+      readonly kind: 'conv';
+      readonly name: string;
+      readonly kernel: number;
+      readonly inChannels: number;
+      readonly outChannels: number;
+      /** Spatial size of the conv output (before the 2x2 pool). */
+      readonly outHeight: number;
+      readonly outWidth: number;
+    }
+  | { readonly kind: 'dense'; readonly name: string; readonly inUnits: number; readonly outUnits: number; readonly relu: boolean };
+
+export interface ModelSpec {
+  readonly kind: ModelKind;
+  readonly input: InputShape;
+  readonly numClasses: number;
+  /** conv1, conv2, fc1, fc2 (the representation extractor), then fc3 (the head). */
+  readonly layers: readonly LayerSpec[];
+}
+
+/** Client k's default model: CNN-((k mod 5)+1). */
+export function defaultModelKind(clientIndex: number): ModelKind {
+  return MODEL_KINDS[((clientIndex % MODEL_KINDS.length) + MODEL_KINDS.length) % MODEL_KINDS.length]!;
+}
+
+export function parseModelKind(text: string): ModelKind {
+  const normalized = text.trim().toLowerCase().replace(/[-_]/g, '');
+  const kind = MODEL_KINDS.find((k) => k === normalized);
+  if (!kind) throw new Error(`unknown model "${text}": expected one of ${MODEL_KINDS.join(', ')}`);
+  return kind;
+}
+
+export function modelSpec(kind: ModelKind, input: InputShape, numClasses: number): ModelSpec {
+  const w = WIDTHS[kind];
+  if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`numClasses must be an integer >= 2, got ${numClasses}`);
+  const conv1Out = { h: input.height - KERNEL + 1, w: input.width - KERNEL + 1 };
+  const pool1 = { h: Math.floor(conv1Out.h / 2), w: Math.floor(conv1Out.w / 2) };
+  const conv2Out = { h: pool1.h - KERNEL + 1, w: pool1.w - KERNEL + 1 };
+  const pool2 = { h: Math.floor(conv2Out.h / 2), w: Math.floor(conv2Out.w / 2) };
+  if (pool2.h < 1 || pool2.w < 1) {
+    throw new Error(`input ${input.height}x${input.width} is too small for ${kind} (needs at least 16x16)`);
+  }
+  const flat = pool2.h * pool2.w * w.conv2;
+  return {
+    kind,
+    input,
+    numClasses,
+    layers: [
+      { kind: 'conv', name: 'conv1', kernel: KERNEL, inChannels: input.channels, outChannels: w.conv1, outHeight: conv1Out.h, outWidth: conv1Out.w },
+      { kind: 'conv', name: 'conv2', kernel: KERNEL, inChannels: w.conv1, outChannels: w.conv2, outHeight: conv2Out.h, outWidth: conv2Out.w },
+      { kind: 'dense', name: 'fc1', inUnits: flat, outUnits: w.fc1, relu: true },
+      { kind: 'dense', name: 'fc2', inUnits: w.fc1, outUnits: REPRESENTATION_DIM, relu: true },
+      { kind: 'dense', name: 'fc3', inUnits: REPRESENTATION_DIM, outUnits: numClasses, relu: false },
+    ],
+  };
+}
+
+/** Parameter names and shapes, in a fixed order: `<layer>/kernel`, `<layer>/bias`. */
+export function parameterSpec(spec: ModelSpec): TensorSpec[] {
+  const out: TensorSpec[] = [];
+  for (const layer of spec.layers) {
+    if (layer.kind === 'conv') {
+      out.push({ name: `${layer.name}/kernel`, shape: [layer.kernel, layer.kernel, layer.inChannels, layer.outChannels] });
+      out.push({ name: `${layer.name}/bias`, shape: [layer.outChannels] });
+    } else {
+      out.push({ name: `${layer.name}/kernel`, shape: [layer.inUnits, layer.outUnits] });
+      out.push({ name: `${layer.name}/bias`, shape: [layer.outUnits] });
+    }
+  }
+  return out;
+}
+
+export function parameterCount(spec: ModelSpec): number {
+  return parameterSpec(spec).reduce((n, p) => n + sizeOfShape(p.shape), 0);
+}
+
+/** fan-in of a parameter tensor: every dim but the last (HWIO conv kernels and [in, out] dense). */
+function fanIn(shape: readonly number[]): number {
+  return sizeOfShape(shape.slice(0, -1));
+}
+
+/**
+ * PyTorch's default init for Conv2d/Linear (kaiming_uniform with a = sqrt(5)):
+ * weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Matching it keeps
+ * our learning-rate settings comparable with the lab's PyTorch code.
+ */
+export function initialParameters(spec: ModelSpec, seed: number): NamedTensor[] {
+  const params = parameterSpec(spec);
+  return params.map((p, i) => {
+    const rng = createRng(deriveSeed(seed, spec.kind, p.name));
+    const kernelShape = params[p.name.endsWith('/bias') ? i - 1 : i]!.shape;
+    const bound = 1 / Math.sqrt(fanIn(kernelShape));
+    const values = new Float32Array(sizeOfShape(p.shape));
+    for (let j = 0; j < values.length; j++) values[j] = uniform(rng, -bound, bound);
+    return { name: p.name, shape: p.shape, values };
+  });
+}
+
+/** tfjs variables of a model, keyed like parameterSpec. */
+export interface ModelVariables {
+  readonly spec: ModelSpec;
+  readonly byName: ReadonlyMap<string, tf.Variable>;
+  /** All parameters of the representation extractor and head, in spec order. */
+  readonly list: readonly tf.Variable[];
+}
+
+export function createModelVariables(spec: ModelSpec, init: readonly NamedTensor[], trainable = true): ModelVariables {
+  const byName = new Map<string, tf.Variable>();
+  const list: tf.Variable[] = [];
+  for (const p of parameterSpec(spec)) {
+    const source = init.find((t) => t.name === p.name);
+    if (!source) throw new Error(`initial parameters lack "${p.name}" for ${spec.kind}`);
+    // tidy frees the staging tensor; the variable keeps its own reference.
+    const v = tf.tidy(() => tf.variable(tf.tensor(source.values, [...p.shape], 'float32'), trainable));
+    byName.set(p.name, v);
+    list.push(v);
+  }
+  return { spec, byName, list };
+}
+
+function param(vars: ModelVariables, name: string): tf.Variable {
+  const v = vars.byName.get(name);
+  if (!v) throw new Error(`model ${vars.spec.kind} has no parameter "${name}"`);
+  return v;
+}
+
+/** Image batch [n, h, w, c] -> representation h [n, 500]. Call inside tf.tidy. */
+export function representation(vars: ModelVariables, images: tf.Tensor4D): tf.Tensor2D {
+  let x: tf.Tensor = images;
+  for (const layer of vars.spec.layers) {
+    if (layer.kind === 'conv') {
+      const conv = tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: param(vars, `${layer.name}/kernel`) as tf.Tensor4D,
+        strides: 1,
+        pad: 'valid',
+        bias: param(vars, `${layer.name}/bias`),
+        activation: 'relu',
+      });
+      x = tf.maxPool(conv, 2, 2, 'valid');
+    } else if (layer.name !== 'fc3') {
+      if (x.rank !== 2) x = tf.reshape(x, [x.shape[0]!, -1]);
+      x = tf.fused.matMul({
+        a: x as tf.Tensor2D,
+        b: param(vars, `${layer.name}/kernel`) as tf.Tensor2D,
+        bias: param(vars, `${layer.name}/bias`),
+        activation: layer.relu ? 'relu' : 'linear',
+      });
+    }
+  }
+  return x as tf.Tensor2D;
+}
+
+/** The model's own classifier head: h [n, 500] -> logits [n, classes]. */
+export function head(vars: ModelVariables, h: tf.Tensor2D): tf.Tensor2D {
+  return tf.fused.matMul({ a: h, b: param(vars, 'fc3/kernel') as tf.Tensor2D, bias: param(vars, 'fc3/bias') }) as tf.Tensor2D;
+}
+
+/** Reads variables back into plain tensors (for checkpoints and size accounting). */
+export async function readVariables(names: readonly string[], vars: ReadonlyMap<string, tf.Variable>): Promise<NamedTensor[]> {
+  const out: NamedTensor[] = [];
+  for (const name of names) {
+    const v = vars.get(name);
+    if (!v) throw new Error(`no variable "${name}"`);
+    out.push({ name, shape: [...v.shape], values: (await v.data()) as Float32Array });
+  }
+  return out;
+}
+
+export function disposeModelVariables(vars: ModelVariables): void {
+  for (const v of vars.list) v.dispose();
+}
