@@ -30,7 +30,11 @@ export class SgdMomentum {
     private readonly config: SgdConfig,
     private readonly variables: ReadonlyMap<string, tf.Variable>,
   ) {
-    for (const [key, v] of variables) this.keyOfVariable.set(v.name, key);
+    for (const [key, v] of variables) {
+      this.keyOfVariable.set(v.name, key);
+      // Buffers exist from the start so a client's tensor count is the same before and after every round.
+      if (config.momentum !== 0) this.buffers.set(key, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
+    }
   }
 
   /** Applies one update from gradients keyed by tfjs variable name (what tf.variableGrads returns). */
@@ -52,7 +56,7 @@ export class SgdMomentum {
         if (scale) g = tf.mul(g, scale);
         if (weightDecay !== 0) g = tf.add(g, tf.mul(w, weightDecay));
         if (momentum !== 0) {
-          const buf = this.buffer(key, w);
+          const buf = this.buffer(key);
           buf.assign(tf.add(tf.mul(buf, momentum), g));
           g = buf;
         }
@@ -61,12 +65,9 @@ export class SgdMomentum {
     });
   }
 
-  private buffer(name: string, like: tf.Variable): tf.Variable {
-    let buf = this.buffers.get(name);
-    if (!buf) {
-      buf = tf.tidy(() => tf.variable(tf.zerosLike(like), false));
-      this.buffers.set(name, buf);
-    }
+  private buffer(name: string): tf.Variable {
+    const buf = this.buffers.get(name);
+    if (!buf) throw new Error(`optimizer has no momentum buffer for "${name}" (momentum is ${this.config.momentum})`);
     return buf;
   }
 
@@ -82,21 +83,20 @@ export class SgdMomentum {
   loadState(tensors: readonly NamedTensor[]): void {
     for (const t of tensors) {
       const name = t.name.replace(/^momentum\//, '');
-      const w = this.variables.get(name);
-      if (!w) throw new Error(`optimizer state names unknown variable "${name}"`);
-      const buf = this.buffer(name, w);
+      if (!this.variables.has(name)) throw new Error(`optimizer state names unknown variable "${name}"`);
+      const buf = this.buffer(name);
       tf.tidy(() => buf.assign(tf.tensor(t.values, [...t.shape], 'float32')));
     }
   }
 
   /** Forgets the momentum (the adapter starts each round from the new global one). */
   reset(): void {
-    for (const buf of this.buffers.values()) buf.dispose();
-    this.buffers.clear();
+    for (const buf of this.buffers.values()) tf.tidy(() => buf.assign(tf.zerosLike(buf)));
   }
 
   dispose(): void {
-    this.reset();
+    for (const buf of this.buffers.values()) buf.dispose();
+    this.buffers.clear();
   }
 }
 

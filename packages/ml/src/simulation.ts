@@ -15,11 +15,13 @@ import {
   type ClientPartition,
   type NamedTensor,
 } from '@pfedlora/core';
-import { getAlgorithm, type AlgorithmClient, type AlgorithmName, type FederationSetup, type LocalTrainingConfig } from './algorithms';
+import { availableParallelism } from 'node:os';
+import { getAlgorithm, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
 import { loadDataset, subsetOf, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { PAPER_SGD } from './optimizer';
 import { defaultModelKind, type ModelKind } from './zoo';
+import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 
 export type PartitionKind = 'label-skew' | 'dirichlet';
 
@@ -49,6 +51,10 @@ export interface SimulationConfig {
   /** Model per client, cycled; empty means CNN-((k mod 5)+1). */
   readonly models: readonly ModelKind[];
   readonly backend: BackendChoice;
+  /** Caps each client's train split (evenly spaced samples) for quick runs; 0 keeps everything. */
+  readonly maxTrainSamples: number;
+  /** Worker threads training clients in parallel; 0 trains in this thread; 'auto' uses every core. */
+  readonly workers: number | 'auto';
 }
 
 export const DEFAULT_SIMULATION: SimulationConfig = {
@@ -68,6 +74,8 @@ export const DEFAULT_SIMULATION: SimulationConfig = {
   algorithm: 'pfedlora',
   models: [],
   backend: 'auto',
+  maxTrainSamples: 0,
+  workers: 'auto',
 };
 
 export interface RoundRecord {
@@ -134,6 +142,12 @@ export function validateSimulationConfig(config: SimulationConfig): void {
   if (!(config.participation > 0 && config.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${config.participation}`);
   if (!(config.dirichletAlpha > 0)) throw new Error(`dirichlet alpha must be > 0, got ${config.dirichletAlpha}`);
   if (!(config.learningRate > 0)) throw new Error(`learning rate must be > 0, got ${config.learningRate}`);
+  if (config.workers !== 'auto' && !(Number.isInteger(config.workers) && config.workers >= 0)) {
+    throw new Error(`workers must be 'auto' or an integer >= 0, got ${String(config.workers)}`);
+  }
+  if (!(Number.isInteger(config.maxTrainSamples) && config.maxTrainSamples >= 0)) {
+    throw new Error(`maxTrainSamples must be an integer >= 0, got ${config.maxTrainSamples}`);
+  }
   if (!Number.isInteger(config.seed)) throw new Error(`seed must be an integer, got ${config.seed}`);
 }
 
@@ -168,6 +182,21 @@ export function federationSetupOf(config: SimulationConfig, data: DatasetSplits)
   return { input: { height, width, channels }, numClasses, rank: config.rank, alpha: config.adapterAlpha };
 }
 
+/** At most `max` indices, evenly spaced so every class of the client keeps its share. */
+export function capSamples(indices: Int32Array, max: number): Int32Array {
+  if (max <= 0 || indices.length <= max) return indices;
+  const out = new Int32Array(max);
+  for (let i = 0; i < max; i++) out[i] = indices[Math.floor((i * indices.length) / max)]!;
+  return out;
+}
+
+/** Worker threads to use: 'auto' is one per core, never more than clients; 1 core trains in-thread. */
+export function resolveWorkers(config: Pick<SimulationConfig, 'workers' | 'clients'>): number {
+  if (config.workers !== 'auto') return Math.min(config.workers, config.clients);
+  const cores = availableParallelism();
+  return cores <= 1 ? 0 : Math.min(cores, config.clients);
+}
+
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export async function runSimulation(config: SimulationConfig, hooks: SimulationHooks = {}): Promise<SimulationResult> {
@@ -179,18 +208,18 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
   const partitions = partitionClients(data, config);
   const training = trainingConfigOf(config);
 
-  const clients: AlgorithmClient[] = partitions.map((p) =>
-    algorithm.createClient({
-      clientIndex: p.client,
-      modelKind: modelForClient(config, p.client),
-      federation: setup,
-      training,
-      train: subsetOf(data.train, p.train),
-      test: subsetOf(data.test, p.test),
-      seed: deriveSeed(config.seed, 'client', p.client),
-    }),
-  );
-  const accuracy = new Array<number>(clients.length).fill(NaN);
+  const setups: ClientSetup[] = partitions.map((p) => ({
+    clientIndex: p.client,
+    modelKind: modelForClient(config, p.client),
+    federation: setup,
+    training,
+    train: subsetOf(data.train, capSamples(p.train, config.maxTrainSamples)),
+    test: subsetOf(data.test, p.test),
+    seed: deriveSeed(config.seed, 'client', p.client),
+  }));
+  const workers = resolveWorkers(config);
+  const pool: ClientPool = workers === 0 ? createInProcessPool(config.algorithm, setups) : await createWorkerPool(config.algorithm, config.backend, setups, workers);
+  const accuracy = new Array<number>(partitions.length).fill(NaN);
   const rounds: RoundRecord[] = [];
   let global: NamedTensor[] = algorithm.initialGlobal(setup, deriveSeed(config.seed, 'global'));
   const payloadBytes = (tensors: readonly NamedTensor[]) => (tensors.length ? encodedSizeOf(tensors) : 0);
@@ -199,33 +228,28 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
     for (let round = 1; round <= config.rounds; round++) {
       const roundStart = Date.now();
       const participants = sampleClients(config.clients, config.participation, config.seed, round);
+      let done = 0;
+      hooks.onProgress?.({ round, rounds: config.rounds, done, of: participants.length });
+      const results = await pool.runRound(participants, global, round, () =>
+        hooks.onProgress?.({ round, rounds: config.rounds, done: ++done, of: participants.length }),
+      );
       const aggregator = algorithm.createAggregator(global, setup);
-      const accuracies: number[] = [];
-      const losses: number[] = [];
-      const trainLosses: number[] = [];
       let bytesUp = 0;
       let trainFlops = 0;
-      for (const [i, k] of participants.entries()) {
-        hooks.onProgress?.({ round, rounds: config.rounds, done: i, of: participants.length });
-        const update = await clients[k]!.fit(global, round);
+      for (const { client, update, evaluation } of results) {
         aggregator.add(update.tensors, update.numSamples);
         bytesUp += payloadBytes(update.tensors);
         trainFlops += update.trainFlops;
-        trainLosses.push(update.trainLoss);
-        const evaluation = await clients[k]!.evaluate();
-        accuracy[k] = evaluation.accuracy;
-        accuracies.push(evaluation.accuracy);
-        losses.push(evaluation.loss);
+        accuracy[client] = evaluation.accuracy;
       }
-      hooks.onProgress?.({ round, rounds: config.rounds, done: participants.length, of: participants.length });
       const bytesDown = payloadBytes(global) * participants.length;
       global = aggregator.result();
       const record: RoundRecord = {
         round,
         participants,
-        meanAccuracy: mean(accuracies),
-        meanLoss: mean(losses),
-        meanTrainLoss: mean(trainLosses),
+        meanAccuracy: mean(results.map((r) => r.evaluation.accuracy)),
+        meanLoss: mean(results.map((r) => r.evaluation.loss)),
+        meanTrainLoss: mean(results.map((r) => r.update.trainLoss)),
         bytesUp,
         bytesDown,
         trainFlops,
@@ -244,9 +268,9 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
         client: p.client,
         model: modelForClient(config, p.client),
         classes: p.classes,
-        trainSamples: p.train.length,
+        trainSamples: setups[k]!.train.count,
         testSamples: p.test.length,
-        privateModelBytes: clients[k]!.privateModelBytes,
+        privateModelBytes: pool.privateModelBytes(k),
         accuracy: accuracy[k]!,
       })),
       rounds,
@@ -259,6 +283,6 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
       },
     };
   } finally {
-    for (const c of clients) c.dispose();
+    await pool.dispose();
   }
 }

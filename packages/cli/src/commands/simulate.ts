@@ -33,9 +33,11 @@ export const SIMULATE_FLAGS: FlagSpecs = {
   rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
   'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
   models: { type: 'string', value: 'LIST', help: 'models cycled over clients, e.g. cnn1,cnn3 (default: client k gets CNN-((k mod 5)+1))' },
+  'max-samples': { type: 'string', value: 'N', help: "cap each client's train split for quick runs (0: no cap)", default: '0' },
   algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
   seed: { type: 'string', value: 'S', help: 'seed for partition, init, sampling and batch order', default: String(d.seed) },
   ...BACKEND_FLAG,
+  workers: { type: 'string', value: 'N', help: "worker threads training clients in parallel (0: this thread; auto: one per core)", default: 'auto' },
   out: { type: 'string', value: 'DIR', help: 'write result.json and rounds.csv there' },
   json: { type: 'boolean', help: 'print one JSON object instead of tables' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -68,8 +70,10 @@ export function simulationConfigFromFlags(argv: readonly string[]): { config: Si
     adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
     models: modelsText ? modelsText.split(',').map((m) => parseModelKind(m)) : [],
     algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
+    maxTrainSamples: intFlag(flags, 'max-samples', d.maxTrainSamples, 0),
     seed: intFlag(flags, 'seed', d.seed, 0, 2 ** 32 - 1),
     backend: backendFlag(flags),
+    workers: stringFlag(flags, 'workers') === undefined || stringFlag(flags, 'workers') === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
   };
   const out = stringFlag(flags, 'out');
   return { config, json: boolFlag(flags, 'json'), help: boolFlag(flags, 'help'), ...(out === undefined ? {} : { out }) };

@@ -107,8 +107,12 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
     async evaluate() {
       return model.evaluate(test, branch);
     },
-    privateState: () => model.state(),
-    loadPrivateState: (tensors) => model.loadState(tensors),
+    // The local adapter is part of the personalized model between rounds.
+    privateState: async () => [...(await model.state()), ...(await readAdapter(adapter))],
+    loadPrivateState(tensors) {
+      model.loadState(tensors.filter((t) => !t.name.startsWith('adapter/')));
+      loadAdapter(adapter, tensors.filter((t) => t.name.startsWith('adapter/')));
+    },
     dispose() {
       adapterOptimizer.dispose();
       disposeAdapterVariables(adapter);
