@@ -29,7 +29,7 @@ describe('initEngine', () => {
     expect(info.backend).toBe('wasm');
     expect(typeof info.simd).toBe('boolean');
     expect(info.threads).toBe(1); // Node: the threaded build cannot start its workers
-    expect(info.customKernels.sort()).toEqual(
+    expect([...info.customKernels].sort()).toEqual(
       ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', '_FusedMatMul'].sort(),
     );
     for (const name of ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad']) {

@@ -1,0 +1,78 @@
+/**
+ * Override of wasm's MaxPoolGrad, which is wrong in tfjs 4.22: its running max
+ * starts at std::numeric_limits<float>::min() (the smallest positive float, not
+ * the lowest), so a window whose values are all <= 0 keeps "position 0": its
+ * gradient goes to the tensor's first element if that lies in the window and
+ * is lost otherwise. Ties go to the last maximum; cpu/TensorFlow pick the first.
+ * After a ReLU the damage hides (those windows' gradients are zeroed anyway),
+ * but not for other inputs. It is also slow (~13 ms on CNN-1's first pool).
+ *
+ * This is the cpu backend's rule (first maximum in window order, NaN-only
+ * windows dropped) as one pass over the wasm heap, channels innermost so that
+ * memory is read in order.
+ */
+import { backend_util, MaxPoolGrad, type KernelConfig, type MaxPoolGradAttrs, type MaxPoolGradInputs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { asKernelFunc, captureBuiltin, WASM, type WasmKernelFunc } from './kernel_utils';
+
+const maxPoolGrad: WasmKernelFunc<MaxPoolGradInputs, MaxPoolGradAttrs> = ({ inputs, backend, attrs }) => {
+  const dy = inputs.dy as TensorInfo;
+  const input = inputs.input as TensorInfo;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs;
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const { effectiveFilterHeight: fh, effectiveFilterWidth: fw, padInfo } = info;
+
+  const dx = backend.makeOutput([...input.shape], 'float32');
+  const dxVals = backend.typedArrayFromHeap(dx) as Float32Array;
+  dxVals.fill(0);
+  // Views after makeOutput: growing the heap there would detach earlier ones.
+  const x = backend.typedArrayFromHeap(input) as Float32Array;
+  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  const best = new Float32Array(channels);
+  const where = new Int32Array(channels);
+
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      const h0 = oh * strideHeight - padInfo.top;
+      const hMin = Math.max(0, h0);
+      const hMax = Math.min(inHeight, h0 + fh);
+      for (let ow = 0; ow < outWidth; ow++) {
+        const w0 = ow * strideWidth - padInfo.left;
+        const wMin = Math.max(0, w0);
+        const wMax = Math.min(inWidth, w0 + fw);
+        best.fill(Number.NEGATIVE_INFINITY);
+        where.fill(-1);
+        for (let h = hMin; h < hMax; h++) {
+          for (let w = wMin; w < wMax; w++) {
+            const base = ((b * inHeight + h) * inWidth + w) * channels;
+            for (let c = 0; c < channels; c++) {
+              const v = x[base + c]!;
+              if (v > best[c]!) {
+                best[c] = v;
+                where[c] = base + c;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * outHeight + oh) * outWidth + ow) * channels;
+        for (let c = 0; c < channels; c++) {
+          const at = where[c]!;
+          if (at >= 0) dxVals[at] += g[dyBase + c]!;
+        }
+      }
+    }
+  }
+  return dx;
+};
+
+export function maxPoolGradConfig(): KernelConfig {
+  // The built-in's setupFunc is kept although we never call it, so the
+  // captured built-in stays runnable (the tests compare against it).
+  const builtin = captureBuiltin(MaxPoolGrad);
+  return {
+    kernelName: MaxPoolGrad,
+    backendName: WASM,
+    kernelFunc: asKernelFunc(maxPoolGrad),
+    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Override of wasm's _FusedMatMul (matMul + bias + activation), for the same
+ * reason as BatchMatMul.ts: transposed operands fall off XNNPACK onto a naive
+ * loop, so transpose explicitly first. The swapped form (computing C^T) is
+ * used only without bias and PReLU weights, which are laid out along C's last axis.
+ */
+import { _FusedMatMul, type _FusedMatMulAttrs, type _FusedMatMulInputs, type KernelConfig } from '@tensorflow/tfjs-core';
+import { untransposedProduct } from './BatchMatMul';
+import { asKernelFunc, captureBuiltin, runBuiltin, WASM, type WasmKernelFunc } from './kernel_utils';
+
+const fusedMatMul: WasmKernelFunc<_FusedMatMulInputs, _FusedMatMulAttrs> = ({ inputs, backend, attrs }) => {
+  const { transposeA, transposeB } = attrs;
+  if (!transposeA && !transposeB) return runBuiltin(_FusedMatMul, backend, inputs, attrs);
+  const canSwap = inputs.bias == null && inputs.preluActivationWeights == null;
+  return untransposedProduct(
+    backend,
+    inputs.a,
+    inputs.b,
+    transposeA,
+    transposeB,
+    (be, a, b) => runBuiltin(_FusedMatMul, be, { ...inputs, a, b }, { ...attrs, transposeA: false, transposeB: false }),
+    canSwap,
+  );
+};
+
+export function fusedMatMulConfig(): KernelConfig {
+  const builtin = captureBuiltin(_FusedMatMul);
+  return {
+    kernelName: _FusedMatMul,
+    backendName: WASM,
+    kernelFunc: asKernelFunc(fusedMatMul),
+    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
+  };
+}
