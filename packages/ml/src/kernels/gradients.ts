@@ -72,8 +72,9 @@ function keepDims(t: Tensor, xShape: Shape, axes: number[]): Tensor {
   return t.rank < xShape.length ? tf.reshape(t, tf.backend_util.expandShapeToKeepDim(t.shape, axes)) : t;
 }
 
-function zerosGrad(kernelName: string, inputName = 'x'): GradConfig {
-  return { kernelName, gradFunc: (dy) => ({ [inputName]: () => tf.zerosLike(one(dy)) }) };
+/** Piecewise-constant ops (floor, sign, ...): zero almost everywhere, as in tfjs. */
+function zerosGrad(kernelName: string): GradConfig {
+  return { kernelName, gradFunc: (dy) => ({ x: () => tf.zerosLike(one(dy)) }) };
 }
 
 /**
@@ -126,7 +127,7 @@ function minMax(kernelName: string, axesOf: (attrs: NamedAttrMap) => number | nu
 
 const GRADIENTS: readonly GradConfig[] = [
   // Element-wise, one input.
-  unary('Relu', 'x', (dy, x) => tf.mul(dy, tf.cast(tf.step(x), 'float32'))),
+  unary('Relu', 'x', (dy, x) => tf.mul(dy, float(tf.step(x)))),
   unary('Relu6', 'x', (dy, x) => tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(x, 0), tf.lessEqual(x, 6)), 'float32'))),
   unary('Exp', 'y', (dy, y) => tf.mul(dy, y)),
   unary('Log', 'x', (dy, x) => tf.div(dy, float(x))),
