@@ -45,10 +45,10 @@ export async function benchmarkTrainCase(c: TrainBenchCase): Promise<TrainBenchR
     return { features, labels, count, sampleSize };
   };
   try {
-    model.trainEpoch(makeSet(c.batch), c.batch, rng); // warm-up: kernel setup, allocations
+    await model.trainEpoch(makeSet(c.batch), c.batch, rng); // warm-up: kernel setup, allocations
     const timed = makeSet(c.batch * c.steps);
     const start = process.hrtime.bigint();
-    model.trainEpoch(timed, c.batch, rng);
+    await model.trainEpoch(timed, c.batch, rng);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return { model: c.model, input: inputLabel(c.input), batch: c.batch, backend: c.backend, steps: c.steps, samplesPerSec: (c.batch * c.steps) / seconds };
   } finally {

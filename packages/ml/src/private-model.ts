@@ -39,6 +39,14 @@ export interface Evaluation {
 /** Evaluation batch size: large batches amortise per-op overhead. */
 const EVAL_BATCH = 512;
 
+/**
+ * Lets timers and sockets run between batches: a client daemon trains on the
+ * same thread that answers gRPC keepalives and sends heartbeats.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export { yieldToEventLoop };
+
 export class PrivateModel {
   readonly vars: ModelVariables;
   readonly optimizer: SgdMomentum;
@@ -67,7 +75,7 @@ export class PrivateModel {
   }
 
   /** One epoch of SGD on every parameter of the private model; `branch` is frozen but in the graph. */
-  trainEpoch(data: SampleSet, batchSize: number, rng: Rng, branch?: LogitBranch): EpochStats {
+  async trainEpoch(data: SampleSet, batchSize: number, rng: Rng, branch?: LogitBranch): Promise<EpochStats> {
     let lossSum = 0;
     for (const batch of shuffledBatches(data, batchSize, rng)) {
       const loss = tf.tidy(() => {
@@ -83,6 +91,7 @@ export class PrivateModel {
       });
       lossSum += loss.dataSync()[0]! * batch.size;
       loss.dispose();
+      await yieldToEventLoop();
     }
     return { meanLoss: lossSum / Math.max(1, data.count), samples: data.count };
   }
@@ -92,7 +101,7 @@ export class PrivateModel {
    * as [h..., logits...]: the frozen model's outputs, computed once so that
    * training a branch on top costs no further passes through the CNN.
    */
-  frozenOutputs(data: SampleSet): SampleSet {
+  async frozenOutputs(data: SampleSet): Promise<SampleSet> {
     const width = REPRESENTATION_DIM + this.spec.numClasses;
     const features = new Float32Array(data.count * width);
     let offset = 0;
@@ -104,12 +113,13 @@ export class PrivateModel {
       features.set(packed.dataSync() as Float32Array, offset);
       offset += batch.size * width;
       packed.dispose();
+      await yieldToEventLoop();
     }
     return { features, labels: data.labels, count: data.count, sampleSize: width };
   }
 
   /** Accuracy and mean loss of the (combined) model on `data`. */
-  evaluate(data: SampleSet, branch?: LogitBranch): Evaluation {
+  async evaluate(data: SampleSet, branch?: LogitBranch): Promise<Evaluation> {
     let correct = 0;
     let lossSum = 0;
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
@@ -124,6 +134,7 @@ export class PrivateModel {
       lossSum += loss.dataSync()[0]! * batch.size;
       hits.dispose();
       loss.dispose();
+      await yieldToEventLoop();
     }
     const samples = data.count;
     return { accuracy: samples ? correct / samples : 0, loss: samples ? lossSum / samples : 0, samples };

@@ -62,8 +62,20 @@ export interface AlgorithmClient {
   dispose(): void;
 }
 
-/** The server step, fed one client update at a time. */
+/** One client's update as it streams in: slices in payload order, then commit or abort. */
+export interface UpdateContribution {
+  addSlice(tensorIndex: number, offset: number, values: Float32Array): void;
+  /** Counts the client, once, and only if every value arrived. */
+  commit(): void;
+  /** Drops whatever this client added. */
+  abort(): void;
+}
+
+/** The server step, fed one client update at a time (memory independent of the client count). */
 export interface GlobalAggregator {
+  /** Starts a client's update that arrives slice by slice (the coordinator's upload path). */
+  begin(weight: number): UpdateContribution;
+  /** A whole update at once (the simulation). */
   add(update: readonly NamedTensor[], weight: number): void;
   readonly clients: number;
   /** The next global payload; with no client added, the previous one. */

@@ -26,7 +26,7 @@ import {
 import { sampleSetOf, shuffledBatches, type SampleSet } from '../batches';
 import { adapterForwardFlops, extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from '../flops';
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
-import { PrivateModel } from '../private-model';
+import { PrivateModel, yieldToEventLoop } from '../private-model';
 import { REPRESENTATION_DIM, modelSpec, type ModelSpec } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
 
@@ -35,7 +35,7 @@ function adapterConfigOf(setup: FederationSetup): AdapterConfig {
 }
 
 /** Step 2: SGD on the adapter alone over precomputed [h, head logits] rows. */
-function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, frozen: SampleSet, batchSize: number, rng: Rng): number {
+async function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, frozen: SampleSet, batchSize: number, rng: Rng): Promise<number> {
   const classes = adapter.config.numClasses;
   let lossSum = 0;
   for (const batch of shuffledBatches(frozen, batchSize, rng)) {
@@ -53,6 +53,7 @@ function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, fr
     });
     lossSum += loss.dataSync()[0]! * batch.size;
     loss.dispose();
+    await yieldToEventLoop();
   }
   return lossSum / Math.max(1, frozen.count);
 }
@@ -88,12 +89,12 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
     privateModelBytes: model.byteSize,
     async fit(global) {
       loadAdapter(adapter, global);
-      for (let e = 0; e < training.localEpochs; e++) model.trainEpoch(train, training.batchSize, rng, branch);
-      const frozen = model.frozenOutputs(train);
+      for (let e = 0; e < training.localEpochs; e++) await model.trainEpoch(train, training.batchSize, rng, branch);
+      const frozen = await model.frozenOutputs(train);
       // The adapter restarts from the global one each round, so does its momentum.
       adapterOptimizer.reset();
       let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng);
+      for (let e = 0; e < training.localEpochs; e++) loss = await trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng);
       const delta = subtractTensors(await readAdapter(adapter), global);
       const n = train.count;
       const E = training.localEpochs;
@@ -130,6 +131,7 @@ export const pfedlora: Algorithm = {
   createAggregator(global: readonly NamedTensor[], setup: FederationSetup): GlobalAggregator {
     const mean = new WeightedMeanAccumulator(adapterSpec(adapterConfigOf(setup)));
     return {
+      begin: (weight) => mean.beginClient(weight),
       add: (update, weight) => mean.add(update, weight),
       get clients() {
         return mean.clients;

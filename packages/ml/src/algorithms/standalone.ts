@@ -21,7 +21,7 @@ function createStandaloneClient(setup: ClientSetup): AlgorithmClient {
     privateModelBytes: model.byteSize,
     async fit() {
       let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = model.trainEpoch(train, training.batchSize, rng).meanLoss;
+      for (let e = 0; e < training.localEpochs; e++) loss = (await model.trainEpoch(train, training.batchSize, rng)).meanLoss;
       return { tensors: [], numSamples: train.count, trainFlops: flopsPerSample * train.count * training.localEpochs, trainLoss: loss };
     },
     async evaluate() {
@@ -42,6 +42,15 @@ export const standalone: Algorithm = {
   createAggregator(): GlobalAggregator {
     let clients = 0;
     return {
+      begin: () => ({
+        addSlice() {
+          throw new Error('standalone updates carry no tensors');
+        },
+        commit() {
+          clients++;
+        },
+        abort() {},
+      }),
       add() {
         clients++;
       },

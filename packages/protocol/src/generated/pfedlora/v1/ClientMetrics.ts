@@ -1,0 +1,33 @@
+// Original file: ../../proto/pfedlora/v1/federation.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * What the client measured this round on its own data.
+ */
+export interface ClientMetrics {
+  /**
+   * Personalized accuracy and loss on the client's own test split, after training.
+   */
+  'accuracy'?: (number | string);
+  'loss'?: (number | string);
+  'test_samples'?: (number | string | Long);
+  'train_loss'?: (number | string);
+  'train_seconds'?: (number | string);
+  'train_flops'?: (number | string);
+}
+
+/**
+ * What the client measured this round on its own data.
+ */
+export interface ClientMetrics__Output {
+  /**
+   * Personalized accuracy and loss on the client's own test split, after training.
+   */
+  'accuracy': (number);
+  'loss': (number);
+  'test_samples': (number);
+  'train_loss': (number);
+  'train_seconds': (number);
+  'train_flops': (number);
+}

@@ -1,0 +1,40 @@
+// Original file: ../../proto/pfedlora/v1/federation.proto
+
+import type { TensorShapeInfo as _pfedlora_v1_TensorShapeInfo, TensorShapeInfo__Output as _pfedlora_v1_TensorShapeInfo__Output } from '../../pfedlora/v1/TensorShapeInfo';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * What every client of a run trains with; set by the coordinator.
+ */
+export interface RunConfig {
+  'algorithm'?: (string);
+  'data'?: (_pfedlora_v1_TensorShapeInfo | null);
+  'rank'?: (number);
+  'adapter_alpha'?: (number | string);
+  'local_epochs'?: (number);
+  'batch_size'?: (number);
+  'learning_rate'?: (number | string);
+  'momentum'?: (number | string);
+  'weight_decay'?: (number | string);
+  'clip_norm'?: (number | string);
+  'rounds'?: (number);
+  'seed'?: (number | string | Long);
+}
+
+/**
+ * What every client of a run trains with; set by the coordinator.
+ */
+export interface RunConfig__Output {
+  'algorithm': (string);
+  'data': (_pfedlora_v1_TensorShapeInfo__Output | null);
+  'rank': (number);
+  'adapter_alpha': (number);
+  'local_epochs': (number);
+  'batch_size': (number);
+  'learning_rate': (number);
+  'momentum': (number);
+  'weight_decay': (number);
+  'clip_norm': (number);
+  'rounds': (number);
+  'seed': (number);
+}

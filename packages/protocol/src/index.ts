@@ -1,0 +1,14 @@
+export * from './load';
+export * from './serde';
+export type { ProtoGrpcType as FederationGrpc } from './generated/federation';
+export type { FederationClient, FederationHandlers } from './generated/pfedlora/v1/Federation';
+export type { UploadMessage, UploadMessage__Output } from './generated/pfedlora/v1/UploadMessage';
+export type { PayloadChunk, PayloadChunk__Output } from './generated/pfedlora/v1/PayloadChunk';
+export type { ServerEvent, ServerEvent__Output } from './generated/pfedlora/v1/ServerEvent';
+export type { SubscribeRequest__Output } from './generated/pfedlora/v1/SubscribeRequest';
+export type { DownloadRequest__Output } from './generated/pfedlora/v1/DownloadRequest';
+export type { HeartbeatRequest__Output, HeartbeatRequest } from './generated/pfedlora/v1/HeartbeatRequest';
+export type { HeartbeatResponse, HeartbeatResponse__Output } from './generated/pfedlora/v1/HeartbeatResponse';
+export type { JoinRequest__Output } from './generated/pfedlora/v1/JoinRequest';
+export type { JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
+export type { UploadAck, UploadAck__Output } from './generated/pfedlora/v1/UploadAck';

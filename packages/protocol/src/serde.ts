@@ -1,0 +1,328 @@
+/**
+ * The one place where wire messages meet domain types. Everything else in
+ * pfedlora speaks the interfaces below; `*FromProto` validates what arrives
+ * and throws ProtocolError naming the field, which the services map to
+ * INVALID_ARGUMENT.
+ */
+import type { TensorSpec } from '@pfedlora/core';
+import type { ClientMetrics as ClientMetricsProto, ClientMetrics__Output } from './generated/pfedlora/v1/ClientMetrics';
+import type { JoinRequest, JoinRequest__Output } from './generated/pfedlora/v1/JoinRequest';
+import type { JoinResponse, JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
+import type { PayloadRef, PayloadRef__Output } from './generated/pfedlora/v1/PayloadRef';
+import type { RunConfig as RunConfigProto, RunConfig__Output } from './generated/pfedlora/v1/RunConfig';
+import type { ServerEvent, ServerEvent__Output } from './generated/pfedlora/v1/ServerEvent';
+import type { TensorHeader, TensorHeader__Output } from './generated/pfedlora/v1/TensorHeader';
+import type { TensorShapeInfo, TensorShapeInfo__Output } from './generated/pfedlora/v1/TensorShapeInfo';
+import type { UploadHeader, UploadHeader__Output } from './generated/pfedlora/v1/UploadHeader';
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+function required<T>(value: T | null | undefined, field: string): T {
+  if (value === null || value === undefined) throw new ProtocolError(`missing field ${field}`);
+  return value;
+}
+
+function nonEmpty(value: string, field: string, max = 256): string {
+  if (!value) throw new ProtocolError(`missing field ${field}`);
+  if (value.length > max) throw new ProtocolError(`field ${field} is longer than ${max} characters`);
+  return value;
+}
+
+function positiveInt(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new ProtocolError(`field ${field} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function finite(value: number, field: string): number {
+  if (!Number.isFinite(value)) throw new ProtocolError(`field ${field} must be finite, got ${value}`);
+  return value;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+function sha256(value: string, field: string): string {
+  if (!SHA256_HEX.test(value)) throw new ProtocolError(`field ${field} must be a lowercase hex sha256`);
+  return value;
+}
+
+/** Input shape and class count of a dataset. */
+export interface DataShape {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly numClasses: number;
+}
+
+export function dataShapeToProto(d: DataShape): TensorShapeInfo {
+  return { height: d.height, width: d.width, channels: d.channels, num_classes: d.numClasses };
+}
+
+export function dataShapeFromProto(p: TensorShapeInfo__Output | null | undefined, field: string): DataShape {
+  const d = required(p, field);
+  return {
+    height: positiveInt(d.height, `${field}.height`),
+    width: positiveInt(d.width, `${field}.width`),
+    channels: positiveInt(d.channels, `${field}.channels`),
+    numClasses: positiveInt(d.num_classes, `${field}.num_classes`),
+  };
+}
+
+export interface JoinInfo {
+  readonly clientId: string;
+  readonly modelKind: string;
+  readonly numSamples: number;
+  readonly backend: string;
+  readonly protocolVersion: number;
+  readonly data: DataShape;
+  readonly credential: string;
+}
+
+export function joinRequestToProto(j: JoinInfo): JoinRequest {
+  return {
+    client_id: j.clientId,
+    model_kind: j.modelKind,
+    num_samples: j.numSamples,
+    backend: j.backend,
+    protocol_version: j.protocolVersion,
+    data: dataShapeToProto(j.data),
+    credential: j.credential,
+  };
+}
+
+const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function joinRequestFromProto(p: JoinRequest__Output): JoinInfo {
+  const clientId = nonEmpty(p.client_id, 'client_id', 128);
+  if (!CLIENT_ID.test(clientId)) throw new ProtocolError(`client_id "${clientId}" must be letters, digits, '.', '_' or '-'`);
+  return {
+    clientId,
+    modelKind: nonEmpty(p.model_kind, 'model_kind', 64),
+    numSamples: positiveInt(p.num_samples, 'num_samples'),
+    backend: nonEmpty(p.backend, 'backend', 64),
+    protocolVersion: p.protocol_version,
+    data: dataShapeFromProto(p.data, 'data'),
+    credential: p.credential,
+  };
+}
+
+/** Everything every client of a run trains with. */
+export interface RunSettings {
+  readonly algorithm: string;
+  readonly data: DataShape;
+  readonly rank: number;
+  readonly adapterAlpha: number;
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly rounds: number;
+  readonly seed: number;
+}
+
+export function runSettingsToProto(s: RunSettings): RunConfigProto {
+  return {
+    algorithm: s.algorithm,
+    data: dataShapeToProto(s.data),
+    rank: s.rank,
+    adapter_alpha: s.adapterAlpha,
+    local_epochs: s.localEpochs,
+    batch_size: s.batchSize,
+    learning_rate: s.learningRate,
+    momentum: s.momentum,
+    weight_decay: s.weightDecay,
+    clip_norm: s.clipNorm,
+    rounds: s.rounds,
+    seed: s.seed,
+  };
+}
+
+export function runSettingsFromProto(p: RunConfig__Output | null | undefined): RunSettings {
+  const c = required(p, 'config');
+  return {
+    algorithm: nonEmpty(c.algorithm, 'config.algorithm', 64),
+    data: dataShapeFromProto(c.data, 'config.data'),
+    rank: positiveInt(c.rank, 'config.rank'),
+    adapterAlpha: finite(c.adapter_alpha, 'config.adapter_alpha'),
+    localEpochs: positiveInt(c.local_epochs, 'config.local_epochs'),
+    batchSize: positiveInt(c.batch_size, 'config.batch_size'),
+    learningRate: finite(c.learning_rate, 'config.learning_rate'),
+    momentum: finite(c.momentum, 'config.momentum'),
+    weightDecay: finite(c.weight_decay, 'config.weight_decay'),
+    clipNorm: finite(c.clip_norm, 'config.clip_norm'),
+    rounds: positiveInt(c.rounds, 'config.rounds'),
+    seed: c.seed,
+  };
+}
+
+export interface JoinAccepted {
+  readonly sessionId: string;
+  readonly runId: string;
+  readonly settings: RunSettings;
+  readonly heartbeatIntervalMs: number;
+  readonly chunkSize: number;
+}
+
+export function joinResponseToProto(j: JoinAccepted): JoinResponse {
+  return {
+    session_id: j.sessionId,
+    run_id: j.runId,
+    config: runSettingsToProto(j.settings),
+    heartbeat_interval_ms: j.heartbeatIntervalMs,
+    chunk_size: j.chunkSize,
+  };
+}
+
+export function joinResponseFromProto(p: JoinResponse__Output): JoinAccepted {
+  return {
+    sessionId: nonEmpty(p.session_id, 'session_id'),
+    runId: nonEmpty(p.run_id, 'run_id'),
+    settings: runSettingsFromProto(p.config),
+    heartbeatIntervalMs: positiveInt(p.heartbeat_interval_ms, 'heartbeat_interval_ms'),
+    chunkSize: positiveInt(p.chunk_size, 'chunk_size'),
+  };
+}
+
+export function tensorHeadersToProto(specs: readonly TensorSpec[]): TensorHeader[] {
+  return specs.map((s) => ({ name: s.name, dtype: 'float32', shape: [...s.shape] }));
+}
+
+export function tensorHeadersFromProto(headers: readonly TensorHeader__Output[], field: string): TensorSpec[] {
+  return headers.map((h, i) => {
+    if (h.dtype !== 'float32') throw new ProtocolError(`${field}[${i}] "${h.name}" has dtype "${h.dtype}", only float32 is supported`);
+    return { name: nonEmpty(h.name, `${field}[${i}].name`, 1024), shape: [...h.shape] };
+  });
+}
+
+/** A content-addressed payload: PFLT bytes of these tensors with this sha256. */
+export interface PayloadDescriptor {
+  readonly sha256: string;
+  readonly totalBytes: number;
+  readonly tensors: readonly TensorSpec[];
+}
+
+export function payloadRefToProto(p: PayloadDescriptor): PayloadRef {
+  return { sha256: p.sha256, total_bytes: p.totalBytes, tensors: tensorHeadersToProto(p.tensors) };
+}
+
+export function payloadRefFromProto(p: PayloadRef__Output | null | undefined, field: string): PayloadDescriptor {
+  const r = required(p, field);
+  return { sha256: sha256(r.sha256, `${field}.sha256`), totalBytes: r.total_bytes, tensors: tensorHeadersFromProto(r.tensors, `${field}.tensors`) };
+}
+
+export interface TrainTaskInfo {
+  readonly runId: string;
+  readonly round: number;
+  readonly taskId: string;
+  readonly global: PayloadDescriptor;
+  readonly deadlineUnixMs: number;
+}
+
+export type ServerEventInfo =
+  | { readonly kind: 'train'; readonly task: TrainTaskInfo }
+  | { readonly kind: 'ping'; readonly unixMs: number }
+  | { readonly kind: 'finished'; readonly runId: string; readonly roundsCompleted: number; readonly reason: string };
+
+export function serverEventToProto(e: ServerEventInfo): ServerEvent {
+  switch (e.kind) {
+    case 'train':
+      return {
+        train: { run_id: e.task.runId, round: e.task.round, task_id: e.task.taskId, global: payloadRefToProto(e.task.global), deadline_unix_ms: e.task.deadlineUnixMs },
+      };
+    case 'ping':
+      return { ping: { unix_ms: e.unixMs } };
+    case 'finished':
+      return { finished: { run_id: e.runId, rounds_completed: e.roundsCompleted, reason: e.reason } };
+  }
+}
+
+export function serverEventFromProto(p: ServerEvent__Output): ServerEventInfo {
+  switch (p.event) {
+    case 'train': {
+      const t = required(p.train, 'train');
+      return {
+        kind: 'train',
+        task: {
+          runId: nonEmpty(t.run_id, 'train.run_id'),
+          round: positiveInt(t.round, 'train.round'),
+          taskId: nonEmpty(t.task_id, 'train.task_id'),
+          global: payloadRefFromProto(t.global, 'train.global'),
+          deadlineUnixMs: t.deadline_unix_ms,
+        },
+      };
+    }
+    case 'ping':
+      return { kind: 'ping', unixMs: required(p.ping, 'ping').unix_ms };
+    case 'finished': {
+      const f = required(p.finished, 'finished');
+      return { kind: 'finished', runId: f.run_id, roundsCompleted: f.rounds_completed, reason: f.reason };
+    }
+    default:
+      throw new ProtocolError('server event has no known kind');
+  }
+}
+
+export interface ClientMetricsInfo {
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly testSamples: number;
+  readonly trainLoss: number;
+  readonly trainSeconds: number;
+  readonly trainFlops: number;
+}
+
+export function clientMetricsToProto(m: ClientMetricsInfo): ClientMetricsProto {
+  return { accuracy: m.accuracy, loss: m.loss, test_samples: m.testSamples, train_loss: m.trainLoss, train_seconds: m.trainSeconds, train_flops: m.trainFlops };
+}
+
+export function clientMetricsFromProto(p: ClientMetrics__Output | null | undefined): ClientMetricsInfo {
+  const m = required(p, 'metrics');
+  if (!(m.accuracy >= 0 && m.accuracy <= 1)) throw new ProtocolError(`metrics.accuracy must be in [0, 1], got ${m.accuracy}`);
+  return {
+    accuracy: m.accuracy,
+    loss: finite(m.loss, 'metrics.loss'),
+    testSamples: m.test_samples,
+    trainLoss: finite(m.train_loss, 'metrics.train_loss'),
+    trainSeconds: finite(m.train_seconds, 'metrics.train_seconds'),
+    trainFlops: finite(m.train_flops, 'metrics.train_flops'),
+  };
+}
+
+export interface UploadHeaderInfo {
+  readonly sessionId: string;
+  readonly runId: string;
+  readonly round: number;
+  readonly taskId: string;
+  readonly payload: PayloadDescriptor;
+  readonly numSamples: number;
+  readonly metrics: ClientMetricsInfo;
+}
+
+export function uploadHeaderToProto(h: UploadHeaderInfo): UploadHeader {
+  return {
+    session_id: h.sessionId,
+    run_id: h.runId,
+    round: h.round,
+    task_id: h.taskId,
+    sha256: h.payload.sha256,
+    total_bytes: h.payload.totalBytes,
+    tensors: tensorHeadersToProto(h.payload.tensors),
+    num_samples: h.numSamples,
+    metrics: clientMetricsToProto(h.metrics),
+  };
+}
+
+export function uploadHeaderFromProto(p: UploadHeader__Output | null | undefined): UploadHeaderInfo {
+  const h = required(p, 'header');
+  return {
+    sessionId: nonEmpty(h.session_id, 'header.session_id'),
+    runId: nonEmpty(h.run_id, 'header.run_id'),
+    round: positiveInt(h.round, 'header.round'),
+    taskId: nonEmpty(h.task_id, 'header.task_id'),
+    payload: { sha256: sha256(h.sha256, 'header.sha256'), totalBytes: h.total_bytes, tensors: tensorHeadersFromProto(h.tensors, 'header.tensors') },
+    numSamples: positiveInt(h.num_samples, 'header.num_samples'),
+    metrics: clientMetricsFromProto(h.metrics),
+  };
+}
