@@ -12,6 +12,9 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  coordinator: { summary: 'run the coordinator service (clients dial in over gRPC)', load: async () => (await import('./commands/coordinator')).coordinator },
+  client: { summary: 'run a client daemon that trains on its private data', load: async () => (await import('./commands/client')).client },
+  cluster: { summary: 'a coordinator and N client processes on this machine (npm start)', load: async () => (await import('./commands/cluster')).cluster },
   simulate: { summary: 'run a whole federation in this process (research)', load: async () => (await import('./commands/simulate')).simulate },
   doctor: { summary: 'show the training engine, data and versions found here', load: async () => (await import('./commands/doctor')).doctor },
   bench: { summary: 'benchmarks: bench train', load: async () => (await import('./commands/bench')).bench },

@@ -1,1 +1,4 @@
-export {};
+export * from './config';
+export * from './daemon';
+export * from './data';
+export * from './transfer';

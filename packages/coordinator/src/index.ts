@@ -1,1 +1,8 @@
-export {};
+export * from './config';
+export * from './coordinator';
+export * from './errors';
+export * from './ledger';
+export * from './payload-store';
+export * from './persistence';
+export * from './server';
+export * from './service';

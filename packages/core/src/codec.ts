@@ -202,8 +202,13 @@ export function encodeTensors(tensors: readonly NamedTensor[], options: EncodeOp
 
 /** Size in bytes that encodeTensors would produce, without encoding. */
 export function encodedSizeOf(tensors: readonly NamedTensor[]): number {
+  return encodedSizeOfSpec(tensors);
+}
+
+/** Size in bytes of the PFLT encoding of tensors with these names and shapes. */
+export function encodedSizeOfSpec(specs: readonly TensorSpec[]): number {
   let size = PREAMBLE_BYTES;
-  for (const t of tensors) size += 2 + utf8Encoder.encode(t.name).length + 2 + 4 * t.shape.length + 4 * t.values.length;
+  for (const t of specs) size += 2 + utf8Encoder.encode(t.name).length + 2 + 4 * t.shape.length + 4 * sizeOfShape(t.shape);
   return size;
 }
 

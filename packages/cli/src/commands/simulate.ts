@@ -2,8 +2,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ALGORITHM_NAMES,
-  DATASET_NAMES,
   DEFAULT_SIMULATION,
   parseModelKind,
   runSimulation,
@@ -11,36 +9,25 @@ import {
   type SimulationConfig,
   type SimulationResult,
 } from '@pfedlora/ml';
-import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
+import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { formatBytes, formatCount, formatPercent, table } from '../format';
 import { createProgressBar } from '../progress';
-import { backendFlag, BACKEND_FLAG } from './shared';
+import { backendFlag, BACKEND_FLAG, DATA_FLAGS, dataFlags, HELP_FLAG, TRAINING_FLAGS, trainingFlags } from './shared';
 
 const d = DEFAULT_SIMULATION;
 
 export const SIMULATE_FLAGS: FlagSpecs = {
-  dataset: { type: 'string', value: 'NAME', help: `dataset: ${DATASET_NAMES.join(', ')}`, default: d.dataset },
-  'data-dir': { type: 'string', value: 'DIR', help: 'folder with the dataset files (Fashion-MNIST: the Debian package or the shipped subset when omitted)' },
-  partition: { type: 'string', value: 'KIND', help: 'label-skew or dirichlet', default: d.partition },
-  'classes-per-client': { type: 'string', value: 'N', help: 'label skew: classes each client holds', default: String(d.classesPerClient) },
-  alpha: { type: 'string', value: 'A', help: 'dirichlet concentration', default: String(d.dirichletAlpha) },
+  ...DATA_FLAGS,
   clients: { type: 'string', value: 'N', help: 'number of clients', default: String(d.clients) },
   participation: { type: 'string', value: 'F', help: 'fraction of clients sampled each round, (0, 1]', default: String(d.participation) },
   rounds: { type: 'string', value: 'R', help: 'communication rounds', default: String(d.rounds) },
-  'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
-  'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
-  lr: { type: 'string', value: 'LR', help: 'SGD learning rate', default: String(d.learningRate) },
-  rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
-  'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
   models: { type: 'string', value: 'LIST', help: 'models cycled over clients, e.g. cnn1,cnn3 (default: client k gets CNN-((k mod 5)+1))' },
-  'max-samples': { type: 'string', value: 'N', help: "cap each client's train split for quick runs (0: no cap)", default: '0' },
-  algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
-  seed: { type: 'string', value: 'S', help: 'seed for partition, init, sampling and batch order', default: String(d.seed) },
+  ...TRAINING_FLAGS,
   ...BACKEND_FLAG,
   workers: { type: 'string', value: 'N', help: "worker threads training clients in parallel (0: this thread; auto: one per core)", default: 'auto' },
   out: { type: 'string', value: 'DIR', help: 'write result.json and rounds.csv there' },
   json: { type: 'boolean', help: 'print one JSON object instead of tables' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  ...HELP_FLAG,
 };
 
 export const SIMULATE_HELP = helpText(
@@ -52,28 +39,17 @@ export const SIMULATE_HELP = helpText(
 export function simulationConfigFromFlags(argv: readonly string[]): { config: SimulationConfig; json: boolean; out?: string; help: boolean } {
   const { flags } = parseFlags(argv, SIMULATE_FLAGS, 'simulate');
   const modelsText = stringFlag(flags, 'models');
-  const dataDir = stringFlag(flags, 'data-dir');
+  const workers = stringFlag(flags, 'workers');
   const config: SimulationConfig = {
     ...d,
-    dataset: choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset),
-    ...(dataDir === undefined ? {} : { dataDir }),
-    partition: choiceFlag(flags, 'partition', ['label-skew', 'dirichlet'] as const, d.partition),
-    classesPerClient: intFlag(flags, 'classes-per-client', d.classesPerClient, 1),
-    dirichletAlpha: floatFlag(flags, 'alpha', d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
+    ...dataFlags(flags),
+    ...trainingFlags(flags),
     clients: intFlag(flags, 'clients', d.clients, 1),
     participation: floatFlag(flags, 'participation', d.participation, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
     rounds: intFlag(flags, 'rounds', d.rounds, 1),
-    localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
-    batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
-    learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
-    rank: intFlag(flags, 'rank', d.rank, 1, 500),
-    adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
     models: modelsText ? modelsText.split(',').map((m) => parseModelKind(m)) : [],
-    algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
-    maxTrainSamples: intFlag(flags, 'max-samples', d.maxTrainSamples, 0),
-    seed: intFlag(flags, 'seed', d.seed, 0, 2 ** 32 - 1),
     backend: backendFlag(flags),
-    workers: stringFlag(flags, 'workers') === undefined || stringFlag(flags, 'workers') === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
+    workers: workers === undefined || workers === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
   };
   const out = stringFlag(flags, 'out');
   return { config, json: boolFlag(flags, 'json'), help: boolFlag(flags, 'help'), ...(out === undefined ? {} : { out }) };

@@ -1,0 +1,92 @@
+/** `pfedlora client`: the long-running client daemon. */
+import { hostname } from 'node:os';
+import { ClientDaemon, DEFAULT_CLIENT, type ClientDaemonConfig } from '@pfedlora/client';
+import { defaultModelKind, parseModelKind } from '@pfedlora/ml';
+import { createLogger } from '@pfedlora/telemetry';
+import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { UsageError } from '../errors';
+import { onceSignalled } from './coordinator';
+import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
+
+export const CLIENT_FLAGS: FlagSpecs = {
+  coordinator: { type: 'string', value: 'HOST:PORT', help: 'coordinator address (env PFEDLORA_COORDINATOR)', default: DEFAULT_CLIENT.coordinator },
+  'client-id': { type: 'string', value: 'ID', help: 'stable id of this client (default: hostname)' },
+  model: { type: 'string', value: 'KIND', help: 'private model cnn1..cnn5 (default: CNN-((k mod 5)+1) for shard k, else cnn1)' },
+  ...DATA_FLAGS,
+  shard: { type: 'string', value: 'K/N', help: 'train on shard K of N of the partitioned dataset (local clusters); whole dataset if omitted' },
+  'partition-seed': { type: 'string', value: 'S', help: 'seed of the partition shared by all shards', default: '1' },
+  ...BACKEND_FLAG,
+  'give-up-after': { type: 'string', value: 'SEC', help: 'exit 1 after this long without reaching the coordinator (0: never)', default: '0' },
+  'dump-updates': { type: 'string', value: 'DIR', help: 'also write each uploaded update there (audit)' },
+  ...LOG_FLAG,
+  ...HELP_FLAG,
+};
+
+export const CLIENT_HELP = helpText(
+  'pfedlora client --coordinator HOST:PORT [options]',
+  'Runs a client daemon: dials the coordinator, trains its private model and the shared adapter on its own\ndata each round it is sampled for, and uploads only the adapter delta. Reconnects with backoff when the\ncoordinator is away. Exits 0 when the run finishes, or on SIGTERM/SIGINT. Logs are JSON lines on stdout.\nEnvironment: PFEDLORA_COORDINATOR, PFEDLORA_CLIENT_CREDENTIAL.',
+  CLIENT_FLAGS,
+);
+
+function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard expects K/N with 0 <= K < N, got "${text}"`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
+  const data = dataFlags(flags);
+  const shardText = stringFlag(flags, 'shard');
+  const shard = shardText === undefined ? undefined : parseShard(shardText);
+  const clientId = stringFlag(flags, 'client-id') ?? (shard ? `client-${shard.index}` : hostname());
+  if (!CLIENT_ID.test(clientId)) throw new UsageError(`--client-id "${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
+  const modelText = stringFlag(flags, 'model');
+  let model;
+  try {
+    model = modelText ? parseModelKind(modelText) : shard ? defaultModelKind(shard.index) : 'cnn1';
+  } catch (error) {
+    throw new UsageError(`--model: ${(error as Error).message}`);
+  }
+  const coordinatorAddress = stringFlag(flags, 'coordinator') ?? process.env['PFEDLORA_COORDINATOR'] ?? DEFAULT_CLIENT.coordinator;
+  if (!/^[^:\s]+:\d+$/.test(coordinatorAddress) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(coordinatorAddress)) {
+    throw new UsageError(`--coordinator expects HOST:PORT, got "${coordinatorAddress}"`);
+  }
+  const dump = stringFlag(flags, 'dump-updates');
+  const credential = process.env['PFEDLORA_CLIENT_CREDENTIAL'];
+  return {
+    ...DEFAULT_CLIENT,
+    coordinator: coordinatorAddress,
+    clientId,
+    model,
+    dataset: data.dataset,
+    ...(data.dataDir === undefined ? {} : { dataDir: data.dataDir }),
+    maxTrainSamples: data.maxTrainSamples,
+    ...(shard
+      ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: intFlag(flags, 'partition-seed', 1, 0) } }
+      : {}),
+    backend: backendFlag(flags),
+    giveUpAfterMs: Math.round(1000 * floatFlag(flags, 'give-up-after', 0, (n) => n >= 0, 'a number of seconds >= 0')),
+    ...(dump === undefined ? {} : { dumpUpdatesDir: dump }),
+    ...(credential ? { credential } : {}),
+  };
+}
+
+export async function client(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, CLIENT_FLAGS, 'client');
+  if (boolFlag(flags, 'help')) {
+    process.stdout.write(CLIENT_HELP);
+    return 0;
+  }
+  const config = clientConfigFromFlags(flags);
+  const log = createLogger({ service: 'client', level: logLevelFlag(flags) });
+  const daemon = new ClientDaemon(config, log);
+  void onceSignalled().then((signal) => {
+    log.info('shutting down', { signal, clientId: config.clientId });
+    daemon.shutdown();
+  });
+  const result = await daemon.run();
+  log.info('client exiting', { clientId: config.clientId, ...result });
+  return result.reason === 'gave-up' ? 1 : 0;
+}

@@ -1,0 +1,53 @@
+/** The client daemon's settings. */
+import type { BackendChoice, DatasetName, ModelKind, PartitionKind } from '@pfedlora/ml';
+
+/** Which share of a dataset this client trains on, computed locally from the same seeded partition every client uses. */
+export interface ShardSpec {
+  readonly index: number;
+  readonly count: number;
+  readonly partition: PartitionKind;
+  readonly classesPerClient: number;
+  readonly dirichletAlpha: number;
+  readonly seed: number;
+}
+
+export interface ClientDaemonConfig {
+  /** host:port of the coordinator. */
+  readonly coordinator: string;
+  readonly clientId: string;
+  readonly dataset: DatasetName;
+  readonly dataDir?: string;
+  /** Train on one shard of the dataset (simulated federations, clusters); the whole dataset if undefined. */
+  readonly shard?: ShardSpec;
+  readonly maxTrainSamples: number;
+  readonly model: ModelKind;
+  readonly backend: BackendChoice;
+  readonly credential?: string;
+  /** First reconnect delay; doubles up to reconnectMaxMs, with full jitter. */
+  readonly reconnectInitialMs: number;
+  readonly reconnectMaxMs: number;
+  /** Give up after this long without reaching the coordinator (0: never). */
+  readonly giveUpAfterMs: number;
+  /** Write each uploaded update here (audit, tests). */
+  readonly dumpUpdatesDir?: string;
+}
+
+export const DEFAULT_CLIENT: Omit<ClientDaemonConfig, 'clientId' | 'model'> = {
+  coordinator: '127.0.0.1:7070',
+  dataset: 'fashion-mnist',
+  maxTrainSamples: 0,
+  backend: 'auto',
+  reconnectInitialMs: 250,
+  reconnectMaxMs: 10_000,
+  giveUpAfterMs: 0,
+};
+
+/**
+ * Exponential backoff with "equal jitter": half the capped delay plus a
+ * uniform share of the other half, so a crowd of clients that lost the same
+ * coordinator spreads out but none retries in a tight loop.
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const cap = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(cap / 2 + random() * (cap / 2));
+}

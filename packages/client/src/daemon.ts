@@ -1,0 +1,307 @@
+/**
+ * The client daemon. It dials out to the coordinator (no inbound port), joins,
+ * holds a Subscribe stream for tasks, and for each task downloads the global
+ * payload (resuming after breaks), trains its private model and the shared
+ * adapter, evaluates on its own test split and uploads only the update.
+ * When the coordinator goes away it rejoins with exponential backoff and
+ * jitter; its private model survives reconnects. It never sends its model or data.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { ChunkAssembler, decodeTensors, deriveSeed, encodeTensors, sha256Hex, specOf } from '@pfedlora/core';
+import { getAlgorithm, initEngine, type AlgorithmClient, type EngineInfo } from '@pfedlora/ml';
+import {
+  joinRequestToProto,
+  joinResponseFromProto,
+  loadFederationProto,
+  PROTOCOL_VERSION,
+  serverEventFromProto,
+  type FederationClient,
+  type JoinAccepted,
+  type JoinResponse__Output,
+  type ServerEvent__Output,
+  type TrainTaskInfo,
+} from '@pfedlora/protocol';
+import type { Logger } from '@pfedlora/telemetry';
+import { backoffDelay, type ClientDaemonConfig } from './config';
+import { loadClientData, type ClientData } from './data';
+import { isTransient, downloadInto, uploadUpdate } from './transfer';
+
+export interface DaemonResult {
+  readonly reason: 'finished' | 'stopped' | 'gave-up';
+  readonly roundsTrained: number;
+  readonly runId?: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+/** Channel options: keepalive so a dead coordinator or a cut link is noticed within seconds. */
+export function clientChannelOptions(maxMessageBytes = 64 * 1024 * 1024): grpc.ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+  };
+}
+
+export class ClientDaemon {
+  private readonly stop = new AbortController();
+  private grpcClient: FederationClient | undefined;
+  private session: JoinAccepted | undefined;
+  private learner: AlgorithmClient | undefined;
+  private data: ClientData | undefined;
+  private engine: EngineInfo | undefined;
+  private state = 'starting';
+  private working: Promise<void> = Promise.resolve();
+  private readonly seenTasks = new Set<string>();
+  private roundsTrained = 0;
+  private latestTaskId = '';
+  private finished: { runId: string; reason: string } | undefined;
+  private activeStream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
+
+  constructor(
+    readonly config: ClientDaemonConfig,
+    private readonly log: Logger,
+  ) {
+    this.log = log.child({ clientId: config.clientId });
+  }
+
+  /** Asks the daemon to stop after what it is doing (SIGTERM). */
+  shutdown(): void {
+    this.stop.abort();
+    this.activeStream?.cancel();
+  }
+
+  async run(): Promise<DaemonResult> {
+    this.engine = await initEngine(this.config.backend);
+    this.data = await loadClientData(this.config);
+    this.log.info('client ready', {
+      backend: this.engine.backend,
+      model: this.config.model,
+      trainSamples: this.data.train.count,
+      testSamples: this.data.test.count,
+      classes: this.data.classes,
+      data: this.data.source,
+    });
+    const proto = loadFederationProto();
+    this.grpcClient = new proto.pfedlora.v1.Federation(this.config.coordinator, grpc.credentials.createInsecure(), clientChannelOptions()) as unknown as FederationClient;
+    let attempt = 0;
+    let lastContact = Date.now();
+    try {
+      while (!this.stop.signal.aborted && !this.finished) {
+        try {
+          this.session = await this.join();
+          attempt = 0;
+          lastContact = Date.now();
+          this.ensureLearner(this.session);
+          await this.consumeEvents(this.session);
+          lastContact = Date.now();
+        } catch (error) {
+          if (!isTransient(error) && !isNotFound(error)) throw error;
+          this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
+        }
+        if (this.finished || this.stop.signal.aborted) break;
+        if (this.config.giveUpAfterMs > 0 && Date.now() - lastContact > this.config.giveUpAfterMs) {
+          this.log.error('giving up: coordinator unreachable', { silentMs: Date.now() - lastContact });
+          return { reason: 'gave-up', roundsTrained: this.roundsTrained };
+        }
+        await sleep(backoffDelay(attempt++, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal);
+      }
+      await this.working;
+      return this.finished
+        ? { reason: 'finished', roundsTrained: this.roundsTrained, runId: this.finished.runId }
+        : { reason: 'stopped', roundsTrained: this.roundsTrained };
+    } finally {
+      this.grpcClient.close();
+      this.learner?.dispose();
+    }
+  }
+
+  private join(): Promise<JoinAccepted> {
+    const data = this.data!;
+    const request = joinRequestToProto({
+      clientId: this.config.clientId,
+      modelKind: this.config.model,
+      numSamples: data.train.count,
+      backend: this.engine!.backend,
+      protocolVersion: PROTOCOL_VERSION,
+      data: { height: data.train.height, width: data.train.width, channels: data.train.channels, numClasses: data.train.numClasses },
+      credential: this.config.credential ?? '',
+    });
+    return new Promise((resolve, reject) =>
+      this.grpcClient!.Join(request, { deadline: Date.now() + 15_000 }, (error: grpc.ServiceError | null, response?: JoinResponse__Output) => {
+        if (error) reject(error);
+        else {
+          try {
+            const accepted = joinResponseFromProto(response!);
+            this.log.info('joined', { runId: accepted.runId, algorithm: accepted.settings.algorithm, rounds: accepted.settings.rounds });
+            resolve(accepted);
+          } catch (e) {
+            reject(e);
+          }
+        }
+      }),
+    );
+  }
+
+  /** Creates the private model and algorithm state once; it survives reconnects. */
+  private ensureLearner(session: JoinAccepted): void {
+    if (this.learner) return;
+    const s = session.settings;
+    const data = this.data!;
+    this.learner = getAlgorithm(s.algorithm).createClient({
+      clientIndex: 0,
+      modelKind: this.config.model,
+      federation: { input: { height: s.data.height, width: s.data.width, channels: s.data.channels }, numClasses: s.data.numClasses, rank: s.rank, alpha: s.adapterAlpha },
+      training: { localEpochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, momentum: s.momentum, weightDecay: s.weightDecay, clipNorm: s.clipNorm },
+      train: data.train,
+      test: data.test,
+      seed: deriveSeed(s.seed, 'client', this.config.clientId),
+    });
+  }
+
+  /** Holds the Subscribe stream until it ends; tasks run beside it, one at a time. */
+  private consumeEvents(session: JoinAccepted): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stream = this.grpcClient!.Subscribe({ session_id: session.sessionId });
+      this.activeStream = stream;
+      this.state = 'idle';
+      const heartbeat = setInterval(() => this.heartbeat(session, stream), session.heartbeatIntervalMs);
+      // No event (pings included) for this long means the link or the coordinator is gone.
+      const silenceLimit = Math.max(5 * session.heartbeatIntervalMs, 5_000);
+      let lastEvent = Date.now();
+      const watchdog = setInterval(() => {
+        if (Date.now() - lastEvent > silenceLimit) {
+          this.log.warn('no word from the coordinator; reconnecting', { silentMs: Date.now() - lastEvent });
+          stream.cancel();
+        }
+      }, Math.min(1_000, silenceLimit));
+      const cleanup = () => {
+        clearInterval(heartbeat);
+        clearInterval(watchdog);
+        if (this.activeStream === stream) this.activeStream = undefined;
+      };
+      stream.on('data', (message: ServerEvent__Output) => {
+        lastEvent = Date.now();
+        try {
+          const event = serverEventFromProto(message);
+          if (event.kind === 'train') this.enqueue(event.task);
+          else if (event.kind === 'finished') {
+            this.finished = { runId: event.runId, reason: event.reason };
+            this.log.info('run finished', { runId: event.runId, roundsCompleted: event.roundsCompleted, reason: event.reason });
+          }
+        } catch (error) {
+          this.log.error('bad event from coordinator', { error: (error as Error).message });
+        }
+      });
+      stream.on('error', (error: grpc.ServiceError) => {
+        cleanup();
+        if (error.code === grpc.status.CANCELLED) resolve();
+        else reject(error);
+      });
+      stream.on('end', () => {
+        cleanup();
+        resolve();
+      });
+    });
+  }
+
+  private heartbeat(session: JoinAccepted, stream: grpc.ClientReadableStream<ServerEvent__Output>): void {
+    this.grpcClient!.Heartbeat({ session_id: session.sessionId, state: this.state, round: 0 }, { deadline: Date.now() + 5_000 }, (error: grpc.ServiceError | null) => {
+      if (error?.code === grpc.status.NOT_FOUND) {
+        // The coordinator forgot us (restart): rejoin.
+        this.log.warn('session unknown to the coordinator; rejoining');
+        stream.cancel();
+      }
+    });
+  }
+
+  private enqueue(task: TrainTaskInfo): void {
+    if (this.seenTasks.has(task.taskId)) return; // re-sent after a reconnect: already queued or done
+    this.seenTasks.add(task.taskId);
+    this.latestTaskId = task.taskId;
+    this.working = this.working.then(() => this.runTask(task)).catch((error) => this.log.error('task failed', { taskId: task.taskId, error: (error as Error).message }));
+  }
+
+  private async runTask(task: TrainTaskInfo): Promise<void> {
+    const log = this.log.child({ runId: task.runId, round: task.round, taskId: task.taskId });
+    // A newer task means the coordinator moved on (round closed or retried): drop this one.
+    const expired = () => Date.now() > task.deadlineUnixMs || this.latestTaskId !== task.taskId;
+    // 1. The global payload, resuming after breaks.
+    this.state = 'downloading';
+    const assembler = new ChunkAssembler({ totalBytes: task.global.totalBytes, sha256: task.global.sha256, maxBytes: Math.max(task.global.totalBytes, 1) });
+    for (let attempt = 0; !assembler.complete; attempt++) {
+      if (expired() || this.stop.signal.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes });
+      try {
+        await downloadInto(this.grpcClient!, this.session!.sessionId, task.global, assembler);
+        if (!assembler.complete) throw Object.assign(new Error(`download ended at ${assembler.receivedBytes} of ${task.global.totalBytes} bytes`), { code: grpc.status.UNAVAILABLE });
+      } catch (error) {
+        if (!isTransient(error) && !isNotFound(error)) throw error;
+        log.warn('download interrupted; resuming', { received: assembler.receivedBytes, error: (error as Error).message });
+        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal);
+      }
+    }
+    const global = decodeTensors(assembler.finish(), task.global.tensors);
+    // 2. Train the private model and the adapter, evaluate on our own test split.
+    this.state = 'training';
+    const started = Date.now();
+    const update = await this.learner!.fit(global, task.round);
+    const evaluation = await this.learner!.evaluate();
+    const trainSeconds = (Date.now() - started) / 1000;
+    log.info('trained', { trainSeconds, accuracy: evaluation.accuracy, loss: evaluation.loss, trainLoss: update.trainLoss });
+    // 3. Upload only the update.
+    this.state = 'uploading';
+    const bytes = encodeTensors(update.tensors);
+    const sha256 = sha256Hex(bytes);
+    if (this.config.dumpUpdatesDir) {
+      mkdirSync(this.config.dumpUpdatesDir, { recursive: true });
+      writeFileSync(join(this.config.dumpUpdatesDir, `update-r${String(task.round).padStart(5, '0')}-${task.taskId}.pflt`), bytes);
+    }
+    for (let attempt = 0; ; attempt++) {
+      if (expired() || this.stop.signal.aborted) return log.warn('task dropped: deadline passed before the upload got through');
+      try {
+        const ack = await uploadUpdate(
+          this.grpcClient!,
+          {
+            sessionId: this.session!.sessionId,
+            runId: task.runId,
+            round: task.round,
+            taskId: task.taskId,
+            payload: { sha256, totalBytes: bytes.length, tensors: specOf(update.tensors) },
+            numSamples: update.numSamples,
+            metrics: { accuracy: evaluation.accuracy, loss: evaluation.loss, testSamples: evaluation.samples, trainLoss: update.trainLoss, trainSeconds, trainFlops: update.trainFlops },
+          },
+          bytes,
+          this.session!.chunkSize,
+        );
+        this.roundsTrained++;
+        log.info('update uploaded', { bytes: bytes.length, sha256, ack: ack.message });
+        break;
+      } catch (error) {
+        if (!isTransient(error) && !isNotFound(error)) {
+          log.warn('update refused', { error: (error as Error).message });
+          break;
+        }
+        log.warn('upload interrupted; retrying', { error: (error as Error).message });
+        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal);
+      }
+    }
+    this.state = 'idle';
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as Partial<grpc.ServiceError>).code === grpc.status.NOT_FOUND;
+}

@@ -1,0 +1,99 @@
+/** The coordinator's settings, with defaults and validation. */
+import { ALGORITHM_NAMES, PAPER_SGD, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
+import type { DataShape } from '@pfedlora/protocol';
+import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
+
+export interface CoordinatorConfig {
+  /** Address to listen on; 0.0.0.0 for every interface. */
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly rounds: number;
+  /** A round closes at its deadline only with at least this many reports; otherwise it is retried. */
+  readonly minClients: number;
+  /** Clients to wait for before the first round (default: minClients). */
+  readonly waitClients: number;
+  /** Fraction of connected clients sampled each round, (0, 1]. */
+  readonly participation: number;
+  readonly roundTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** A client silent this long (no heartbeat, no stream) is dropped from the round in flight. */
+  readonly clientTimeoutMs: number;
+  readonly chunkSize: number;
+  /** Uploads staged at once (each holds one update); more wait in gRPC flow control. */
+  readonly maxConcurrentUploads: number;
+  /** An upload idle this long is aborted, freeing its slot. */
+  readonly uploadIdleTimeoutMs: number;
+  readonly algorithm: AlgorithmName;
+  readonly data: DataShape;
+  readonly rank: number;
+  readonly adapterAlpha: number;
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly seed: number;
+  /** Where each completed round's global payload and the ledger are written; none if undefined. */
+  readonly stateDir?: string;
+  /** Bearer credential clients must present; none required if undefined. */
+  readonly clientCredential?: string;
+  /** Stable id of the run; generated if undefined. */
+  readonly runId?: string;
+}
+
+/** Input shape and classes of each dataset a client may train on. */
+export const DATA_SHAPES: Record<DatasetName, DataShape> = {
+  'fashion-mnist': { height: 28, width: 28, channels: 1, numClasses: 10 },
+  mnist: { height: 28, width: 28, channels: 1, numClasses: 10 },
+  cifar10: { height: 32, width: 32, channels: 3, numClasses: 10 },
+  cifar100: { height: 32, width: 32, channels: 3, numClasses: 100 },
+};
+
+export const DEFAULT_COORDINATOR: CoordinatorConfig = {
+  host: '0.0.0.0',
+  port: 7070,
+  rounds: 10,
+  minClients: 2,
+  waitClients: 2,
+  participation: 1,
+  roundTimeoutMs: 10 * 60_000,
+  heartbeatIntervalMs: 2_000,
+  clientTimeoutMs: 10_000,
+  chunkSize: DEFAULT_CHUNK_SIZE,
+  maxConcurrentUploads: 8,
+  uploadIdleTimeoutMs: 30_000,
+  algorithm: 'pfedlora',
+  data: DATA_SHAPES['fashion-mnist'],
+  rank: 8,
+  adapterAlpha: 8,
+  localEpochs: 1,
+  batchSize: 64,
+  ...PAPER_SGD,
+  seed: 1,
+};
+
+export function validateCoordinatorConfig(c: CoordinatorConfig): void {
+  const int = (key: keyof CoordinatorConfig, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`${key} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  };
+  int('port', 0, 65535);
+  int('rounds', 1);
+  int('minClients', 1);
+  int('waitClients', 1);
+  int('roundTimeoutMs', 100);
+  int('heartbeatIntervalMs', 10);
+  int('clientTimeoutMs', 10);
+  int('chunkSize', 1024, 64 * 1024 * 1024);
+  int('maxConcurrentUploads', 1);
+  int('uploadIdleTimeoutMs', 10);
+  int('rank', 1, 500);
+  int('localEpochs', 1);
+  int('batchSize', 1);
+  int('seed', 0);
+  if (!(c.participation > 0 && c.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${c.participation}`);
+  if (!ALGORITHM_NAMES.includes(c.algorithm)) throw new Error(`algorithm must be one of ${ALGORITHM_NAMES.join(', ')}, got ${c.algorithm}`);
+  if (c.clientTimeoutMs <= c.heartbeatIntervalMs) throw new Error(`clientTimeoutMs (${c.clientTimeoutMs}) must exceed heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
+}

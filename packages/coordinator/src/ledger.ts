@@ -1,0 +1,38 @@
+/** The per-round ledger: who took part, what moved, what they measured. */
+export interface ClientRoundEntry {
+  readonly clientId: string;
+  readonly modelKind: string;
+  readonly numSamples: number;
+  /** Payload bytes this client downloaded during the round. */
+  readonly bytesDown: number;
+  /** Payload bytes of its accepted upload (0 if none). */
+  readonly bytesUp: number;
+  readonly status: 'reported' | 'failed' | 'late';
+  readonly accuracy?: number;
+  readonly loss?: number;
+  readonly trainSeconds?: number;
+  readonly trainFlops?: number;
+  /** Why it failed, when it did. */
+  readonly reason?: string;
+}
+
+export interface RoundRecord {
+  readonly runId: string;
+  readonly round: number;
+  /** Attempts needed (a round is retried when too few clients report by its deadline). */
+  readonly attempts: number;
+  readonly startedAt: string;
+  readonly seconds: number;
+  /** Round time minus the slowest reporting client's training time. */
+  readonly overheadSeconds: number;
+  readonly participants: number;
+  readonly reported: number;
+  /** Mean personalized accuracy the reporting clients measured on their own test splits. */
+  readonly meanAccuracy: number;
+  readonly bytesDown: number;
+  readonly bytesUp: number;
+  readonly trainFlops: number;
+  /** sha256 of the global payload this round produced. */
+  readonly globalSha256: string;
+  readonly clients: ClientRoundEntry[];
+}

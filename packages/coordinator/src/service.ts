@@ -1,0 +1,176 @@
+/**
+ * The Federation gRPC service: thin handlers that decode with the serde
+ * module, call the Coordinator, and map domain errors to gRPC status codes in
+ * one place. Streaming handlers clean up on cancellation.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  joinRequestFromProto,
+  joinResponseToProto,
+  ProtocolError,
+  serverEventToProto,
+  uploadHeaderFromProto,
+  type DownloadRequest__Output,
+  type FederationHandlers,
+  type HeartbeatRequest__Output,
+  type PayloadChunk,
+  type ServerEvent,
+  type SubscribeRequest__Output,
+  type UploadAck,
+  type UploadMessage__Output,
+} from '@pfedlora/protocol';
+import type { Logger } from '@pfedlora/telemetry';
+import type { Coordinator, UploadSink } from './coordinator';
+import { CoordinatorError, type CoordinatorErrorCode } from './errors';
+
+const STATUS: Record<CoordinatorErrorCode, grpc.status> = {
+  'invalid-argument': grpc.status.INVALID_ARGUMENT,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  'not-found': grpc.status.NOT_FOUND,
+  'failed-precondition': grpc.status.FAILED_PRECONDITION,
+  'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,
+  aborted: grpc.status.ABORTED,
+  unavailable: grpc.status.UNAVAILABLE,
+};
+
+export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+  if (error instanceof CoordinatorError) return { code: STATUS[error.code], details: error.message };
+  if (error instanceof ProtocolError) return { code: grpc.status.INVALID_ARGUMENT, details: error.message };
+  return { code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) };
+}
+
+/** Writes to a server stream, waiting for 'drain' when grpc-js buffers. */
+function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T>, message: T): Promise<void> {
+  return new Promise((resolve) => {
+    if (call.write(message)) resolve();
+    else call.once('drain', () => resolve());
+  });
+}
+
+export function federationHandlers(coordinator: Coordinator, log: Logger): FederationHandlers {
+  const fail = (rpc: string, error: unknown) => {
+    const status = toServiceError(error);
+    log.warn('rpc rejected', { rpc, code: grpc.status[status.code ?? grpc.status.UNKNOWN], details: status.details });
+    return status;
+  };
+  return {
+    Join(call, callback) {
+      try {
+        callback(null, joinResponseToProto(coordinator.join(joinRequestFromProto(call.request))));
+      } catch (error) {
+        callback(fail('Join', error));
+      }
+    },
+
+    Subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, ServerEvent>) {
+      let detach: (() => void) | undefined;
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        detach?.();
+        call.end();
+      };
+      try {
+        detach = coordinator.subscribe(call.request.session_id, {
+          send: (event) => {
+            if (!ended) call.write(serverEventToProto(event));
+          },
+          end,
+        });
+      } catch (error) {
+        const status = fail('Subscribe', error);
+        call.destroy(Object.assign(new Error(status.details), status));
+        return;
+      }
+      call.on('cancelled', end);
+      call.on('error', end);
+      call.on('close', () => detach?.());
+    },
+
+    async Download(call: grpc.ServerWritableStream<DownloadRequest__Output, PayloadChunk>) {
+      const { session_id: sessionId, sha256, offset } = call.request;
+      let cancelled = false;
+      call.on('cancelled', () => (cancelled = true));
+      try {
+        const payload = coordinator.payload(sessionId, sha256);
+        const total = payload.bytes.length;
+        if (!Number.isSafeInteger(offset) || offset < 0 || offset > total) {
+          throw new CoordinatorError('invalid-argument', `download offset ${offset} is outside the payload's ${total} bytes`);
+        }
+        const chunkSize = coordinator.config.chunkSize;
+        for (let at = offset; at < total && !cancelled; at += chunkSize) {
+          const data = payload.bytes.subarray(at, Math.min(total, at + chunkSize));
+          await writeWithBackpressure(call, { offset: at, data, total_bytes: total });
+          coordinator.recordDownload(sessionId, sha256, data.length);
+        }
+        if (total === offset) await writeWithBackpressure(call, { offset, data: new Uint8Array(0), total_bytes: total });
+        call.end();
+      } catch (error) {
+        const status = fail('Download', error);
+        call.destroy(Object.assign(new Error(status.details), status));
+      }
+    },
+
+    Upload(call: grpc.ServerReadableStream<UploadMessage__Output, UploadAck>, callback: grpc.sendUnaryData<UploadAck>) {
+      let sink: UploadSink | undefined;
+      let release: (() => void) | undefined;
+      let done = false;
+      let idle: NodeJS.Timeout | undefined;
+      const finish = (error: unknown, ack?: UploadAck) => {
+        if (done) return;
+        done = true;
+        clearTimeout(idle);
+        release?.();
+        if (error) {
+          const status = fail('Upload', error);
+          sink?.abort(status.details ?? 'upload failed');
+          callback(status);
+          call.destroy();
+        } else callback(null, ack);
+      };
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(
+          () => finish(new CoordinatorError('aborted', `upload idle for ${coordinator.config.uploadIdleTimeoutMs} ms; send the rest again`)),
+          coordinator.config.uploadIdleTimeoutMs,
+        );
+      };
+      call.on('cancelled', () => finish(new CoordinatorError('aborted', 'client cancelled the upload')));
+      touch();
+      void (async () => {
+        try {
+          for await (const message of call as AsyncIterable<UploadMessage__Output>) {
+            if (done) return;
+            touch();
+            if (!sink) {
+              if (message.kind !== 'header') throw new ProtocolError('an upload must start with its header');
+              const header = uploadHeaderFromProto(message.header);
+              release = await coordinator.acquireUploadSlot();
+              if (done) return;
+              sink = coordinator.beginUpload(header);
+            } else {
+              if (message.kind !== 'chunk' || !message.chunk) throw new ProtocolError('after the header an upload carries only chunks');
+              sink.push(message.chunk);
+            }
+          }
+          if (done) return;
+          if (!sink) throw new ProtocolError('empty upload: no header');
+          sink.finish();
+          finish(undefined, { accepted: true, message: 'update accepted' });
+        } catch (error) {
+          finish(error);
+        }
+      })();
+    },
+
+    Heartbeat(call: grpc.ServerUnaryCall<HeartbeatRequest__Output, unknown>, callback) {
+      try {
+        coordinator.heartbeat(call.request.session_id, call.request.state);
+        callback(null, { unix_ms: Date.now() });
+      } catch (error) {
+        callback(fail('Heartbeat', error));
+      }
+    },
+  };
+}
