@@ -1,0 +1,85 @@
+/**
+ * Real pfedlora processes for end-to-end tests: spawn the built CLI, follow
+ * its JSON log lines, wait for a given line, kill it with real signals.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { CLI, REPO } from './helpers';
+
+export interface LogLine {
+  readonly message: string;
+  readonly [key: string]: unknown;
+}
+
+export class PfedloraProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[] = [];
+  output = '';
+  private waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  readonly exit: Promise<number | null>;
+
+  constructor(readonly name: string, args: readonly string[]) {
+    this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout! }).on('line', (text) => {
+      this.output += text + '\n';
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        return;
+      }
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(line)) return true;
+        w.resolve(line);
+        return false;
+      });
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exit = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Resolves with the first log line (past or future) that matches. */
+  waitFor(match: (l: LogLine) => boolean, timeoutMs = 60_000, what = 'log line'): Promise<LogLine> {
+    const seen = this.lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; output:\n${this.output.slice(-3000)}`)), timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  waitForMessage(message: string, timeoutMs?: number, extra: (l: LogLine) => boolean = () => true): Promise<LogLine> {
+    return this.waitFor((l) => l.message === message && extra(l), timeoutMs, `"${message}"`);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Arguments of a small, fast federation on the shipped subset. */
+export function clientArgs(port: number, k: number, n: number, extra: string[] = []): string[] {
+  return ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/${n}`, '--data-dir', 'subset', '--max-samples', '160', '--backend', 'wasm', ...extra];
+}
+
+export function coordinatorArgs(port: number, extra: string[] = []): string[] {
+  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '3', ...extra];
+}
