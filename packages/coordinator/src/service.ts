@@ -80,7 +80,8 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
         });
       } catch (error) {
         const status = fail('Subscribe', error);
-        call.destroy(Object.assign(new Error(status.details), status));
+        // grpc-js sends a server stream's status from an 'error' event (destroy would send none).
+        call.emit('error', Object.assign(new Error(status.details), status));
         return;
       }
       call.on('cancelled', end);
@@ -108,7 +109,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
         call.end();
       } catch (error) {
         const status = fail('Download', error);
-        call.destroy(Object.assign(new Error(status.details), status));
+        call.emit('error', Object.assign(new Error(status.details), status));
       }
     },
 

@@ -1,0 +1,165 @@
+/**
+ * The Federation service over a real gRPC server on 127.0.0.1 with a raw
+ * grpc-js client: every bad input gets a precise status and leaves the global
+ * adapter untouched.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { encodeTensors, sha256Hex, splitIntoChunks, specOf, type NamedTensor } from '@pfedlora/core';
+import { adapterSpec } from '@pfedlora/ml';
+import {
+  joinRequestToProto,
+  joinResponseFromProto,
+  loadFederationProto,
+  PROTOCOL_VERSION,
+  serverEventFromProto,
+  uploadHeaderToProto,
+  type FederationClient,
+  type JoinAccepted,
+  type JoinInfo,
+  type ServerEvent__Output,
+  type TrainTaskInfo,
+  type UploadAck__Output,
+  type UploadHeaderInfo,
+} from '@pfedlora/protocol';
+import { silentLogger } from '@pfedlora/telemetry';
+import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
+import { startCoordinator, type RunningCoordinator } from './server';
+
+const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, clientCredential: 'sesame', heartbeatIntervalMs: 200, clientTimeoutMs: 5_000, uploadIdleTimeoutMs: 1_000 };
+const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
+const goodJoin: JoinInfo = { clientId: 'c1', modelKind: 'cnn2', numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: { height: 28, width: 28, channels: 1, numClasses: 10 }, credential: 'sesame' };
+
+let server: RunningCoordinator;
+let client: FederationClient;
+
+beforeEach(async () => {
+  server = await startCoordinator(config, silentLogger());
+  const proto = loadFederationProto();
+  client = new proto.pfedlora.v1.Federation(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as FederationClient;
+});
+afterEach(async () => {
+  client.close();
+  await server.shutdown(200);
+});
+
+function join(info: JoinInfo): Promise<JoinAccepted> {
+  return new Promise((resolve, reject) => client.Join(joinRequestToProto(info), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!)))));
+}
+
+/** Subscribes and resolves with the first train task. */
+function nextTask(session: JoinAccepted): Promise<{ task: TrainTaskInfo; stream: grpc.ClientReadableStream<ServerEvent__Output> }> {
+  return new Promise((resolve, reject) => {
+    const stream = client.Subscribe({ session_id: session.sessionId });
+    stream.on('data', (m: ServerEvent__Output) => {
+      const e = serverEventFromProto(m);
+      if (e.kind === 'train') resolve({ task: e.task, stream });
+    });
+    stream.on('error', (e) => reject(e));
+  });
+}
+
+function upload(header: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number } = {}): Promise<UploadAck__Output> {
+  return new Promise((resolve, reject) => {
+    const call = client.Upload((e: grpc.ServiceError | null, ack?: UploadAck__Output) => (e ? reject(e) : resolve(ack!)));
+    call.write({ header: uploadHeaderToProto(header) });
+    const chunks = options.chunks ?? splitIntoChunks(bytes, 4096);
+    chunks.slice(0, options.stopAfter ?? chunks.length).forEach((c) => call.write({ chunk: c }));
+    if (options.stopAfter === undefined) call.end();
+  });
+}
+
+function delta(fill: (i: number) => number): NamedTensor[] {
+  return spec.map((s, t) => ({ name: s.name, shape: s.shape, values: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i + t)) }));
+}
+
+function headerFor(session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array, over: Partial<UploadHeaderInfo> = {}): UploadHeaderInfo {
+  return {
+    sessionId: session.sessionId,
+    runId: task.runId,
+    round: task.round,
+    taskId: task.taskId,
+    payload: { sha256: sha256Hex(bytes), totalBytes: bytes.length, tensors: specOf(tensors) },
+    numSamples: 100,
+    metrics: { accuracy: 0.5, loss: 1, testSamples: 10, trainLoss: 1, trainSeconds: 0, trainFlops: 0 },
+    ...over,
+  };
+}
+
+const code = (p: Promise<unknown>) => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+
+describe('Federation service', () => {
+  test('Join refuses a wrong credential, another protocol version, mismatched data and unknown models', async () => {
+    expect(await code(join({ ...goodJoin, credential: 'guess' }))).toMatch(/^UNAUTHENTICATED: client c1: wrong or missing credential/);
+    expect(await code(join({ ...goodJoin, protocolVersion: 99 }))).toMatch(/^FAILED_PRECONDITION: client speaks protocol version 99/);
+    expect(await code(join({ ...goodJoin, data: { height: 32, width: 32, channels: 3, numClasses: 10 } }))).toMatch(/^FAILED_PRECONDITION: .*32x32x3.*28x28x1/);
+    expect(await code(join({ ...goodJoin, modelKind: 'vgg' }))).toMatch(/^INVALID_ARGUMENT: unknown model "vgg"/);
+    expect(await code(join({ ...goodJoin, clientId: 'bad id!' }))).toMatch(/^INVALID_ARGUMENT: client_id/);
+    expect(await code(join(goodJoin))).toBe('OK');
+  });
+
+  test('unknown sessions are NOT_FOUND', async () => {
+    const hb = new Promise((resolve, reject) => client.Heartbeat({ session_id: 'nope', state: 'idle', round: 0 }, (e: grpc.ServiceError | null) => (e ? reject(e) : resolve(null))));
+    expect(await code(hb)).toMatch(/^NOT_FOUND: unknown session nope/);
+  });
+
+  test('bad uploads are refused precisely and leave the global adapter as it was; a good one then closes the round', async () => {
+    const session = await join(goodJoin);
+    const { task, stream } = await nextTask(session);
+    const before = server.coordinator.status().globalSha256;
+    const good = delta((i) => ((i % 7) - 3) / 100);
+    const goodBytes = encodeTensors(good);
+
+    const wrongShape = [{ ...good[0]!, shape: [500, 3], values: new Float32Array(1500) }, good[1]!];
+    const wrongShapeBytes = encodeTensors(wrongShape);
+    expect(await code(upload(headerFor(session, task, wrongShape, wrongShapeBytes), wrongShapeBytes))).toMatch(/^INVALID_ARGUMENT: update tensors adapter\/down\[500,3\].*do not match the run's adapter\/down\[500,2\]/);
+
+    const nan = delta((i) => (i === 5 ? NaN : 0));
+    const nanBytes = encodeTensors(nan, { allowNonFinite: true });
+    expect(await code(upload(headerFor(session, task, nan, nanBytes), nanBytes))).toMatch(/^INVALID_ARGUMENT: .*adapter\/down.*(NaN|non-finite)/i);
+
+    const corrupted = goodBytes.slice();
+    corrupted[corrupted.length - 1]! ^= 0xff;
+    expect(await code(upload(headerFor(session, task, good, goodBytes), corrupted))).toMatch(/^INVALID_ARGUMENT: upload sha256 .* does not match/);
+
+    expect(await code(upload(headerFor(session, task, good, goodBytes, { round: 7 }), goodBytes))).toMatch(/^FAILED_PRECONDITION: stale upload from c1/);
+    expect(await code(upload(headerFor(session, task, good, goodBytes, { runId: 'other-run' }), goodBytes))).toMatch(/^FAILED_PRECONDITION: upload for run other-run/);
+    expect(await code(upload(headerFor(session, task, good, goodBytes, { numSamples: 5000 }), goodBytes))).toMatch(/^INVALID_ARGUMENT: update declares 5000 samples/);
+    const truncated = splitIntoChunks(goodBytes, 4096);
+    expect(await code(upload(headerFor(session, task, good, goodBytes), goodBytes, { chunks: truncated.slice(0, 1) }))).toMatch(/^INVALID_ARGUMENT: truncated upload/);
+    // A stalled upload (half a stream, then silence) is aborted at the idle timeout.
+    expect(await code(upload(headerFor(session, task, good, goodBytes), goodBytes, { stopAfter: 1 }))).toMatch(/^ABORTED: upload idle/);
+    expect(server.coordinator.status().globalSha256).toBe(before);
+    expect(server.coordinator.status().roundsCompleted).toBe(0);
+
+    const closed = new Promise((resolve) => server.coordinator.once('round-closed', resolve));
+    expect(await code(upload(headerFor(session, task, good, goodBytes), goodBytes))).toBe('OK');
+    await closed;
+    // The single client's delta is the whole mean: global = initial + delta.
+    const after = server.coordinator.globalTensors;
+    expect(after[1]!.values[3]).toBeCloseTo(good[1]!.values[3]!, 6);
+    expect(server.coordinator.status().globalSha256).not.toBe(before);
+    // Replaying the same upload is refused: the task is no longer open.
+    expect(await code(upload(headerFor(session, task, good, goodBytes), goodBytes))).toMatch(/^FAILED_PRECONDITION: stale upload/);
+    stream.cancel();
+  });
+
+  test('Download serves the task payload from any offset and refuses unknown payloads', async () => {
+    const session = await join(goodJoin);
+    const { task, stream } = await nextTask(session);
+    const read = (offset: number, sha = task.global.sha256) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const parts: Buffer[] = [];
+        const call = client.Download({ session_id: session.sessionId, sha256: sha, offset });
+        call.on('data', (c: { data: Buffer }) => parts.push(c.data));
+        call.on('error', reject);
+        call.on('end', () => resolve(Buffer.concat(parts)));
+      });
+    const whole = await read(0);
+    expect(whole.length).toBe(task.global.totalBytes);
+    expect(sha256Hex(whole)).toBe(task.global.sha256);
+    expect((await read(1000)).equals(whole.subarray(1000))).toBe(true);
+    expect(await code(read(0, 'a'.repeat(64)))).toMatch(/^NOT_FOUND: payload a+ is not served/);
+    expect(await code(read(whole.length + 1))).toMatch(/^INVALID_ARGUMENT: download offset/);
+    stream.cancel();
+  });
+});
