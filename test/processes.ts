@@ -19,8 +19,8 @@ export class PfedloraProcess {
   private waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   readonly exit: Promise<number | null>;
 
-  constructor(readonly name: string, args: readonly string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
       this.output += text + '\n';
       let line: LogLine;
@@ -80,6 +80,9 @@ export function clientArgs(port: number, k: number, n: number, extra: string[] =
   return ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/${n}`, '--data-dir', 'subset', '--max-samples', '160', '--backend', 'wasm', ...extra];
 }
 
-export function coordinatorArgs(port: number, extra: string[] = []): string[] {
-  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '3', ...extra];
+export function coordinatorArgs(port: number, extra: string[] = [], adminPort = 0): string[] {
+  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '3', '--disconnect-grace', '1', ...extra];
 }
+
+/** Runs a pfedlora operator command to completion. */
+export { runCli } from './helpers';

@@ -2,7 +2,7 @@
  * The `pfedlora` command. Each subcommand is its own module, loaded only when
  * called; typed errors become exit codes here and nowhere else.
  */
-import { EXIT, UsageError } from './errors';
+import { CliError, EXIT, UsageError } from './errors';
 
 type CommandRun = (argv: readonly string[]) => Promise<number>;
 
@@ -15,6 +15,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   coordinator: { summary: 'run the coordinator service (clients dial in over gRPC)', load: async () => (await import('./commands/coordinator')).coordinator },
   client: { summary: 'run a client daemon that trains on its private data', load: async () => (await import('./commands/client')).client },
   cluster: { summary: 'a coordinator and N client processes on this machine (npm start)', load: async () => (await import('./commands/cluster')).cluster },
+  rounds: { summary: 'operate the run: rounds start|pause|resume|abort|status', load: async () => (await import('./commands/rounds')).rounds },
+  clients: { summary: 'list or evict clients: clients list|evict', load: async () => (await import('./commands/clients')).clients },
   simulate: { summary: 'run a whole federation in this process (research)', load: async () => (await import('./commands/simulate')).simulate },
   doctor: { summary: 'show the training engine, data and versions found here', load: async () => (await import('./commands/doctor')).doctor },
   bench: { summary: 'benchmarks: bench train', load: async () => (await import('./commands/bench')).bench },
@@ -57,6 +59,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`pfedlora ${name}: ${error.message}\n`);
       return EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`pfedlora ${name}: ${error.message}\n`);
+      return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`pfedlora ${name}: error: ${message}\n`);

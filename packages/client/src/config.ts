@@ -26,8 +26,12 @@ export interface ClientDaemonConfig {
   /** First reconnect delay; doubles up to reconnectMaxMs, with full jitter. */
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
+  /** No event from the coordinator (it pings every heartbeat interval) for this long: reconnect. */
+  readonly silenceTimeoutMs: number;
   /** Give up after this long without reaching the coordinator (0: never). */
   readonly giveUpAfterMs: number;
+  /** Private model and optimizer state are saved here after every round; a restart resumes from them. */
+  readonly stateDir?: string;
   /** Write each uploaded update here (audit, tests). */
   readonly dumpUpdatesDir?: string;
 }
@@ -39,6 +43,7 @@ export const DEFAULT_CLIENT: Omit<ClientDaemonConfig, 'clientId' | 'model'> = {
   backend: 'auto',
   reconnectInitialMs: 250,
   reconnectMaxMs: 10_000,
+  silenceTimeoutMs: 30_000,
   giveUpAfterMs: 0,
 };
 

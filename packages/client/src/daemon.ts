@@ -26,6 +26,7 @@ import {
 import type { Logger } from '@pfedlora/telemetry';
 import { backoffDelay, type ClientDaemonConfig } from './config';
 import { loadClientData, type ClientData } from './data';
+import { PrivateStateStore } from './private-state';
 import { isTransient, downloadInto, uploadUpdate } from './transfer';
 
 export interface DaemonResult {
@@ -48,8 +49,9 @@ export function clientChannelOptions(maxMessageBytes = 64 * 1024 * 1024): grpc.C
   return {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    // Generous: a client training flat out must not drop its link to a late ping ack.
+    'grpc.keepalive_time_ms': 15_000,
+    'grpc.keepalive_timeout_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.initial_reconnect_backoff_ms': 250,
     'grpc.max_reconnect_backoff_ms': 5_000,
@@ -68,6 +70,9 @@ export class ClientDaemon {
   private readonly seenTasks = new Set<string>();
   private roundsTrained = 0;
   private latestTaskId = '';
+  /** Last round trained into the private model (0: untrained). */
+  private trainedRound = 0;
+  private readonly states: PrivateStateStore;
   private finished: { runId: string; reason: string } | undefined;
   private activeStream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
 
@@ -76,6 +81,7 @@ export class ClientDaemon {
     private readonly log: Logger,
   ) {
     this.log = log.child({ clientId: config.clientId });
+    this.states = new PrivateStateStore(config.stateDir, this.log);
   }
 
   /** Asks the daemon to stop after what it is doing (SIGTERM). */
@@ -159,6 +165,23 @@ export class ClientDaemon {
   /** Creates the private model and algorithm state once; it survives reconnects. */
   private ensureLearner(session: JoinAccepted): void {
     if (this.learner) return;
+    this.createLearner(session);
+    const saved = this.states.latest();
+    if (saved) {
+      try {
+        this.learner!.loadPrivateState(saved.tensors);
+        this.trainedRound = saved.round;
+        this.log.info('private state restored', { round: saved.round, stateDir: this.config.stateDir });
+      } catch (error) {
+        // Another model or run settings: start fresh rather than train on a mismatched state.
+        this.log.error('saved private state does not fit this model; starting fresh', { reason: (error as Error).message });
+        this.learner!.dispose();
+        this.createLearner(session);
+      }
+    }
+  }
+
+  private createLearner(session: JoinAccepted): void {
     const s = session.settings;
     const data = this.data!;
     this.learner = getAlgorithm(s.algorithm).createClient({
@@ -180,7 +203,7 @@ export class ClientDaemon {
       this.state = 'idle';
       const heartbeat = setInterval(() => this.heartbeat(session, stream), session.heartbeatIntervalMs);
       // No event (pings included) for this long means the link or the coordinator is gone.
-      const silenceLimit = Math.max(5 * session.heartbeatIntervalMs, 5_000);
+      const silenceLimit = this.config.silenceTimeoutMs;
       let lastEvent = Date.now();
       const watchdog = setInterval(() => {
         if (Date.now() - lastEvent > silenceLimit) {
@@ -235,6 +258,26 @@ export class ClientDaemon {
     this.working = this.working.then(() => this.runTask(task)).catch((error) => this.log.error('task failed', { taskId: task.taskId, error: (error as Error).message }));
   }
 
+  /**
+   * Round r must start from the state after the last round before r. Normally
+   * that is the current state (snapshot it); if this client already trained r
+   * or later (the coordinator restarted or retried the round), roll back.
+   */
+  private async prepareFor(round: number, log: Logger): Promise<void> {
+    if (this.trainedRound < round) {
+      this.states.save({ round: this.trainedRound, tensors: await this.learner!.privateState() });
+      return;
+    }
+    const before = this.states.latestBefore(round);
+    if (!before) {
+      log.warn('round re-issued but no earlier private state is kept; training from the current one', { trainedRound: this.trainedRound });
+      return;
+    }
+    this.learner!.loadPrivateState(before.tensors);
+    this.trainedRound = before.round;
+    log.info('private state rolled back for a re-issued round', { to: before.round });
+  }
+
   private async runTask(task: TrainTaskInfo): Promise<void> {
     const log = this.log.child({ runId: task.runId, round: task.round, taskId: task.taskId });
     // A newer task means the coordinator moved on (round closed or retried): drop this one.
@@ -254,10 +297,12 @@ export class ClientDaemon {
       }
     }
     const global = decodeTensors(assembler.finish(), task.global.tensors);
-    // 2. Train the private model and the adapter, evaluate on our own test split.
+    // 2. Train the private model and the adapter from the state this round must start from.
+    await this.prepareFor(task.round, log);
     this.state = 'training';
     const started = Date.now();
     const update = await this.learner!.fit(global, task.round);
+    this.trainedRound = task.round;
     const evaluation = await this.learner!.evaluate();
     const trainSeconds = (Date.now() - started) / 1000;
     log.info('trained', { trainSeconds, accuracy: evaluation.accuracy, loss: evaluation.loss, trainLoss: update.trainLoss });
@@ -288,6 +333,7 @@ export class ClientDaemon {
         );
         this.roundsTrained++;
         log.info('update uploaded', { bytes: bytes.length, sha256, ack: ack.message });
+        this.states.save({ round: task.round, tensors: await this.learner!.privateState() });
         break;
       } catch (error) {
         if (!isTransient(error) && !isNotFound(error)) {
@@ -301,6 +347,7 @@ export class ClientDaemon {
     this.state = 'idle';
   }
 }
+
 
 function isNotFound(error: unknown): boolean {
   return (error as Partial<grpc.ServiceError>).code === grpc.status.NOT_FOUND;

@@ -2,3 +2,4 @@ export * from './config';
 export * from './daemon';
 export * from './data';
 export * from './transfer';
+export * from './private-state';

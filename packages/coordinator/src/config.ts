@@ -17,8 +17,13 @@ export interface CoordinatorConfig {
   readonly participation: number;
   readonly roundTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
-  /** A client silent this long (no heartbeat, no stream) is dropped from the round in flight. */
+  /**
+   * A client whose connection is up but that sends no heartbeat for this long
+   * is dropped from the round in flight (generous: a starved process is slow, not dead).
+   */
   readonly clientTimeoutMs: number;
+  /** A client whose stream closed (process died, link cut) and that is not back within this is dropped. */
+  readonly disconnectGraceMs: number;
   readonly chunkSize: number;
   /** Uploads staged at once (each holds one update); more wait in gRPC flow control. */
   readonly maxConcurrentUploads: number;
@@ -35,8 +40,15 @@ export interface CoordinatorConfig {
   readonly weightDecay: number;
   readonly clipNorm: number;
   readonly seed: number;
-  /** Where each completed round's global payload and the ledger are written; none if undefined. */
+  /** Checkpoints (global payload, run state, ledger) go here after every round; a restart resumes from them. */
   readonly stateDir?: string;
+  /** Checkpoints kept in stateDir. */
+  readonly keepCheckpoints: number;
+  /** Where the Admin service listens (its own port); undefined: no admin service. */
+  readonly adminHost: string;
+  readonly adminPort: number | undefined;
+  /** Bearer token operators must present to the Admin service; undefined: none required (bind it to loopback). */
+  readonly adminToken?: string;
   /** Bearer credential clients must present; none required if undefined. */
   readonly clientCredential?: string;
   /** Stable id of the run; generated if undefined. */
@@ -60,7 +72,8 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   participation: 1,
   roundTimeoutMs: 10 * 60_000,
   heartbeatIntervalMs: 2_000,
-  clientTimeoutMs: 10_000,
+  clientTimeoutMs: 30_000,
+  disconnectGraceMs: 5_000,
   chunkSize: DEFAULT_CHUNK_SIZE,
   maxConcurrentUploads: 8,
   uploadIdleTimeoutMs: 30_000,
@@ -72,6 +85,9 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   batchSize: 64,
   ...PAPER_SGD,
   seed: 1,
+  keepCheckpoints: 5,
+  adminHost: '127.0.0.1',
+  adminPort: 7071,
 };
 
 export function validateCoordinatorConfig(c: CoordinatorConfig): void {
@@ -86,6 +102,7 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('roundTimeoutMs', 100);
   int('heartbeatIntervalMs', 10);
   int('clientTimeoutMs', 10);
+  int('disconnectGraceMs', 0);
   int('chunkSize', 1024, 64 * 1024 * 1024);
   int('maxConcurrentUploads', 1);
   int('uploadIdleTimeoutMs', 10);
@@ -93,6 +110,11 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('localEpochs', 1);
   int('batchSize', 1);
   int('seed', 0);
+  int('keepCheckpoints', 1);
+  if (c.adminPort !== undefined) int('adminPort', 0, 65535);
+  if (c.adminToken !== undefined && c.clientCredential !== undefined && c.adminToken === c.clientCredential) {
+    throw new Error('the admin token must differ from the client credential');
+  }
   if (!(c.participation > 0 && c.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${c.participation}`);
   if (!ALGORITHM_NAMES.includes(c.algorithm)) throw new Error(`algorithm must be one of ${ALGORITHM_NAMES.join(', ')}, got ${c.algorithm}`);
   if (c.clientTimeoutMs <= c.heartbeatIntervalMs) throw new Error(`clientTimeoutMs (${c.clientTimeoutMs}) must exceed heartbeatIntervalMs (${c.heartbeatIntervalMs})`);

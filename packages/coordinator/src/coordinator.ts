@@ -8,21 +8,33 @@
  *   -> aggregate, persist, next round ... -> finished.
  *
  * Clients are keyed by their stable client id; a client that reconnects
- * (new session) keeps its task in the round in flight. A client that is
- * silent for clientTimeoutMs (no heartbeat, or stream gone and not back) is
- * failed for the round, so dead or slow clients never hang it.
+ * (new session) keeps its task in the round in flight. A client whose stream
+ * closed and is not back within disconnectGraceMs, or that sends no heartbeat
+ * for clientTimeoutMs, is failed for the round, so dead or stuck clients never
+ * hang it (and the round deadline bounds everything else).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createRng, deriveSeed, encodedSizeOfSpec, shuffleInPlace, TensorStreamDecoder, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { getAlgorithm, parseModelKind, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
-import { PROTOCOL_VERSION, type JoinAccepted, type JoinInfo, type RunSettings, type ServerEventInfo, type UploadHeaderInfo } from '@pfedlora/protocol';
+import {
+  PROTOCOL_VERSION,
+  type ClientInfoRecord,
+  type JoinAccepted,
+  type JoinInfo,
+  type RunOverrides,
+  type RunPhase,
+  type RunSettings,
+  type RunStatusInfo,
+  type ServerEventInfo,
+  type UploadHeaderInfo,
+} from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import { validateCoordinatorConfig, type CoordinatorConfig } from './config';
 import { CoordinatorError } from './errors';
 import type { ClientRoundEntry, RoundRecord } from './ledger';
 import { PayloadStore, type StoredPayload } from './payload-store';
-import { RoundPersistence } from './persistence';
+import { CHECKPOINT_FORMAT, CheckpointStore, type RunParams } from './checkpoint';
 
 /** Where the coordinator pushes a session's events (the Subscribe stream). */
 export interface EventSink {
@@ -30,30 +42,20 @@ export interface EventSink {
   end(): void;
 }
 
-export interface ClientSnapshot {
-  readonly clientId: string;
-  readonly modelKind: string;
-  readonly backend: string;
-  readonly numSamples: number;
-  readonly connected: boolean;
-  readonly state: string;
-  readonly lastSeenMs: number;
-  readonly roundsJoined: number;
-  readonly bytesDown: number;
-  readonly bytesUp: number;
-}
-
 interface Session {
   readonly sessionId: string;
   readonly info: JoinInfo;
   sink: EventSink | undefined;
   lastSeen: number;
+  /** When its stream closed (undefined while connected or before it subscribed). */
+  disconnectedAt: number | undefined;
   state: string;
 }
 
 interface ClientRecord {
   session: Session;
   roundsJoined: number;
+  roundsReported: number;
   bytesDown: number;
   bytesUp: number;
 }
@@ -94,71 +96,61 @@ interface ActiveUpload extends UploadSink {
   readonly contribution: UpdateContribution;
 }
 
-export type CoordinatorPhase = 'waiting' | 'running' | 'finished';
-
-export interface CoordinatorStatus {
-  readonly runId: string;
-  readonly phase: CoordinatorPhase;
-  readonly roundsCompleted: number;
-  readonly rounds: number;
-  readonly roundInFlight?: { readonly round: number; readonly attempt: number; readonly participants: number; readonly reported: number };
-  readonly connectedClients: number;
-  readonly globalSha256: string;
+export interface CoordinatorOptions {
+  /** Start with no run; an operator starts one (Admin.StartRun). Ignored when a checkpoint is resumed. */
+  readonly idle?: boolean;
 }
 
+const ACTIVE_PHASES: readonly RunPhase[] = ['waiting', 'running', 'paused'];
+
 export class Coordinator extends EventEmitter {
-  readonly runId: string;
-  readonly settings: RunSettings;
-  private readonly algorithm: Algorithm;
-  private readonly setup: FederationSetup;
-  private readonly updateSpec: TensorSpec[];
-  private readonly updateBytes: number;
+  runId = '';
+  settings!: RunSettings;
+  private params!: RunParams;
+  private algorithm!: Algorithm;
+  private setup!: FederationSetup;
+  private updateSpec: TensorSpec[] = [];
+  private updateBytes = 0;
   private readonly payloads = new PayloadStore();
   private readonly clients = new Map<string, ClientRecord>();
   private readonly sessions = new Map<string, Session>();
-  private readonly persistence: RoundPersistence | undefined;
-  private global: NamedTensor[];
-  private current: StoredPayload;
+  private readonly evicted = new Set<string>();
+  private readonly checkpoints: CheckpointStore | undefined;
+  private global: NamedTensor[] = [];
+  private current: StoredPayload | undefined;
   private inFlight: RoundInFlight | undefined;
   private attempt = 1;
   private completed = 0;
-  private phase: CoordinatorPhase = 'waiting';
+  private phase: RunPhase = 'idle';
+  private pauseRequested = false;
+  private resumedFromRound: number | null = null;
   private activeUploads = 0;
   private lastPing = 0;
   private readonly uploadWaiters: Array<() => void> = [];
   private readonly sweeper: NodeJS.Timeout;
-  readonly ledger: RoundRecord[] = [];
+  private log: Logger;
+  ledger: RoundRecord[] = [];
 
   constructor(
     readonly config: CoordinatorConfig,
-    private readonly log: Logger,
+    private readonly baseLog: Logger,
+    options: CoordinatorOptions = {},
   ) {
     super();
     validateCoordinatorConfig(config);
-    this.runId = config.runId ?? `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
-    this.algorithm = getAlgorithm(config.algorithm);
-    const { data } = config;
-    this.setup = { input: { height: data.height, width: data.width, channels: data.channels }, numClasses: data.numClasses, rank: config.rank, alpha: config.adapterAlpha };
-    this.settings = {
-      algorithm: config.algorithm,
-      data,
-      rank: config.rank,
-      adapterAlpha: config.adapterAlpha,
-      localEpochs: config.localEpochs,
-      batchSize: config.batchSize,
-      learningRate: config.learningRate,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      clipNorm: config.clipNorm,
-      rounds: config.rounds,
-      seed: config.seed,
-    };
-    this.updateSpec = this.algorithm.updateSpec(this.setup);
-    this.updateBytes = encodedSizeOfSpec(this.updateSpec);
-    this.global = this.algorithm.initialGlobal(this.setup, deriveSeed(config.seed, 'global'));
-    this.current = this.payloads.put(this.global);
-    this.persistence = config.stateDir ? new RoundPersistence(config.stateDir) : undefined;
-    this.log = log.child({ runId: this.runId });
+    this.log = baseLog;
+    this.checkpoints = config.stateDir ? new CheckpointStore(config.stateDir, config.keepCheckpoints) : undefined;
+    const resumed = this.checkpoints?.loadLatest(baseLog);
+    if (resumed) {
+      this.activateRun(resumed.meta.runId, resumed.meta.settings, resumed.meta.params, resumed.global);
+      this.completed = resumed.meta.round;
+      this.ledger = [...resumed.meta.ledger];
+      this.resumedFromRound = resumed.meta.round;
+      this.phase = resumed.meta.phase === 'running' ? 'waiting' : resumed.meta.phase;
+      this.log.info('resumed from checkpoint', { roundsCompleted: this.completed, phase: this.phase, nextRound: this.completed + 1, stateDir: config.stateDir });
+    } else if (!options.idle) {
+      this.beginRun({});
+    }
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(config.heartbeatIntervalMs / 2)));
     this.sweeper.unref();
   }
@@ -168,36 +160,207 @@ export class Coordinator extends EventEmitter {
     return this.global;
   }
 
-  status(): CoordinatorStatus {
+  private activateRun(runId: string, settings: RunSettings, params: RunParams, global: NamedTensor[]): void {
+    this.runId = runId;
+    this.settings = settings;
+    this.params = params;
+    this.algorithm = getAlgorithm(settings.algorithm);
+    const { data } = settings;
+    this.setup = { input: { height: data.height, width: data.width, channels: data.channels }, numClasses: data.numClasses, rank: settings.rank, alpha: settings.adapterAlpha };
+    this.updateSpec = this.algorithm.updateSpec(this.setup);
+    this.updateBytes = encodedSizeOfSpec(this.updateSpec);
+    this.global = global;
+    this.current = this.payloads.put(global);
+    this.log = this.baseLog.child({ runId });
+  }
+
+  /** A fresh run from the coordinator's config and an operator's overrides. */
+  private beginRun(overrides: RunOverrides): void {
+    const c = this.config;
+    const params: RunParams = {
+      rounds: overrides.rounds ?? c.rounds,
+      minClients: overrides.minClients ?? c.minClients,
+      waitClients: Math.max(overrides.minClients ?? c.minClients, c.waitClients),
+      participation: overrides.participation ?? c.participation,
+      seed: overrides.seed ?? c.seed,
+    };
+    if (!(params.participation > 0 && params.participation <= 1)) throw new CoordinatorError('invalid-argument', `participation must be in (0, 1], got ${params.participation}`);
+    const settings: RunSettings = {
+      algorithm: c.algorithm,
+      data: c.data,
+      rank: c.rank,
+      adapterAlpha: c.adapterAlpha,
+      localEpochs: c.localEpochs,
+      batchSize: c.batchSize,
+      learningRate: c.learningRate,
+      momentum: c.momentum,
+      weightDecay: c.weightDecay,
+      clipNorm: c.clipNorm,
+      rounds: params.rounds,
+      seed: params.seed,
+    };
+    const runId = overrides.runId ?? c.runId ?? `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+    const algorithm = getAlgorithm(settings.algorithm);
+    const setup = { input: { height: c.data.height, width: c.data.width, channels: c.data.channels }, numClasses: c.data.numClasses, rank: c.rank, alpha: c.adapterAlpha };
+    this.activateRun(runId, settings, params, algorithm.initialGlobal(setup, deriveSeed(params.seed, 'global')));
+    this.completed = 0;
+    this.attempt = 1;
+    this.ledger = [];
+    this.evicted.clear();
+    this.pauseRequested = false;
+    this.resumedFromRound = null;
+    this.phase = 'waiting';
+    // Round 0 is checkpointed too, so a restart during round 1 resumes this run, not a new one.
+    this.saveCheckpoint();
+    this.log.info('run started', { rounds: params.rounds, minClients: params.minClients, participation: params.participation, seed: params.seed, algorithm: settings.algorithm });
+    this.changed();
+  }
+
+  private saveCheckpoint(): void {
+    if (!this.checkpoints || !this.current) return;
+    this.checkpoints.save(
+      {
+        format: CHECKPOINT_FORMAT,
+        runId: this.runId,
+        round: this.completed,
+        phase: this.phase,
+        params: this.params,
+        settings: this.settings,
+        globalSha256: this.current.descriptor.sha256,
+        globalBytes: this.current.bytes.length,
+        ledger: this.ledger,
+        savedAt: new Date().toISOString(),
+      },
+      this.current.bytes,
+    );
+  }
+
+  /** Tells status watchers something changed. */
+  private changed(): void {
+    this.emit('status', this.status());
+  }
+
+  status(): RunStatusInfo {
     const f = this.inFlight;
+    const last = this.ledger[this.ledger.length - 1];
     return {
       runId: this.runId,
       phase: this.phase,
       roundsCompleted: this.completed,
-      rounds: this.config.rounds,
-      ...(f
-        ? { roundInFlight: { round: f.round, attempt: f.attempt, participants: f.tasks.size, reported: [...f.tasks.values()].filter((t) => t.status === 'reported').length } }
-        : {}),
+      roundsTotal: this.params?.rounds ?? 0,
+      inFlight: f
+        ? {
+            round: f.round,
+            attempt: f.attempt,
+            participants: f.tasks.size,
+            reported: [...f.tasks.values()].filter((t) => t.status === 'reported').length,
+            startedUnixMs: f.startedAt,
+            deadlineUnixMs: f.startedAt + this.config.roundTimeoutMs,
+          }
+        : null,
       connectedClients: this.connectedClientIds().length,
-      globalSha256: this.current.descriptor.sha256,
+      knownClients: this.clients.size,
+      globalSha256: this.current?.descriptor.sha256 ?? '',
+      lastMeanAccuracy: last ? last.meanAccuracy : null,
+      updatedUnixMs: Date.now(),
+      resumedFromRound: this.resumedFromRound,
+      pauseRequested: this.pauseRequested,
     };
   }
 
-  listClients(): ClientSnapshot[] {
+  listClients(): ClientInfoRecord[] {
     return [...this.clients.values()]
-      .map((c) => ({
-        clientId: c.session.info.clientId,
-        modelKind: c.session.info.modelKind,
-        backend: c.session.info.backend,
-        numSamples: c.session.info.numSamples,
-        connected: c.session.sink !== undefined,
-        state: c.session.state,
-        lastSeenMs: c.session.lastSeen,
-        roundsJoined: c.roundsJoined,
-        bytesDown: c.bytesDown,
-        bytesUp: c.bytesUp,
-      }))
+      .map((c) => {
+        const id = c.session.info.clientId;
+        const connected = c.session.sink !== undefined;
+        return {
+          clientId: id,
+          modelKind: c.session.info.modelKind,
+          backend: c.session.info.backend,
+          numSamples: c.session.info.numSamples,
+          state: this.evicted.has(id) ? 'evicted' : c.session.state,
+          connected,
+          lastSeenUnixMs: c.session.lastSeen,
+          bytesDown: c.bytesDown,
+          bytesUp: c.bytesUp,
+          roundsJoined: c.roundsJoined,
+          roundsReported: c.roundsReported,
+        };
+      })
       .sort((a, b) => a.clientId.localeCompare(b.clientId));
+  }
+
+  // ---- operator actions (called by the Admin service) ----
+
+  private checkRunId(runId: string | undefined): void {
+    if (runId && runId !== this.runId) throw new CoordinatorError('failed-precondition', `run ${runId} is not this coordinator's run (${this.runId || 'none'})`);
+  }
+
+  startRun(overrides: RunOverrides): RunStatusInfo {
+    if (ACTIVE_PHASES.includes(this.phase)) {
+      throw new CoordinatorError('failed-precondition', `run ${this.runId} is ${this.phase}; abort it or let it finish before starting another`);
+    }
+    this.beginRun(overrides);
+    this.maybeStartRound();
+    return this.status();
+  }
+
+  pause(runId?: string): RunStatusInfo {
+    this.checkRunId(runId);
+    if (this.phase === 'paused' || this.pauseRequested) throw new CoordinatorError('failed-precondition', `run ${this.runId} is already paused${this.pauseRequested ? ' (after the round in flight)' : ''}`);
+    if (!ACTIVE_PHASES.includes(this.phase)) throw new CoordinatorError('failed-precondition', `run ${this.runId || '(none)'} is ${this.phase}: nothing to pause`);
+    if (this.inFlight) {
+      this.pauseRequested = true;
+      this.log.info('pause requested: takes effect when the round in flight closes', { round: this.inFlight.round });
+    } else {
+      this.phase = 'paused';
+      this.saveCheckpoint();
+      this.log.info('run paused', { roundsCompleted: this.completed });
+    }
+    this.changed();
+    return this.status();
+  }
+
+  resume(runId?: string): RunStatusInfo {
+    this.checkRunId(runId);
+    if (this.pauseRequested) {
+      this.pauseRequested = false;
+    } else if (this.phase === 'paused') {
+      this.phase = 'waiting';
+      this.saveCheckpoint();
+    } else {
+      throw new CoordinatorError('failed-precondition', `run ${this.runId || '(none)'} is ${this.phase}, not paused`);
+    }
+    this.log.info('run resumed', { roundsCompleted: this.completed });
+    this.changed();
+    this.maybeStartRound();
+    return this.status();
+  }
+
+  abort(runId?: string, reason = 'aborted by an operator'): RunStatusInfo {
+    this.checkRunId(runId);
+    if (!ACTIVE_PHASES.includes(this.phase)) throw new CoordinatorError('failed-precondition', `run ${this.runId || '(none)'} is ${this.phase}: nothing to abort`);
+    const round = this.inFlight;
+    if (round) {
+      clearTimeout(round.deadline);
+      this.inFlight = undefined;
+      for (const t of round.tasks.values()) t.upload?.abort(reason);
+    }
+    this.pauseRequested = false;
+    this.finish('aborted', reason);
+    return this.status();
+  }
+
+  evict(clientId: string, reason = 'evicted by an operator'): void {
+    const record = this.clients.get(clientId);
+    if (!record) throw new CoordinatorError('not-found', `no client ${clientId} has joined this coordinator`);
+    this.evicted.add(clientId);
+    record.session.sink?.end();
+    record.session.sink = undefined;
+    this.sessions.delete(record.session.sessionId);
+    this.log.warn('client evicted', { clientId, reason });
+    this.failTask(clientId, reason);
+    this.changed();
   }
 
   // ---- client-facing operations (called by the gRPC service) ----
@@ -209,7 +372,9 @@ export class Coordinator extends EventEmitter {
     if (this.config.clientCredential !== undefined && info.credential !== this.config.clientCredential) {
       throw new CoordinatorError('unauthenticated', `client ${info.clientId}: wrong or missing credential`);
     }
-    const want = this.config.data;
+    if (this.phase === 'idle') throw new CoordinatorError('unavailable', 'no run has been started on this coordinator yet; retry later');
+    if (this.evicted.has(info.clientId)) throw new CoordinatorError('permission-denied', `client ${info.clientId} was evicted from run ${this.runId} by an operator`);
+    const want = this.settings.data;
     const got = info.data;
     if (got.height !== want.height || got.width !== want.width || got.channels !== want.channels || got.numClasses !== want.numClasses) {
       throw new CoordinatorError(
@@ -227,12 +392,13 @@ export class Coordinator extends EventEmitter {
       this.sessions.delete(existing.session.sessionId);
       existing.session.sink?.end();
     }
-    const session: Session = { sessionId: randomUUID(), info, sink: undefined, lastSeen: Date.now(), state: 'joined' };
+    const session: Session = { sessionId: randomUUID(), info, sink: undefined, lastSeen: Date.now(), disconnectedAt: Date.now(), state: 'joined' };
     this.sessions.set(session.sessionId, session);
     if (existing) existing.session = session;
-    else this.clients.set(info.clientId, { session, roundsJoined: 0, bytesDown: 0, bytesUp: 0 });
+    else this.clients.set(info.clientId, { session, roundsJoined: 0, roundsReported: 0, bytesDown: 0, bytesUp: 0 });
     this.log.info('client joined', { clientId: info.clientId, model: info.modelKind, backend: info.backend, samples: info.numSamples, rejoin: Boolean(existing) });
     this.emit('client-joined', info.clientId);
+    this.changed();
     return { sessionId: session.sessionId, runId: this.runId, settings: this.settings, heartbeatIntervalMs: this.config.heartbeatIntervalMs, chunkSize: this.config.chunkSize };
   }
 
@@ -248,9 +414,10 @@ export class Coordinator extends EventEmitter {
     if (s.sink && s.sink !== sink) s.sink.end();
     s.sink = sink;
     s.lastSeen = Date.now();
+    s.disconnectedAt = undefined;
     s.state = 'idle';
-    if (this.phase === 'finished') {
-      sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.completed, reason: 'run completed' });
+    if (this.phase === 'finished' || this.phase === 'aborted') {
+      sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.completed, reason: this.phase === 'aborted' ? 'run aborted' : 'run completed' });
       sink.end();
     } else {
       const task = this.inFlight?.tasks.get(s.info.clientId);
@@ -260,8 +427,10 @@ export class Coordinator extends EventEmitter {
     return () => {
       if (s.sink === sink) {
         s.sink = undefined;
+        s.disconnectedAt = Date.now();
         s.state = 'disconnected';
         this.log.info('client stream closed', { clientId: s.info.clientId });
+        this.changed();
       }
     };
   }
@@ -385,6 +554,7 @@ export class Coordinator extends EventEmitter {
         const client = this.clients.get(clientId);
         if (client) client.bytesUp += received;
         this.log.info('update accepted', { clientId, round: round.round, bytes: received, accuracy: header.metrics.accuracy, trainSeconds: header.metrics.trainSeconds });
+        this.changed();
         this.checkRoundComplete();
       },
       abort: (reason) => fail(reason),
@@ -408,17 +578,17 @@ export class Coordinator extends EventEmitter {
 
   /** Starts the next round when none is in flight and enough clients are connected. */
   maybeStartRound(): void {
-    if (this.phase === 'finished' || this.inFlight) return;
+    if ((this.phase !== 'waiting' && this.phase !== 'running') || this.pauseRequested || this.inFlight) return;
     const connected = this.connectedClientIds().sort();
-    const needed = this.completed === 0 && this.attempt === 1 ? Math.max(this.config.waitClients, this.config.minClients) : this.config.minClients;
+    const needed = this.completed === 0 && this.attempt === 1 ? Math.max(this.params.waitClients, this.params.minClients) : this.params.minClients;
     if (connected.length < needed) {
       if (this.phase === 'waiting') this.log.debug('waiting for clients', { connected: connected.length, needed });
       return;
     }
     const round = this.completed + 1;
-    const count = Math.min(connected.length, Math.max(this.config.minClients, Math.round(this.config.participation * connected.length), 1));
+    const count = Math.min(connected.length, Math.max(this.params.minClients, Math.round(this.params.participation * connected.length), 1));
     const order = [...connected];
-    shuffleInPlace(createRng(deriveSeed(this.config.seed, 'sample', round, this.attempt)), order);
+    shuffleInPlace(createRng(deriveSeed(this.params.seed, 'sample', round, this.attempt)), order);
     const participants = order.slice(0, count).sort();
     const tasks = new Map<string, Task>();
     for (const clientId of participants) {
@@ -433,20 +603,21 @@ export class Coordinator extends EventEmitter {
         bytesUp: 0,
       });
     }
-    this.phase = 'running';
+    if (this.phase === 'waiting') this.phase = 'running';
     const inFlight: RoundInFlight = {
       round,
       attempt: this.attempt,
       startedAt: Date.now(),
       tasks,
       aggregator: this.algorithm.createAggregator(this.global, this.setup),
-      global: this.current,
+      global: this.current!,
       deadline: setTimeout(() => this.closeRound('deadline'), this.config.roundTimeoutMs),
     };
     inFlight.deadline.unref();
     this.inFlight = inFlight;
     this.log.info('round started', { round, attempt: this.attempt, participants, connected: connected.length });
     this.emit('round-started', { round, attempt: this.attempt, participants });
+    this.changed();
     for (const task of tasks.values()) this.clients.get(task.clientId)!.session.sink?.send(this.trainEvent(inFlight, task));
   }
 
@@ -474,10 +645,11 @@ export class Coordinator extends EventEmitter {
     const tasks = [...round.tasks.values()];
     for (const t of tasks) if (t.status === 'uploading' || t.status === 'pending') t.upload?.abort(`round closed: ${why}`);
     const reported = tasks.filter((t) => t.status === 'reported');
-    const enough = reported.length >= this.config.minClients || (reported.length > 0 && reported.length === tasks.length);
+    const enough = reported.length >= this.params.minClients || (reported.length > 0 && reported.length === tasks.length);
     if (!enough) {
-      this.log.warn('round retried: too few reports', { round: round.round, attempt: round.attempt, reported: reported.length, minClients: this.config.minClients, why });
+      this.log.warn('round retried: too few reports', { round: round.round, attempt: round.attempt, reported: reported.length, minClients: this.params.minClients, why });
       this.emit('round-retry', { round: round.round, attempt: round.attempt, reported: reported.length });
+      this.changed();
       this.attempt++;
       setImmediate(() => this.maybeStartRound());
       return;
@@ -511,23 +683,38 @@ export class Coordinator extends EventEmitter {
       clients,
     };
     this.ledger.push(record);
-    this.persistence?.saveRound(record, this.current.bytes);
     this.completed = round.round;
     this.attempt = 1;
+    for (const t of reported) this.clients.get(t.clientId)!.roundsReported++;
     this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why });
+    if (this.completed >= this.params.rounds) {
+      this.checkpoints?.appendLedger(record);
+      this.finish('finished', 'run completed');
+      this.emit('round-closed', record);
+      return;
+    }
+    if (this.pauseRequested) {
+      this.pauseRequested = false;
+      this.phase = 'paused';
+      this.log.info('run paused', { roundsCompleted: this.completed });
+    }
+    this.saveCheckpoint();
+    this.checkpoints?.appendLedger(record);
     this.emit('round-closed', record);
-    if (this.completed >= this.config.rounds) this.finish('run completed');
-    else this.maybeStartRound();
+    this.changed();
+    this.maybeStartRound();
   }
 
-  private finish(reason: string): void {
-    this.phase = 'finished';
+  private finish(phase: 'finished' | 'aborted', reason: string): void {
+    this.phase = phase;
+    this.saveCheckpoint();
     for (const c of this.clients.values()) {
       c.session.sink?.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.completed, reason });
       c.session.sink?.end();
     }
-    this.log.info('run finished', { roundsCompleted: this.completed, reason, globalSha256: this.current.descriptor.sha256 });
-    this.emit('finished', { roundsCompleted: this.completed, reason });
+    this.log.info(phase === 'finished' ? 'run finished' : 'run aborted', { roundsCompleted: this.completed, reason, globalSha256: this.current?.descriptor.sha256 });
+    this.emit('finished', { roundsCompleted: this.completed, reason, phase });
+    this.changed();
   }
 
   /** Drops clients that went silent and pings the live ones. */
@@ -540,14 +727,18 @@ export class Coordinator extends EventEmitter {
     }
     for (const c of this.clients.values()) {
       const s = c.session;
-      if (now - s.lastSeen <= this.config.clientTimeoutMs) continue;
-      if (s.sink) {
-        this.log.warn('client timed out', { clientId: s.info.clientId, silentMs: now - s.lastSeen });
-        s.sink.end();
-        s.sink = undefined;
-        s.state = 'timed out';
+      if (s.sink === undefined && s.disconnectedAt !== undefined && now - s.disconnectedAt > this.config.disconnectGraceMs) {
+        this.failTask(s.info.clientId, `disconnected for ${now - s.disconnectedAt} ms`);
+      } else if (now - s.lastSeen > this.config.clientTimeoutMs) {
+        if (s.sink) {
+          this.log.warn('client timed out', { clientId: s.info.clientId, silentMs: now - s.lastSeen });
+          s.sink.end();
+          s.sink = undefined;
+          s.disconnectedAt = now;
+          s.state = 'timed out';
+        }
+        this.failTask(s.info.clientId, `no heartbeat for ${now - s.lastSeen} ms`);
       }
-      this.failTask(s.info.clientId, `silent for ${now - s.lastSeen} ms`);
     }
   }
 

@@ -2,6 +2,7 @@
 export type CoordinatorErrorCode =
   | 'invalid-argument'
   | 'unauthenticated'
+  | 'permission-denied'
   | 'not-found'
   | 'failed-precondition'
   | 'resource-exhausted'

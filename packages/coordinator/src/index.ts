@@ -3,6 +3,7 @@ export * from './coordinator';
 export * from './errors';
 export * from './ledger';
 export * from './payload-store';
-export * from './persistence';
+export * from './checkpoint';
 export * from './server';
 export * from './service';
+export * from './admin-service';

@@ -1,15 +1,18 @@
 /** Starts the coordinator's gRPC server. */
 import * as grpc from '@grpc/grpc-js';
-import { loadFederationProto } from '@pfedlora/protocol';
+import { loadAdminProto, loadFederationProto } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import type { CoordinatorConfig } from './config';
-import { Coordinator } from './coordinator';
+import { adminHandlers } from './admin-service';
+import { Coordinator, type CoordinatorOptions } from './coordinator';
 import { federationHandlers } from './service';
 
 export interface RunningCoordinator {
   readonly coordinator: Coordinator;
   /** The port bound (useful with port 0). */
   readonly port: number;
+  /** The Admin service's port, when it runs. */
+  readonly adminPort: number | undefined;
   /** Stops accepting calls, ends streams and closes the server. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -19,36 +22,61 @@ export function serverOptions(chunkSize: number): grpc.ServerOptions {
   return {
     'grpc.max_receive_message_length': chunkSize + 64 * 1024,
     'grpc.max_send_message_length': chunkSize + 64 * 1024,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    // Generous: a CPU-starved peer must not lose its connection to a late ping ack.
+    'grpc.keepalive_time_ms': 15_000,
+    'grpc.keepalive_timeout_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   };
 }
 
-export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<RunningCoordinator> {
-  const coordinator = new Coordinator(config, log);
-  const server = new grpc.Server(serverOptions(config.chunkSize));
-  server.addService(loadFederationProto().pfedlora.v1.Federation.service, federationHandlers(coordinator, log.child({ runId: coordinator.runId })));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`)) : resolve(bound),
+    ),
   );
-  log.info('coordinator listening', { host: config.host, port, runId: coordinator.runId, rounds: config.rounds, algorithm: config.algorithm, minClients: config.minClients });
+}
+
+function stop(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export async function startCoordinator(config: CoordinatorConfig, log: Logger, options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
+  const coordinator = new Coordinator(config, log, options);
+  const server = new grpc.Server(serverOptions(config.chunkSize));
+  server.addService(loadFederationProto().pfedlora.v1.Federation.service, federationHandlers(coordinator, log));
+  const port = await bind(server, config.host, config.port);
+  let admin: grpc.Server | undefined;
+  let adminPort: number | undefined;
+  if (config.adminPort !== undefined) {
+    // Its own server and port: operators and clients never share a listener or a credential.
+    admin = new grpc.Server();
+    admin.addService(loadAdminProto().pfedlora.v1.Admin.service, adminHandlers(coordinator, config.adminToken, log.child({ service: 'coordinator-admin' })));
+    try {
+      adminPort = await bind(admin, config.adminHost, config.adminPort);
+    } catch (error) {
+      await stop(server, 0);
+      throw error;
+    }
+  }
+  log.info('coordinator listening', { host: config.host, port, adminHost: config.adminHost, adminPort, runId: coordinator.runId, phase: coordinator.status().phase });
   return {
     coordinator,
     port,
+    adminPort,
     async shutdown(graceMs = 2_000) {
       coordinator.close();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await Promise.all([stop(server, graceMs), admin ? stop(admin, graceMs) : Promise.resolve()]);
     },
   };
 }

@@ -25,7 +25,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
 
-const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, clientCredential: 'sesame', heartbeatIntervalMs: 200, clientTimeoutMs: 5_000, uploadIdleTimeoutMs: 1_000 };
+const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, clientCredential: 'sesame', adminPort: undefined, heartbeatIntervalMs: 200, clientTimeoutMs: 5_000, uploadIdleTimeoutMs: 1_000 };
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
 const goodJoin: JoinInfo = { clientId: 'c1', modelKind: 'cnn2', numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: { height: 28, width: 28, channels: 1, numClasses: 10 }, credential: 'sesame' };
 

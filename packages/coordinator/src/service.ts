@@ -26,6 +26,7 @@ import { CoordinatorError, type CoordinatorErrorCode } from './errors';
 const STATUS: Record<CoordinatorErrorCode, grpc.status> = {
   'invalid-argument': grpc.status.INVALID_ARGUMENT,
   unauthenticated: grpc.status.UNAUTHENTICATED,
+  'permission-denied': grpc.status.PERMISSION_DENIED,
   'not-found': grpc.status.NOT_FOUND,
   'failed-precondition': grpc.status.FAILED_PRECONDITION,
   'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,

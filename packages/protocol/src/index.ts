@@ -12,3 +12,12 @@ export type { HeartbeatResponse, HeartbeatResponse__Output } from './generated/p
 export type { JoinRequest__Output } from './generated/pfedlora/v1/JoinRequest';
 export type { JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
 export type { UploadAck, UploadAck__Output } from './generated/pfedlora/v1/UploadAck';
+export * from './admin-serde';
+export type { ProtoGrpcType as AdminGrpc } from './generated/admin';
+export type { AdminClient, AdminHandlers } from './generated/pfedlora/v1/Admin';
+export type { RunStatus, RunStatus__Output } from './generated/pfedlora/v1/RunStatus';
+export type { StartRunRequest, StartRunRequest__Output } from './generated/pfedlora/v1/StartRunRequest';
+export type { RunRequest, RunRequest__Output } from './generated/pfedlora/v1/RunRequest';
+export type { ListClientsResponse, ListClientsResponse__Output } from './generated/pfedlora/v1/ListClientsResponse';
+export type { EvictClientResponse, EvictClientResponse__Output } from './generated/pfedlora/v1/EvictClientResponse';
+export type { EvictClientRequest__Output } from './generated/pfedlora/v1/EvictClientRequest';

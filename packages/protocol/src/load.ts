@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as AdminGrpc } from './generated/admin';
 import type { ProtoGrpcType as FederationGrpc } from './generated/federation';
 
 /** The options the generated types were made with (package.json "generate"). */
@@ -34,4 +35,14 @@ export function loadFederationProto(): FederationGrpc {
     federation = grpc.loadPackageDefinition(definition) as unknown as FederationGrpc;
   }
   return federation;
+}
+
+let admin: AdminGrpc | undefined;
+
+export function loadAdminProto(): AdminGrpc {
+  if (!admin) {
+    const definition = protoLoader.loadSync('pfedlora/v1/admin.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
+    admin = grpc.loadPackageDefinition(definition) as unknown as AdminGrpc;
+  }
+  return admin;
 }

@@ -86,7 +86,13 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = { train: benchTrain };
+const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  train: benchTrain,
+  transport: async (argv) => (await import('./bench-federation')).benchTransport(argv),
+  aggregate: async (argv) => (await import('./bench-federation')).benchAggregate(argv),
+  overhead: async (argv) => (await import('./bench-federation')).benchOverhead(argv),
+  memory: async (argv) => (await import('./bench-federation')).benchMemory(argv),
+};
 
 export async function bench(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;

@@ -16,7 +16,9 @@ export const CLIENT_FLAGS: FlagSpecs = {
   shard: { type: 'string', value: 'K/N', help: 'train on shard K of N of the partitioned dataset (local clusters); whole dataset if omitted' },
   'partition-seed': { type: 'string', value: 'S', help: 'seed of the partition shared by all shards', default: '1' },
   ...BACKEND_FLAG,
+  'silence-timeout': { type: 'string', value: 'SEC', help: 'reconnect when the coordinator sends nothing (not even a ping) this long', default: String(DEFAULT_CLIENT.silenceTimeoutMs / 1000) },
   'give-up-after': { type: 'string', value: 'SEC', help: 'exit 1 after this long without reaching the coordinator (0: never)', default: '0' },
+  'state-dir': { type: 'string', value: 'DIR', help: 'save the private model and optimizer state there every round; a restart resumes from it' },
   'dump-updates': { type: 'string', value: 'DIR', help: 'also write each uploaded update there (audit)' },
   ...LOG_FLAG,
   ...HELP_FLAG,
@@ -54,6 +56,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
     throw new UsageError(`--coordinator expects HOST:PORT, got "${coordinatorAddress}"`);
   }
   const dump = stringFlag(flags, 'dump-updates');
+  const stateDir = stringFlag(flags, 'state-dir');
   const credential = process.env['PFEDLORA_CLIENT_CREDENTIAL'];
   return {
     ...DEFAULT_CLIENT,
@@ -67,8 +70,10 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
       ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: intFlag(flags, 'partition-seed', 1, 0) } }
       : {}),
     backend: backendFlag(flags),
+    silenceTimeoutMs: Math.round(1000 * floatFlag(flags, 'silence-timeout', DEFAULT_CLIENT.silenceTimeoutMs / 1000, (n) => n > 0, 'a number of seconds > 0')),
     giveUpAfterMs: Math.round(1000 * floatFlag(flags, 'give-up-after', 0, (n) => n >= 0, 'a number of seconds >= 0')),
     ...(dump === undefined ? {} : { dumpUpdatesDir: dump }),
+    ...(stateDir === undefined ? {} : { stateDir }),
     ...(credential ? { credential } : {}),
   };
 }

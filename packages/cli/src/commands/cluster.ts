@@ -124,7 +124,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   if (!json) process.stdout.write(`pfedlora cluster: ${clients} clients, ${rounds} rounds, ${training.algorithm} on ${data.dataset} (${data.partition}); logs in ${logDir}\n`);
 
   const coordinatorProcess = spawnPfedlora(
-    ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--rounds', String(rounds), '--min-clients', String(minClients), '--wait-clients', String(clients),
+    ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--rounds', String(rounds), '--min-clients', String(minClients), '--wait-clients', String(clients),
       '--participation', String(participation), '--round-timeout', String(roundTimeout), '--dataset', data.dataset, '--state-dir', stateDir, ...trainingArgs],
     join(logDir, 'coordinator.log'),
     (line) => {

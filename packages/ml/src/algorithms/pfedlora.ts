@@ -79,7 +79,6 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
   const adapter = createAdapterVariables(config);
   const adapterSgd: SgdConfig = training;
   const adapterOptimizer = new SgdMomentum(adapterSgd, new Map([[ADAPTER_DOWN, adapter.down], [ADAPTER_UP, adapter.up]]));
-  const rng = createRng(deriveSeed(setup.seed, 'batches'));
   const train = sampleSetOf(setup.train);
   const test = sampleSetOf(setup.test);
   const flops = pfedloraFlopsPerSample(spec, config);
@@ -87,7 +86,10 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
 
   return {
     privateModelBytes: model.byteSize,
-    async fit(global) {
+    async fit(global, round) {
+      // Batch order depends on (seed, round) only, so a round trained again from a
+      // restored private state (after a coordinator restart) repeats exactly.
+      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
       loadAdapter(adapter, global);
       for (let e = 0; e < training.localEpochs; e++) await model.trainEpoch(train, training.batchSize, rng, branch);
       const frozen = await model.frozenOutputs(train);

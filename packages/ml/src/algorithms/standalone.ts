@@ -13,13 +13,13 @@ function createStandaloneClient(setup: ClientSetup): AlgorithmClient {
   const { federation, training } = setup;
   const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
   const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const rng = createRng(deriveSeed(setup.seed, 'batches'));
   const train = sampleSetOf(setup.train);
   const test = sampleSetOf(setup.test);
   const flopsPerSample = trainStepFlops(modelStages(spec, true));
   return {
     privateModelBytes: model.byteSize,
-    async fit() {
+    async fit(_global, round) {
+      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
       let loss = 0;
       for (let e = 0; e < training.localEpochs; e++) loss = (await model.trainEpoch(train, training.batchSize, rng)).meanLoss;
       return { tensors: [], numSamples: train.count, trainFlops: flopsPerSample * train.count * training.localEpochs, trainLoss: loss };

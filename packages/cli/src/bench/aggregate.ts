@@ -1,0 +1,181 @@
+/**
+ * bench aggregate: the coordinator's server step, WeightedMeanAccumulator
+ * (@pfedlora/core), over C clients' updates of S bytes, against a plain
+ * Float32Array copy loop (dst[i] = src[i]) over the same bytes in the same run:
+ *   add        whole updates (acc.add)
+ *   stream     beginClient / addSlice in 1 MiB slices / commit (what an upload does)
+ *   upload     the Upload path without the network: PFLT TensorStreamDecoder over
+ *              1 MiB chunks + sha256 + addSlice + commit
+ * and the round close the coordinator then does once: the pFedLoRA aggregator's
+ * result() (mean, global + mean) and the payload store's encode + sha256.
+ * Throughput counts the float32 update bytes folded (GB/s, 10^9 B/s).
+ */
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createRng, encodeTensors, sizeOfShape, splitIntoChunks, TensorStreamDecoder, WeightedMeanAccumulator, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { PayloadStore } from '@pfedlora/coordinator';
+import { adapterSpec, initialAdapter, pfedlora } from '@pfedlora/ml';
+import { adapterShapeForBytes } from './adapter-size';
+import { GB, machineInfo, median, MIB, round, type MachineInfo, type TargetCheck } from './stats';
+import { BENCH_DATA } from './transport';
+
+export interface AggregateOptions {
+  readonly sizesMiB: readonly number[];
+  readonly clients: number;
+  /** Timed repetitions of each measurement (median reported). */
+  readonly reps: number;
+  readonly sliceBytes: number;
+  readonly progress?: (line: string) => void;
+}
+
+export const DEFAULT_AGGREGATE: AggregateOptions = { sizesMiB: [16, 64], clients: 10, reps: 3, sliceBytes: MIB };
+
+export interface AggregateCase {
+  readonly sizeMiB: number;
+  /** float32 bytes of one update. */
+  readonly updateBytes: number;
+  readonly clients: number;
+  readonly memcpyGBps: number;
+  readonly addGBps: number;
+  readonly streamGBps: number;
+  readonly uploadPathGBps: number;
+  /** addGBps / memcpyGBps, streamGBps / memcpyGBps, uploadPathGBps / memcpyGBps. */
+  readonly ratioToMemcpy: { readonly add: number; readonly stream: number; readonly uploadPath: number };
+  /** One round close: aggregator result() (mean and global + mean) and payload encode + sha256. */
+  readonly roundCloseSeconds: number;
+}
+
+export interface AggregateReport {
+  readonly benchmark: 'aggregate';
+  readonly machine: MachineInfo;
+  readonly sliceBytes: number;
+  readonly cases: AggregateCase[];
+  readonly targets: TargetCheck[];
+}
+
+function randomUpdate(spec: readonly TensorSpec[], seed: number): NamedTensor[] {
+  const rng = createRng(seed);
+  return spec.map((s) => {
+    const values = new Float32Array(sizeOfShape(s.shape));
+    for (let i = 0; i < values.length; i++) values[i] = (rng.next() - 0.5) * 2e-3;
+    return { name: s.name, shape: [...s.shape], values };
+  });
+}
+
+function seconds(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return (performance.now() - t) / 1000;
+}
+
+/** dst[i] = src[i] over every tensor of every client: the same bytes read as the fold reads. */
+function copyLoop(dst: readonly Float32Array[], updates: readonly NamedTensor[][], clients: number): void {
+  for (let k = 0; k < clients; k++) {
+    const u = updates[k % updates.length]!;
+    for (let t = 0; t < u.length; t++) {
+      const src = u[t]!.values;
+      const d = dst[t]!;
+      for (let i = 0; i < src.length; i++) d[i] = src[i]!;
+    }
+  }
+}
+
+function streamInto(acc: WeightedMeanAccumulator, update: readonly NamedTensor[], weight: number, sliceValues: number): void {
+  const c = acc.beginClient(weight);
+  update.forEach((t, ti) => {
+    for (let at = 0; at < t.values.length; at += sliceValues) c.addSlice(ti, at, t.values.subarray(at, Math.min(t.values.length, at + sliceValues)));
+  });
+  c.commit();
+}
+
+function uploadPath(acc: WeightedMeanAccumulator, spec: readonly TensorSpec[], payload: Uint8Array, weight: number, chunkBytes: number): void {
+  const c = acc.beginClient(weight);
+  const decoder = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length, maxBytes: payload.length });
+  const hash = createHash('sha256');
+  for (const chunk of splitIntoChunks(payload, chunkBytes)) {
+    hash.update(chunk);
+    for (const s of decoder.push(chunk)) c.addSlice(s.tensorIndex, s.offset, s.values);
+  }
+  decoder.finish();
+  hash.digest('hex');
+  c.commit();
+}
+
+export function runAggregateCase(sizeMiB: number, o: AggregateOptions): AggregateCase {
+  const shape = adapterShapeForBytes(sizeMiB * MIB);
+  const setup = { input: BENCH_DATA, numClasses: shape.numClasses, rank: shape.rank, alpha: shape.rank };
+  const spec = adapterSpec({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses });
+  // Two distinct updates, alternated: more would only cost memory (each exceeds the caches anyway).
+  const updates = [randomUpdate(spec, 1), randomUpdate(spec, 2)];
+  const payloads = updates.map((u) => encodeTensors(u));
+  const updateBytes = spec.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
+  const total = updateBytes * o.clients;
+  const dst = spec.map((s) => new Float32Array(sizeOfShape(s.shape)));
+  const sliceValues = Math.max(1, Math.floor(o.sliceBytes / 4));
+  const weight = (k: number) => 100 + 7 * k;
+  const memcpy: number[] = [];
+  const add: number[] = [];
+  const stream: number[] = [];
+  const upload: number[] = [];
+  // One untimed pass of each to warm the JIT.
+  for (let r = 0; r <= o.reps; r++) {
+    const tCopy = seconds(() => copyLoop(dst, updates, o.clients));
+    const accA = new WeightedMeanAccumulator(spec);
+    const tAdd = seconds(() => {
+      for (let k = 0; k < o.clients; k++) accA.add(updates[k % 2]!, weight(k));
+    });
+    const accS = new WeightedMeanAccumulator(spec);
+    const tStream = seconds(() => {
+      for (let k = 0; k < o.clients; k++) streamInto(accS, updates[k % 2]!, weight(k), sliceValues);
+    });
+    const accU = new WeightedMeanAccumulator(spec);
+    const tUpload = seconds(() => {
+      for (let k = 0; k < o.clients; k++) uploadPath(accU, spec, payloads[k % 2]!, weight(k), o.sliceBytes);
+    });
+    if (r === 0) continue;
+    memcpy.push(total / tCopy / GB);
+    add.push(total / tAdd / GB);
+    stream.push(total / tStream / GB);
+    upload.push(total / tUpload / GB);
+  }
+  // Round close as the coordinator does it.
+  const global = initialAdapter({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses }, 1);
+  const closes: number[] = [];
+  for (let r = 0; r < o.reps; r++) {
+    const aggregator = pfedlora.createAggregator(global, setup);
+    for (let k = 0; k < 2; k++) aggregator.add(updates[k]!, weight(k));
+    const store = new PayloadStore();
+    closes.push(seconds(() => store.put(aggregator.result())));
+  }
+  const m = median(memcpy);
+  const result: AggregateCase = {
+    sizeMiB,
+    updateBytes,
+    clients: o.clients,
+    memcpyGBps: round(m, 3),
+    addGBps: round(median(add), 3),
+    streamGBps: round(median(stream), 3),
+    uploadPathGBps: round(median(upload), 3),
+    ratioToMemcpy: { add: round(median(add) / m, 3), stream: round(median(stream) / m, 3), uploadPath: round(median(upload) / m, 3) },
+    roundCloseSeconds: round(median(closes), 3),
+  };
+  o.progress?.(
+    `${sizeMiB} MiB x ${o.clients} clients: memcpy ${result.memcpyGBps} GB/s, add ${result.addGBps} (x${result.ratioToMemcpy.add}), ` +
+      `stream ${result.streamGBps} (x${result.ratioToMemcpy.stream}), upload path ${result.uploadPathGBps} (x${result.ratioToMemcpy.uploadPath}), close ${result.roundCloseSeconds} s`,
+  );
+  return result;
+}
+
+export function runAggregateBench(o: AggregateOptions): AggregateReport {
+  const cases = o.sizesMiB.map((s) => runAggregateCase(s, o));
+  return {
+    benchmark: 'aggregate',
+    machine: machineInfo(),
+    sliceBytes: o.sliceBytes,
+    cases,
+    targets: cases.flatMap((c) => [
+      { name: `add ${c.sizeMiB} MiB`, target: '>= 0.4x memcpy', value: c.ratioToMemcpy.add, met: c.ratioToMemcpy.add >= 0.4 },
+      { name: `stream ${c.sizeMiB} MiB`, target: '>= 0.4x memcpy', value: c.ratioToMemcpy.stream, met: c.ratioToMemcpy.stream >= 0.4 },
+    ]),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Child process of `bench memory`: a coordinator (startCoordinator, silent
+ * logger) with a benchmark-sized adapter, and its memory: process.memoryUsage()
+ * sampled every 50 ms (peak of each field) plus the kernel's own RSS high-water
+ * mark (VmHWM in /proc/self/status, exact; reset through /proc/self/clear_refs).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startCoordinator, type RunningCoordinator } from '@pfedlora/coordinator';
+import { silentLogger } from '@pfedlora/telemetry';
+import { isRecord, serveParent } from './child';
+import { benchCoordinatorConfig } from './transport';
+
+export interface MemoryPeak {
+  /** Peaks of process.memoryUsage() over 50 ms samples, bytes. */
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  /** The kernel's RSS high-water mark since the last reset (bytes), or -1 where unavailable. */
+  readonly vmHwm: number;
+  readonly samples: number;
+}
+
+let running: RunningCoordinator | undefined;
+let peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, samples: 0 };
+
+function sample(): void {
+  const m = process.memoryUsage();
+  peak = {
+    rss: Math.max(peak.rss, m.rss),
+    heapUsed: Math.max(peak.heapUsed, m.heapUsed),
+    external: Math.max(peak.external, m.external),
+    arrayBuffers: Math.max(peak.arrayBuffers, m.arrayBuffers),
+    samples: peak.samples + 1,
+  };
+}
+
+function vmHwm(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : -1;
+  } catch {
+    return -1;
+  }
+}
+
+function resetVmHwm(): void {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // not Linux, or not permitted: VmHWM then covers the whole process life
+  }
+}
+
+/** The peaks since the last call, then starts a new window. */
+function takePeak(): MemoryPeak {
+  sample();
+  const out: MemoryPeak = { ...peak, vmHwm: vmHwm() };
+  peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, samples: 0 };
+  resetVmHwm();
+  sample();
+  return out;
+}
+
+const num = (args: Record<string, unknown>, key: string): number => {
+  const v = args[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`start: ${key} must be a positive integer`);
+  return v;
+};
+
+setInterval(sample, 50);
+
+serveParent(async (op, args) => {
+  switch (op) {
+    case 'start': {
+      if (!isRecord(args)) throw new Error('start expects { rank, numClasses, clients, rounds, maxConcurrentUploads, chunkSize }');
+      const config = benchCoordinatorConfig(num(args, 'rank'), num(args, 'numClasses'), num(args, 'clients'), num(args, 'rounds'), {
+        maxConcurrentUploads: num(args, 'maxConcurrentUploads'),
+        chunkSize: num(args, 'chunkSize'),
+        runId: 'bench-memory',
+      });
+      running = await startCoordinator(config, silentLogger());
+      return { port: running.port, startup: takePeak() };
+    }
+    case 'peak':
+      return takePeak();
+    case 'ledger':
+      return running?.coordinator.ledger.map((r) => ({ round: r.round, seconds: r.seconds, reported: r.reported })) ?? [];
+    default:
+      throw new Error(`unknown op ${op}`);
+  }
+});

@@ -1,0 +1,395 @@
+/**
+ * Lightweight protocol-level clients for the federation benchmarks. Each
+ * speaks federation.proto directly (@grpc/grpc-js + the @pfedlora/protocol
+ * serde): Join with the run's data shape, Subscribe, Heartbeat, Download the
+ * task's global payload (sha256-checked as it streams, like the daemon, but
+ * without keeping it), Upload a delta of the update spec (small random finite
+ * values, PFLT-encoded, sha256, 1 MiB chunks, through the daemon's own
+ * uploadUpdate) with trainSeconds 0. They never train.
+ *
+ * A Fleet is N such clients driven in phases, so that the driver can time
+ * "every client downloads" and "every client uploads" separately and run the
+ * raw grpc-js baseline over the same clients' own connections in between.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { clientChannelOptions, uploadUpdate } from '@pfedlora/client';
+import { ChunkStreamVerifier, createRng, encodeTensors, sha256Hex, sizeOfShape, type TensorSpec } from '@pfedlora/core';
+import {
+  joinRequestToProto,
+  joinResponseFromProto,
+  loadFederationProto,
+  PROTOCOL_VERSION,
+  serverEventFromProto,
+  type DataShape,
+  type FederationClient,
+  type JoinAccepted,
+  type JoinResponse__Output,
+  type PayloadChunk__Output,
+  type ServerEvent__Output,
+  type TrainTaskInfo,
+} from '@pfedlora/protocol';
+import { RawClient } from './raw-grpc';
+import { wallMs, withTimeout } from './stats';
+
+/** One update payload every client of a fleet uploads (same bytes; the coordinator does not care). */
+export interface SyntheticUpdate {
+  readonly tensors: readonly TensorSpec[];
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+}
+
+/** Small random finite values (|x| < 1e-3) in the update's shapes, PFLT-encoded and hashed once. */
+export function makeSyntheticUpdate(tensors: readonly TensorSpec[], seed = 1): SyntheticUpdate {
+  const rng = createRng(seed);
+  const encoded = encodeTensors(
+    tensors.map((t) => {
+      const values = new Float32Array(sizeOfShape(t.shape));
+      for (let i = 0; i < values.length; i++) values[i] = (rng.next() - 0.5) * 2e-3;
+      return { name: t.name, shape: [...t.shape], values };
+    }),
+  );
+  return { tensors: tensors.map((t) => ({ name: t.name, shape: [...t.shape] })), bytes: encoded, sha256: sha256Hex(encoded) };
+}
+
+export interface SyntheticClientOptions {
+  /** host:port of the coordinator. */
+  readonly address: string;
+  readonly clientId: string;
+  readonly data: DataShape;
+  readonly numSamples: number;
+  /** Check each download's sha256 as it streams (what the daemon does); off: only count bytes. */
+  readonly verify: boolean;
+}
+
+export class SyntheticClient {
+  private readonly client: FederationClient;
+  private session: JoinAccepted | undefined;
+  private stream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly queue: TrainTaskInfo[] = [];
+  private waiter: ((task: TrainTaskInfo | undefined) => void) | undefined;
+  private failure: Error | undefined;
+  private failWaiter: ((error: Error) => void) | undefined;
+  private finished = false;
+  state = 'idle';
+
+  constructor(readonly options: SyntheticClientOptions) {
+    const proto = loadFederationProto();
+    // A connection of its own, as a separate daemon process would have.
+    this.client = new proto.pfedlora.v1.Federation(options.address, grpc.credentials.createInsecure(), {
+      ...clientChannelOptions(),
+      'grpc.use_local_subchannel_pool': 1,
+    }) as unknown as FederationClient;
+  }
+
+  get chunkSize(): number {
+    return this.joined().chunkSize;
+  }
+
+  private joined(): JoinAccepted {
+    if (!this.session) throw new Error(`${this.options.clientId} has not joined`);
+    return this.session;
+  }
+
+  /** Join, then hold the Subscribe stream and heartbeat. */
+  async connect(): Promise<void> {
+    const o = this.options;
+    const request = joinRequestToProto({
+      clientId: o.clientId,
+      modelKind: 'cnn1',
+      numSamples: o.numSamples,
+      backend: 'synthetic',
+      protocolVersion: PROTOCOL_VERSION,
+      data: o.data,
+      credential: '',
+    });
+    const response = await new Promise<JoinResponse__Output>((resolve, reject) =>
+      this.client.Join(request, { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, r?: JoinResponse__Output) => (error || !r ? reject(error ?? new Error('empty Join response')) : resolve(r))),
+    );
+    const session = joinResponseFromProto(response);
+    this.session = session;
+    const stream = this.client.Subscribe({ session_id: session.sessionId });
+    this.stream = stream;
+    stream.on('data', (message: ServerEvent__Output) => {
+      const event = serverEventFromProto(message);
+      if (event.kind === 'train') this.deliver(event.task);
+      else if (event.kind === 'finished') this.end();
+    });
+    stream.on('error', (error: grpc.ServiceError) => {
+      if (error.code === grpc.status.CANCELLED) this.end();
+      else this.fail(new Error(`${o.clientId}: Subscribe stream failed: ${error.message}`));
+    });
+    stream.on('end', () => this.end());
+    this.heartbeatTimer = setInterval(() => {
+      this.client.Heartbeat({ session_id: session.sessionId, state: this.state, round: 0 }, { deadline: Date.now() + 5_000 }, () => undefined);
+    }, session.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private deliver(task: TrainTaskInfo): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    this.failWaiter = undefined;
+    if (waiter) waiter(task);
+    else this.queue.push(task);
+  }
+
+  private end(): void {
+    this.finished = true;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    this.failWaiter = undefined;
+    waiter?.(undefined);
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    const failWaiter = this.failWaiter;
+    this.waiter = undefined;
+    this.failWaiter = undefined;
+    failWaiter?.(error);
+  }
+
+  /** The next train task, or undefined once the run finished. */
+  nextTask(): Promise<TrainTaskInfo | undefined> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.finished) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      this.waiter = resolve;
+      this.failWaiter = reject;
+    });
+  }
+
+  /** Streams the task's global payload; resolves with its byte count when the last chunk is in (and checked). */
+  download(task: TrainTaskInfo): Promise<number> {
+    const session = this.joined();
+    const payload = task.global;
+    this.state = 'downloading';
+    return new Promise((resolve, reject) => {
+      const verifier = this.options.verify ? new ChunkStreamVerifier({ totalBytes: payload.totalBytes, sha256: payload.sha256, maxBytes: payload.totalBytes }) : undefined;
+      let received = 0;
+      let failed = false;
+      const call = this.client.Download({ session_id: session.sessionId, sha256: payload.sha256, offset: 0 });
+      call.on('data', (chunk: PayloadChunk__Output) => {
+        if (failed) return;
+        try {
+          if (chunk.total_bytes !== payload.totalBytes) throw new Error(`download of ${payload.sha256}: ${chunk.total_bytes} bytes, the task said ${payload.totalBytes}`);
+          verifier?.push(chunk.offset, chunk.data);
+          received += chunk.data.length;
+        } catch (error) {
+          failed = true;
+          call.cancel();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      call.on('error', (error: Error) => {
+        if (!failed) reject(error);
+        failed = true;
+      });
+      call.on('end', () => {
+        if (failed) return;
+        try {
+          if (received !== payload.totalBytes) throw new Error(`download ended after ${received} of ${payload.totalBytes} bytes`);
+          verifier?.finish();
+          resolve(received);
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+  }
+
+  /** Uploads `update` as this task's result (trainSeconds 0: nothing was trained). */
+  async upload(task: TrainTaskInfo, update: SyntheticUpdate): Promise<number> {
+    const session = this.joined();
+    this.state = 'uploading';
+    const ack = await uploadUpdate(
+      this.client,
+      {
+        sessionId: session.sessionId,
+        runId: task.runId,
+        round: task.round,
+        taskId: task.taskId,
+        payload: { sha256: update.sha256, totalBytes: update.bytes.length, tensors: update.tensors },
+        numSamples: this.options.numSamples,
+        metrics: { accuracy: 0.5, loss: 1, testSamples: 1, trainLoss: 1, trainSeconds: 0, trainFlops: 0 },
+      },
+      update.bytes,
+      session.chunkSize,
+    );
+    this.state = 'idle';
+    if (!ack.accepted) throw new Error(`${this.options.clientId}: upload refused: ${ack.message}`);
+    return update.bytes.length;
+  }
+
+  close(): void {
+    clearInterval(this.heartbeatTimer);
+    this.stream?.cancel();
+    this.client.close();
+  }
+}
+
+/** What a fleet phase measured: first start and last end over all clients (wall clock, ms). */
+export interface PhaseResult {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly bytes: number;
+  readonly clients: number;
+}
+
+export interface FleetSpec {
+  /** host:port of the coordinator. */
+  readonly coordinator: string;
+  /** host:port of the raw grpc-js baseline server, if the fleet runs it. */
+  readonly raw?: string;
+  /** Client ids (one client each). */
+  readonly clientIds: readonly string[];
+  readonly data: DataShape;
+  readonly verify: boolean;
+  /** Raw baseline chunk size (the coordinator's is learnt at Join). */
+  readonly chunkSize: number;
+  /** Seconds any one phase may take before the benchmark gives up. */
+  readonly phaseTimeoutSec: number;
+}
+
+/** N synthetic clients driven in phases (the same interface in this process or in a child process). */
+export interface Fleet {
+  /** Waits until every client holds its next task; resolves with the round number. */
+  awaitTasks(): Promise<number>;
+  /** Every client downloads its task's global payload at once. */
+  download(): Promise<PhaseResult>;
+  /** Every client uploads its delta at once (resolves at the last ack). */
+  upload(): Promise<PhaseResult>;
+  /** Every client receives `bytes` over the raw baseline at once. */
+  rawDownload(bytes: number): Promise<PhaseResult>;
+  /** Every client sends `bytes` over the raw baseline at once. */
+  rawUpload(bytes: number): Promise<PhaseResult>;
+  /** Every client answers each task as it comes (download, upload) until the run finishes; resolves with tasks answered. */
+  serve(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function phase(started: number, ends: readonly number[], bytes: number): PhaseResult {
+  return { startMs: started, endMs: Math.max(started, ...ends), bytes, clients: ends.length };
+}
+
+/** Deterministic distinct sample counts (aggregation weights). */
+export function samplesOf(index: number): number {
+  return 100 + 7 * index;
+}
+
+export class LocalFleet implements Fleet {
+  private readonly clients: SyntheticClient[];
+  private readonly raws: RawClient[];
+  private tasks: TrainTaskInfo[] = [];
+  private update: SyntheticUpdate | undefined;
+  private rawPayload = new Uint8Array(0);
+
+  private constructor(readonly spec: FleetSpec) {
+    this.clients = spec.clientIds.map((clientId, i) => new SyntheticClient({ address: spec.coordinator, clientId, data: spec.data, numSamples: samplesOf(i), verify: spec.verify }));
+    this.raws = spec.raw ? spec.clientIds.map(() => new RawClient(spec.raw!, clientChannelOptions())) : [];
+  }
+
+  static async start(spec: FleetSpec): Promise<LocalFleet> {
+    const fleet = new LocalFleet(spec);
+    try {
+      await fleet.timed(Promise.all(fleet.clients.map((c) => c.connect())), 'joining');
+      // Open every raw connection before anything is timed.
+      await fleet.timed(Promise.all(fleet.raws.map((r) => r.download(0))), 'raw connect');
+    } catch (error) {
+      await fleet.close();
+      throw error;
+    }
+    return fleet;
+  }
+
+  private timed<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withTimeout(promise, this.spec.phaseTimeoutSec * 1000, `${what} (${this.clients.length} synthetic clients)`);
+  }
+
+  private updateFor(tensors: readonly TensorSpec[]): SyntheticUpdate {
+    const key = JSON.stringify(tensors);
+    if (!this.update || JSON.stringify(this.update.tensors) !== key) this.update = makeSyntheticUpdate(tensors);
+    return this.update;
+  }
+
+  async awaitTasks(): Promise<number> {
+    this.tasks = await this.timed(
+      Promise.all(
+        this.clients.map(async (c) => {
+          const task = await c.nextTask();
+          if (!task) throw new Error(`${c.options.clientId}: the run finished before a task came`);
+          return task;
+        }),
+      ),
+      'waiting for tasks',
+    );
+    // Prepared outside the timed phases (the daemon's "training" would make it).
+    this.updateFor(this.tasks[0]!.global.tensors);
+    return this.tasks[0]!.round;
+  }
+
+  async download(): Promise<PhaseResult> {
+    const started = wallMs();
+    const ends = await this.timed(Promise.all(this.clients.map((c, i) => c.download(this.tasks[i]!).then(() => wallMs()))), 'download');
+    return phase(started, ends, this.tasks.reduce((s, t) => s + t.global.totalBytes, 0));
+  }
+
+  async upload(): Promise<PhaseResult> {
+    const update = this.updateFor(this.tasks[0]!.global.tensors);
+    const started = wallMs();
+    const ends = await this.timed(Promise.all(this.clients.map((c, i) => c.upload(this.tasks[i]!, update).then(() => wallMs()))), 'upload');
+    return phase(started, ends, update.bytes.length * this.clients.length);
+  }
+
+  async rawDownload(bytes: number): Promise<PhaseResult> {
+    if (this.raws.length === 0) throw new Error('this fleet has no raw baseline server');
+    const started = wallMs();
+    const results = await this.timed(Promise.all(this.raws.map((r) => r.download(bytes))), 'raw download');
+    return phase(
+      started,
+      results.map((r) => r.endMs),
+      bytes * results.length,
+    );
+  }
+
+  async rawUpload(bytes: number): Promise<PhaseResult> {
+    if (this.raws.length === 0) throw new Error('this fleet has no raw baseline server');
+    if (this.rawPayload.length < bytes) {
+      this.rawPayload = new Uint8Array(bytes);
+      for (let i = 0; i < bytes; i += 4096) this.rawPayload[i] = i & 0xff;
+    }
+    const payload = this.rawPayload.subarray(0, bytes);
+    const chunkSize = this.spec.chunkSize;
+    const started = wallMs();
+    const results = await this.timed(Promise.all(this.raws.map((r) => r.upload(payload, chunkSize))), 'raw upload');
+    return phase(
+      started,
+      results.map((r) => r.endMs),
+      bytes * results.length,
+    );
+  }
+
+  async serve(): Promise<number> {
+    const answered = await Promise.all(
+      this.clients.map(async (c) => {
+        let n = 0;
+        for (;;) {
+          const task = await c.nextTask();
+          if (!task) return n;
+          await c.download(task);
+          await c.upload(task, this.updateFor(task.global.tensors));
+          n++;
+        }
+      }),
+    );
+    return answered.reduce((a, b) => a + b, 0);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    for (const r of this.raws) r.close();
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * `pfedlora bench transport | aggregate | overhead | memory`: the federation
+ * benchmarks (coordinator transport against raw grpc-js, the aggregation step
+ * against a copy loop, round overhead, coordinator peak memory). Each prints
+ * a table, or one JSON object with --json; progress goes to stderr.
+ */
+import { DEFAULT_AGGREGATE, runAggregateBench, type AggregateReport } from '../bench/aggregate';
+import { DEFAULT_MEMORY, runMemoryBench, type MemoryReport } from '../bench/memory';
+import { DEFAULT_OVERHEAD, runOverheadBench, type OverheadReport } from '../bench/overhead';
+import { MIB, parseNumberList, type TargetCheck } from '../bench/stats';
+import { DEFAULT_TRANSPORT, runTransportBench, type TransportReport } from '../bench/transport';
+import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { UsageError } from '../errors';
+import { formatBytes, table } from '../format';
+
+const COMMON: FlagSpecs = {
+  quick: { type: 'boolean', help: 'a smaller configuration (seconds instead of minutes)' },
+  json: { type: 'boolean', help: 'print one JSON object' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+function numbers(flags: ParsedFlags, name: string, fallback: readonly number[], integer: boolean): number[] {
+  const text = stringFlag(flags, name);
+  if (text === undefined) return [...fallback];
+  try {
+    return parseNumberList(text, `--${name}`, integer);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function progress(json: boolean): ((line: string) => void) | undefined {
+  return json ? undefined : (line) => process.stderr.write(`${line}\n`);
+}
+
+function targetsTable(targets: readonly TargetCheck[]): string {
+  if (targets.length === 0) return '';
+  return '\n' + table(['target', 'wanted', 'measured', 'met'], targets.map((t) => [t.name, t.target, String(t.value), t.met ? 'yes' : 'NO'])) + '\n';
+}
+
+function emit(report: TransportReport | AggregateReport | OverheadReport | MemoryReport, json: boolean, text: () => string): number {
+  process.stdout.write(json ? JSON.stringify(report) + '\n' : text() + targetsTable(report.targets));
+  return 0;
+}
+
+// ---- transport ----
+
+const TRANSPORT_FLAGS: FlagSpecs = {
+  sizes: { type: 'string', value: 'LIST', help: 'adapter payload sizes in MiB', default: DEFAULT_TRANSPORT.sizesMiB.join(',') },
+  clients: { type: 'string', value: 'LIST', help: 'concurrently connected clients', default: DEFAULT_TRANSPORT.clients.join(',') },
+  'client-processes': { type: 'string', value: 'K', help: 'run the synthetic clients in K child processes (0: in this process)', default: '0' },
+  reps: { type: 'string', value: 'N', help: 'timed repetitions per case (0: automatic, ~256 MiB per phase, 1..10)', default: '0' },
+  'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_TRANSPORT.maxConcurrentUploads) },
+  'chunk-size': { type: 'string', value: 'BYTES', help: 'chunk size on the wire (both sides)', default: String(DEFAULT_TRANSPORT.chunkSize) },
+  'skip-verify': { type: 'boolean', help: "clients only count download bytes instead of checking the sha256 as the daemon does" },
+  ...COMMON,
+};
+
+export async function benchTransport(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, TRANSPORT_FLAGS, 'bench transport');
+  if (boolFlag(flags, 'help')) {
+    process.stdout.write(
+      helpText(
+        'pfedlora bench transport [options]',
+        'Adapter broadcast (Download RPC) and upload (Upload RPC incl. streaming decode and aggregation) throughput of an\nin-process coordinator on 127.0.0.1 with synthetic protocol-level clients that skip training, and the ratio to the\nsame bytes over a raw grpc-js byte stream (1 MiB chunks) over as many concurrent streams, measured in the same run.\n--quick: sizes 1,16, clients 1,10.',
+        TRANSPORT_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const quick = boolFlag(flags, 'quick');
+  const json = boolFlag(flags, 'json');
+  const report = await runTransportBench({
+    ...DEFAULT_TRANSPORT,
+    sizesMiB: numbers(flags, 'sizes', quick ? [1, 16] : DEFAULT_TRANSPORT.sizesMiB, false),
+    clients: numbers(flags, 'clients', quick ? [1, 10] : DEFAULT_TRANSPORT.clients, true),
+    clientProcesses: intFlag(flags, 'client-processes', 0, 0, 64),
+    reps: intFlag(flags, 'reps', 0, 0, 100),
+    maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_TRANSPORT.maxConcurrentUploads, 1),
+    chunkSize: intFlag(flags, 'chunk-size', DEFAULT_TRANSPORT.chunkSize, 1024, 64 * MIB),
+    verify: !boolFlag(flags, 'skip-verify'),
+    ...(progress(json) ? { progress: progress(json)! } : {}),
+  });
+  return emit(report, json, () => {
+    const head = `bench transport: ${report.clientMode} clients, chunk ${formatBytes(report.chunkSize)}, ${report.maxConcurrentUploads} upload slots, download sha256 check ${report.verify ? 'on' : 'off'}; MB/s = 10^6 B/s, medians\n`;
+    return (
+      head +
+      table(
+        ['adapter', 'clients', 'reps', 'broadcast MB/s', 'raw MB/s', 'x raw', 'upload MB/s', 'raw MB/s', 'x raw'],
+        report.cases.map((c) => [
+          `${c.sizeMiB} MiB (r${c.rank}, C${c.numClasses})`,
+          String(c.clients),
+          String(c.reps),
+          c.broadcast.mbps.toFixed(1),
+          c.broadcast.rawMbps.toFixed(1),
+          c.broadcast.ratioToRawGrpc.toFixed(2),
+          c.upload.mbps.toFixed(1),
+          c.upload.rawMbps.toFixed(1),
+          c.upload.ratioToRawGrpc.toFixed(2),
+        ]),
+      ) +
+      '\n'
+    );
+  });
+}
+
+// ---- aggregate ----
+
+const AGGREGATE_FLAGS: FlagSpecs = {
+  sizes: { type: 'string', value: 'LIST', help: 'update sizes in MiB', default: DEFAULT_AGGREGATE.sizesMiB.join(',') },
+  clients: { type: 'string', value: 'N', help: 'updates folded per measurement', default: String(DEFAULT_AGGREGATE.clients) },
+  reps: { type: 'string', value: 'N', help: 'timed repetitions (median reported)', default: String(DEFAULT_AGGREGATE.reps) },
+  ...COMMON,
+};
+
+export async function benchAggregate(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, AGGREGATE_FLAGS, 'bench aggregate');
+  if (boolFlag(flags, 'help')) {
+    process.stdout.write(
+      helpText(
+        'pfedlora bench aggregate [options]',
+        "Throughput of the coordinator's aggregation step (WeightedMeanAccumulator: add() whole, and beginClient/addSlice/commit\nin 1 MiB slices; and the whole Upload path without the network: PFLT decode + sha256 + fold) in GB/s of float32\nupdate bytes, with the ratio to a plain Float32Array copy loop over the same bytes, and the round-close time.\n--quick: 16 MiB, 4 clients, 1 rep.",
+        AGGREGATE_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const quick = boolFlag(flags, 'quick');
+  const json = boolFlag(flags, 'json');
+  const report = runAggregateBench({
+    ...DEFAULT_AGGREGATE,
+    sizesMiB: numbers(flags, 'sizes', quick ? [16] : DEFAULT_AGGREGATE.sizesMiB, false),
+    clients: intFlag(flags, 'clients', quick ? 4 : DEFAULT_AGGREGATE.clients, 1),
+    reps: intFlag(flags, 'reps', quick ? 1 : DEFAULT_AGGREGATE.reps, 1),
+    ...(progress(json) ? { progress: progress(json)! } : {}),
+  });
+  return emit(report, json, () =>
+    'bench aggregate: GB/s = 10^9 B/s of float32 update bytes, medians\n' +
+    table(
+      ['update', 'clients', 'memcpy GB/s', 'add GB/s', 'x memcpy', 'stream GB/s', 'x memcpy', 'upload path GB/s', 'x memcpy', 'round close s'],
+      report.cases.map((c) => [
+        `${c.sizeMiB} MiB`,
+        String(c.clients),
+        c.memcpyGBps.toFixed(2),
+        c.addGBps.toFixed(2),
+        c.ratioToMemcpy.add.toFixed(2),
+        c.streamGBps.toFixed(2),
+        c.ratioToMemcpy.stream.toFixed(2),
+        c.uploadPathGBps.toFixed(2),
+        c.ratioToMemcpy.uploadPath.toFixed(2),
+        c.roundCloseSeconds.toFixed(3),
+      ]),
+    ) +
+    '\n',
+  );
+}
+
+// ---- overhead ----
+
+const OVERHEAD_FLAGS: FlagSpecs = {
+  clients: { type: 'string', value: 'N', help: 'connected synthetic clients', default: String(DEFAULT_OVERHEAD.clients) },
+  rounds: { type: 'string', value: 'R', help: 'rounds', default: String(DEFAULT_OVERHEAD.rounds) },
+  rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(DEFAULT_OVERHEAD.rank) },
+  classes: { type: 'string', value: 'C', help: 'classes (adapter columns)', default: String(DEFAULT_OVERHEAD.numClasses) },
+  'client-processes': { type: 'string', value: 'K', help: 'run the synthetic clients in K child processes (0: in this process)', default: '0' },
+  ...COMMON,
+};
+
+export async function benchOverhead(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, OVERHEAD_FLAGS, 'bench overhead');
+  if (boolFlag(flags, 'help')) {
+    process.stdout.write(
+      helpText(
+        'pfedlora bench overhead [options]',
+        "Coordinator round overhead (round time minus the slowest client's training time, from the ledger) with N connected\nsynthetic clients that skip training (trainSeconds 0), so every round is pure overhead. --quick: 20 clients, 3 rounds.",
+        OVERHEAD_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const quick = boolFlag(flags, 'quick');
+  const json = boolFlag(flags, 'json');
+  const report = await runOverheadBench({
+    ...DEFAULT_OVERHEAD,
+    clients: intFlag(flags, 'clients', quick ? 20 : DEFAULT_OVERHEAD.clients, 1, 10_000),
+    rounds: intFlag(flags, 'rounds', quick ? 3 : DEFAULT_OVERHEAD.rounds, 1, 1_000),
+    rank: intFlag(flags, 'rank', DEFAULT_OVERHEAD.rank, 1, 500),
+    numClasses: intFlag(flags, 'classes', DEFAULT_OVERHEAD.numClasses, 2),
+    clientProcesses: intFlag(flags, 'client-processes', 0, 0, 64),
+    ...(progress(json) ? { progress: progress(json)! } : {}),
+  });
+  return emit(report, json, () =>
+    `bench overhead: ${report.clients} ${report.clientMode} clients, adapter rank ${report.rank} x ${report.numClasses} classes (${formatBytes(report.payloadBytes)}), joined in ${report.joinSeconds} s\n` +
+    table(
+      ['round', 'reported', 'seconds', 'overhead s'],
+      report.rounds.map((r) => [String(r.round), String(r.reported), r.seconds.toFixed(3), r.overheadSeconds.toFixed(3)]),
+    ) +
+    `\nmedian overhead (rounds 2+): ${report.medianOverheadSeconds} s, max ${report.maxOverheadSeconds} s, round 1 ${report.firstRoundOverheadSeconds} s\n`,
+  );
+}
+
+// ---- memory ----
+
+const MEMORY_FLAGS: FlagSpecs = {
+  size: { type: 'string', value: 'MIB', help: 'adapter payload size in MiB', default: String(DEFAULT_MEMORY.sizeMiB) },
+  clients: { type: 'string', value: 'N', help: 'synthetic clients (download and upload at once)', default: String(DEFAULT_MEMORY.clients) },
+  'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_MEMORY.maxConcurrentUploads) },
+  ...COMMON,
+};
+
+export async function benchMemory(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, MEMORY_FLAGS, 'bench memory');
+  if (boolFlag(flags, 'help')) {
+    process.stdout.write(
+      helpText(
+        'pfedlora bench memory [options]',
+        'Peak RSS of a coordinator in its own process (memoryUsage sampled every 50 ms, and the kernel VmHWM) while N synthetic\nclients in this process download the adapter and upload their updates at once (one round). --quick: 16 MiB x 10.',
+        MEMORY_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const quick = boolFlag(flags, 'quick');
+  const json = boolFlag(flags, 'json');
+  const [size] = numbers(flags, 'size', [quick ? 16 : DEFAULT_MEMORY.sizeMiB], false);
+  const report = await runMemoryBench({
+    ...DEFAULT_MEMORY,
+    sizeMiB: size!,
+    clients: intFlag(flags, 'clients', quick ? 10 : DEFAULT_MEMORY.clients, 1, 1_000),
+    maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_MEMORY.maxConcurrentUploads, 1),
+    ...(progress(json) ? { progress: progress(json)! } : {}),
+  });
+  const mib = (n: number) => (n / MIB).toFixed(1);
+  return emit(report, json, () => {
+    const phases = (['startup', 'join', 'download', 'upload'] as const).map((p) => {
+      const m = report[p];
+      return [p, mib(m.rss), m.vmHwm >= 0 ? mib(m.vmHwm) : 'n/a', mib(m.heapUsed), mib(m.arrayBuffers), String(m.samples)];
+    });
+    const model = report.model;
+    return (
+      `bench memory: coordinator process, ${report.clients} clients x ${report.sizeMiB} MiB adapter, ${report.maxConcurrentUploads} upload slots; ` +
+      `download ${report.downloadMbps} MB/s, upload ${report.uploadMbps} MB/s\n` +
+      table(['phase', 'peak RSS MiB', 'VmHWM MiB', 'heap MiB', 'arrayBuffers MiB', 'samples'], phases) +
+      `\n\npeak RSS: ${report.peakRssMiB} MiB. By design (MiB): staged uploads ${mib(model.stagedUploads)}, float64 sums ${mib(model.float64Sums)}, ` +
+      `global + payload store ${mib(model.globalAndPayloads)}, round-close transients ${mib(model.roundCloseTransient)}, ` +
+      `queued uploads' grpc read-ahead up to ${mib(model.queuedUploadReadAhead)}\n`
+    );
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * The Admin gRPC service: operator control of the coordinator's run. Thin
+ * handlers over the Coordinator; every call must carry the admin token
+ * ("authorization: Bearer <token>") when one is configured.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import {
+  clientInfoToProto,
+  runOverridesFromProto,
+  runStatusToProto,
+  type AdminHandlers,
+  type RunStatus,
+} from '@pfedlora/protocol';
+import type { Logger } from '@pfedlora/telemetry';
+import type { Coordinator } from './coordinator';
+import { CoordinatorError } from './errors';
+import { toServiceError } from './service';
+
+function tokenMatches(metadata: grpc.Metadata, token: string): boolean {
+  const header = metadata.get('authorization')[0];
+  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice('Bearer '.length));
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+export function adminHandlers(coordinator: Coordinator, token: string | undefined, log: Logger): AdminHandlers {
+  const authorize = (call: { metadata: grpc.Metadata }, rpc: string) => {
+    if (token !== undefined && !tokenMatches(call.metadata, token)) {
+      log.warn('admin call refused: bad credential', { rpc });
+      throw new CoordinatorError('unauthenticated', 'the Admin service needs the operator token (authorization: Bearer <token>; PFEDLORA_ADMIN_TOKEN for the CLI)');
+    }
+  };
+  /** A unary handler: authorize, act, answer; errors become statuses. */
+  function unary<Req, Res>(rpc: string, act: (request: Req) => Res) {
+    return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      try {
+        authorize(call, rpc);
+        const response = act(call.request);
+        log.info('admin call', { rpc });
+        callback(null, response);
+      } catch (error) {
+        const status = toServiceError(error);
+        log.warn('admin call rejected', { rpc, details: status.details });
+        callback(status);
+      }
+    };
+  }
+  return {
+    StartRun: unary('StartRun', (r) => runStatusToProto(coordinator.startRun(runOverridesFromProto(r)))),
+    PauseRun: unary('PauseRun', (r) => runStatusToProto(coordinator.pause(r.run_id || undefined))),
+    ResumeRun: unary('ResumeRun', (r) => runStatusToProto(coordinator.resume(r.run_id || undefined))),
+    AbortRun: unary('AbortRun', (r) => runStatusToProto(coordinator.abort(r.run_id || undefined, r.reason || undefined))),
+    Status: unary('Status', () => runStatusToProto(coordinator.status())),
+    ListClients: unary('ListClients', () => ({ clients: coordinator.listClients().map(clientInfoToProto) })),
+    EvictClient: unary('EvictClient', (r) => {
+      coordinator.evict(r.client_id, r.reason || undefined);
+      return { evicted: true, message: `client ${r.client_id} evicted` };
+    }),
+    WatchStatus(call: grpc.ServerWritableStream<unknown, RunStatus>) {
+      try {
+        authorize(call, 'WatchStatus');
+      } catch (error) {
+        const status = toServiceError(error);
+        call.emit('error', Object.assign(new Error(status.details), status));
+        return;
+      }
+      const send = () => call.write(runStatusToProto(coordinator.status()));
+      const onStatus = () => send();
+      coordinator.on('status', onStatus);
+      // A slow heartbeat too, so a watcher sees time pass (and a dead coordinator).
+      const timer = setInterval(send, 5_000);
+      const stop = () => {
+        coordinator.off('status', onStatus);
+        clearInterval(timer);
+      };
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+      send();
+    },
+  };
+}
