@@ -17,6 +17,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   cluster: { summary: 'a coordinator and N client processes on this machine (npm start)', load: async () => (await import('./commands/cluster')).cluster },
   rounds: { summary: 'operate the run: rounds start|pause|resume|abort|status', load: async () => (await import('./commands/rounds')).rounds },
   clients: { summary: 'list or evict clients: clients list|evict', load: async () => (await import('./commands/clients')).clients },
+  config: { summary: 'show the effective configuration: config print coordinator|client', load: async () => (await import('./commands/config')).config },
   simulate: { summary: 'run a whole federation in this process (research)', load: async () => (await import('./commands/simulate')).simulate },
   doctor: { summary: 'show the training engine, data and versions found here', load: async () => (await import('./commands/doctor')).doctor },
   bench: { summary: 'benchmarks: bench train', load: async () => (await import('./commands/bench')).bench },

@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import { ClientDaemon, DEFAULT_CLIENT, type ClientDaemonConfig } from '@pfedlora/client';
 import { defaultModelKind, parseModelKind } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
-import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
 import { UsageError } from '../errors';
 import { onceSignalled } from './coordinator';
 import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
 
 export const CLIENT_FLAGS: FlagSpecs = {
+  ...CONFIG_FLAG,
   coordinator: { type: 'string', value: 'HOST:PORT', help: 'coordinator address (env PFEDLORA_COORDINATOR)', default: DEFAULT_CLIENT.coordinator },
   'client-id': { type: 'string', value: 'ID', help: 'stable id of this client (default: hostname)' },
   model: { type: 'string', value: 'KIND', help: 'private model cnn1..cnn5 (default: CNN-((k mod 5)+1) for shard k, else cnn1)' },
@@ -79,12 +81,13 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
 }
 
 export async function client(argv: readonly string[]): Promise<number> {
-  const { flags } = parseFlags(argv, CLIENT_FLAGS, 'client');
+  const options = parseWithConfig(argv, CLIENT_FLAGS, 'client');
+  const { flags } = options;
   if (boolFlag(flags, 'help')) {
     process.stdout.write(CLIENT_HELP);
     return 0;
   }
-  const config = clientConfigFromFlags(flags);
+  const config = withFileErrors(options, clientConfigFromFlags);
   const log = createLogger({ service: 'client', level: logLevelFlag(flags) });
   const daemon = new ClientDaemon(config, log);
   void onceSignalled().then((signal) => {

@@ -2,13 +2,15 @@
 import { DATA_SHAPES, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig } from '@pfedlora/coordinator';
 import { DATASET_NAMES } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
-import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
 import { UsageError } from '../errors';
 import { HELP_FLAG, LOG_FLAG, logLevelFlag, TRAINING_FLAGS, trainingFlags } from './shared';
 
 const c = DEFAULT_COORDINATOR;
 
 export const COORDINATOR_FLAGS: FlagSpecs = {
+  ...CONFIG_FLAG,
   host: { type: 'string', value: 'ADDR', help: 'address to listen on', default: c.host },
   port: { type: 'string', value: 'PORT', help: 'port to listen on (0: any free port, logged)', default: String(c.port) },
   rounds: { type: 'string', value: 'R', help: 'rounds to run', default: String(c.rounds) },
@@ -91,12 +93,13 @@ export function onceSignalled(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'])
 }
 
 export async function coordinator(argv: readonly string[]): Promise<number> {
-  const { flags } = parseFlags(argv, COORDINATOR_FLAGS, 'coordinator');
+  const options = parseWithConfig(argv, COORDINATOR_FLAGS, 'coordinator');
+  const { flags } = options;
   if (boolFlag(flags, 'help')) {
     process.stdout.write(COORDINATOR_HELP);
     return 0;
   }
-  const config = coordinatorConfigFromFlags(flags);
+  const config = withFileErrors(options, coordinatorConfigFromFlags);
   const log = createLogger({ service: 'coordinator', level: logLevelFlag(flags) });
   const running = await startCoordinator(config, log, { idle: boolFlag(flags, 'idle') });
   // A run that ends (finished or aborted) ends the process, unless it was started idle for an operator.
