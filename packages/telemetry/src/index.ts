@@ -55,3 +55,6 @@ export function createLogger(options: LoggerOptions): Logger {
 export function silentLogger(): Logger {
   return createLogger({ service: 'silent', silent: true });
 }
+
+// Prometheus metrics (registry per service, /metrics endpoint).
+export * from './metrics';
