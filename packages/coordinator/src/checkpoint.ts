@@ -111,14 +111,22 @@ export class CheckpointStore {
     }
   }
 
-  /** The newest checkpoint that reads back whole, or undefined for a fresh state dir. */
+  /**
+   * The newest checkpoint that reads back whole, or undefined for a fresh
+   * state dir. If checkpoints exist but none reads back, starting a fresh run
+   * over them would silently drop the old one: refuse instead.
+   */
   loadLatest(log: Logger): LoadedCheckpoint | undefined {
-    for (const round of this.rounds()) {
+    const rounds = this.rounds();
+    for (const round of rounds) {
       try {
         return this.load(round);
       } catch (error) {
         log.error('checkpoint unreadable; falling back to the previous one', { checkpoint: this.metaPath(round), reason: (error as Error).message });
       }
+    }
+    if (rounds.length > 0) {
+      throw new Error(`${this.dir} holds ${rounds.length} checkpoint(s) but none reads back whole; move them away or use another --state-dir`);
     }
     return undefined;
   }
