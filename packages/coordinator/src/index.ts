@@ -7,3 +7,4 @@ export * from './checkpoint';
 export * from './server';
 export * from './service';
 export * from './admin-service';
+export * from './metrics';

@@ -22,6 +22,7 @@ import {
 import type { Logger } from '@pfedlora/telemetry';
 import type { Coordinator, UploadSink } from './coordinator';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors';
+import { noteServiceMetric } from './metrics';
 
 const STATUS: Record<CoordinatorErrorCode, grpc.status> = {
   'invalid-argument': grpc.status.INVALID_ARGUMENT,
@@ -52,6 +53,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
   const fail = (rpc: string, error: unknown) => {
     const status = toServiceError(error);
     log.warn('rpc rejected', { rpc, code: grpc.status[status.code ?? grpc.status.UNKNOWN], details: status.details });
+    noteServiceMetric(coordinator, { kind: 'rpc-rejected', rpc, code: grpc.status[status.code ?? grpc.status.UNKNOWN] }); // metrics
     return status;
   };
   return {
@@ -105,6 +107,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
           const data = payload.bytes.subarray(at, Math.min(total, at + chunkSize));
           await writeWithBackpressure(call, { offset: at, data, total_bytes: total });
           coordinator.recordDownload(sessionId, sha256, data.length);
+          noteServiceMetric(coordinator, { kind: 'bytes-out', bytes: data.length }); // metrics
         }
         if (total === offset) await writeWithBackpressure(call, { offset, data: new Uint8Array(0), total_bytes: total });
         call.end();
@@ -153,12 +156,14 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
               sink = coordinator.beginUpload(header);
             } else {
               if (message.kind !== 'chunk' || !message.chunk) throw new ProtocolError('after the header an upload carries only chunks');
+              noteServiceMetric(coordinator, { kind: 'bytes-in', bytes: message.chunk.length }); // metrics
               sink.push(message.chunk);
             }
           }
           if (done) return;
           if (!sink) throw new ProtocolError('empty upload: no header');
           sink.finish();
+          noteServiceMetric(coordinator, { kind: 'upload-accepted' }); // metrics
           finish(undefined, { accepted: true, message: 'update accepted' });
         } catch (error) {
           finish(error);
