@@ -1,0 +1,82 @@
+/** Round trips through the serde module and its validation of what arrives. */
+import fc from 'fast-check';
+import {
+  joinRequestFromProto,
+  joinRequestToProto,
+  joinResponseFromProto,
+  joinResponseToProto,
+  ProtocolError,
+  serverEventFromProto,
+  serverEventToProto,
+  uploadHeaderFromProto,
+  uploadHeaderToProto,
+  type JoinInfo,
+  type RunSettings,
+  type UploadHeaderInfo,
+} from './serde';
+import { runStatusFromProto, runStatusToProto, type RunStatusInfo } from './admin-serde';
+
+const data = { height: 28, width: 28, channels: 1, numClasses: 10 };
+const settings: RunSettings = { algorithm: 'pfedlora', data, rank: 8, adapterAlpha: 8, localEpochs: 1, batchSize: 64, learningRate: 0.01, momentum: 0.9, weightDecay: 0.001, clipNorm: 50, rounds: 10, seed: 1 };
+const sha = 'ab'.repeat(32);
+
+/** What proto-loader would hand a handler: the same object with defaults filled (here: as sent). */
+const wire = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+
+describe('serde', () => {
+  test('join request and response round-trip', () => {
+    const join: JoinInfo = { clientId: 'site-1', modelKind: 'cnn3', numSamples: 1200, backend: 'wasm', protocolVersion: 1, data, credential: 'x' };
+    expect(joinRequestFromProto(wire(joinRequestToProto(join)) as never)).toEqual(join);
+    const accepted = { sessionId: 's', runId: 'r', settings, heartbeatIntervalMs: 2000, chunkSize: 1 << 20 };
+    expect(joinResponseFromProto(wire(joinResponseToProto(accepted)) as never)).toEqual(accepted);
+  });
+
+  test('server events round-trip', () => {
+    const train = { kind: 'train' as const, task: { runId: 'r', round: 3, taskId: 't', global: { sha256: sha, totalBytes: 99, tensors: [{ name: 'adapter/down', shape: [500, 8] }] }, deadlineUnixMs: 123 } };
+    expect(serverEventFromProto({ ...(wire(serverEventToProto(train)) as object), event: 'train' } as never)).toEqual(train);
+    const finished = { kind: 'finished' as const, runId: 'r', roundsCompleted: 4, reason: 'done' };
+    expect(serverEventFromProto({ ...(wire(serverEventToProto(finished)) as object), event: 'finished' } as never)).toEqual(finished);
+  });
+
+  test('upload headers round-trip for any valid values', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0, max: 1, noNaN: true }), (round, n, accuracy) => {
+        const h: UploadHeaderInfo = {
+          sessionId: 's',
+          runId: 'r',
+          round,
+          taskId: 't',
+          payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2, 3] }] },
+          numSamples: n,
+          metrics: { accuracy, loss: 1, testSamples: 5, trainLoss: 0.5, trainSeconds: 2, trainFlops: 1e9 },
+        };
+        expect(uploadHeaderFromProto(wire(uploadHeaderToProto(h)) as never)).toEqual(h);
+      }),
+    );
+  });
+
+  test.each([
+    [{ client_id: '' }, /missing field client_id/],
+    [{ client_id: 'a b' }, /client_id "a b" must be/],
+    [{ num_samples: 0 }, /num_samples must be a positive integer/],
+    [{ data: null }, /missing field data/],
+  ])('a bad join (%o) names the field', (patch, message) => {
+    const good = wire(joinRequestToProto({ clientId: 'c', modelKind: 'cnn1', numSamples: 1, backend: 'wasm', protocolVersion: 1, data, credential: '' }));
+    expect(() => joinRequestFromProto({ ...good, ...patch } as never)).toThrow(ProtocolError);
+    expect(() => joinRequestFromProto({ ...good, ...patch } as never)).toThrow(message);
+  });
+
+  test('upload headers with a bad sha256, dtype or accuracy are refused', () => {
+    const h = wire(uploadHeaderToProto({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: { accuracy: 0.5, loss: 1, testSamples: 1, trainLoss: 1, trainSeconds: 1, trainFlops: 1 } }));
+    expect(() => uploadHeaderFromProto({ ...h, sha256: 'xyz' } as never)).toThrow(/header.sha256 must be a lowercase hex sha256/);
+    expect(() => uploadHeaderFromProto({ ...h, tensors: [{ name: 'a', dtype: 'float64', shape: [2] }] } as never)).toThrow(/dtype "float64", only float32/);
+    expect(() => uploadHeaderFromProto({ ...h, metrics: { ...h.metrics, accuracy: 2 } } as never)).toThrow(/metrics.accuracy must be in \[0, 1\]/);
+  });
+
+  test('run status round-trips, nulls included', () => {
+    const s: RunStatusInfo = { runId: 'r', phase: 'paused', roundsCompleted: 2, roundsTotal: 5, inFlight: null, connectedClients: 3, knownClients: 4, globalSha256: sha, lastMeanAccuracy: null, updatedUnixMs: 5, resumedFromRound: null, pauseRequested: false };
+    expect(runStatusFromProto(wire(runStatusToProto(s)) as never)).toEqual(s);
+    const t: RunStatusInfo = { ...s, phase: 'running', inFlight: { round: 3, attempt: 2, participants: 3, reported: 1, startedUnixMs: 1, deadlineUnixMs: 2 }, lastMeanAccuracy: 0.9, resumedFromRound: 2, pauseRequested: true };
+    expect(runStatusFromProto(wire(runStatusToProto(t)) as never)).toEqual(t);
+  });
+});
