@@ -26,6 +26,7 @@ import {
 import type { Logger } from '@pfedlora/telemetry';
 import { backoffDelay, type ClientDaemonConfig } from './config';
 import { loadClientData, type ClientData } from './data';
+import type { ClientMetricsSink } from './metrics';
 import { PrivateStateStore } from './private-state';
 import { isTransient, downloadInto, uploadUpdate } from './transfer';
 
@@ -79,6 +80,8 @@ export class ClientDaemon {
   constructor(
     readonly config: ClientDaemonConfig,
     private readonly log: Logger,
+    /** Optional Prometheus sink (packages/client/src/metrics.ts); absent, nothing is counted. */
+    private readonly metrics?: ClientMetricsSink,
   ) {
     this.log = log.child({ clientId: config.clientId });
     this.states = new PrivateStateStore(config.stateDir, this.log);
@@ -109,6 +112,7 @@ export class ClientDaemon {
       while (!this.stop.signal.aborted && !this.finished) {
         try {
           this.session = await this.join();
+          this.metrics?.joined();
           attempt = 0;
           lastContact = Date.now();
           this.ensureLearner(this.session);
@@ -118,6 +122,7 @@ export class ClientDaemon {
           if (!isTransient(error) && !isNotFound(error)) throw error;
           this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
         }
+        this.metrics?.disconnected();
         if (this.finished || this.stop.signal.aborted) break;
         if (this.config.giveUpAfterMs > 0 && Date.now() - lastContact > this.config.giveUpAfterMs) {
           this.log.error('giving up: coordinator unreachable', { silentMs: Date.now() - lastContact });
@@ -287,6 +292,7 @@ export class ClientDaemon {
     const assembler = new ChunkAssembler({ totalBytes: task.global.totalBytes, sha256: task.global.sha256, maxBytes: Math.max(task.global.totalBytes, 1) });
     for (let attempt = 0; !assembler.complete; attempt++) {
       if (expired() || this.stop.signal.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes });
+      const receivedBefore = assembler.receivedBytes; // metrics
       try {
         await downloadInto(this.grpcClient!, this.session!.sessionId, task.global, assembler);
         if (!assembler.complete) throw Object.assign(new Error(`download ended at ${assembler.receivedBytes} of ${task.global.totalBytes} bytes`), { code: grpc.status.UNAVAILABLE });
@@ -294,6 +300,8 @@ export class ClientDaemon {
         if (!isTransient(error) && !isNotFound(error)) throw error;
         log.warn('download interrupted; resuming', { received: assembler.receivedBytes, error: (error as Error).message });
         await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal);
+      } finally {
+        this.metrics?.downloaded(assembler.receivedBytes - receivedBefore);
       }
     }
     const global = decodeTensors(assembler.finish(), task.global.tensors);
@@ -306,6 +314,7 @@ export class ClientDaemon {
     const evaluation = await this.learner!.evaluate();
     const trainSeconds = (Date.now() - started) / 1000;
     log.info('trained', { trainSeconds, accuracy: evaluation.accuracy, loss: evaluation.loss, trainLoss: update.trainLoss });
+    this.metrics?.trained(trainSeconds, evaluation.accuracy);
     // 3. Upload only the update.
     this.state = 'uploading';
     const bytes = encodeTensors(update.tensors);
@@ -332,6 +341,7 @@ export class ClientDaemon {
           this.session!.chunkSize,
         );
         this.roundsTrained++;
+        this.metrics?.uploaded(bytes.length);
         log.info('update uploaded', { bytes: bytes.length, sha256, ack: ack.message });
         this.states.save({ round: task.round, tensors: await this.learner!.privateState() });
         break;

@@ -3,3 +3,4 @@ export * from './daemon';
 export * from './data';
 export * from './transfer';
 export * from './private-state';
+export * from './metrics';
