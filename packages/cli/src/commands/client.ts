@@ -8,6 +8,7 @@ import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
 import { UsageError } from '../errors';
 import { onceSignalled } from './coordinator';
 import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
+import { METRICS_FLAGS, metricsAddressFromFlags, serveClientMetrics } from './metrics-flags';
 
 export const CLIENT_FLAGS: FlagSpecs = {
   ...CONFIG_FLAG,
@@ -22,6 +23,7 @@ export const CLIENT_FLAGS: FlagSpecs = {
   'give-up-after': { type: 'string', value: 'SEC', help: 'exit 1 after this long without reaching the coordinator (0: never)', default: '0' },
   'state-dir': { type: 'string', value: 'DIR', help: 'save the private model and optimizer state there every round; a restart resumes from it' },
   'dump-updates': { type: 'string', value: 'DIR', help: 'also write each uploaded update there (audit)' },
+  ...METRICS_FLAGS,
   ...LOG_FLAG,
   ...HELP_FLAG,
 };
@@ -88,13 +90,16 @@ export async function client(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const config = withFileErrors(options, clientConfigFromFlags);
+  const metricsAddress = withFileErrors(options, metricsAddressFromFlags);
   const log = createLogger({ service: 'client', level: logLevelFlag(flags) });
-  const daemon = new ClientDaemon(config, log);
+  const metrics = await serveClientMetrics(metricsAddress, config.clientId, log);
+  const daemon = new ClientDaemon(config, log, metrics?.sink);
   void onceSignalled().then((signal) => {
     log.info('shutting down', { signal, clientId: config.clientId });
     daemon.shutdown();
   });
-  const result = await daemon.run();
+  // The endpoint closes however run() ends, so it never keeps a failed daemon's process alive.
+  const result = await daemon.run().finally(() => metrics?.close());
   log.info('client exiting', { clientId: config.clientId, ...result });
   return result.reason === 'gave-up' ? 1 : 0;
 }
