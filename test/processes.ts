@@ -19,8 +19,10 @@ export class PfedloraProcess {
   private waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   readonly exit: Promise<number | null>;
 
-  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  /** `launcher` runs the command through another program, e.g. ['ip', 'netns', 'exec', NS]. */
+  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []) {
+    const [program, ...prefix] = [...launcher, process.execPath];
+    this.child = spawn(program!, [...prefix, CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
       this.output += text + '\n';
       let line: LogLine;
