@@ -18,6 +18,8 @@ export class PfedloraProcess {
   output = '';
   private waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   readonly exit: Promise<number | null>;
+  /** Resolves once the process exited and all its output was read. */
+  readonly closed: Promise<number | null>;
 
   /** `launcher` runs the command through another program, e.g. ['ip', 'netns', 'exec', NS]. */
   constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []) {
@@ -40,6 +42,7 @@ export class PfedloraProcess {
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exit = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.closed = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
   /** Resolves with the first log line (past or future) that matches. */
@@ -48,6 +51,11 @@ export class PfedloraProcess {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; output:\n${this.output.slice(-3000)}`)), timeoutMs);
+      // A process that exits first will never print it: fail now, with its output.
+      void this.closed.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited (${code}) before ${what}; output:\n${this.output.slice(-3000)}`));
+      });
       this.waiters.push({
         match,
         resolve: (l) => {
