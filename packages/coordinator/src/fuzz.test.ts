@@ -12,10 +12,16 @@ import { startCoordinator, type RunningCoordinator } from './server';
 
 jest.setTimeout(60_000);
 
-const FEDERATION = ['Join', 'Heartbeat'].map((m) => ({ path: `/pfedlora.v1.Federation/${m}`, kind: 'unary' as const }))
-  .concat(['Subscribe', 'Download'].map((m) => ({ path: `/pfedlora.v1.Federation/${m}`, kind: 'server-stream' as const })))
-  .concat([{ path: '/pfedlora.v1.Federation/Upload', kind: 'client-stream' as const }]);
-const ADMIN = ['StartRun', 'PauseRun', 'ResumeRun', 'AbortRun', 'Status', 'ListClients', 'EvictClient'].map((m) => ({ path: `/pfedlora.v1.Admin/${m}`, kind: 'unary' as const }));
+interface Method {
+  readonly path: string;
+  readonly kind: 'unary' | 'server-stream' | 'client-stream';
+}
+const FEDERATION: Method[] = [
+  ...['Join', 'Heartbeat'].map((m): Method => ({ path: `/pfedlora.v1.Federation/${m}`, kind: 'unary' })),
+  ...['Subscribe', 'Download'].map((m): Method => ({ path: `/pfedlora.v1.Federation/${m}`, kind: 'server-stream' })),
+  { path: '/pfedlora.v1.Federation/Upload', kind: 'client-stream' },
+];
+const ADMIN: Method[] = ['StartRun', 'PauseRun', 'ResumeRun', 'AbortRun', 'Status', 'ListClients', 'EvictClient'].map((m) => ({ path: `/pfedlora.v1.Admin/${m}`, kind: 'unary' }));
 
 let server: RunningCoordinator;
 let raw: grpc.Client;
@@ -35,7 +41,7 @@ afterAll(async () => {
 const identity = (b: Buffer) => b;
 
 /** Sends one raw message (or several, for a client stream); resolves with the final status code. */
-function send(client: grpc.Client, method: { path: string; kind: string }, messages: Buffer[]): Promise<grpc.status> {
+function send(client: grpc.Client, method: Method, messages: Buffer[]): Promise<grpc.status> {
   return new Promise((resolve) => {
     const deadline = Date.now() + 5_000;
     const done = (code: grpc.status) => resolve(code);

@@ -4,88 +4,35 @@
  * adapter untouched.
  */
 import * as grpc from '@grpc/grpc-js';
-import { encodeTensors, sha256Hex, splitIntoChunks, specOf, type NamedTensor } from '@pfedlora/core';
+import { encodeTensors, sha256Hex, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
 import { adapterSpec } from '@pfedlora/ml';
-import {
-  joinRequestToProto,
-  joinResponseFromProto,
-  loadFederationProto,
-  PROTOCOL_VERSION,
-  serverEventFromProto,
-  uploadHeaderToProto,
-  type FederationClient,
-  type JoinAccepted,
-  type JoinInfo,
-  type ServerEvent__Output,
-  type TrainTaskInfo,
-  type UploadAck__Output,
-  type UploadHeaderInfo,
-} from '@pfedlora/protocol';
+import { type JoinAccepted, type JoinInfo, type TrainTaskInfo, type UploadHeaderInfo } from '@pfedlora/protocol';
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
+import { headerFor as header, joinInfo, RawFederationClient, statusOf as code, tensorsOf } from './testing/raw-client';
 
 const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, clientCredential: 'sesame', adminPort: undefined, heartbeatIntervalMs: 200, clientTimeoutMs: 5_000, uploadIdleTimeoutMs: 1_000 };
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
-const goodJoin: JoinInfo = { clientId: 'c1', modelKind: 'cnn2', numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: { height: 28, width: 28, channels: 1, numClasses: 10 }, credential: 'sesame' };
+const goodJoin: JoinInfo = joinInfo('c1', { credential: 'sesame' });
 
 let server: RunningCoordinator;
-let client: FederationClient;
+let raw: RawFederationClient;
 
 beforeEach(async () => {
   server = await startCoordinator(config, silentLogger());
-  const proto = loadFederationProto();
-  client = new proto.pfedlora.v1.Federation(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as FederationClient;
+  raw = new RawFederationClient(`127.0.0.1:${server.port}`);
 });
 afterEach(async () => {
-  client.close();
+  raw.close();
   await server.shutdown(200);
 });
 
-function join(info: JoinInfo): Promise<JoinAccepted> {
-  return new Promise((resolve, reject) => client.Join(joinRequestToProto(info), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!)))));
-}
-
-/** Subscribes and resolves with the first train task. */
-function nextTask(session: JoinAccepted): Promise<{ task: TrainTaskInfo; stream: grpc.ClientReadableStream<ServerEvent__Output> }> {
-  return new Promise((resolve, reject) => {
-    const stream = client.Subscribe({ session_id: session.sessionId });
-    stream.on('data', (m: ServerEvent__Output) => {
-      const e = serverEventFromProto(m);
-      if (e.kind === 'train') resolve({ task: e.task, stream });
-    });
-    stream.on('error', (e) => reject(e));
-  });
-}
-
-function upload(header: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number } = {}): Promise<UploadAck__Output> {
-  return new Promise((resolve, reject) => {
-    const call = client.Upload((e: grpc.ServiceError | null, ack?: UploadAck__Output) => (e ? reject(e) : resolve(ack!)));
-    call.write({ header: uploadHeaderToProto(header) });
-    const chunks = options.chunks ?? splitIntoChunks(bytes, 4096);
-    chunks.slice(0, options.stopAfter ?? chunks.length).forEach((c) => call.write({ chunk: c }));
-    if (options.stopAfter === undefined) call.end();
-  });
-}
-
-function delta(fill: (i: number) => number): NamedTensor[] {
-  return spec.map((s, t) => ({ name: s.name, shape: s.shape, values: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i + t)) }));
-}
-
-function headerFor(session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array, over: Partial<UploadHeaderInfo> = {}): UploadHeaderInfo {
-  return {
-    sessionId: session.sessionId,
-    runId: task.runId,
-    round: task.round,
-    taskId: task.taskId,
-    payload: { sha256: sha256Hex(bytes), totalBytes: bytes.length, tensors: specOf(tensors) },
-    numSamples: 100,
-    metrics: { accuracy: 0.5, loss: 1, testSamples: 10, trainLoss: 1, trainSeconds: 0, trainFlops: 0 },
-    ...over,
-  };
-}
-
-const code = (p: Promise<unknown>) => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+const join = (info: JoinInfo) => raw.join(info);
+const nextTask = (session: JoinAccepted) => raw.nextTask(session);
+const upload = (h: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number } = {}) => raw.upload(h, bytes, options);
+const delta = (fill: (i: number) => number): NamedTensor[] => tensorsOf(spec, fill);
+const headerFor = (session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array, over: Partial<UploadHeaderInfo> = {}) => header(session, task, tensors, bytes, over);
 
 describe('Federation service', () => {
   test('Join refuses a wrong credential, another protocol version, mismatched data and unknown models', async () => {
@@ -98,7 +45,7 @@ describe('Federation service', () => {
   });
 
   test('unknown sessions are NOT_FOUND', async () => {
-    const hb = new Promise((resolve, reject) => client.Heartbeat({ session_id: 'nope', state: 'idle', round: 0 }, (e: grpc.ServiceError | null) => (e ? reject(e) : resolve(null))));
+    const hb = new Promise((resolve, reject) => raw.client.Heartbeat({ session_id: 'nope', state: 'idle', round: 0 }, (e: grpc.ServiceError | null) => (e ? reject(e) : resolve(null))));
     expect(await code(hb)).toMatch(/^NOT_FOUND: unknown session nope/);
   });
 
@@ -146,14 +93,7 @@ describe('Federation service', () => {
   test('Download serves the task payload from any offset and refuses unknown payloads', async () => {
     const session = await join(goodJoin);
     const { task, stream } = await nextTask(session);
-    const read = (offset: number, sha = task.global.sha256) =>
-      new Promise<Buffer>((resolve, reject) => {
-        const parts: Buffer[] = [];
-        const call = client.Download({ session_id: session.sessionId, sha256: sha, offset });
-        call.on('data', (c: { data: Buffer }) => parts.push(c.data));
-        call.on('error', reject);
-        call.on('end', () => resolve(Buffer.concat(parts)));
-      });
+    const read = (offset: number, sha = task.global.sha256) => raw.download(session, sha, offset);
     const whole = await read(0);
     expect(whole.length).toBe(task.global.totalBytes);
     expect(sha256Hex(whole)).toBe(task.global.sha256);

@@ -1,0 +1,124 @@
+/**
+ * A protocol-level Federation client for tests: real gRPC to a real
+ * coordinator, with each step (join, subscribe, download, upload) exposed so
+ * tests can stop half-way, corrupt bytes or vanish. Test support only; not
+ * exported from the package.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { sha256Hex, specOf, splitIntoChunks, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import {
+  joinRequestToProto,
+  joinResponseFromProto,
+  loadFederationProto,
+  PROTOCOL_VERSION,
+  serverEventFromProto,
+  uploadHeaderToProto,
+  type FederationClient,
+  type JoinAccepted,
+  type JoinInfo,
+  type PayloadChunk__Output,
+  type ServerEvent__Output,
+  type TrainTaskInfo,
+  type UploadAck__Output,
+  type UploadHeaderInfo,
+} from '@pfedlora/protocol';
+
+export const FASHION_MNIST_SHAPE = { height: 28, width: 28, channels: 1, numClasses: 10 };
+
+export function joinInfo(clientId: string, over: Partial<JoinInfo> = {}): JoinInfo {
+  return { clientId, modelKind: 'cnn2', numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: FASHION_MNIST_SHAPE, credential: '', ...over };
+}
+
+/** Tensors of `spec` filled by `fill(index)`. */
+export function tensorsOf(spec: readonly TensorSpec[], fill: (i: number) => number): NamedTensor[] {
+  return spec.map((s, t) => ({ name: s.name, shape: s.shape, values: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i + t)) }));
+}
+
+/** "OK" or "CODE: details", for asserting on refusals. */
+export const statusOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+
+export class RawFederationClient {
+  readonly client: FederationClient;
+  /** Calls still open, so kill() can drop them all like a dying process. */
+  private readonly open = new Set<grpc.Call>();
+
+  private track<T extends grpc.Call>(call: T): T {
+    this.open.add(call);
+    call.on('close', () => this.open.delete(call));
+    return call;
+  }
+
+  constructor(address: string) {
+    this.client = new (loadFederationProto().pfedlora.v1.Federation)(address, grpc.credentials.createInsecure()) as unknown as FederationClient;
+  }
+
+  join(info: JoinInfo): Promise<JoinAccepted> {
+    return new Promise((resolve, reject) =>
+      this.client.Join(joinRequestToProto(info), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!)))),
+    );
+  }
+
+  /** Subscribes and resolves with the first train task (the stream stays open). */
+  nextTask(session: JoinAccepted): Promise<{ task: TrainTaskInfo; stream: grpc.ClientReadableStream<ServerEvent__Output> }> {
+    return new Promise((resolve, reject) => {
+      const stream = this.track(this.client.Subscribe({ session_id: session.sessionId }));
+      stream.on('data', (m: ServerEvent__Output) => {
+        const e = serverEventFromProto(m);
+        if (e.kind === 'train') resolve({ task: e.task, stream });
+      });
+      stream.on('error', (e) => reject(e));
+    });
+  }
+
+  /** Downloads from `offset`; with `stopAfterChunks`, cancels after that many chunks and resolves with what it got. */
+  download(session: JoinAccepted, sha256: string, offset = 0, stopAfterChunks?: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const call = this.track(this.client.Download({ session_id: session.sessionId, sha256, offset }));
+      call.on('data', (c: PayloadChunk__Output) => {
+        parts.push(c.data);
+        if (stopAfterChunks !== undefined && parts.length >= stopAfterChunks) {
+          call.cancel();
+          resolve(Buffer.concat(parts));
+        }
+      });
+      call.on('error', (e: grpc.ServiceError) => (e.code === grpc.status.CANCELLED ? resolve(Buffer.concat(parts)) : reject(e)));
+      call.on('end', () => resolve(Buffer.concat(parts)));
+    });
+  }
+
+  /** Header, then chunks; `stopAfter` sends only that many chunks and leaves the stream open (a stall). */
+  upload(header: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number; chunkSize?: number } = {}): Promise<UploadAck__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.track(this.client.Upload((e: grpc.ServiceError | null, ack?: UploadAck__Output) => (e ? reject(e) : resolve(ack!))));
+      call.write({ header: uploadHeaderToProto(header) });
+      const chunks = options.chunks ?? splitIntoChunks(bytes, options.chunkSize ?? 4096);
+      chunks.slice(0, options.stopAfter ?? chunks.length).forEach((c) => call.write({ chunk: c }));
+      if (options.stopAfter === undefined) call.end();
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /** Drops every open call and the channel, as when the client process dies. */
+  kill(): void {
+    for (const call of this.open) call.cancel();
+    this.open.clear();
+    this.client.close();
+  }
+}
+
+export function headerFor(session: JoinAccepted, task: TrainTaskInfo, tensors: readonly NamedTensor[], bytes: Uint8Array, over: Partial<UploadHeaderInfo> = {}): UploadHeaderInfo {
+  return {
+    sessionId: session.sessionId,
+    runId: task.runId,
+    round: task.round,
+    taskId: task.taskId,
+    payload: { sha256: sha256Hex(bytes), totalBytes: bytes.length, tensors: specOf(tensors) },
+    numSamples: 100,
+    metrics: { accuracy: 0.5, loss: 1, testSamples: 10, trainLoss: 1, trainSeconds: 0, trainFlops: 0 },
+    ...over,
+  };
+}
