@@ -1,13 +1,19 @@
 import type { Algorithm, AlgorithmName } from './algorithm';
 import { ALGORITHM_NAMES } from './algorithm';
+import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
 import { standalone } from './standalone';
 
 export * from './algorithm';
 export { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
 export { standalone } from './standalone';
+export { lgFedAvg } from './lg-fedavg';
 
-const REGISTRY: Record<AlgorithmName, Algorithm> = { pfedlora, standalone };
+const REGISTRY: Record<AlgorithmName, Algorithm> = {
+  pfedlora,
+  standalone,
+  'lg-fedavg': lgFedAvg,
+};
 
 export function getAlgorithm(name: string): Algorithm {
   const algorithm = (REGISTRY as Record<string, Algorithm | undefined>)[name];

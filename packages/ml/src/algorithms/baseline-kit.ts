@@ -1,0 +1,456 @@
+/**
+ * Pieces the model-heterogeneous baselines (lg-fedavg, fd, fedproto, fml,
+ * fedkd, fedgh) share: a training loop that takes a custom per-batch step,
+ * stop-gradient and distillation losses, per-class statistics (mean logits or
+ * prototypes plus counts) on the client and their per-class weighted mean on
+ * the server, a shared classifier head, and an aggregator that folds whole
+ * client updates whether they arrive at once (simulation) or slice by slice
+ * (coordinator). pFedLoRA itself does not use this file.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  AggregationError,
+  assertMatchesSpec,
+  createRng,
+  deriveSeed,
+  sizeOfShape,
+  uniform,
+  type NamedTensor,
+  type Rng,
+  type TensorSpec,
+} from '@pfedlora/core';
+import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../batches';
+import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
+import { REPRESENTATION_DIM, head, representation, type InputShape } from '../zoo';
+import type { GlobalAggregator, UpdateContribution } from './algorithm';
+
+// ---------------------------------------------------------------- training loop
+
+/** Image batch [n, h, w, c] from a flattened batch. Call inside tf.tidy. */
+export function imageBatch(input: InputShape, batch: Batch): tf.Tensor4D {
+  return tf.tensor4d(batch.features, [batch.size, input.height, input.width, input.channels], 'float32');
+}
+
+/**
+ * One step on a batch, run inside tf.tidy: it computes gradients and applies
+ * its optimizers itself, and returns [loss, ...extras]. Tensors it creates
+ * inside a tf.variableGrads closure must be tf.keep()-ed to be returned (the
+ * gradient scope would dispose them); the loop disposes whatever comes back.
+ */
+export type BatchStep = (x: tf.Tensor4D, y: tf.Tensor1D, batch: Batch) => tf.Tensor[];
+
+/**
+ * One epoch in a seeded batch order. `onBatch` receives the extras' values
+ * (e.g. per-class sums of the batch's logits). Returns the sample-weighted
+ * mean of the step's loss.
+ */
+export async function runEpoch(
+  data: SampleSet,
+  input: InputShape,
+  batchSize: number,
+  rng: Rng,
+  step: BatchStep,
+  onBatch?: (extras: Float32Array[], batch: Batch) => void,
+): Promise<number> {
+  let lossSum = 0;
+  for (const batch of shuffledBatches(data, batchSize, rng)) {
+    const outputs = tf.tidy(() => step(imageBatch(input, batch), tf.tensor1d(batch.labels, 'int32'), batch));
+    const values = outputs.map((t) => t.dataSync() as Float32Array);
+    for (const t of outputs) t.dispose();
+    lossSum += values[0]![0]! * batch.size;
+    onBatch?.(values.slice(1), batch);
+    await yieldToEventLoop();
+  }
+  return lossSum / Math.max(1, data.count);
+}
+
+/** Splits tf.variableGrads' gradients (keyed by tfjs variable name) between optimizers. */
+export function gradsFor(grads: tf.NamedTensorMap, variables: readonly tf.Variable[]): tf.NamedTensorMap {
+  const out: tf.NamedTensorMap = {};
+  for (const v of variables) {
+    const g = grads[v.name];
+    if (g) out[v.name] = g;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- losses
+
+/**
+ * Identity forward, zero gradient (torch's .detach()): a distillation target
+ * computed in the same forward pass as the student must not be trained toward
+ * the student. tfjs-core has no stopGradient op; customGrad makes one.
+ */
+export const stopGradient: <T extends tf.Tensor>(x: T) => T = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc) => {
+  const input = x as tf.Tensor;
+  return { value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as <T extends tf.Tensor>(x: T) => T;
+
+/**
+ * KL(softmax(target) || softmax(student)), summed over classes and averaged
+ * over the batch (PyTorch's reduction='batchmean', the true KL). `target` must
+ * already be detached when it comes from a model being trained.
+ */
+export function klDivergence(target: tf.Tensor2D, student: tf.Tensor2D): tf.Scalar {
+  const logT = tf.logSoftmax(target);
+  const logS = tf.logSoftmax(student);
+  return tf.mean(tf.sum(tf.mul(tf.exp(logT), tf.sub(logT, logS)), 1)) as tf.Scalar;
+}
+
+// ---------------------------------------------------------------- per-class statistics
+
+/** Names and shapes of a per-class statistic: `<prefix>/mean` [C, dim] and `<prefix>/count` [C]. */
+export function classStatsSpec(prefix: string, numClasses: number, dim: number): TensorSpec[] {
+  return [
+    { name: `${prefix}/mean`, shape: [numClasses, dim] },
+    { name: `${prefix}/count`, shape: [numClasses] },
+  ];
+}
+
+/** Zero means, zero counts: a global that knows no class yet. */
+export function emptyClassStats(prefix: string, numClasses: number, dim: number): NamedTensor[] {
+  return classStatsSpec(prefix, numClasses, dim).map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)) }));
+}
+
+/** Samples per class in a label array. */
+export function classCounts(labels: Int32Array, numClasses: number): Float64Array {
+  const counts = new Float64Array(numClasses);
+  for (const y of labels) {
+    if (y < 0 || y >= numClasses) throw new Error(`label ${y} is outside [0, ${numClasses})`);
+    counts[y]! += 1;
+  }
+  return counts;
+}
+
+/**
+ * Client side: running per-class sums of a per-sample vector (logits, h) fed
+ * batch by batch as [C, dim] sums from the device, in float64.
+ */
+export class ClassSums {
+  readonly sums: Float64Array;
+  readonly seen: Float64Array;
+
+  constructor(
+    readonly numClasses: number,
+    readonly dim: number,
+  ) {
+    this.sums = new Float64Array(numClasses * dim);
+    this.seen = new Float64Array(numClasses);
+  }
+
+  /** `batchSums` is oneHot(labels)^T x [C, dim]; `labels` are the batch's labels. */
+  add(batchSums: Float32Array, labels: Int32Array): void {
+    for (let i = 0; i < batchSums.length; i++) this.sums[i]! += batchSums[i]!;
+    for (const y of labels) this.seen[y]! += 1;
+  }
+
+  /**
+   * Per-class means (zero for a class never seen) with `counts` as the
+   * aggregation weights, as a `<prefix>/mean`, `<prefix>/count` payload.
+   */
+  toPayload(prefix: string, counts: Float64Array): NamedTensor[] {
+    const { numClasses: C, dim } = this;
+    const mean = new Float32Array(C * dim);
+    const count = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const seen = this.seen[c]!;
+      if (seen === 0) continue;
+      for (let j = 0; j < dim; j++) mean[c * dim + j] = this.sums[c * dim + j]! / seen;
+      count[c] = counts[c]!;
+    }
+    return [
+      { name: `${prefix}/mean`, shape: [C, dim], values: mean },
+      { name: `${prefix}/count`, shape: [C], values: count },
+    ];
+  }
+}
+
+/** oneHot(labels)^T x rows: per-class sums of a batch's rows, [C, dim]. Call inside tf.tidy. */
+export function batchClassSums(rows: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
+  return tf.matMul(tf.cast(tf.oneHot(labels, numClasses), 'float32'), rows, true, false);
+}
+
+/** Validates a per-class payload's counts: finite and >= 0 (they are aggregation weights). */
+export function checkCounts(counts: Float32Array, what: string): void {
+  for (let c = 0; c < counts.length; c++) {
+    const n = counts[c]!;
+    if (!Number.isFinite(n) || n < 0) throw new AggregationError(`${what}: count of class ${c} must be a finite number >= 0, got ${n}`);
+  }
+}
+
+/**
+ * Server side of FD and FedProto: per class c,
+ *   mean_c = sum_k n_{k,c} mean_{k,c} / sum_k n_{k,c},   count_c = sum_k n_{k,c}
+ * over the clients that saw class c this round, in float64, one client at a
+ * time (memory: one [C, dim] sum whatever the number of clients). A class no
+ * reporting client saw gets count 0 (unknown to the clients next round), as in
+ * FedProto's and HtFLlib's aggregation, which rebuild the global each round.
+ */
+export class ClassMeanAccumulator {
+  private readonly sums: Float64Array;
+  private readonly totals: Float64Array;
+
+  constructor(
+    readonly prefix: string,
+    readonly numClasses: number,
+    readonly dim: number,
+  ) {
+    this.sums = new Float64Array(numClasses * dim);
+    this.totals = new Float64Array(numClasses);
+  }
+
+  get spec(): TensorSpec[] {
+    return classStatsSpec(this.prefix, this.numClasses, this.dim);
+  }
+
+  fold(update: readonly NamedTensor[]): void {
+    const [mean, count] = update as [NamedTensor, NamedTensor];
+    checkCounts(count.values, 'class statistics');
+    const { dim } = this;
+    for (let c = 0; c < this.numClasses; c++) {
+      const n = count.values[c]!;
+      if (n === 0) continue;
+      for (let j = 0; j < dim; j++) this.sums[c * dim + j]! += n * mean.values[c * dim + j]!;
+      this.totals[c]! += n;
+    }
+  }
+
+  result(): NamedTensor[] {
+    const { numClasses: C, dim } = this;
+    const mean = new Float32Array(C * dim);
+    const count = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const n = this.totals[c]!;
+      if (n === 0) continue;
+      for (let j = 0; j < dim; j++) mean[c * dim + j] = this.sums[c * dim + j]! / n;
+      count[c] = n;
+    }
+    return [
+      { name: `${this.prefix}/mean`, shape: [C, dim], values: mean },
+      { name: `${this.prefix}/count`, shape: [C], values: count },
+    ];
+  }
+}
+
+// ---------------------------------------------------------------- aggregation plumbing
+
+function checkFiniteSlice(values: Float32Array, name: string, offset: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) throw new AggregationError(`tensor "${name}" has non-finite value ${values[i]} at index ${offset + i}`);
+  }
+}
+
+function checkWeight(weight: number): void {
+  if (!Number.isFinite(weight) || weight <= 0) throw new AggregationError(`weight must be a finite number > 0, got ${weight}`);
+}
+
+/**
+ * A GlobalAggregator over whole client updates: `fold` sees each committed
+ * update once, complete and validated (names, shapes, finite values), in the
+ * order clients commit. Slices are staged per upload (one update's worth of
+ * memory per upload in flight) and handed to `fold` at commit, so an upload
+ * that dies half-way leaves no trace. Whether memory grows with the clients is
+ * up to `fold` (a running sum does not; FedGH's buffered prototypes do).
+ */
+export function foldingAggregator(
+  spec: readonly TensorSpec[],
+  fold: (update: readonly NamedTensor[], weight: number) => void,
+  result: (clients: number) => NamedTensor[],
+): GlobalAggregator {
+  let clients = 0;
+  const commit = (update: readonly NamedTensor[], weight: number) => {
+    fold(update, weight);
+    clients++;
+  };
+  return {
+    begin(weight): UpdateContribution {
+      checkWeight(weight);
+      let staged: Float32Array[] | null = spec.map((s) => new Float32Array(sizeOfShape(s.shape)));
+      let tensor = 0;
+      let offset = 0;
+      let state: 'open' | 'committed' | 'aborted' = 'open';
+      const skipEmpty = () => {
+        while (tensor < spec.length && sizeOfShape(spec[tensor]!.shape) === 0) tensor++;
+      };
+      skipEmpty();
+      const open = (what: string): Float32Array[] => {
+        if (state !== 'open' || staged === null) throw new AggregationError(`${what}: contribution already ${state}`);
+        return staged;
+      };
+      return {
+        addSlice(tensorIndex, sliceOffset, values) {
+          const buffers = open('addSlice');
+          if (tensorIndex !== tensor || sliceOffset !== offset) {
+            throw new AggregationError(`addSlice: got tensor ${tensorIndex} at offset ${sliceOffset}, expected tensor ${tensor} at offset ${offset}`);
+          }
+          const target = buffers[tensor]!;
+          if (offset + values.length > target.length) {
+            throw new AggregationError(`addSlice: tensor "${spec[tensor]!.name}" slice [${offset}, ${offset + values.length}) runs past its ${target.length} values`);
+          }
+          checkFiniteSlice(values, spec[tensor]!.name, offset);
+          target.set(values, offset);
+          offset += values.length;
+          if (offset === target.length) {
+            tensor++;
+            offset = 0;
+            skipEmpty();
+          }
+        },
+        commit() {
+          const buffers = open('commit');
+          if (tensor < spec.length) throw new AggregationError(`commit: upload incomplete, tensor "${spec[tensor]!.name}" has ${offset} values`);
+          commit(
+            spec.map((s, i) => ({ name: s.name, shape: [...s.shape], values: buffers[i]! })),
+            weight,
+          );
+          state = 'committed';
+          staged = null;
+        },
+        abort() {
+          if (state === 'committed') throw new AggregationError('abort: contribution already committed');
+          state = 'aborted';
+          staged = null;
+        },
+      };
+    },
+    add(update, weight) {
+      checkWeight(weight);
+      try {
+        assertMatchesSpec(update, spec, 'update');
+      } catch (err) {
+        throw new AggregationError((err as Error).message);
+      }
+      for (const t of update) checkFiniteSlice(t.values, t.name, 0);
+      commit(update, weight);
+    },
+    get clients() {
+      return clients;
+    },
+    result: () => result(clients),
+  };
+}
+
+/** Fresh copies, so a result never aliases the previous global. */
+export function copyTensors(tensors: readonly NamedTensor[]): NamedTensor[] {
+  return tensors.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() }));
+}
+
+/** Throws a clear error when a received global payload does not match the algorithm's schema. */
+export function checkGlobal(global: readonly NamedTensor[], spec: readonly TensorSpec[], algorithm: string): void {
+  assertMatchesSpec(global, spec, `${algorithm} global payload`);
+}
+
+// ---------------------------------------------------------------- shared classifier head
+
+export const HEAD_KERNEL = 'head/kernel';
+export const HEAD_BIAS = 'head/bias';
+
+/** The head every zoo model ends with (fc3: 500 -> C), under the shared names. */
+export function headSpec(numClasses: number): TensorSpec[] {
+  return [
+    { name: HEAD_KERNEL, shape: [REPRESENTATION_DIM, numClasses] },
+    { name: HEAD_BIAS, shape: [numClasses] },
+  ];
+}
+
+/** A seeded head, initialised like PyTorch's nn.Linear (U(-1/sqrt(500), 1/sqrt(500))), identical on every machine. */
+export function initialHead(numClasses: number, seed: number): NamedTensor[] {
+  const bound = 1 / Math.sqrt(REPRESENTATION_DIM);
+  return headSpec(numClasses).map((s) => {
+    const rng = createRng(deriveSeed(seed, 'head', s.name));
+    const values = new Float32Array(sizeOfShape(s.shape));
+    for (let i = 0; i < values.length; i++) values[i] = uniform(rng, -bound, bound);
+    return { name: s.name, shape: [...s.shape], values };
+  });
+}
+
+/**
+ * Replaces the private model's head (fc3) with a received one. Its momentum
+ * restarts at zero (when the optimizer has momentum): the old buffers belong
+ * to the head that was replaced.
+ */
+export function loadHead(model: PrivateModel, received: readonly NamedTensor[], hasMomentum: boolean): void {
+  const [kernel, bias] = received as [NamedTensor, NamedTensor];
+  model.loadState([
+    { name: 'fc3/kernel', shape: kernel.shape, values: kernel.values },
+    { name: 'fc3/bias', shape: bias.shape, values: bias.values },
+    ...(hasMomentum
+      ? [
+          { name: 'momentum/fc3/kernel', shape: kernel.shape, values: new Float32Array(kernel.values.length) },
+          { name: 'momentum/fc3/bias', shape: bias.shape, values: new Float32Array(bias.values.length) },
+        ]
+      : []),
+  ]);
+}
+
+/** The private model's head (fc3), under the shared names. */
+export async function readHead(model: PrivateModel): Promise<NamedTensor[]> {
+  const kernel = model.vars.byName.get('fc3/kernel');
+  const bias = model.vars.byName.get('fc3/bias');
+  if (!kernel || !bias) throw new Error(`model ${model.spec.kind} has no fc3 head`);
+  return [
+    { name: HEAD_KERNEL, shape: [...kernel.shape], values: (await kernel.data()) as Float32Array },
+    { name: HEAD_BIAS, shape: [...bias.shape], values: (await bias.data()) as Float32Array },
+  ];
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/** Evaluation batch size: large batches amortise per-op overhead. */
+const EVAL_BATCH = 512;
+
+/**
+ * Per-class sums of the representation h over a whole set (one batched
+ * forward pass through the extractor only, no head), for prototypes computed
+ * after training (FedGH).
+ */
+export async function classRepresentationSums(model: PrivateModel, data: SampleSet, numClasses: number): Promise<ClassSums> {
+  const sums = new ClassSums(numClasses, REPRESENTATION_DIM);
+  for (const batch of sequentialBatches(data, EVAL_BATCH)) {
+    const s = tf.tidy(() => batchClassSums(representation(model.vars, imageBatch(model.spec.input, batch)), tf.tensor1d(batch.labels, 'int32'), numClasses));
+    sums.add(s.dataSync() as Float32Array, batch.labels);
+    s.dispose();
+    await yieldToEventLoop();
+  }
+  return sums;
+}
+
+/**
+ * Accuracy of "nearest prototype" inference (FedProto): predict the known
+ * class whose prototype is closest in Euclidean distance to h. Loss is the
+ * model head's cross-entropy, the only loss the model itself defines.
+ */
+export async function evaluateNearestPrototype(model: PrivateModel, data: SampleSet, protos: Float32Array, known: readonly boolean[]): Promise<Evaluation> {
+  const classes = known.length;
+  const penalty = new Float32Array(classes).map((_, c) => (known[c] ? 0 : 1e30));
+  let correct = 0;
+  let lossSum = 0;
+  const protoTensor = tf.tensor2d(protos, [classes, REPRESENTATION_DIM]);
+  const penaltyTensor = tf.tensor1d(penalty);
+  try {
+    for (const batch of sequentialBatches(data, EVAL_BATCH)) {
+      const [hits, loss] = tf.tidy(() => {
+        const x = imageBatch(model.spec.input, batch);
+        const y = tf.tensor1d(batch.labels, 'int32');
+        const h = representation(model.vars, x);
+        // ||h - p||^2 = ||h||^2 - 2 h.p + ||p||^2; ||h||^2 is the same for every class.
+        const dist = tf.add(tf.sub(tf.sum(tf.square(protoTensor), 1), tf.mul(tf.matMul(h, protoTensor, false, true), 2)), penaltyTensor);
+        const predicted = tf.argMin(dist, 1);
+        const logits = head(model.vars, h);
+        const logProbs = tf.logSoftmax(logits);
+        const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(y, classes), logProbs), 1)));
+        return [tf.sum(tf.cast(tf.equal(predicted, y), 'int32')), ce];
+      });
+      correct += hits!.dataSync()[0]!;
+      lossSum += loss!.dataSync()[0]! * batch.size;
+      hits!.dispose();
+      loss!.dispose();
+      await yieldToEventLoop();
+    }
+  } finally {
+    protoTensor.dispose();
+    penaltyTensor.dispose();
+  }
+  const samples = data.count;
+  return { accuracy: samples ? correct / samples : 0, loss: samples ? lossSum / samples : 0, samples };
+}
