@@ -1,5 +1,6 @@
 import type { Algorithm, AlgorithmName } from './algorithm';
 import { ALGORITHM_NAMES } from './algorithm';
+import { fd } from './fd';
 import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
 import { standalone } from './standalone';
@@ -8,11 +9,13 @@ export * from './algorithm';
 export { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
 export { standalone } from './standalone';
 export { lgFedAvg } from './lg-fedavg';
+export { fd, createFd, type FdOptions } from './fd';
 
 const REGISTRY: Record<AlgorithmName, Algorithm> = {
   pfedlora,
   standalone,
   'lg-fedavg': lgFedAvg,
+  fd,
 };
 
 export function getAlgorithm(name: string): Algorithm {
