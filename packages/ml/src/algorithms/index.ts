@@ -1,6 +1,7 @@
 import type { Algorithm, AlgorithmName } from './algorithm';
 import { ALGORITHM_NAMES } from './algorithm';
 import { fd } from './fd';
+import { fedproto } from './fedproto';
 import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
 import { standalone } from './standalone';
@@ -10,12 +11,14 @@ export { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
 export { standalone } from './standalone';
 export { lgFedAvg } from './lg-fedavg';
 export { fd, createFd, type FdOptions } from './fd';
+export { fedproto, createFedProto, type FedProtoOptions } from './fedproto';
 
 const REGISTRY: Record<AlgorithmName, Algorithm> = {
   pfedlora,
   standalone,
   'lg-fedavg': lgFedAvg,
   fd,
+  fedproto,
 };
 
 export function getAlgorithm(name: string): Algorithm {
