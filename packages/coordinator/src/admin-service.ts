@@ -1,7 +1,8 @@
 /**
  * The Admin gRPC service: operator control of the coordinator's run. Thin
- * handlers over the Coordinator; every call must carry the admin token
- * ("authorization: Bearer <token>") when one is configured.
+ * handlers over the Coordinator. Plaintext: every call must carry the admin
+ * token ("authorization: Bearer <token>") when one is configured. TLS: the
+ * operator certificate or the token, never a client certificate (tls.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +17,7 @@ import type { Logger } from '@pfedlora/telemetry';
 import type { Coordinator } from './coordinator';
 import { CoordinatorError } from './errors';
 import { toServiceError } from './service';
+import { adminTlsCaller, type CallWithAuthContext } from './tls';
 
 function tokenMatches(metadata: grpc.Metadata, token: string): boolean {
   const header = metadata.get('authorization')[0];
@@ -25,8 +27,22 @@ function tokenMatches(metadata: grpc.Metadata, token: string): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
-export function adminHandlers(coordinator: Coordinator, token: string | undefined, log: Logger): AdminHandlers {
-  const authorize = (call: { metadata: grpc.Metadata }, rpc: string) => {
+export interface AdminServiceOptions {
+  /** The port runs TLS: callers prove themselves with the operator certificate or the token. */
+  readonly tls?: boolean;
+}
+
+export function adminHandlers(coordinator: Coordinator, token: string | undefined, log: Logger, options: AdminServiceOptions = {}): AdminHandlers {
+  const authorize = (call: { metadata: grpc.Metadata } & CallWithAuthContext, rpc: string) => {
+    if (options.tls) {
+      try {
+        adminTlsCaller(call, token !== undefined && tokenMatches(call.metadata, token), token !== undefined);
+      } catch (error) {
+        log.warn('admin call refused: bad credential', { rpc, details: (error as Error).message });
+        throw error;
+      }
+      return;
+    }
     if (token !== undefined && !tokenMatches(call.metadata, token)) {
       log.warn('admin call refused: bad credential', { rpc });
       throw new CoordinatorError('unauthenticated', 'the Admin service needs the operator token (authorization: Bearer <token>; PFEDLORA_ADMIN_TOKEN for the CLI)');

@@ -2,6 +2,7 @@
 import { ALGORITHM_NAMES, PAPER_SGD, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
 import type { DataShape } from '@pfedlora/protocol';
 import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
+import type { CoordinatorTlsConfig } from './tls';
 
 export interface CoordinatorConfig {
   /** Address to listen on; 0.0.0.0 for every interface. */
@@ -53,6 +54,12 @@ export interface CoordinatorConfig {
   readonly clientCredential?: string;
   /** Stable id of the run; generated if undefined. */
   readonly runId?: string;
+  /**
+   * Mutual TLS on the Federation port and TLS on the Admin port (docs/security.md).
+   * Undefined: plaintext gRPC with a warning in the log; the `pfedlora coordinator`
+   * command allows that only with an explicit --insecure.
+   */
+  readonly tls?: CoordinatorTlsConfig;
 }
 
 /** Input shape and classes of each dataset a client may train on. */

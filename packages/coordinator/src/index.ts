@@ -8,3 +8,4 @@ export * from './server';
 export * from './service';
 export * from './admin-service';
 export * from './metrics';
+export * from './tls';

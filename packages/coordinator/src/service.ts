@@ -23,6 +23,7 @@ import type { Logger } from '@pfedlora/telemetry';
 import type { Coordinator, UploadSink } from './coordinator';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors';
 import { noteServiceMetric } from './metrics';
+import type { FederationAuth } from './tls';
 
 const STATUS: Record<CoordinatorErrorCode, grpc.status> = {
   'invalid-argument': grpc.status.INVALID_ARGUMENT,
@@ -49,7 +50,8 @@ function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T>, m
   });
 }
 
-export function federationHandlers(coordinator: Coordinator, log: Logger): FederationHandlers {
+/** `auth` (mutual TLS): every call is checked against its client certificate before the coordinator sees it. */
+export function federationHandlers(coordinator: Coordinator, log: Logger, auth?: FederationAuth): FederationHandlers {
   const fail = (rpc: string, error: unknown) => {
     const status = toServiceError(error);
     log.warn('rpc rejected', { rpc, code: grpc.status[status.code ?? grpc.status.UNKNOWN], details: status.details });
@@ -59,7 +61,11 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
   return {
     Join(call, callback) {
       try {
-        callback(null, joinResponseToProto(coordinator.join(joinRequestFromProto(call.request))));
+        const info = joinRequestFromProto(call.request);
+        auth?.checkJoin(call, info.clientId);
+        const accepted = coordinator.join(info);
+        auth?.bind(accepted.sessionId, info.clientId);
+        callback(null, joinResponseToProto(accepted));
       } catch (error) {
         callback(fail('Join', error));
       }
@@ -75,6 +81,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
         call.end();
       };
       try {
+        auth?.checkSession(call, call.request.session_id);
         detach = coordinator.subscribe(call.request.session_id, {
           send: (event) => {
             if (!ended) call.write(serverEventToProto(event));
@@ -97,6 +104,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
       let cancelled = false;
       call.on('cancelled', () => (cancelled = true));
       try {
+        auth?.checkSession(call, sessionId);
         const payload = coordinator.payload(sessionId, sha256);
         const total = payload.bytes.length;
         if (!Number.isSafeInteger(offset) || offset < 0 || offset > total) {
@@ -151,6 +159,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
             if (!sink) {
               if (message.kind !== 'header') throw new ProtocolError('an upload must start with its header');
               const header = uploadHeaderFromProto(message.header);
+              auth?.checkSession(call, header.sessionId);
               release = await coordinator.acquireUploadSlot();
               if (done) return;
               sink = coordinator.beginUpload(header);
@@ -173,6 +182,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger): Feder
 
     Heartbeat(call: grpc.ServerUnaryCall<HeartbeatRequest__Output, unknown>, callback) {
       try {
+        auth?.checkSession(call, call.request.session_id);
         coordinator.heartbeat(call.request.session_id, call.request.state);
         callback(null, { unix_ms: Date.now() });
       } catch (error) {

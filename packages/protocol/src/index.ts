@@ -1,5 +1,6 @@
 export * from './load';
 export * from './serde';
+export * from './identity';
 export type { ProtoGrpcType as FederationGrpc } from './generated/federation';
 export type { FederationClient, FederationHandlers } from './generated/pfedlora/v1/Federation';
 export type { UploadMessage, UploadMessage__Output } from './generated/pfedlora/v1/UploadMessage';
