@@ -1,5 +1,6 @@
 /** The client daemon's settings. */
 import type { BackendChoice, DatasetName, ModelKind, PartitionKind } from '@pfedlora/ml';
+import type { ClientTlsConfig } from './tls';
 
 /** Which share of a dataset this client trains on, computed locally from the same seeded partition every client uses. */
 export interface ShardSpec {
@@ -34,6 +35,11 @@ export interface ClientDaemonConfig {
   readonly stateDir?: string;
   /** Write each uploaded update here (audit, tests). */
   readonly dumpUpdatesDir?: string;
+  /**
+   * Mutual TLS (docs/security.md). Undefined: plaintext gRPC with a warning in
+   * the log; the `pfedlora client` command allows that only with --insecure.
+   */
+  readonly tls?: ClientTlsConfig;
 }
 
 export const DEFAULT_CLIENT: Omit<ClientDaemonConfig, 'clientId' | 'model'> = {

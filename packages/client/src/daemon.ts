@@ -28,6 +28,7 @@ import { backoffDelay, type ClientDaemonConfig } from './config';
 import { loadClientData, type ClientData } from './data';
 import type { ClientMetricsSink } from './metrics';
 import { PrivateStateStore } from './private-state';
+import { loadClientTls, tlsFailureHint } from './tls';
 import { isTransient, downloadInto, uploadUpdate } from './transfer';
 
 export interface DaemonResult {
@@ -94,6 +95,8 @@ export class ClientDaemon {
   }
 
   async run(): Promise<DaemonResult> {
+    // First: a wrong certificate path should fail in a second, not after the engine and data loaded.
+    const credentials = this.channelCredentials();
     this.engine = await initEngine(this.config.backend);
     this.data = await loadClientData(this.config);
     this.log.info('client ready', {
@@ -105,7 +108,7 @@ export class ClientDaemon {
       data: this.data.source,
     });
     const proto = loadFederationProto();
-    this.grpcClient = new proto.pfedlora.v1.Federation(this.config.coordinator, grpc.credentials.createInsecure(), clientChannelOptions()) as unknown as FederationClient;
+    this.grpcClient = new proto.pfedlora.v1.Federation(this.config.coordinator, credentials, clientChannelOptions()) as unknown as FederationClient;
     let attempt = 0;
     let lastContact = Date.now();
     try {
@@ -119,8 +122,13 @@ export class ClientDaemon {
           await this.consumeEvents(this.session);
           lastContact = Date.now();
         } catch (error) {
-          if (!isTransient(error) && !isNotFound(error)) throw error;
-          this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
+          if (!isTransient(error) && !isNotFound(error)) {
+            // A refusal (wrong identity, revoked, evicted, bad credential): retrying cannot change it.
+            this.log.error('refused by the coordinator', { error: (error as Error).message });
+            throw error;
+          }
+          const hint = tlsFailureHint(error);
+          this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt, ...(hint ? { hint } : {}) });
         }
         this.metrics?.disconnected();
         if (this.finished || this.stop.signal.aborted) break;
@@ -138,6 +146,31 @@ export class ClientDaemon {
       this.grpcClient.close();
       this.learner?.dispose();
     }
+  }
+
+  /**
+   * Mutual TLS with the client's certificate, or plaintext (the CLI allows that
+   * only with --insecure). A certificate that is not for this client id or not
+   * valid now is logged loudly but still tried: the coordinator is the one that
+   * decides, and its refusal names both ids.
+   */
+  private channelCredentials(): grpc.ChannelCredentials {
+    if (!this.config.tls) {
+      this.log.warn('insecure: plaintext gRPC, the coordinator is not authenticated and neither is this client');
+      return grpc.credentials.createInsecure();
+    }
+    const tls = loadClientTls(this.config.tls);
+    const now = Date.now();
+    const identity = tls.identity.kind === 'client' ? tls.identity.clientId : tls.identity.kind;
+    this.log.info('mutual TLS', { certFile: this.config.tls.certFile, identity, validTo: tls.validTo.toISOString() });
+    if (tls.identity.kind !== 'client') this.log.error('the certificate names no client identity; the coordinator will refuse it', { certFile: this.config.tls.certFile, identity });
+    else if (tls.identity.clientId !== this.config.clientId) {
+      this.log.error('the certificate is for another client id; the coordinator will refuse the join', { certificateClientId: tls.identity.clientId, clientId: this.config.clientId });
+    }
+    if (now > tls.validTo.getTime() || now < tls.validFrom.getTime()) {
+      this.log.error('the client certificate is not valid now; the coordinator will refuse it (ask for a new one)', { validFrom: tls.validFrom.toISOString(), validTo: tls.validTo.toISOString() });
+    }
+    return tls.credentials;
   }
 
   private join(): Promise<JoinAccepted> {

@@ -4,3 +4,4 @@ export * from './data';
 export * from './transfer';
 export * from './private-state';
 export * from './metrics';
+export * from './tls';
