@@ -2,6 +2,7 @@ import type { Algorithm, AlgorithmName } from './algorithm';
 import { ALGORITHM_NAMES } from './algorithm';
 import { fd } from './fd';
 import { fedproto } from './fedproto';
+import { fml } from './fml';
 import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
 import { standalone } from './standalone';
@@ -12,6 +13,7 @@ export { standalone } from './standalone';
 export { lgFedAvg } from './lg-fedavg';
 export { fd, createFd, type FdOptions } from './fd';
 export { fedproto, createFedProto, type FedProtoOptions } from './fedproto';
+export { fml, createFml, type FmlOptions } from './fml';
 
 const REGISTRY: Record<AlgorithmName, Algorithm> = {
   pfedlora,
@@ -19,6 +21,7 @@ const REGISTRY: Record<AlgorithmName, Algorithm> = {
   'lg-fedavg': lgFedAvg,
   fd,
   fedproto,
+  fml,
 };
 
 export function getAlgorithm(name: string): Algorithm {
