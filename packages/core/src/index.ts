@@ -4,3 +4,5 @@ export * from './codec';
 export * from './chunking';
 export * from './aggregate';
 export * from './partition';
+export * from './robust';
+export * from './privacy';
