@@ -12,7 +12,7 @@ async function file(text: string): Promise<string> {
 describe('YAML configuration files', () => {
   test('config print shows file values overridden by flags, with secrets redacted', async () => {
     const path = await file('rounds: 7\nmin-clients: 3\nparticipation: 0.5\nstate-dir: /tmp/pfedlora-state\nidle: true\n');
-    const { code, stdout } = await runCli(['config', 'print', 'coordinator', '--config', path, '--rounds', '9', '--json'], { env: { PFEDLORA_ADMIN_TOKEN: 'secret' } });
+    const { code, stdout } = await runCli(['config', 'print', 'coordinator', '--config', path, '--rounds', '9', '--insecure', '--json'], { env: { PFEDLORA_ADMIN_TOKEN: 'secret' } });
     expect(code).toBe(0);
     const config = JSON.parse(stdout);
     expect(config.rounds).toBe(9);
@@ -24,7 +24,7 @@ describe('YAML configuration files', () => {
   });
 
   test('a client file sets every flag the same way', async () => {
-    const path = await file('coordinator: coordinator.example:7070\nclient-id: edge-7\nmodel: CNN-4\nshard: 2/5\nmax-samples: 300\n');
+    const path = await file('coordinator: coordinator.example:7070\nclient-id: edge-7\nmodel: CNN-4\nshard: 2/5\nmax-samples: 300\ninsecure: true\n');
     const { code, stdout } = await runCli(['config', 'print', 'client', '--config', path, '--json']);
     expect(code).toBe(0);
     const config = JSON.parse(stdout);

@@ -42,7 +42,7 @@ describe('operating a run: pause, resume, coordinator SIGKILL and restart', () =
     const work = await mkdtemp(join(tmpdir(), 'pfedlora-ops-'));
     const stateDir = join(work, 'coordinator');
     const coordArgs = coordinatorArgs(port, [...RUN, '--state-dir', stateDir], adminPort);
-    const admin = ['--coordinator', `127.0.0.1:${adminPort}`, '--json'];
+    const admin = ['--coordinator', `127.0.0.1:${adminPort}`, '--insecure', '--json'];
     let coordinator = start('coordinator', coordArgs);
     await coordinator.waitForMessage('coordinator listening');
     const clients = [0, 1].map((k) => start(`client-${k}`, clientArgs(port, k, 2, ['--state-dir', join(work, `client-${k}`)])));
@@ -88,7 +88,7 @@ describe('operating a run: pause, resume, coordinator SIGKILL and restart', () =
   });
 
   test('operator commands say what is wrong: unreachable coordinator, no run to resume, bad token', async () => {
-    const unreachable = await runCli(['rounds', 'status', '--coordinator', `127.0.0.1:${await freePort()}`]);
+    const unreachable = await runCli(['rounds', 'status', '--insecure', '--coordinator', `127.0.0.1:${await freePort()}`]);
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toMatch(/cannot reach the coordinator's Admin service/);
 
@@ -97,7 +97,7 @@ describe('operating a run: pause, resume, coordinator SIGKILL and restart', () =
     const token = { PFEDLORA_ADMIN_TOKEN: 'operator-secret' };
     const coordinator = start('coordinator', coordinatorArgs(port, ['--rounds', '1'], adminPort), { ...token, PFEDLORA_CLIENT_CREDENTIAL: 'client-secret' });
     await coordinator.waitForMessage('coordinator listening');
-    const admin = ['--coordinator', `127.0.0.1:${adminPort}`];
+    const admin = ['--coordinator', `127.0.0.1:${adminPort}`, '--insecure'];
     const noToken = await runCli(['rounds', 'status', ...admin]);
     expect(noToken.code).toBe(5);
     expect(noToken.stderr).toMatch(/needs the operator token/);

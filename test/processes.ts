@@ -85,13 +85,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Plaintext, said explicitly: the tests run everything on 127.0.0.1 (test/security.test.ts passes TLS files instead). */
+export const INSECURE = ['--insecure'];
+
 /** Arguments of a small, fast federation on the shipped subset. */
-export function clientArgs(port: number, k: number, n: number, extra: string[] = []): string[] {
-  return ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/${n}`, '--data-dir', 'subset', '--max-samples', '160', '--backend', 'wasm', ...extra];
+export function clientArgs(port: number, k: number, n: number, extra: string[] = [], transport: readonly string[] = INSECURE): string[] {
+  return ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/${n}`, '--data-dir', 'subset', '--max-samples', '160', '--backend', 'wasm', ...transport, ...extra];
 }
 
-export function coordinatorArgs(port: number, extra: string[] = [], adminPort = 0): string[] {
-  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '3', '--disconnect-grace', '1', ...extra];
+export function coordinatorArgs(port: number, extra: string[] = [], adminPort = 0, transport: readonly string[] = INSECURE): string[] {
+  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '3', '--disconnect-grace', '1', ...transport, ...extra];
 }
 
 /** Runs a pfedlora operator command to completion. */

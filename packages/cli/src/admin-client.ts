@@ -1,8 +1,9 @@
 /**
  * The operator side of the Admin service: promisified calls with the admin
- * token, and gRPC failures turned into messages that say what to do, each
- * with its exit code.
+ * token (and, over TLS, the operator certificate), and gRPC failures turned
+ * into messages that say what to do, each with its exit code.
  */
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import {
   clientInfoFromProto,
@@ -26,24 +27,57 @@ export interface AdminConnection {
   close(): void;
 }
 
-export function connectAdmin(address: string, token: string | undefined): AdminConnection {
-  const client = new (loadAdminProto().pfedlora.v1.Admin)(address, grpc.credentials.createInsecure()) as unknown as AdminClient;
+/** TLS files of an operator: the federation CA, and the operator certificate unless the token is used instead. */
+export interface AdminTlsFiles {
+  readonly caFile: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+function readTlsFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new CliError(`cannot read ${file} (${flag}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; the files come from 'pfedlora certs init' on the coordinator host`, EXIT.usage);
+  }
+}
+
+function adminCredentials(tls: AdminTlsFiles | undefined): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  const ca = readTlsFile(tls.caFile, '--tls-ca');
+  if (!tls.certFile || !tls.keyFile) return grpc.credentials.createSsl(ca);
+  return grpc.credentials.createSsl(ca, readTlsFile(tls.keyFile, '--tls-key'), readTlsFile(tls.certFile, '--tls-cert'));
+}
+
+/** `tls` undefined: plaintext (the operator commands allow that only with --insecure). */
+export function connectAdmin(address: string, token: string | undefined, tls?: AdminTlsFiles): AdminConnection {
+  const client = new (loadAdminProto().pfedlora.v1.Admin)(address, adminCredentials(tls)) as unknown as AdminClient;
   const metadata = new grpc.Metadata();
   if (token) metadata.set('authorization', `Bearer ${token}`);
   return { address, client, metadata, close: () => client.close() };
 }
 
+/** grpc-js reports a failed TLS handshake as UNAVAILABLE; these words in its details tell it from a coordinator that is down. */
+const TLS_FAILURE = /certificate|handshake|SSL|TLS|alert|self[- ]signed|altnames|unable to verify|wrong version number/i;
+
 export function adminError(address: string, error: grpc.ServiceError): CliError {
   switch (error.code) {
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:
+      if (TLS_FAILURE.test(error.details)) {
+        return new CliError(
+          `TLS with the coordinator's Admin service at ${address} failed (${error.details}): check --tls-ca/--tls-cert/--tls-key or PFEDLORA_ADMIN_TLS_DIR (the files of 'pfedlora certs init'), or --insecure for a plaintext coordinator`,
+          EXIT.unreachable,
+        );
+      }
       return new CliError(`cannot reach the coordinator's Admin service at ${address} (${error.details}); is it running? Set --coordinator or PFEDLORA_ADMIN_ADDRESS`, EXIT.unreachable);
+    // A missing or wrong credential, or a credential of the wrong kind (a client certificate): exit 5.
     case grpc.status.UNAUTHENTICATED:
+    case grpc.status.PERMISSION_DENIED:
       return new CliError(`${error.details}`, EXIT.unauthenticated);
     case grpc.status.FAILED_PRECONDITION:
     case grpc.status.NOT_FOUND:
     case grpc.status.INVALID_ARGUMENT:
-    case grpc.status.PERMISSION_DENIED:
       return new CliError(error.details, EXIT.refused);
     default:
       return new CliError(`${grpc.status[error.code] ?? error.code}: ${error.details}`, EXIT.failure);

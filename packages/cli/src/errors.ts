@@ -14,7 +14,7 @@ export const EXIT = {
   unreachable: 3,
   /** The coordinator refused: wrong state (no run, already paused...) or unknown client. */
   refused: 4,
-  /** The operator credential was missing or wrong. */
+  /** The operator credential was missing, wrong, or not an operator's (token or operator certificate). */
   unauthenticated: 5,
 } as const;
 

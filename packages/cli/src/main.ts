@@ -3,6 +3,7 @@
  * called; typed errors become exit codes here and nowhere else.
  */
 import { CliError, EXIT, UsageError } from './errors';
+import { quietIpServernameWarning } from './quiet-warnings';
 
 type CommandRun = (argv: readonly string[]) => Promise<number>;
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   rounds: { summary: 'operate the run: rounds start|pause|resume|abort|status', load: async () => (await import('./commands/rounds')).rounds },
   clients: { summary: 'list or evict clients: clients list|evict', load: async () => (await import('./commands/clients')).clients },
   config: { summary: 'show the effective configuration: config print coordinator|client', load: async () => (await import('./commands/config')).config },
+  certs: { summary: 'TLS certificates: certs init|issue|revoke (CA, coordinator, operator, clients)', load: async () => (await import('./commands/certs')).certs },
   simulate: { summary: 'run a whole federation in this process (research)', load: async () => (await import('./commands/simulate')).simulate },
   doctor: { summary: 'show the training engine, data and versions found here', load: async () => (await import('./commands/doctor')).doctor },
   bench: { summary: 'benchmarks: bench train', load: async () => (await import('./commands/bench')).bench },
@@ -39,6 +41,7 @@ export function mainHelp(): string {
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
+  quietIpServernameWarning();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp());

@@ -1,6 +1,6 @@
 /** `pfedlora client`: the long-running client daemon. */
 import { hostname } from 'node:os';
-import { ClientDaemon, DEFAULT_CLIENT, type ClientDaemonConfig } from '@pfedlora/client';
+import { certificateIdentity, ClientDaemon, DEFAULT_CLIENT, type ClientDaemonConfig } from '@pfedlora/client';
 import { defaultModelKind, parseModelKind } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
@@ -9,6 +9,7 @@ import { UsageError } from '../errors';
 import { onceSignalled } from './coordinator';
 import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
 import { METRICS_FLAGS, metricsAddressFromFlags, serveClientMetrics } from './metrics-flags';
+import { CLIENT_TLS_FLAGS, clientTlsFromFlags } from './tls-flags';
 
 export const CLIENT_FLAGS: FlagSpecs = {
   ...CONFIG_FLAG,
@@ -23,6 +24,7 @@ export const CLIENT_FLAGS: FlagSpecs = {
   'give-up-after': { type: 'string', value: 'SEC', help: 'exit 1 after this long without reaching the coordinator (0: never)', default: '0' },
   'state-dir': { type: 'string', value: 'DIR', help: 'save the private model and optimizer state there every round; a restart resumes from it' },
   'dump-updates': { type: 'string', value: 'DIR', help: 'also write each uploaded update there (audit)' },
+  ...CLIENT_TLS_FLAGS,
   ...METRICS_FLAGS,
   ...LOG_FLAG,
   ...HELP_FLAG,
@@ -30,7 +32,7 @@ export const CLIENT_FLAGS: FlagSpecs = {
 
 export const CLIENT_HELP = helpText(
   'pfedlora client --coordinator HOST:PORT [options]',
-  'Runs a client daemon: dials the coordinator, trains its private model and the shared adapter on its own\ndata each round it is sampled for, and uploads only the adapter delta. Reconnects with backoff when the\ncoordinator is away. Exits 0 when the run finishes, or on SIGTERM/SIGINT. Logs are JSON lines on stdout.\nEnvironment: PFEDLORA_COORDINATOR, PFEDLORA_CLIENT_CREDENTIAL.',
+  'Runs a client daemon: dials the coordinator, trains its private model and the shared adapter on its own\ndata each round it is sampled for, and uploads only the adapter delta. Reconnects with backoff when the\ncoordinator is away. Exits 0 when the run finishes, or on SIGTERM/SIGINT. Logs are JSON lines on stdout.\nTransport: --tls-cert/--tls-key/--tls-ca (from "pfedlora certs issue") for mutual TLS, or an explicit --insecure for\nplaintext; one of the two is required. With TLS and no --client-id, the id is the one the certificate names.\nEnvironment: PFEDLORA_COORDINATOR, PFEDLORA_CLIENT_CREDENTIAL.',
   CLIENT_FLAGS,
 );
 
@@ -42,11 +44,24 @@ function parseShard(text: string): { index: number; count: number } {
 
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** The client id a certificate names: with TLS the identity comes from the certificate, so --client-id may be left out. */
+function certifiedClientId(certFile: string): string {
+  let identity;
+  try {
+    identity = certificateIdentity(certFile);
+  } catch (error) {
+    throw new UsageError(`--tls-cert: ${(error as Error).message}`);
+  }
+  if (identity.kind !== 'client') throw new UsageError(`--tls-cert ${certFile} is not a client certificate (${identity.kind === 'admin' ? 'it is the operator certificate' : identity.reason}); pass the client.pem 'pfedlora certs issue' wrote`);
+  return identity.clientId;
+}
+
 export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
   const data = dataFlags(flags);
   const shardText = stringFlag(flags, 'shard');
   const shard = shardText === undefined ? undefined : parseShard(shardText);
-  const clientId = stringFlag(flags, 'client-id') ?? (shard ? `client-${shard.index}` : hostname());
+  const tls = clientTlsFromFlags(flags);
+  const clientId = stringFlag(flags, 'client-id') ?? (tls ? certifiedClientId(tls.certFile) : undefined) ?? (shard ? `client-${shard.index}` : hostname());
   if (!CLIENT_ID.test(clientId)) throw new UsageError(`--client-id "${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
   const modelText = stringFlag(flags, 'model');
   let model;
@@ -79,6 +94,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
     ...(dump === undefined ? {} : { dumpUpdatesDir: dump }),
     ...(stateDir === undefined ? {} : { stateDir }),
     ...(credential ? { credential } : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 

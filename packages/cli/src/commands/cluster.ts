@@ -39,7 +39,7 @@ export const CLUSTER_FLAGS: FlagSpecs = {
 
 export const CLUSTER_HELP = helpText(
   'pfedlora cluster [options]',
-  'Starts a coordinator and N client daemons as separate processes on 127.0.0.1 (client k on shard k of the\ndataset with CNN-((k mod 5)+1)), shows each round as it closes, and exits 0 when the run is done.\nEvery process logs JSON lines to --log-dir.',
+  'Starts a coordinator and N client daemons as separate processes on 127.0.0.1 (client k on shard k of the\ndataset with CNN-((k mod 5)+1)), shows each round as it closes, and exits 0 when the run is done.\nEvery process logs JSON lines to --log-dir. The processes talk plaintext gRPC (they get --insecure): everything\nstays on 127.0.0.1 of this machine. For a federation across machines use mutual TLS (docs/security.md).',
   CLUSTER_FLAGS,
 );
 
@@ -125,7 +125,9 @@ export async function cluster(argv: readonly string[]): Promise<number> {
 
   const coordinatorProcess = spawnPfedlora(
     ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--rounds', String(rounds), '--min-clients', String(minClients), '--wait-clients', String(clients),
-      '--participation', String(participation), '--round-timeout', String(roundTimeout), '--dataset', data.dataset, '--state-dir', stateDir, ...trainingArgs],
+      '--participation', String(participation), '--round-timeout', String(roundTimeout), '--dataset', data.dataset, '--state-dir', stateDir, ...trainingArgs,
+      // Plaintext on purpose: every process of a cluster is on 127.0.0.1 of this machine.
+      '--insecure'],
     join(logDir, 'coordinator.log'),
     (line) => {
       if (line.message === 'coordinator listening') {
@@ -162,7 +164,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
     for (let k = 0; k < clients; k++) {
       const child = spawnPfedlora(
         ['client', '--coordinator', `127.0.0.1:${portBound}`, '--client-id', `client-${k}`, '--shard', `${k}/${clients}`, '--partition-seed', String(training.seed),
-          '--model', defaultModelKind(k), '--backend', backend, ...dataArgs],
+          '--model', defaultModelKind(k), '--backend', backend, ...dataArgs, '--insecure'],
         join(logDir, `client-${k}.log`),
       );
       children.push(child);
