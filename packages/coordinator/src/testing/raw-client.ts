@@ -40,9 +40,9 @@ export const statusOf = (p: Promise<unknown>): Promise<string> => p.then(() => '
 export class RawFederationClient {
   readonly client: FederationClient;
   /** Calls still open, so kill() can drop them all like a dying process. */
-  private readonly open = new Set<grpc.Call>();
+  private readonly open = new Set<{ cancel(): void }>();
 
-  private track<T extends grpc.Call>(call: T): T {
+  private track<T extends { cancel(): void; on(event: 'close', listener: () => void): unknown }>(call: T): T {
     this.open.add(call);
     call.on('close', () => this.open.delete(call));
     return call;
