@@ -43,6 +43,25 @@ export interface AggregateCase {
   readonly ratioToMemcpy: { readonly add: number; readonly stream: number; readonly uploadPath: number };
   /** One round close: aggregator result() (mean and global + mean) and payload encode + sha256. */
   readonly roundCloseSeconds: number;
+  /** The passes the Upload path is made of, alone, GB/s of float32 bytes (what limits the ratios). */
+  readonly profile: AggregateProfile;
+}
+
+export interface AggregateProfile {
+  /** sha256 of the PFLT payload. */
+  readonly sha256: number;
+  /** TensorStreamDecoder over 1 MiB chunks: copy into a fresh Float32Array per slice + finite check. */
+  readonly decode: number;
+  /** One Number.isFinite pass (done by the decoder, again by addSlice, again by add()). */
+  readonly finiteCheck: number;
+  /** Copy into freshly allocated staging arrays (ClientContribution, once per upload). */
+  readonly stageFresh: number;
+  /** sum[j] += w * x[j] into Float64 sums already touched. */
+  readonly foldWarm: number;
+  /** The same into freshly allocated Float64 sums (first client of a round: page faults). */
+  readonly foldFresh: number;
+  /** The copy loop into a freshly allocated Float32Array (memcpy baseline with page faults). */
+  readonly memcpyFresh: number;
 }
 
 export interface AggregateReport {
@@ -99,6 +118,54 @@ function uploadPath(acc: WeightedMeanAccumulator, spec: readonly TensorSpec[], p
   decoder.finish();
   hash.digest('hex');
   c.commit();
+}
+
+function profileOf(spec: readonly TensorSpec[], update: readonly NamedTensor[], payload: Uint8Array, updateBytes: number, o: AggregateOptions): AggregateProfile {
+  const sliceValues = Math.max(1, Math.floor(o.sliceBytes / 4));
+  const sums = update.map((t) => new Float64Array(t.values.length));
+  const fold = (targets: readonly Float64Array[]) =>
+    update.forEach((t, i) => {
+      const sum = targets[i]!;
+      const v = t.values;
+      for (let j = 0; j < v.length; j++) sum[j] += 3 * v[j]!;
+    });
+  const passes: Record<keyof AggregateProfile, () => void> = {
+    sha256: () => createHash('sha256').update(payload).digest(),
+    decode: () => {
+      const d = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length });
+      for (const chunk of splitIntoChunks(payload, o.sliceBytes)) d.push(chunk);
+      d.finish();
+    },
+    finiteCheck: () => {
+      for (const t of update) {
+        const v = t.values;
+        for (let j = 0; j < v.length; j++) if (!Number.isFinite(v[j]!)) throw new Error('non-finite');
+      }
+    },
+    stageFresh: () => {
+      for (const t of update) {
+        const staged = new Float32Array(t.values.length);
+        for (let at = 0; at < t.values.length; at += sliceValues) staged.set(t.values.subarray(at, at + sliceValues), at);
+      }
+    },
+    foldWarm: () => fold(sums),
+    foldFresh: () => fold(update.map((t) => new Float64Array(t.values.length))),
+    memcpyFresh: () => {
+      for (const t of update) {
+        const src = t.values;
+        const dst = new Float32Array(src.length);
+        for (let j = 0; j < src.length; j++) dst[j] = src[j]!;
+      }
+    },
+  };
+  const out: Partial<Record<keyof AggregateProfile, number>> = {};
+  for (const [name, pass] of Object.entries(passes) as Array<[keyof AggregateProfile, () => void]>) {
+    pass();
+    const runs: number[] = [];
+    for (let r = 0; r < Math.max(3, o.reps); r++) runs.push(updateBytes / seconds(pass) / GB);
+    out[name] = round(median(runs), 3);
+  }
+  return out as AggregateProfile;
 }
 
 export function runAggregateCase(sizeMiB: number, o: AggregateOptions): AggregateCase {
@@ -158,6 +225,7 @@ export function runAggregateCase(sizeMiB: number, o: AggregateOptions): Aggregat
     uploadPathGBps: round(median(upload), 3),
     ratioToMemcpy: { add: round(median(add) / m, 3), stream: round(median(stream) / m, 3), uploadPath: round(median(upload) / m, 3) },
     roundCloseSeconds: round(median(closes), 3),
+    profile: profileOf(spec, updates[0]!, payloads[0]!, updateBytes, o),
   };
   o.progress?.(
     `${sizeMiB} MiB x ${o.clients} clients: memcpy ${result.memcpyGBps} GB/s, add ${result.addGBps} (x${result.ratioToMemcpy.add}), ` +

@@ -56,8 +56,8 @@ export class ChildHandle {
   readonly exit: Promise<number | null>;
 
   constructor(script: string, args: readonly string[], onEvent?: (e: ChildEvent) => void) {
-    // stdout/stderr inherited: a failing child explains itself on the terminal.
-    this.child = fork(compiledScript(script), [...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    // Both child streams go to our stderr: a failing child explains itself, and stdout stays pure (--json).
+    this.child = fork(compiledScript(script), [...args], { stdio: ['ignore', 2, 2, 'ipc'], serialization: 'advanced' });
     this.child.on('message', (message: unknown) => {
       if (isReply(message)) {
         const p = this.pending.get(message.id);

@@ -87,7 +87,7 @@ export async function runOverheadBench(o: OverheadOptions): Promise<OverheadRepo
       benchmark: 'overhead',
       machine: machineInfo(),
       clients: o.clients,
-      clientMode: o.clientProcesses > 0 ? `${o.clientProcesses} client process(es)` : 'in-process',
+      clientMode: o.clientProcesses > 0 ? `in ${o.clientProcesses} child process(es)` : 'in-process',
       rank: o.rank,
       numClasses: o.numClasses,
       payloadBytes: shape.payloadBytes,

@@ -1,5 +1,5 @@
 /** Small numeric helpers shared by the federation benchmarks. */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export const MIB = 1024 * 1024;
@@ -67,6 +67,8 @@ export interface MachineInfo {
   readonly memoryGiB: number;
   readonly node: string;
   readonly platform: string;
+  /** 1-minute load average when the report was made (other work on a shared machine skews absolute numbers). */
+  readonly loadAverage1m: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -78,6 +80,7 @@ export function machineInfo(): MachineInfo {
     memoryGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage1m: round(loadavg()[0] ?? Number.NaN, 2),
   };
 }
 

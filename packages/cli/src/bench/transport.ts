@@ -6,23 +6,28 @@
  *
  * Per case (adapter size S, clients N): an in-process coordinator on
  * 127.0.0.1 with an adapter of S bytes, N synthetic clients (in this process
- * or in child processes), and for each repetition:
- *   coordinator round: every client gets its task; download phase (all at
- *   once, first start to last end); upload phase (all at once, to the last
- *   ack; the last upload's ack comes after the round closed, so the upload
- *   figure includes the round close: mean, apply, re-encode, sha256);
+ * or in child processes), one more synthetic "closer" client in this
+ * process, and for each repetition:
+ *   coordinator round: every client gets its task; download phase (the N
+ *   clients at once, first start to last end); upload phase (the N clients at
+ *   once, to the last ack: Upload RPC, PFLT decode, sha256, staging, fold);
+ *   then the closer uploads, which closes the round (mean, global + mean,
+ *   re-encode, sha256: a fixed cost per round, reported apart as closeSeconds
+ *   so that it does not hide in the throughput of small cases);
  *   raw baseline: the same N clients download S bytes each, then upload S
  *   bytes each, over the raw service.
- * Coordinator and raw repetitions alternate so that drift in machine load
- * hits both. Throughput is total bytes / phase time; the ratio is of medians.
+ * Each coordinator phase runs next to its raw twin (order alternating per
+ * repetition) so that swings in machine load hit both. Throughput is total
+ * bytes / phase time (median over repetitions); the ratio is the median of
+ * the per-repetition ratios.
  */
 import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig } from '@pfedlora/coordinator';
 import { silentLogger } from '@pfedlora/telemetry';
 import { adapterShapeForBytes } from './adapter-size';
 import { ProcessFleet } from './process-fleet';
 import { startRawServer } from './raw-grpc';
-import { machineInfo, MB, median, MIB, round, type MachineInfo, type TargetCheck } from './stats';
-import { LocalFleet, type Fleet, type FleetSpec, type PhaseResult } from './synthetic-client';
+import { machineInfo, MB, median, MIB, round, wallMs, withTimeout, type MachineInfo, type TargetCheck } from './stats';
+import { LocalFleet, makeSyntheticUpdate, SyntheticClient, type Fleet, type FleetSpec, type PhaseResult } from './synthetic-client';
 
 export const BENCH_DATA = { height: 28, width: 28, channels: 1 } as const;
 
@@ -59,8 +64,10 @@ export interface DirectionResult {
   /** Median over repetitions, MB/s (10^6 bytes/s) of payload bytes, all clients together. */
   readonly mbps: number;
   readonly rawMbps: number;
-  /** mbps / rawMbps. */
+  /** Median over repetitions of coordinator MB/s / raw MB/s, each pair measured back to back. */
   readonly ratioToRawGrpc: number;
+  /** Best coordinator MB/s / best raw MB/s (the least disturbed repetition of each). */
+  readonly bestRatio: number;
   readonly samplesMbps: readonly number[];
   readonly rawSamplesMbps: readonly number[];
 }
@@ -76,8 +83,10 @@ export interface TransportCase {
   readonly warmup: boolean;
   /** Coordinator -> clients (Download RPC). */
   readonly broadcast: DirectionResult;
-  /** Clients -> coordinator (Upload RPC: decode, sha256, stage, fold; the last ack after round close). */
+  /** Clients -> coordinator (Upload RPC: decode, sha256, stage, fold), round close excluded. */
   readonly upload: DirectionResult;
+  /** Median time of the round-closing upload: one more upload of S bytes on an idle coordinator, then the round close. */
+  readonly closeSeconds: number;
   readonly seconds: number;
 }
 
@@ -94,9 +103,9 @@ export interface TransportReport {
 
 const mbps = (p: PhaseResult) => p.bytes / Math.max(1e-6, (p.endMs - p.startMs) / 1000) / MB;
 
-/** Timed repetitions: enough that each phase of a case moves about 256 MiB, 1 to 10. */
+/** Timed repetitions: enough that each phase of a case moves about 384 MiB, 1 to 10. */
 export function autoReps(sizeMiB: number, clients: number): number {
-  return Math.max(1, Math.min(10, Math.ceil(256 / (sizeMiB * clients))));
+  return Math.max(1, Math.min(10, Math.ceil(384 / (sizeMiB * clients))));
 }
 
 export function benchCoordinatorConfig(rank: number, numClasses: number, clients: number, rounds: number, extra: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
@@ -115,6 +124,8 @@ export function benchCoordinatorConfig(rank: number, numClasses: number, clients
     // uploadIdleTimeoutMs even though the client is only waiting; see docs/benchmarks.md), which
     // 50 x 64 MiB uploads on 2 cores exceed: the benchmarks measure throughput, not that timeout.
     uploadIdleTimeoutMs: 600_000,
+    // No Admin service: benchmark coordinators must not take the operator port.
+    adminPort: undefined,
     ...extra,
   };
 }
@@ -123,10 +134,16 @@ export async function startFleet(spec: FleetSpec, clientProcesses: number): Prom
   return clientProcesses > 0 ? ProcessFleet.start(spec, clientProcesses) : LocalFleet.start(spec);
 }
 
-function direction(coord: number[], raw: number[]): DirectionResult {
-  const m = median(coord);
-  const r = median(raw);
-  return { mbps: round(m, 1), rawMbps: round(r, 1), ratioToRawGrpc: round(m / r, 3), samplesMbps: coord.map((x) => round(x, 1)), rawSamplesMbps: raw.map((x) => round(x, 1)) };
+/** Medians, and the median of the per-repetition ratios (each coordinator phase over its adjacent raw twin). */
+function direction(coord: readonly number[], raw: readonly number[]): DirectionResult {
+  return {
+    mbps: round(median(coord), 1),
+    rawMbps: round(median(raw), 1),
+    ratioToRawGrpc: round(median(coord.map((c, i) => c / raw[i]!)), 3),
+    bestRatio: round(Math.max(...coord) / Math.max(...raw), 3),
+    samplesMbps: coord.map((x) => round(x, 1)),
+    rawSamplesMbps: raw.map((x) => round(x, 1)),
+  };
 }
 
 export async function runTransportCase(
@@ -138,17 +155,21 @@ export async function runTransportCase(
   const started = Date.now();
   const shape = adapterShapeForBytes(sizeMiB * MIB);
   const reps = o.reps > 0 ? o.reps : autoReps(sizeMiB, clients);
-  const warmup = sizeMiB * clients <= 256;
+  // One untimed round first where it is cheap (later cases run on a warm JIT anyway).
+  const warmup = sizeMiB * clients <= 16;
   const rounds = reps + (warmup ? 1 : 0);
-  const config = benchCoordinatorConfig(shape.rank, shape.numClasses, clients, rounds, {
+  // N fleet clients and the closer.
+  const config = benchCoordinatorConfig(shape.rank, shape.numClasses, clients + 1, rounds, {
     chunkSize: o.chunkSize,
     maxConcurrentUploads: o.maxConcurrentUploads,
     runId: `bench-transport-${sizeMiB}mib-${clients}c`,
   });
   const running = await startCoordinator(config, silentLogger());
   let fleet: Fleet | undefined;
+  const closer = new SyntheticClient({ address: `127.0.0.1:${running.port}`, clientId: 'bench-closer', data: config.data, numSamples: 1, verify: false });
   try {
     const finished = new Promise<void>((resolve) => running.coordinator.once('finished', () => resolve()));
+    await closer.connect();
     fleet = await startFleet(
       {
         coordinator: `127.0.0.1:${running.port}`,
@@ -165,33 +186,42 @@ export async function runTransportCase(
     const up: number[] = [];
     const rawDown: number[] = [];
     const rawUp: number[] = [];
+    const closes: number[] = [];
+    let closerUpdate: ReturnType<typeof makeSyntheticUpdate> | undefined;
+    const limit = o.phaseTimeoutSec * 1000;
     for (let r = 0; r < rounds; r++) {
       const timed = !warmup || r > 0;
-      const coordinatorRound = async () => {
-        await fleet!.awaitTasks();
-        const d = await fleet!.download();
-        const u = await fleet!.upload();
-        if (timed) {
-          down.push(mbps(d));
-          up.push(mbps(u));
-        }
+      await fleet.awaitTasks();
+      const closerTask = await withTimeout(closer.nextTask(), limit, 'closer task');
+      if (!closerTask) throw new Error('the run finished early');
+      closerUpdate ??= makeSyntheticUpdate(closerTask.global.tensors, 2);
+      const closeRound = async () => {
+        const t = wallMs();
+        await withTimeout(closer.upload(closerTask, closerUpdate!), limit, 'round-closing upload');
+        return (wallMs() - t) / 1000;
       };
-      const rawRound = async () => {
-        const d = await fleet!.rawDownload(shape.payloadBytes);
-        const u = await fleet!.rawUpload(shape.payloadBytes);
-        if (timed) {
-          rawDown.push(mbps(d));
-          rawUp.push(mbps(u));
-        }
-      };
-      // Alternate the order so drift in machine load hits both sides alike.
+      // Each coordinator phase next to its raw twin, the order alternating per repetition,
+      // so that the (large) swings in load of a shared machine hit both sides of a pair alike.
+      let d: PhaseResult, rd: PhaseResult, u: PhaseResult, ru: PhaseResult, close: number;
       if (r % 2 === 0) {
-        await coordinatorRound();
-        await rawRound();
+        d = await fleet.download();
+        rd = await fleet.rawDownload(shape.payloadBytes);
+        u = await fleet.upload();
+        close = await closeRound();
+        ru = await fleet.rawUpload(shape.payloadBytes);
       } else {
-        await rawRound();
-        await coordinatorRound();
+        rd = await fleet.rawDownload(shape.payloadBytes);
+        d = await fleet.download();
+        ru = await fleet.rawUpload(shape.payloadBytes);
+        u = await fleet.upload();
+        close = await closeRound();
       }
+      if (!timed) continue;
+      down.push(mbps(d));
+      rawDown.push(mbps(rd));
+      up.push(mbps(u));
+      rawUp.push(mbps(ru));
+      closes.push(close);
     }
     await finished;
     const result: TransportCase = {
@@ -204,15 +234,17 @@ export async function runTransportCase(
       warmup,
       broadcast: direction(down, rawDown),
       upload: direction(up, rawUp),
+      closeSeconds: round(median(closes), 3),
       seconds: round((Date.now() - started) / 1000, 1),
     };
     o.progress?.(
       `${sizeMiB} MiB x ${clients} clients: broadcast ${result.broadcast.mbps} MB/s (raw ${result.broadcast.rawMbps}, x${result.broadcast.ratioToRawGrpc}), ` +
-        `upload ${result.upload.mbps} MB/s (raw ${result.upload.rawMbps}, x${result.upload.ratioToRawGrpc}) [${result.seconds} s]`,
+        `upload ${result.upload.mbps} MB/s (raw ${result.upload.rawMbps}, x${result.upload.ratioToRawGrpc}), round close ${result.closeSeconds} s [${result.seconds} s]`,
     );
     return result;
   } finally {
     await fleet?.close();
+    closer.close();
     await running.shutdown(500);
   }
 }
@@ -237,7 +269,7 @@ export async function runTransportBench(o: TransportOptions): Promise<TransportR
     machine: machineInfo(),
     chunkSize: o.chunkSize,
     maxConcurrentUploads: o.maxConcurrentUploads,
-    clientMode: o.clientProcesses > 0 ? `${o.clientProcesses} client process(es)` : 'in-process',
+    clientMode: o.clientProcesses > 0 ? `in ${o.clientProcesses} child process(es)` : 'in-process',
     verify: o.verify,
     cases,
     targets,

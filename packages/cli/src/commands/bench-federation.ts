@@ -15,7 +15,8 @@ import { formatBytes, table } from '../format';
 
 const COMMON: FlagSpecs = {
   quick: { type: 'boolean', help: 'a smaller configuration (seconds instead of minutes)' },
-  json: { type: 'boolean', help: 'print one JSON object' },
+  json: { type: 'boolean', help: 'print one JSON object (progress still goes to stderr)' },
+  quiet: { type: 'boolean', help: 'no progress lines on stderr' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
@@ -29,8 +30,8 @@ function numbers(flags: ParsedFlags, name: string, fallback: readonly number[], 
   }
 }
 
-function progress(json: boolean): ((line: string) => void) | undefined {
-  return json ? undefined : (line) => process.stderr.write(`${line}\n`);
+function progress(flags: ParsedFlags): { progress?: (line: string) => void } {
+  return boolFlag(flags, 'quiet') ? {} : { progress: (line) => process.stderr.write(`${line}\n`) };
 }
 
 function targetsTable(targets: readonly TargetCheck[]): string {
@@ -79,14 +80,16 @@ export async function benchTransport(argv: readonly string[]): Promise<number> {
     maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_TRANSPORT.maxConcurrentUploads, 1),
     chunkSize: intFlag(flags, 'chunk-size', DEFAULT_TRANSPORT.chunkSize, 1024, 64 * MIB),
     verify: !boolFlag(flags, 'skip-verify'),
-    ...(progress(json) ? { progress: progress(json)! } : {}),
+    ...progress(flags),
   });
   return emit(report, json, () => {
-    const head = `bench transport: ${report.clientMode} clients, chunk ${formatBytes(report.chunkSize)}, ${report.maxConcurrentUploads} upload slots, download sha256 check ${report.verify ? 'on' : 'off'}; MB/s = 10^6 B/s, medians\n`;
+    const head =
+      `bench transport: clients ${report.clientMode}, chunk ${formatBytes(report.chunkSize)}, ${report.maxConcurrentUploads} upload slots, download sha256 check ${report.verify ? 'on' : 'off'}; ` +
+      'MB/s = 10^6 B/s of payload, all clients together, medians; close s: the round-closing upload + round close\n';
     return (
       head +
       table(
-        ['adapter', 'clients', 'reps', 'broadcast MB/s', 'raw MB/s', 'x raw', 'upload MB/s', 'raw MB/s', 'x raw'],
+        ['adapter', 'clients', 'reps', 'broadcast MB/s', 'raw MB/s', 'x raw', 'upload MB/s', 'raw MB/s', 'x raw', 'close s'],
         report.cases.map((c) => [
           `${c.sizeMiB} MiB (r${c.rank}, C${c.numClasses})`,
           String(c.clients),
@@ -97,6 +100,7 @@ export async function benchTransport(argv: readonly string[]): Promise<number> {
           c.upload.mbps.toFixed(1),
           c.upload.rawMbps.toFixed(1),
           c.upload.ratioToRawGrpc.toFixed(2),
+          c.closeSeconds.toFixed(3),
         ]),
       ) +
       '\n'
@@ -132,7 +136,7 @@ export async function benchAggregate(argv: readonly string[]): Promise<number> {
     sizesMiB: numbers(flags, 'sizes', quick ? [16] : DEFAULT_AGGREGATE.sizesMiB, false),
     clients: intFlag(flags, 'clients', quick ? 4 : DEFAULT_AGGREGATE.clients, 1),
     reps: intFlag(flags, 'reps', quick ? 1 : DEFAULT_AGGREGATE.reps, 1),
-    ...(progress(json) ? { progress: progress(json)! } : {}),
+    ...progress(flags),
   });
   return emit(report, json, () =>
     'bench aggregate: GB/s = 10^9 B/s of float32 update bytes, medians\n' +
@@ -149,6 +153,14 @@ export async function benchAggregate(argv: readonly string[]): Promise<number> {
         c.uploadPathGBps.toFixed(2),
         c.ratioToMemcpy.uploadPath.toFixed(2),
         c.roundCloseSeconds.toFixed(3),
+      ]),
+    ) +
+    '\n\nthe passes of the Upload path alone, GB/s (profile):\n' +
+    table(
+      ['update', 'sha256', 'decode', 'finite check', 'stage (fresh)', 'fold f64 (warm)', 'fold f64 (fresh)', 'memcpy (fresh)'],
+      report.cases.map((c) => [
+        `${c.sizeMiB} MiB`,
+        ...[c.profile.sha256, c.profile.decode, c.profile.finiteCheck, c.profile.stageFresh, c.profile.foldWarm, c.profile.foldFresh, c.profile.memcpyFresh].map((x) => x.toFixed(2)),
       ]),
     ) +
     '\n',
@@ -187,10 +199,10 @@ export async function benchOverhead(argv: readonly string[]): Promise<number> {
     rank: intFlag(flags, 'rank', DEFAULT_OVERHEAD.rank, 1, 500),
     numClasses: intFlag(flags, 'classes', DEFAULT_OVERHEAD.numClasses, 2),
     clientProcesses: intFlag(flags, 'client-processes', 0, 0, 64),
-    ...(progress(json) ? { progress: progress(json)! } : {}),
+    ...progress(flags),
   });
   return emit(report, json, () =>
-    `bench overhead: ${report.clients} ${report.clientMode} clients, adapter rank ${report.rank} x ${report.numClasses} classes (${formatBytes(report.payloadBytes)}), joined in ${report.joinSeconds} s\n` +
+    `bench overhead: ${report.clients} clients ${report.clientMode}, adapter rank ${report.rank} x ${report.numClasses} classes (${formatBytes(report.payloadBytes)}), joined in ${report.joinSeconds} s\n` +
     table(
       ['round', 'reported', 'seconds', 'overhead s'],
       report.rounds.map((r) => [String(r.round), String(r.reported), r.seconds.toFixed(3), r.overheadSeconds.toFixed(3)]),
@@ -228,7 +240,7 @@ export async function benchMemory(argv: readonly string[]): Promise<number> {
     sizeMiB: size!,
     clients: intFlag(flags, 'clients', quick ? 10 : DEFAULT_MEMORY.clients, 1, 1_000),
     maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_MEMORY.maxConcurrentUploads, 1),
-    ...(progress(json) ? { progress: progress(json)! } : {}),
+    ...progress(flags),
   });
   const mib = (n: number) => (n / MIB).toFixed(1);
   return emit(report, json, () => {
