@@ -4,6 +4,9 @@ import type { DataShape } from '@pfedlora/protocol';
 import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 
+export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean'] as const;
+export type AggregationRuleName = (typeof AGGREGATION_RULES)[number];
+
 export interface CoordinatorConfig {
   /** Address to listen on; 0.0.0.0 for every interface. */
   readonly host: string;
@@ -43,6 +46,16 @@ export interface CoordinatorConfig {
   readonly seed: number;
   /** Checkpoints (global payload, run state, ledger) go here after every round; a restart resumes from them. */
   readonly stateDir?: string;
+  /** Server step over client deltas: the weighted mean, or a robust rule (buffers every update of the round). */
+  readonly aggregation: AggregationRuleName;
+  /** trimmed-mean: fraction dropped at each end per coordinate, [0, 0.5). */
+  readonly trimFraction: number;
+  /** Clip each client's delta to this global L2 norm before aggregating; undefined: no clipping. */
+  readonly deltaClipNorm?: number;
+  /** Gaussian noise multiplier z for user-level DP (needs deltaClipNorm and the mean): std = z * deltaClipNorm / reports. */
+  readonly dpNoiseMultiplier?: number;
+  /** delta of the (epsilon, delta)-DP guarantee the accountant reports. */
+  readonly dpDelta: number;
   /** Checkpoints kept in stateDir. */
   readonly keepCheckpoints: number;
   /** Where the Admin service listens (its own port); undefined: no admin service. */
@@ -92,6 +105,9 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   batchSize: 64,
   ...PAPER_SGD,
   seed: 1,
+  aggregation: 'mean',
+  trimFraction: 0.1,
+  dpDelta: 1e-5,
   keepCheckpoints: 5,
   adminHost: '127.0.0.1',
   adminPort: 7071,
@@ -118,6 +134,15 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('batchSize', 1);
   int('seed', 0);
   int('keepCheckpoints', 1);
+  if (!AGGREGATION_RULES.includes(c.aggregation)) throw new Error(`aggregation must be one of ${AGGREGATION_RULES.join(', ')}, got ${c.aggregation}`);
+  if (!(c.trimFraction >= 0 && c.trimFraction < 0.5)) throw new Error(`trimFraction must be in [0, 0.5), got ${c.trimFraction}`);
+  if (c.deltaClipNorm !== undefined && !(c.deltaClipNorm > 0 && Number.isFinite(c.deltaClipNorm))) throw new Error(`deltaClipNorm must be > 0, got ${c.deltaClipNorm}`);
+  if (c.dpNoiseMultiplier !== undefined) {
+    if (!(c.dpNoiseMultiplier > 0 && Number.isFinite(c.dpNoiseMultiplier))) throw new Error(`dpNoiseMultiplier must be > 0, got ${c.dpNoiseMultiplier}`);
+    if (c.deltaClipNorm === undefined) throw new Error('differential privacy needs deltaClipNorm: the noise is calibrated to the clipped delta norm');
+    if (c.aggregation !== 'mean') throw new Error(`differential privacy is only accounted for the mean, not ${c.aggregation}`);
+  }
+  if (!(c.dpDelta > 0 && c.dpDelta < 1)) throw new Error(`dpDelta must be in (0, 1), got ${c.dpDelta}`);
   if (c.adminPort !== undefined) int('adminPort', 0, 65535);
   if (c.adminToken !== undefined && c.clientCredential !== undefined && c.adminToken === c.clientCredential) {
     throw new Error('the admin token must differ from the client credential');

@@ -15,7 +15,20 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createRng, deriveSeed, encodedSizeOfSpec, shuffleInPlace, TensorStreamDecoder, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import {
+  addGaussianNoise,
+  applyDelta,
+  BufferedAggregator,
+  createRng,
+  cryptoRng,
+  deriveSeed,
+  encodedSizeOfSpec,
+  RdpAccountant,
+  shuffleInPlace,
+  TensorStreamDecoder,
+  type NamedTensor,
+  type TensorSpec,
+} from '@pfedlora/core';
 import { getAlgorithm, parseModelKind, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
 import {
   PROTOCOL_VERSION,
@@ -129,6 +142,8 @@ export class Coordinator extends EventEmitter {
   private readonly uploadWaiters: Array<() => void> = [];
   private readonly sweeper: NodeJS.Timeout;
   private log: Logger;
+  /** Privacy spent so far when DP noise is on (rebuilt from the round count on resume). */
+  private accountant: RdpAccountant | undefined;
   ledger: RoundRecord[] = [];
 
   constructor(
@@ -145,6 +160,7 @@ export class Coordinator extends EventEmitter {
       this.activateRun(resumed.meta.runId, resumed.meta.settings, resumed.meta.params, resumed.global);
       this.completed = resumed.meta.round;
       this.ledger = [...resumed.meta.ledger];
+      this.accountant?.step(this.completed);
       this.resumedFromRound = resumed.meta.round;
       this.phase = resumed.meta.phase === 'running' ? 'waiting' : resumed.meta.phase;
       this.log.info('resumed from checkpoint', { roundsCompleted: this.completed, phase: this.phase, nextRound: this.completed + 1, stateDir: config.stateDir });
@@ -172,6 +188,13 @@ export class Coordinator extends EventEmitter {
     this.global = global;
     this.current = this.payloads.put(global);
     this.log = this.baseLog.child({ runId });
+    if (this.usesRobustStep() && !this.algorithm.updateIsDelta) {
+      throw new Error(`${settings.algorithm} does not send deltas: --aggregation ${this.config.aggregation}, --clip-norm and DP noise apply only to delta-averaging algorithms such as pfedlora`);
+    }
+    this.accountant =
+      this.config.dpNoiseMultiplier === undefined
+        ? undefined
+        : new RdpAccountant({ noiseMultiplier: this.config.dpNoiseMultiplier, samplingRate: params.participation, delta: this.config.dpDelta });
   }
 
   /** A fresh run from the coordinator's config and an operator's overrides. */
@@ -576,6 +599,41 @@ export class Coordinator extends EventEmitter {
     };
   }
 
+  /** Whether the server step is the algorithm's own or a robust / clipped / private one over deltas. */
+  private usesRobustStep(): boolean {
+    const c = this.config;
+    return c.aggregation !== 'mean' || c.deltaClipNorm !== undefined || c.dpNoiseMultiplier !== undefined;
+  }
+
+  /**
+   * The round's server step. By default the algorithm's own (a running sum:
+   * memory independent of the number of clients). With a robust rule, delta
+   * clipping or DP noise, a BufferedAggregator over the deltas instead.
+   */
+  private createAggregator(): GlobalAggregator {
+    if (!this.usesRobustStep()) return this.algorithm.createAggregator(this.global, this.setup);
+    const c = this.config;
+    const rule = c.aggregation === 'trimmed-mean' ? { kind: 'trimmed-mean' as const, trim: c.trimFraction } : { kind: c.aggregation };
+    const buffered = new BufferedAggregator(this.updateSpec, rule, c.deltaClipNorm === undefined ? {} : { clipNorm: c.deltaClipNorm });
+    const global = this.global;
+    return {
+      begin: (weight) => buffered.beginClient(weight),
+      add: (update, weight) => void buffered.add(update, weight),
+      get clients() {
+        return buffered.clients;
+      },
+      result: () => {
+        if (buffered.clients === 0) return global.map((t) => ({ ...t, values: t.values.slice() }));
+        let step = buffered.result();
+        if (c.dpNoiseMultiplier !== undefined && c.deltaClipNorm !== undefined) {
+          // Calibrated to one client's clipped contribution to the mean (docs/robust-aggregation.md).
+          step = addGaussianNoise(step, (c.dpNoiseMultiplier * c.deltaClipNorm) / buffered.clients, cryptoRng());
+        }
+        return applyDelta(global, step);
+      },
+    };
+  }
+
   /** Starts the next round when none is in flight and enough clients are connected. */
   maybeStartRound(): void {
     if ((this.phase !== 'waiting' && this.phase !== 'running') || this.pauseRequested || this.inFlight) return;
@@ -609,7 +667,7 @@ export class Coordinator extends EventEmitter {
       attempt: this.attempt,
       startedAt: Date.now(),
       tasks,
-      aggregator: this.algorithm.createAggregator(this.global, this.setup),
+      aggregator: this.createAggregator(),
       global: this.current!,
       deadline: setTimeout(() => this.closeRound('deadline'), this.config.roundTimeoutMs),
     };
@@ -681,12 +739,13 @@ export class Coordinator extends EventEmitter {
       trainFlops: reported.reduce((s, t) => s + (t.metrics?.trainFlops ?? 0), 0),
       globalSha256: this.current.descriptor.sha256,
       clients,
+      ...(this.accountant ? { dpEpsilon: (this.accountant.step(), this.accountant.epsilon) } : {}),
     };
     this.ledger.push(record);
     this.completed = round.round;
     this.attempt = 1;
     for (const t of reported) this.clients.get(t.clientId)!.roundsReported++;
-    this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why });
+    this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why, ...(record.dpEpsilon === undefined ? {} : { dpEpsilon: record.dpEpsilon }) });
     if (this.completed >= this.params.rounds) {
       this.checkpoints?.appendLedger(record);
       this.finish('finished', 'run completed');

@@ -35,4 +35,6 @@ export interface RoundRecord {
   /** sha256 of the global payload this round produced. */
   readonly globalSha256: string;
   readonly clients: ClientRoundEntry[];
+  /** With DP noise: the (epsilon, dpDelta) spent by the run so far, after this round. */
+  readonly dpEpsilon?: number;
 }

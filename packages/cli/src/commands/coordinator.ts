@@ -1,5 +1,5 @@
 /** `pfedlora coordinator`: the long-running coordinator service. */
-import { DATA_SHAPES, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig } from '@pfedlora/coordinator';
+import { AGGREGATION_RULES, DATA_SHAPES, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig } from '@pfedlora/coordinator';
 import { DATASET_NAMES } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
@@ -26,6 +26,11 @@ export const COORDINATOR_FLAGS: FlagSpecs = {
   'chunk-size': { type: 'string', value: 'BYTES', help: 'payload chunk size on the wire', default: String(c.chunkSize) },
   dataset: { type: 'string', value: 'NAME', help: `dataset clients train on (sets input shape and classes): ${DATASET_NAMES.join(', ')}`, default: 'fashion-mnist' },
   ...TRAINING_FLAGS,
+  aggregation: { type: 'string', value: 'RULE', help: `server step over deltas: ${AGGREGATION_RULES.join(', ')} (robust rules buffer the round's updates)`, default: c.aggregation },
+  trim: { type: 'string', value: 'F', help: 'trimmed-mean: fraction dropped at each end per coordinate', default: String(c.trimFraction) },
+  'delta-clip-norm': { type: 'string', value: 'C', help: "clip each client's delta to this L2 norm before aggregating" },
+  'dp-noise-multiplier': { type: 'string', value: 'Z', help: 'add Gaussian noise (std Z*C/reports) to the mean for user-level DP; needs --delta-clip-norm' },
+  'dp-delta': { type: 'string', value: 'D', help: 'delta of the (epsilon, delta) the accountant reports per round', default: String(c.dpDelta) },
   'state-dir': { type: 'string', value: 'DIR', help: 'checkpoint every round there; restarted with the same dir, the coordinator resumes the run' },
   'keep-checkpoints': { type: 'string', value: 'K', help: 'checkpoints kept in --state-dir', default: String(c.keepCheckpoints) },
   'admin-host': { type: 'string', value: 'ADDR', help: 'address of the Admin service (operators: pfedlora rounds/clients)', default: c.adminHost },
@@ -74,6 +79,11 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
     ...(runId === undefined ? {} : { runId }),
     ...(credential ? { clientCredential: credential } : {}),
     keepCheckpoints: intFlag(flags, 'keep-checkpoints', c.keepCheckpoints, 1),
+    aggregation: choiceFlag(flags, 'aggregation', AGGREGATION_RULES, c.aggregation),
+    trimFraction: floatFlag(flags, 'trim', c.trimFraction, (n) => n >= 0 && n < 0.5, 'a fraction in [0, 0.5)'),
+    ...(flags['delta-clip-norm'] === undefined ? {} : { deltaClipNorm: floatFlag(flags, 'delta-clip-norm', 1, (n) => n > 0, 'a number > 0') }),
+    ...(flags['dp-noise-multiplier'] === undefined ? {} : { dpNoiseMultiplier: floatFlag(flags, 'dp-noise-multiplier', 1, (n) => n > 0, 'a number > 0') }),
+    dpDelta: floatFlag(flags, 'dp-delta', c.dpDelta, (n) => n > 0 && n < 1, 'a number in (0, 1)'),
     adminHost: stringFlag(flags, 'admin-host', c.adminHost),
     adminPort: adminPortText === 'off' ? undefined : intFlag(flags, 'admin-port', c.adminPort ?? 7071, 0, 65535),
     ...(adminToken ? { adminToken } : {}),
@@ -85,6 +95,8 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
     throw new UsageError('PFEDLORA_ADMIN_TOKEN must differ from PFEDLORA_CLIENT_CREDENTIAL');
   }
   if (config.clientTimeoutMs <= config.heartbeatIntervalMs) throw new UsageError('--client-timeout must be longer than --heartbeat-interval');
+  if (config.dpNoiseMultiplier !== undefined && config.deltaClipNorm === undefined) throw new UsageError('--dp-noise-multiplier needs --delta-clip-norm (the noise is calibrated to it)');
+  if (config.dpNoiseMultiplier !== undefined && config.aggregation !== 'mean') throw new UsageError('--dp-noise-multiplier works with --aggregation mean only');
   return config;
 }
 

@@ -127,6 +127,7 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
 export const pfedlora: Algorithm = {
   name: 'pfedlora',
   summary: 'shared low-rank adapter beside heterogeneous private CNNs; clients upload adapter deltas',
+  updateIsDelta: true,
   globalSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
   updateSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
   initialGlobal: (setup, seed) => initialAdapter(adapterConfigOf(setup), seed),
