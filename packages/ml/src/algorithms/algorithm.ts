@@ -86,6 +86,12 @@ export interface Algorithm {
   readonly name: AlgorithmName;
   /** One line for --help and reports. */
   readonly summary: string;
+  /**
+   * True when an update is a delta to the global payload and the server step is
+   * global + weighted mean of the deltas: then the coordinator may swap the mean
+   * for a robust rule (median, trimmed mean), clip deltas and add DP noise.
+   */
+  readonly updateIsDelta?: boolean;
   globalSpec(setup: FederationSetup): TensorSpec[];
   updateSpec(setup: FederationSetup): TensorSpec[];
   initialGlobal(setup: FederationSetup, seed: number): NamedTensor[];
