@@ -1,6 +1,7 @@
 import type { Algorithm, AlgorithmName } from './algorithm';
 import { ALGORITHM_NAMES } from './algorithm';
 import { fd } from './fd';
+import { fedkd } from './fedkd';
 import { fedproto } from './fedproto';
 import { fml } from './fml';
 import { lgFedAvg } from './lg-fedavg';
@@ -14,6 +15,7 @@ export { lgFedAvg } from './lg-fedavg';
 export { fd, createFd, type FdOptions } from './fd';
 export { fedproto, createFedProto, type FedProtoOptions } from './fedproto';
 export { fml, createFml, type FmlOptions } from './fml';
+export { fedkd, createFedKd, type FedKdOptions } from './fedkd';
 
 const REGISTRY: Record<AlgorithmName, Algorithm> = {
   pfedlora,
@@ -22,6 +24,7 @@ const REGISTRY: Record<AlgorithmName, Algorithm> = {
   fd,
   fedproto,
   fml,
+  fedkd,
 };
 
 export function getAlgorithm(name: string): Algorithm {
