@@ -99,5 +99,5 @@ export interface Algorithm {
   createClient(setup: ClientSetup): AlgorithmClient;
 }
 
-export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd'] as const;
+export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd', 'fedgh'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];

@@ -1,6 +1,7 @@
 import type { Algorithm, AlgorithmName } from './algorithm';
 import { ALGORITHM_NAMES } from './algorithm';
 import { fd } from './fd';
+import { fedgh } from './fedgh';
 import { fedkd } from './fedkd';
 import { fedproto } from './fedproto';
 import { fml } from './fml';
@@ -16,6 +17,7 @@ export { fd, createFd, type FdOptions } from './fd';
 export { fedproto, createFedProto, type FedProtoOptions } from './fedproto';
 export { fml, createFml, type FmlOptions } from './fml';
 export { fedkd, createFedKd, type FedKdOptions } from './fedkd';
+export { fedgh, createFedGh, type FedGhOptions } from './fedgh';
 
 const REGISTRY: Record<AlgorithmName, Algorithm> = {
   pfedlora,
@@ -25,6 +27,7 @@ const REGISTRY: Record<AlgorithmName, Algorithm> = {
   fedproto,
   fml,
   fedkd,
+  fedgh,
 };
 
 export function getAlgorithm(name: string): Algorithm {

@@ -1,0 +1,194 @@
+/**
+ * FedGH (Yi et al., ACM MM 2023, "FedGH: Heterogeneous federated learning
+ * with generalized global header"), as HtFLlib runs it (clientgh.py /
+ * servergh.py): clients upload per-class prototypes; the server trains one
+ * generalized head (500 -> C linear) on them and sends it back.
+ *
+ * Client step: replace the private head (fc3) with the global head (its
+ * momentum restarts at zero), train the whole private model E epochs with
+ * cross-entropy, then one extra forward pass over the train split to compute
+ * per-class mean representations (prototypes) with the trained extractor;
+ * upload them with the per-class sample counts.
+ * Server step: every (client, class) prototype with a nonzero count is one
+ * training pair (h, c), unweighted as in HtFLlib; starting from the previous
+ * global head, `serverEpochs` epochs of plain SGD (no momentum or decay) with
+ * softmax cross-entropy over mini-batches of `serverBatchSize` pairs. This
+ * server step BUFFERS: it keeps every pair of the round (C x 500 floats per
+ * client at most) until result(), because the head is trained on all of them.
+ * It runs in float64 JavaScript, not tfjs: the coordinator has no training
+ * engine, and the result must not depend on the backend. Pairs are sorted
+ * canonically and shuffled with a fixed seed, so the new head does not depend
+ * on the order in which uploads arrived.
+ * Evaluation: the private model after local training (its extractor and its
+ * locally fine-tuned copy of the global head).
+ */
+import { AggregationError, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
+import { sampleSetOf } from '../batches';
+import { extractorForwardFlops, modelStages, trainStepFlops } from '../flops';
+import { PrivateModel } from '../private-model';
+import { REPRESENTATION_DIM, modelSpec } from '../zoo';
+import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
+import {
+  checkCounts,
+  checkGlobal,
+  classCounts,
+  classRepresentationSums,
+  classStatsSpec,
+  copyTensors,
+  foldingAggregator,
+  headSpec,
+  initialHead,
+  loadHead,
+} from './baseline-kit';
+
+export interface FedGhOptions {
+  /** Epochs over the round's prototype pairs on the server (HtFLlib's --server_epochs, default 100). */
+  readonly serverEpochs: number;
+  /** Server SGD learning rate (HtFLlib's --server_learning_rate, default 0.01). */
+  readonly serverLearningRate: number;
+  /** Pairs per server SGD step (HtFLlib uses its client batch size, default 10). */
+  readonly serverBatchSize: number;
+}
+
+export const FEDGH_DEFAULTS: FedGhOptions = { serverEpochs: 100, serverLearningRate: 0.01, serverBatchSize: 10 };
+
+/** Upload prefix: `protos/mean` [C, 500], `protos/count` [C]. */
+const PREFIX = 'protos';
+
+/** One server training pair: a client's prototype of class `label`. */
+export interface PrototypePair {
+  readonly label: number;
+  readonly proto: Float32Array;
+}
+
+function comparePairs(a: PrototypePair, b: PrototypePair): number {
+  if (a.label !== b.label) return a.label - b.label;
+  for (let j = 0; j < a.proto.length; j++) if (a.proto[j] !== b.proto[j]) return a.proto[j]! - b.proto[j]!;
+  return 0;
+}
+
+/**
+ * The server step's math: trains the linear head (kernel [500, C], bias [C])
+ * on (prototype, class) pairs with softmax cross-entropy and plain SGD, in
+ * float64. Returns the new head as float32 tensors under the head names.
+ */
+export function trainGeneralizedHead(start: readonly NamedTensor[], pairs: readonly PrototypePair[], options: FedGhOptions): NamedTensor[] {
+  const [kernel, bias] = start as [NamedTensor, NamedTensor];
+  const D = REPRESENTATION_DIM;
+  const C = bias.values.length;
+  const W = Float64Array.from(kernel.values);
+  const b = Float64Array.from(bias.values);
+  const sorted = [...pairs].sort(comparePairs);
+  const rng = createRng(deriveSeed(0x4647, 'fedgh-server', sorted.length));
+  const order = Int32Array.from(sorted.keys());
+  const logits = new Float64Array(C);
+  const gW = new Float64Array(D * C);
+  const gb = new Float64Array(C);
+  const lr = options.serverLearningRate;
+  for (let epoch = 0; epoch < options.serverEpochs; epoch++) {
+    shuffleInPlace(rng, order);
+    for (let start = 0; start < order.length; start += options.serverBatchSize) {
+      const end = Math.min(order.length, start + options.serverBatchSize);
+      const n = end - start;
+      gW.fill(0);
+      gb.fill(0);
+      for (let i = start; i < end; i++) {
+        const { label, proto } = sorted[order[i]!]!;
+        for (let c = 0; c < C; c++) logits[c] = b[c]!;
+        for (let j = 0; j < D; j++) {
+          const h = proto[j]!;
+          if (h === 0) continue;
+          for (let c = 0; c < C; c++) logits[c]! += h * W[j * C + c]!;
+        }
+        let max = -Infinity;
+        for (let c = 0; c < C; c++) max = Math.max(max, logits[c]!);
+        let z = 0;
+        for (let c = 0; c < C; c++) z += (logits[c] = Math.exp(logits[c]! - max));
+        // d(mean CE)/d logits = (softmax - onehot) / n
+        for (let c = 0; c < C; c++) logits[c] = (logits[c]! / z - (c === label ? 1 : 0)) / n;
+        for (let c = 0; c < C; c++) gb[c]! += logits[c]!;
+        for (let j = 0; j < D; j++) {
+          const h = proto[j]!;
+          if (h === 0) continue;
+          for (let c = 0; c < C; c++) gW[j * C + c]! += h * logits[c]!;
+        }
+      }
+      for (let k = 0; k < W.length; k++) W[k]! -= lr * gW[k]!;
+      for (let c = 0; c < C; c++) b[c]! -= lr * gb[c]!;
+    }
+  }
+  const out = [
+    { name: kernel.name, shape: [...kernel.shape], values: Float32Array.from(W) },
+    { name: bias.name, shape: [...bias.shape], values: Float32Array.from(b) },
+  ];
+  for (const t of out) {
+    if (t.values.some((v) => !Number.isFinite(v))) throw new AggregationError(`fedgh: server head training diverged (non-finite ${t.name}); lower serverLearningRate`);
+  }
+  return out;
+}
+
+function createFedGhClient(setup: ClientSetup): AlgorithmClient {
+  const { federation, training } = setup;
+  const C = federation.numClasses;
+  const spec = modelSpec(setup.modelKind, federation.input, C);
+  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
+  const train = sampleSetOf(setup.train);
+  const test = sampleSetOf(setup.test);
+  const counts = classCounts(setup.train.labels, C);
+  const trainPerSample = trainStepFlops(modelStages(spec, true));
+  const protoPassPerSample = extractorForwardFlops(spec);
+  const schema = headSpec(C);
+  return {
+    privateModelBytes: model.byteSize,
+    async fit(global, round) {
+      checkGlobal(global, schema, 'fedgh');
+      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
+      loadHead(model, global, training.momentum !== 0);
+      let loss = 0;
+      for (let e = 0; e < training.localEpochs; e++) loss = (await model.trainEpoch(train, training.batchSize, rng)).meanLoss;
+      const sums = await classRepresentationSums(model, train, C);
+      return {
+        tensors: sums.toPayload(PREFIX, counts),
+        numSamples: train.count,
+        trainFlops: train.count * (trainPerSample * training.localEpochs + protoPassPerSample),
+        trainLoss: loss,
+      };
+    },
+    evaluate: () => model.evaluate(test),
+    privateState: () => model.state(),
+    loadPrivateState: (tensors) => model.loadState(tensors),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** FedGH with explicit server hyper-parameters (the registry uses FEDGH_DEFAULTS). */
+export function createFedGh(overrides: Partial<FedGhOptions> = {}): Algorithm {
+  const options: FedGhOptions = { ...FEDGH_DEFAULTS, ...overrides };
+  if (!(Number.isInteger(options.serverEpochs) && options.serverEpochs >= 0)) throw new Error(`fedgh: serverEpochs must be an integer >= 0, got ${options.serverEpochs}`);
+  if (!(Number.isInteger(options.serverBatchSize) && options.serverBatchSize >= 1)) throw new Error(`fedgh: serverBatchSize must be an integer >= 1, got ${options.serverBatchSize}`);
+  if (!(options.serverLearningRate > 0)) throw new Error(`fedgh: serverLearningRate must be > 0, got ${options.serverLearningRate}`);
+  return {
+    name: 'fedgh',
+    summary: 'generalized global head: clients upload per-class prototypes (C x 500 + counts), the server trains a shared 500 -> C head on them',
+    globalSpec: (setup) => headSpec(setup.numClasses),
+    updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
+    initialGlobal: (setup, seed) => initialHead(setup.numClasses, seed),
+    createAggregator(global, setup): GlobalAggregator {
+      const C = setup.numClasses;
+      const D = REPRESENTATION_DIM;
+      const pairs: PrototypePair[] = [];
+      return foldingAggregator(
+        classStatsSpec(PREFIX, C, D),
+        (update) => {
+          const [mean, count] = update as [NamedTensor, NamedTensor];
+          checkCounts(count.values, 'fedgh prototypes');
+          for (let c = 0; c < C; c++) if (count.values[c]! > 0) pairs.push({ label: c, proto: mean.values.slice(c * D, (c + 1) * D) });
+        },
+        (clients) => (clients === 0 || pairs.length === 0 ? copyTensors(global) : trainGeneralizedHead(global, pairs, options)),
+      );
+    },
+    createClient: createFedGhClient,
+  };
+}
+
+export const fedgh: Algorithm = createFedGh();
