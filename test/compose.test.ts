@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -15,9 +16,11 @@ import type { CoordinatorConfig } from '@pfedlora/coordinator';
 import { parseFlags, type ParsedFlags } from '../packages/cli/src/args';
 import { CLIENT_FLAGS, clientConfigFromFlags } from '../packages/cli/src/commands/client';
 import { COORDINATOR_FLAGS, coordinatorConfigFromFlags } from '../packages/cli/src/commands/coordinator';
+import { metricsAddressFromFlags } from '../packages/cli/src/commands/metrics-flags';
 
 const REPO = join(__dirname, '..');
 const COMPOSE_FILE = join(REPO, 'docker-compose.yml');
+const TLS_OVERRIDE = join(REPO, 'docker', 'compose.tls.yml');
 const ENV_EXAMPLE = join(REPO, 'docker', 'compose.env.example');
 const HEALTHCHECK = join(REPO, 'docker', 'healthcheck.js');
 const CLI_BIN_IN_IMAGE = '/app/packages/cli/bin/pfedlora.js';
@@ -77,9 +80,40 @@ interface Compose {
   volumes?: Record<string, unknown>;
 }
 
-function loadCompose(env: Env = {}): Compose {
-  const raw = parseYaml(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as Compose;
-  return interpolateTree(raw, env) as Compose;
+function volumeTarget(v: unknown): string {
+  return typeof v === 'string' ? v.split(':')[1] ?? v : String((v as { target?: unknown }).target);
+}
+
+/** What `docker compose -f a -f b` does to a service: lists of mounts merge by target, mappings merge, the rest is replaced. */
+function mergeService(base: Service, override: Service): Service {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const old = out[key];
+    if (key === 'volumes' && Array.isArray(old) && Array.isArray(value)) {
+      const targets = new Set(value.map(volumeTarget));
+      out[key] = [...old.filter((v) => !targets.has(volumeTarget(v))), ...value];
+    } else if (key === 'environment' && old && value && !Array.isArray(old) && !Array.isArray(value)) {
+      out[key] = { ...(old as object), ...(value as object) };
+    } else {
+      out[key] = value; // command, entrypoint, healthcheck, ...: replaced
+    }
+  }
+  return out as Service;
+}
+
+/** docker-compose.yml, then each override file, interpolated with `env`. */
+function loadCompose(env: Env = {}, overrides: string[] = []): Compose {
+  const read = (file: string) => interpolateTree(parseYaml(readFileSync(file, 'utf8'), { merge: true }), env) as Compose;
+  const compose = read(COMPOSE_FILE);
+  for (const file of overrides) {
+    const extra = read(file);
+    for (const [name, service] of Object.entries(extra.services ?? {})) {
+      const base = compose.services[name];
+      compose.services[name] = base ? mergeService(base, service) : service;
+    }
+    compose.volumes = { ...compose.volumes, ...extra.volumes };
+  }
+  return compose;
 }
 
 function buildOf(service: Service): Build | undefined {
@@ -264,7 +298,7 @@ interface Resolved {
 
 function withEnv<T>(env: Env, fn: () => T): T {
   const saved: Env = {};
-  for (const key of ['PFEDLORA_COORDINATOR', 'PFEDLORA_CLIENT_CREDENTIAL', ...Object.keys(env)]) {
+  for (const key of ['PFEDLORA_COORDINATOR', 'PFEDLORA_CLIENT_CREDENTIAL', 'PFEDLORA_ADMIN_TOKEN', ...Object.keys(env)]) {
     saved[key] = process.env[key];
     if (env[key] === undefined) delete process.env[key];
     else process.env[key] = env[key];
@@ -310,6 +344,8 @@ function resolveService(name: string, service: Service, compose: Compose): Resol
   const argv = [...entrypoint.slice(2), ...command];
   const [sub, ...rest] = argv;
   const env = serviceEnv(service);
+  // The check reads flags only: a --config file would be a path inside the container.
+  if (rest.includes('--config')) throw new Error(`service ${name}: uses --config; teach test/compose.test.ts to read that file (parseWithConfig)`);
   return withEnv(env, () => {
     if (sub === 'coordinator') {
       const { flags, positionals } = parseFlags(rest, COORDINATOR_FLAGS, 'coordinator');
@@ -325,8 +361,8 @@ function resolveService(name: string, service: Service, compose: Compose): Resol
   });
 }
 
-function resolveAll(env: Env = {}): Resolved[] {
-  const compose = loadCompose(env);
+function resolveAll(env: Env = {}, overrides: string[] = []): Resolved[] {
+  const compose = loadCompose(env, overrides);
   return Object.entries(compose.services).map(([name, s]) => resolveService(name, s, compose));
 }
 
@@ -344,7 +380,7 @@ function mounts(service: Service): Mount[] {
       return { source, target, named: !/^[./~]/.test(source) };
     }
     const o = v as { type?: string; source?: string; target?: string };
-    return { source: o.source ?? '', target: o.target ?? '', named: o.type === 'volume' };
+    return { source: o.source ?? '', target: o.target ?? '', named: o.type === 'volume' || (o.type === undefined && !/^[./~]/.test(o.source ?? '')) };
   });
 }
 
@@ -376,7 +412,7 @@ describe('docker-compose.yml', () => {
     expect(all.filter((r) => r.command === 'coordinator').map((r) => r.name)).toEqual(['coordinator']);
     expect(all.filter((r) => r.command === 'client')).toHaveLength(4);
     // The variables the file reads change values, never validity.
-    expect(() => resolveAll({ PFEDLORA_ROUNDS: '1', PFEDLORA_CLIENT_CREDENTIAL: 's3cret' })).not.toThrow();
+    expect(() => resolveAll({ PFEDLORA_ROUNDS: '1', PFEDLORA_CLIENT_CREDENTIAL: 's3cret', PFEDLORA_ADMIN_TOKEN: 'op-token' })).not.toThrow();
   });
 
   test('the check fails on a typo or a bad value (it is not a rubber stamp)', () => {
@@ -398,6 +434,12 @@ describe('docker-compose.yml', () => {
     expect(port).toBe(7070);
     expect(coordinator.coordinator!.host).toBe('0.0.0.0'); // reachable from the other containers
     expect(containerPorts(coordinator.service)).toContain(port);
+    // The Admin service stays inside the container (operators use docker compose exec).
+    const { adminHost, adminPort } = coordinator.coordinator!;
+    if (adminPort !== undefined) {
+      expect(adminHost).toBe('127.0.0.1');
+      expect(containerPorts(coordinator.service)).not.toContain(adminPort);
+    }
     const expose = finalStage(coordinator.dockerfile).instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => Number(p.split('/')[0])));
     expect(expose).toContain(port);
     for (const client of all.filter((r) => r.command === 'client')) {
@@ -443,7 +485,7 @@ describe('docker-compose.yml', () => {
           expect(declared).toContain(m.source);
           used.push(m.source);
         } else {
-          expect(existsSync(join(REPO, m.source))).toBe(true);
+          if (!posix.isAbsolute(m.source)) expect(existsSync(join(REPO, m.source))).toBe(true); // a repository path
         }
       }
       const targets = ms.map((m) => m.target);
@@ -452,6 +494,8 @@ describe('docker-compose.yml', () => {
         expect(targets.some((t) => isUnder(r.coordinator!.stateDir!, t))).toBe(true);
       } else {
         expect(targets).toEqual(expect.arrayContaining(['/data', '/state']));
+        expect(r.client!.stateDir).toBeDefined(); // private model + optimizer: a restarted client resumes
+        expect(targets.some((t) => isUnder(r.client!.stateDir!, t))).toBe(true);
         if (r.client!.dumpUpdatesDir) expect(targets.some((t) => isUnder(r.client!.dumpUpdatesDir!, t))).toBe(true);
         if (r.client!.dataDir && r.client!.dataDir !== 'subset') expect(targets.some((t) => isUnder(r.client!.dataDir!, t))).toBe(true);
       }
@@ -472,7 +516,21 @@ describe('docker-compose.yml', () => {
       const script = cmd.find((a) => a.endsWith('.js'));
       expect(script).toBeDefined();
       expect(copies(finalStage(r.dockerfile)).some((c) => c.from === undefined && c.dest === script)).toBe(true);
-      if (r.command === 'coordinator') expect(cmd[cmd.length - 1]).toBe(`127.0.0.1:${r.coordinator!.port}`);
+      // It checks what the process serves: the coordinator's gRPC port, /healthz on the metrics port.
+      let targets = cmd.slice(cmd.indexOf(script!) + 1);
+      if (targets[0] === '--timeout') {
+        expect(Number(targets[1])).toBeGreaterThan(0);
+        targets = targets.slice(2);
+      }
+      const expected: string[] = [];
+      if (r.command === 'coordinator') expected.push(`127.0.0.1:${r.coordinator!.port}`);
+      const metrics = metricsAddressFromFlags(r.flags);
+      if (metrics) {
+        expect(metrics.port).toBeGreaterThan(0); // a fixed port, so the check and a scraper can find it
+        expected.push(`http://127.0.0.1:${metrics.port}/healthz`);
+        expect(containerPorts(r.service)).toContain(metrics.port);
+      }
+      expect({ service: r.name, targets }).toEqual({ service: r.name, targets: expected });
       expect(r.service.restart).toBe('on-failure'); // exit 0 ends the run; a restart would start a new one
       for (const [dep, spec] of Object.entries(r.service.depends_on ?? {})) {
         expect(Object.keys(compose.services)).toContain(dep);
@@ -496,11 +554,19 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('every variable the compose file reads is listed in docker/compose.env.example', () => {
-    const text = readFileSync(COMPOSE_FILE, 'utf8');
+  test('every variable the compose files read is listed in docker/compose.env.example', () => {
+    const text = readFileSync(COMPOSE_FILE, 'utf8') + readFileSync(TLS_OVERRIDE, 'utf8');
     const names = new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!));
+    expect(names.size).toBeGreaterThan(0);
     const example = readFileSync(ENV_EXAMPLE, 'utf8');
-    for (const name of names) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+    for (const name of names) expect(example).toMatch(new RegExp(`^(# )?${name}=`, 'm'));
+  });
+
+  test('one transport for everyone: plaintext (--insecure) on this single-host network', () => {
+    for (const r of resolveAll()) {
+      expect({ service: r.name, insecure: r.flags['insecure'] }).toEqual({ service: r.name, insecure: true });
+      expect((r.coordinator ?? r.client)!.tls).toBeUndefined();
+    }
   });
 
   test('referenced files exist: build contexts, Dockerfiles, env files', () => {
@@ -517,6 +583,57 @@ describe('docker-compose.yml', () => {
       for (const f of envFiles) {
         const entry = typeof f === 'string' ? { path: f, required: true } : (f as { path: string; required?: boolean });
         if (entry.required !== false) expect(existsSync(join(REPO, entry.path))).toBe(true);
+      }
+    }
+  });
+});
+
+describe('docker/compose.tls.yml (mutual TLS over docker-compose.yml)', () => {
+  const CERTS = '/srv/pfedlora-certs';
+  const tls = () => resolveAll({ PFEDLORA_CERTS_DIR: CERTS }, [TLS_OVERRIDE]);
+  const withoutTls = (argv: string[]) => {
+    const out: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      if (['--tls-cert', '--tls-key', '--tls-ca'].includes(argv[i]!)) i++;
+      else if (argv[i] !== '--insecure') out.push(argv[i]!);
+    }
+    return out;
+  };
+
+  test('needs PFEDLORA_CERTS_DIR, and then every service runs with the three TLS files', () => {
+    expect(() => loadCompose({}, [TLS_OVERRIDE])).toThrow(/PFEDLORA_CERTS_DIR/);
+    const all = tls();
+    expect(all.map((r) => r.name).sort()).toEqual(['client-0', 'client-1', 'client-2', 'client-gpu', 'coordinator']);
+    for (const r of all) {
+      expect(r.flags['insecure']).toBeUndefined();
+      expect((r.coordinator ?? r.client)!.tls).toBeDefined();
+    }
+  });
+
+  test('it changes the transport and nothing else', () => {
+    const plain = new Map(resolveAll().map((r) => [r.name, r]));
+    for (const r of tls()) {
+      const before = plain.get(r.name)!;
+      expect({ service: r.name, argv: withoutTls(r.argv) }).toEqual({ service: r.name, argv: withoutTls(before.argv) });
+      // Every mount of the plain file is still there.
+      expect(mounts(r.service).map((m) => m.target)).toEqual(expect.arrayContaining(mounts(before.service).map((m) => m.target)));
+    }
+  });
+
+  test('each client sees only its own certificate folder; the coordinator the certs folder', () => {
+    for (const r of tls()) {
+      const ms = mounts(r.service);
+      const files = (r.coordinator ?? r.client)!.tls!;
+      const mountOf = (file: string) => ms.find((m) => isUnder(file, m.target));
+      for (const file of [files.certFile, files.keyFile, files.caFile]) expect(mountOf(file)).toBeDefined();
+      const source = mountOf(files.certFile)!.source;
+      if (r.client) {
+        expect(source).toBe(`${CERTS}/clients/${r.client.clientId}`); // the certificate names this client id
+        expect(ms.some((m) => m.source === CERTS)).toBe(false);
+      } else {
+        expect(source).toBe(CERTS);
+        // operators in the container use the operator certificate from the same folder
+        expect(serviceEnv(r.service)['PFEDLORA_ADMIN_TLS_DIR']).toBe(mountOf(files.caFile)!.target);
       }
     }
   });
@@ -574,7 +691,8 @@ describe('Dockerfiles', () => {
     }
     expect(runs('docker/Dockerfile').some((r) => /--omit=dev/.test(r))).toBe(true);
     const gpu = runs('docker/Dockerfile.gpu');
-    expect(gpu.some((r) => /tfjs-node-gpu/.test(r) && /npm run install/.test(r))).toBe(true);
+    expect(gpu.some((r) => /tfjs-node-gpu/.test(r) && /node scripts\/install\.js gpu download/.test(r) && /tfjs_binding\.node/.test(r))).toBe(true);
+    for (const r of gpu.filter((x) => /npm ci\b/.test(x))) expect(r).toMatch(/--ignore-scripts/); // only that one script runs
     expect(gpu.some((r) => /--omit=dev/.test(r))).toBe(true);
   });
 
@@ -609,5 +727,29 @@ describe('docker/healthcheck.js', () => {
     expect(down.code).toBe(1);
     expect(down.out).toMatch(/unhealthy: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
     expect((await run(['not-an-address'])).code).toBe(1);
+  });
+
+  test('an http:// target must answer 200; every target must pass', async () => {
+    let status = 200;
+    const web = createHttpServer((req, res) => {
+      res.statusCode = req.url === '/healthz' ? status : 404;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const tcp = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    const tcpTarget = `127.0.0.1:${(tcp.address() as AddressInfo).port}`;
+    try {
+      expect((await run([`${url}/healthz`, tcpTarget])).code).toBe(0);
+      expect((await run(['--timeout', '10', `${url}/healthz`])).code).toBe(0);
+      expect(await run(['--timeout', 'soon', `${url}/healthz`])).toEqual({ code: 1, out: expect.stringMatching(/--timeout expects/) });
+      expect(await run([`${url}/nope`])).toEqual({ code: 1, out: expect.stringMatching(/answered 404/) });
+      status = 503;
+      expect((await run([tcpTarget, `${url}/healthz`])).code).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => web.close(() => resolve()));
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    }
   });
 });
