@@ -110,7 +110,8 @@ test('a client that stalls mid-upload (connected, silent) is cut off and the rou
   expect(await stalled).toMatch(/^ABORTED: upload idle/);
   const started = Date.now();
   const record = await roundClosed();
-  expect(Date.now() - started).toBeLessThan(config.roundTimeoutMs + 1_000);
+  // Closed by the deadline, not hanging (slack for a loaded machine).
+  expect(Date.now() - started).toBeLessThan(config.roundTimeoutMs + 4_000);
   expect(record.reported).toBe(1);
   expect(record.clients.find((c) => c.clientId === 'faulty')!.status).toBe('late');
   expectGlobalIs(initial(), honestDelta);

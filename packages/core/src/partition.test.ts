@@ -287,12 +287,13 @@ describe('dirichletPartition', () => {
     ).toThrow(/no Dirichlet\(alpha=0.01\) draw in 20 tries/);
   });
 
-  test('CIFAR-100-sized run is fast', () => {
+  test('CIFAR-100-sized partitions cover 100 clients', () => {
+    // Its speed is a benchmark matter; here: it completes and every client gets data.
     const trainLabels = makeLabels(new Array<number>(100).fill(500), 1);
     const testLabels = makeLabels(new Array<number>(100).fill(100), 2);
-    const t0 = Date.now();
-    dirichletPartition(trainLabels, testLabels, { clients: 100, alpha: 0.5, numClasses: 100, seed: 1 });
-    labelSkewPartition(trainLabels, testLabels, { clients: 100, classesPerClient: 10, numClasses: 100, seed: 1 });
-    expect(Date.now() - t0).toBeLessThan(2000);
+    const dirichlet = dirichletPartition(trainLabels, testLabels, { clients: 100, alpha: 0.5, numClasses: 100, seed: 1 });
+    const skew = labelSkewPartition(trainLabels, testLabels, { clients: 100, classesPerClient: 10, numClasses: 100, seed: 1 });
+    expect(dirichlet).toHaveLength(100);
+    expect(skew.every((p) => p.classes.length === 10 && p.train.length > 0 && p.test.length > 0)).toBe(true);
   });
 });

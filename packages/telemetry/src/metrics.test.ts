@@ -78,7 +78,8 @@ describe('metrics server', () => {
     });
     const started = Date.now();
     await server.close();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Not waiting out the 5 s keep-alive of the open connection (a behaviour, with room for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(4_500);
     agent.destroy();
   });
 });

