@@ -63,14 +63,14 @@ afterEach(() => {
     const stateDir = join(await mkdtemp(join(tmpdir(), 'pfedlora-netns-')), 'state');
     const coordinator = new PfedloraProcess(
       'coordinator',
-      [...coordinatorArgs(7070, ['--rounds', '6', '--min-clients', '1', '--wait-clients', '2', '--client-timeout', '4', '--round-timeout', '60', '--state-dir', stateDir]).map((a) => (a === '127.0.0.1' ? '0.0.0.0' : a))],
+      [...coordinatorArgs(7070, ['--rounds', '6', '--min-clients', '1', '--wait-clients', '2', '--client-timeout', '6', '--round-timeout', '90', '--state-dir', stateDir]).map((a) => (a === '127.0.0.1' ? '0.0.0.0' : a))],
       {},
       ['ip', 'netns', 'exec', COORD],
     );
     running.push(coordinator);
     await coordinator.waitForMessage('coordinator listening');
     const clients = [0, 1].map((k) => {
-      const args = clientArgs(7070, k, 2, ['--silence-timeout', '4']).map((a) => (a === '127.0.0.1:7070' ? `${coordAddr(k)}:7070` : a));
+      const args = clientArgs(7070, k, 2, ['--silence-timeout', '6']).map((a) => (a === '127.0.0.1:7070' ? `${coordAddr(k)}:7070` : a));
       const p = new PfedloraProcess(`client-${k}`, args, {}, ['ip', 'netns', 'exec', clientNs(k)]);
       running.push(p);
       return p;

@@ -94,7 +94,7 @@ export function clientArgs(port: number, k: number, n: number, extra: string[] =
 }
 
 export function coordinatorArgs(port: number, extra: string[] = [], adminPort = 0, transport: readonly string[] = INSECURE): string[] {
-  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '3', '--disconnect-grace', '1', ...transport, ...extra];
+  return ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--batch-size', '32', '--rank', '4', '--adapter-alpha', '4', '--heartbeat-interval', '0.5', '--client-timeout', '10', '--disconnect-grace', '1', ...transport, ...extra];
 }
 
 /** Runs a pfedlora operator command to completion. */
