@@ -21,6 +21,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   config: { summary: 'show the effective configuration: config print coordinator|client', load: async () => (await import('./commands/config')).config },
   certs: { summary: 'TLS certificates: certs init|issue|revoke (CA, coordinator, operator, clients)', load: async () => (await import('./commands/certs')).certs },
   simulate: { summary: 'run a whole federation in this process (research)', load: async () => (await import('./commands/simulate')).simulate },
+  reproduce: { summary: "the paper's grid (algorithms x settings x seeds), resumable, with report.md/html, results.csv, plots", load: async () => (await import('./commands/reproduce')).reproduce },
   doctor: { summary: 'show the training engine, data and versions found here', load: async () => (await import('./commands/doctor')).doctor },
   bench: { summary: 'benchmarks: bench train', load: async () => (await import('./commands/bench')).bench },
 };

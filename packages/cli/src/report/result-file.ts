@@ -1,0 +1,113 @@
+/**
+ * Reading a cell's result.json (written by `simulate --out` and `reproduce`)
+ * back, checked: the file may be from an older version, hand-edited, or cut
+ * short by a killed run, and the report must say which rather than plot
+ * garbage.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { RoundCost } from './metrics';
+
+/** JSON has no NaN: JSON.stringify writes it as null, so null reads back as NaN. */
+const numberOrNaN = z.union([z.number(), z.null()]).transform((v) => (v === null ? NaN : v));
+
+const roundSchema = z.object({
+  round: z.number().int().positive(),
+  meanAccuracy: numberOrNaN,
+  bytesUp: z.number().nonnegative(),
+  bytesDown: z.number().nonnegative(),
+  trainFlops: z.number().nonnegative(),
+  participants: z.array(z.number()).optional(),
+});
+
+/** The config fields the grid sets; the rest are kept opaque for the staleness check. */
+const configSchema = z
+  .object({
+    dataset: z.string(),
+    algorithm: z.string(),
+    clients: z.number().int().positive(),
+    participation: z.number(),
+    partition: z.string(),
+    rounds: z.number().int().positive(),
+    seed: z.number().int(),
+  })
+  .passthrough();
+
+const resultSchema = z.object({
+  config: configSchema,
+  dataSource: z.string().optional(),
+  engine: z.object({ backend: z.string() }).passthrough().optional(),
+  rounds: z.array(roundSchema),
+  final: z.object({ meanAccuracy: numberOrNaN, round: z.number() }),
+  totals: z.object({ bytesUp: z.number(), bytesDown: z.number(), trainFlops: z.number(), seconds: z.number() }),
+});
+
+/** What the report and the resume check read from a result.json. */
+export interface StoredResult {
+  readonly config: Readonly<Record<string, unknown>> & {
+    readonly dataset: string;
+    readonly algorithm: string;
+    readonly clients: number;
+    readonly participation: number;
+    readonly partition: string;
+    readonly rounds: number;
+    readonly seed: number;
+  };
+  readonly rounds: readonly RoundCost[];
+  readonly finalAccuracy: number;
+  readonly seconds: number;
+  /** Where the data was read from (absent in hand-made files). */
+  readonly dataSource: string | undefined;
+  /** The training engine that ran it. */
+  readonly backend: string | undefined;
+}
+
+/** Parses the text of a result.json; throws an Error saying what is wrong. */
+export function parseResultJson(text: string, where: string): StoredResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${where}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const parsed = resultSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${where}: not a simulation result (${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'})`);
+  }
+  const r = parsed.data;
+  return {
+    config: r.config,
+    rounds: r.rounds.map(({ round, meanAccuracy, bytesUp, bytesDown, trainFlops }) => ({ round, meanAccuracy, bytesUp, bytesDown, trainFlops })),
+    finalAccuracy: r.final.meanAccuracy,
+    seconds: r.totals.seconds,
+    dataSource: r.dataSource,
+    backend: r.engine?.backend,
+  };
+}
+
+export async function readResultFile(path: string): Promise<StoredResult> {
+  return parseResultJson(await readFile(path, 'utf8'), path);
+}
+
+/**
+ * Config fields that do not change what a run computes (threads, engine, where
+ * the data was read from), so a stored result made with other values still
+ * counts as done.
+ */
+const IRRELEVANT = new Set(['workers', 'backend', 'dataDir']);
+
+/**
+ * Why a stored result does not answer `wanted` (undefined when it does): a
+ * differing config field or missing rounds. `wanted` is the SimulationConfig
+ * the grid would run, as a plain record.
+ */
+export function staleReason(stored: StoredResult, wanted: Readonly<Record<string, unknown>>): string | undefined {
+  for (const [key, value] of Object.entries(wanted)) {
+    if (IRRELEVANT.has(key)) continue;
+    const have = stored.config[key];
+    if (JSON.stringify(have) !== JSON.stringify(value)) return `${key} is ${JSON.stringify(have)}, want ${JSON.stringify(value)}`;
+  }
+  if (stored.rounds.length !== stored.config.rounds) return `has ${stored.rounds.length} of ${stored.config.rounds} rounds`;
+  return undefined;
+}
