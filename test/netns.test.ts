@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientArgs, coordinatorArgs, PfedloraProcess } from './processes';
 
-jest.setTimeout(240_000);
+// Normally ~30 s; generous because every step waits on real timeouts and a loaded machine stretches them.
+jest.setTimeout(420_000);
 
 const tag = `pfl${process.pid % 100000}`;
 const COORD = `${tag}-coord`;
