@@ -57,7 +57,7 @@ export const DEFAULT_TRANSPORT: TransportOptions = {
   reps: 0,
   chunkSize: DEFAULT_COORDINATOR.chunkSize,
   maxConcurrentUploads: DEFAULT_COORDINATOR.maxConcurrentUploads,
-  phaseTimeoutSec: 120,
+  phaseTimeoutSec: 600,
 };
 
 export interface DirectionResult {
@@ -223,7 +223,7 @@ export async function runTransportCase(
       rawUp.push(mbps(ru));
       closes.push(close);
     }
-    await finished;
+    await withTimeout(finished, limit, 'the end of the run');
     const result: TransportCase = {
       sizeMiB,
       payloadBytes: shape.payloadBytes,
