@@ -103,3 +103,28 @@ describe('Federation service', () => {
     stream.cancel();
   });
 });
+
+describe('upload admission', () => {
+  test('an upload cancelled while queued does not keep its slot; stalled ones are cut and later uploads get through', async () => {
+    await server.shutdown(200);
+    server = await startCoordinator({ ...config, maxConcurrentUploads: 1, uploadIdleTimeoutMs: 800 }, silentLogger());
+    raw.close();
+    raw = new RawFederationClient(`127.0.0.1:${server.port}`);
+    const session = await join(goodJoin);
+    const { task, stream } = await nextTask(session);
+    const good = delta((i) => (i % 5) / 100);
+    const bytes = encodeTensors(good);
+    // A holds the only slot and stalls after one chunk.
+    const stalled = code(upload(headerFor(session, task, good, bytes), bytes, { stopAfter: 1 }));
+    await new Promise((r) => setTimeout(r, 100));
+    // B queues behind it, then its client goes away.
+    const quitter = new RawFederationClient(`127.0.0.1:${server.port}`);
+    void code(quitter.upload(headerFor(session, task, good, bytes), bytes, { stopAfter: 1 }));
+    await new Promise((r) => setTimeout(r, 100));
+    quitter.kill();
+    expect(await stalled).toMatch(/^ABORTED: upload idle/);
+    // C gets the slot B was granted after it left.
+    expect(await code(upload(headerFor(session, task, good, bytes), bytes))).toBe('OK');
+    stream.cancel();
+  });
+});

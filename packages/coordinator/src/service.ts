@@ -150,9 +150,15 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
         );
       };
       call.on('cancelled', () => finish(new CoordinatorError('aborted', 'client cancelled the upload')));
-      touch();
       void (async () => {
         try {
+          // Admission before reading anything: a queued upload is not read, so HTTP/2 flow
+          // control keeps its bytes at the client (bounded coordinator memory), and its idle
+          // clock starts only once it may send.
+          const granted = await coordinator.acquireUploadSlot();
+          if (done) return granted(); // cancelled while queued: hand the slot on
+          release = granted;
+          touch();
           for await (const message of call as AsyncIterable<UploadMessage__Output>) {
             if (done) return;
             touch();
@@ -160,8 +166,6 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
               if (message.kind !== 'header') throw new ProtocolError('an upload must start with its header');
               const header = uploadHeaderFromProto(message.header);
               auth?.checkSession(call, header.sessionId);
-              release = await coordinator.acquireUploadSlot();
-              if (done) return;
               sink = coordinator.beginUpload(header);
             } else {
               if (message.kind !== 'chunk' || !message.chunk) throw new ProtocolError('after the header an upload carries only chunks');
