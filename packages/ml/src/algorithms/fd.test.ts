@@ -1,50 +1,11 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation } from '../simulation';
-import type { ModelKind } from '../zoo';
-import type { ClientSetup, FederationSetup } from './algorithm';
 import { createFd, fd } from './fd';
-
-let data: DatasetSplits;
-const C = 10;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: C, rank: 4, alpha: 4 };
-const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
-
-function pick(ds: Dataset, classes: number[], n: number): Dataset {
-  const idx: number[] = [];
-  for (let i = 0; i < ds.count && idx.length < n; i++) if (classes.includes(ds.labels[i]!)) idx.push(i);
-  return subsetOf(ds, Int32Array.from(idx));
-}
-
-function clientSetup(k: number, modelKind: ModelKind, classes: number[], n = 64): ClientSetup {
-  return {
-    clientIndex: k,
-    modelKind,
-    federation: setup,
-    training: { ...PAPER_SGD, localEpochs: 1, batchSize: 32 },
-    train: pick(data.train, classes, n),
-    test: pick(data.test, classes, 64),
-    seed: 100 + k,
-  };
-}
+import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
 /** Hand-made per-class logits: class c's row filled with `fill(c)`, counts as given. */
-function logits(counts: number[], fill: (c: number) => number): NamedTensor[] {
-  const mean = new Float32Array(C * C);
-  counts.forEach((n, c) => n > 0 && mean.fill(fill(c), c * C, (c + 1) * C));
-  return [
-    { name: 'logits/mean', shape: [C, C], values: mean },
-    { name: 'logits/count', shape: [C], values: Float32Array.from(counts) },
-  ];
-}
+const logits = (counts: number[], fill: (c: number) => number): NamedTensor[] => classStats('logits', C, counts, fill);
 
-beforeAll(async () => {
-  await initEngine('wasm');
-  data = await loadDataset('fashion-mnist', { preferSubset: true });
-});
+useFashionMnistSubset();
 
 describe('FD', () => {
   test('two different CNNs upload per-class mean logits of their own classes with their class counts', async () => {
@@ -107,27 +68,15 @@ describe('FD', () => {
     plain.dispose();
 
     await distilled.evaluate();
-    const before = tf.memory().numTensors;
-    await distilled.fit(known, 2);
-    expect(Number.isFinite((await distilled.evaluate()).accuracy)).toBe(true);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoTensorLeak(async () => {
+      await distilled.fit(known, 2);
+      expect(Number.isFinite((await distilled.evaluate()).accuracy)).toBe(true);
+    });
     distilled.dispose();
   });
 
   test('a 2-client, 2-round simulation completes with finite accuracy', async () => {
-    const result = await runSimulation({
-      ...DEFAULT_SIMULATION,
-      algorithm: 'fd',
-      dataDir: 'subset',
-      clients: 2,
-      rounds: 2,
-      maxTrainSamples: 64,
-      batchSize: 32,
-      workers: 0,
-      backend: 'wasm',
-    });
-    expect(result.rounds).toHaveLength(2);
-    expect(Number.isFinite(result.final.meanAccuracy)).toBe(true);
+    const result = await twoClientSimulation('fd');
     expect(result.rounds[1]!.bytesUp).toBe(2 * encodedSizeOfSpec(fd.updateSpec(setup)));
   });
 });

@@ -1,37 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { createRng, encodedSizeOfSpec, shuffleInPlace, uniform, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
 import { extractorForwardFlops, modelStages, trainStepFlops } from '../flops';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation } from '../simulation';
-import { modelSpec, type ModelKind } from '../zoo';
-import type { ClientSetup, FederationSetup } from './algorithm';
+import { modelSpec } from '../zoo';
 import { FEDGH_DEFAULTS, fedgh, trainGeneralizedHead, type PrototypePair } from './fedgh';
+import { C, setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
-let data: DatasetSplits;
-const C = 10;
 const D = 500;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: C, rank: 4, alpha: 4 };
-const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
-
-function pick(ds: Dataset, classes: number[], n: number): Dataset {
-  const idx: number[] = [];
-  for (let i = 0; i < ds.count && idx.length < n; i++) if (classes.includes(ds.labels[i]!)) idx.push(i);
-  return subsetOf(ds, Int32Array.from(idx));
-}
-
-function clientSetup(k: number, modelKind: ModelKind, classes: number[], n = 64, learningRate = PAPER_SGD.learningRate): ClientSetup {
-  return {
-    clientIndex: k,
-    modelKind,
-    federation: setup,
-    training: { ...PAPER_SGD, learningRate, localEpochs: 1, batchSize: 32 },
-    train: pick(data.train, classes, n),
-    test: pick(data.test, classes, 64),
-    seed: 100 + k,
-  };
-}
 
 /** A client's upload: prototype rows for the classes in `protos`, counts as given. */
 function upload(protos: Map<number, Float32Array>, count = 5): NamedTensor[] {
@@ -65,10 +38,7 @@ function argmax(head: readonly NamedTensor[], h: Float32Array): number {
   return best;
 }
 
-beforeAll(async () => {
-  await initEngine('wasm');
-  data = await loadDataset('fashion-mnist', { preferSubset: true });
-});
+useFashionMnistSubset();
 
 describe('FedGH', () => {
   test('two different CNNs start from the global head and upload prototypes of their classes; FLOPs add one forward pass', async () => {
@@ -144,27 +114,15 @@ describe('FedGH', () => {
     const global = fedgh.initialGlobal(setup, 6);
     await client.fit(global, 1);
     await client.evaluate();
-    const before = tf.memory().numTensors;
-    await client.fit(global, 2);
-    expect(Number.isFinite((await client.evaluate()).accuracy)).toBe(true);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoTensorLeak(async () => {
+      await client.fit(global, 2);
+      expect(Number.isFinite((await client.evaluate()).accuracy)).toBe(true);
+    });
     client.dispose();
   });
 
   test('a 2-client, 2-round simulation completes with finite accuracy', async () => {
-    const result = await runSimulation({
-      ...DEFAULT_SIMULATION,
-      algorithm: 'fedgh',
-      dataDir: 'subset',
-      clients: 2,
-      rounds: 2,
-      maxTrainSamples: 64,
-      batchSize: 32,
-      workers: 0,
-      backend: 'wasm',
-    });
-    expect(result.rounds).toHaveLength(2);
-    expect(Number.isFinite(result.final.meanAccuracy)).toBe(true);
+    const result = await twoClientSimulation('fedgh');
     expect(result.rounds[1]!.bytesUp).toBe(2 * encodedSizeOfSpec(fedgh.updateSpec(setup)));
     expect(result.rounds[1]!.bytesDown).toBe(2 * encodedSizeOfSpec(fedgh.globalSpec(setup)));
   });

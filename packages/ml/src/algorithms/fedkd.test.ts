@@ -1,11 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { createRng, encodedSizeOfSpec, uniform, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation } from '../simulation';
-import type { ModelKind } from '../zoo';
-import type { AlgorithmClient, ClientSetup, FederationSetup } from './algorithm';
+import type { AlgorithmClient } from './algorithm';
 import {
   FEDKD_DEFAULTS,
   addDecodedDelta,
@@ -21,13 +15,7 @@ import {
   truncatedFactors,
   type CompressionReport,
 } from './fedkd';
-
-let data: DatasetSplits;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: 10, rank: 4, alpha: 4 };
-const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
-const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-/** Bitwise equality of two tensor lists (jest's deep equality is slow on millions of floats). */
-const same = (a: readonly NamedTensor[], b: readonly NamedTensor[]) => a.length === b.length && a.every((t, i) => t.name === b[i]!.name && bytes(t.values).equals(bytes(b[i]!.values)));
+import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
 function random(seed: number, n: number): Float64Array {
   const rng = createRng(seed);
@@ -59,28 +47,7 @@ function withSingularValues(m: number, n: number, s: number[], seed: number): Fl
   return reconstruct(U.u, s, V.u, m, n, k);
 }
 
-function pick(ds: Dataset, classes: number[], n: number): Dataset {
-  const idx: number[] = [];
-  for (let i = 0; i < ds.count && idx.length < n; i++) if (classes.includes(ds.labels[i]!)) idx.push(i);
-  return subsetOf(ds, Int32Array.from(idx));
-}
-
-function clientSetup(k: number, modelKind: ModelKind, classes: number[], n = 64): ClientSetup {
-  return {
-    clientIndex: k,
-    modelKind,
-    federation: setup,
-    training: { ...PAPER_SGD, localEpochs: 1, batchSize: 32 },
-    train: pick(data.train, classes, n),
-    test: pick(data.test, classes, 64),
-    seed: 100 + k,
-  };
-}
-
-beforeAll(async () => {
-  await initEngine('wasm');
-  data = await loadDataset('fashion-mnist', { preferSubset: true });
-});
+useFashionMnistSubset();
 
 describe('SVD (Gram eigen-decomposition)', () => {
   test.each([
@@ -252,10 +219,10 @@ describe('FedKD', () => {
       }
       if (k === 0) {
         await client.evaluate();
-        const before = tf.memory().numTensors;
-        await client.fit(global, 2);
-        const ev = await client.evaluate();
-        expect(tf.memory().numTensors).toBe(before);
+        const ev = await expectNoTensorLeak(async () => {
+          await client.fit(global, 2);
+          return client.evaluate();
+        });
         const state = await client.privateState();
         expect(state.some((t) => t.name === 'fedkd/projection')).toBe(true);
         const copy = fedkd.createClient(clientSetup(k, kind, [k, k + 5]));
@@ -269,19 +236,7 @@ describe('FedKD', () => {
   });
 
   test('a 2-client, 2-round simulation completes with finite accuracy', async () => {
-    const result = await runSimulation({
-      ...DEFAULT_SIMULATION,
-      algorithm: 'fedkd',
-      dataDir: 'subset',
-      clients: 2,
-      rounds: 2,
-      maxTrainSamples: 64,
-      batchSize: 32,
-      workers: 0,
-      backend: 'wasm',
-    });
-    expect(result.rounds).toHaveLength(2);
-    expect(Number.isFinite(result.final.meanAccuracy)).toBe(true);
+    const result = await twoClientSimulation('fedkd');
     expect(result.rounds[1]!.bytesUp).toBe(2 * encodedSizeOfSpec(fedkd.updateSpec(setup)));
     expect(result.rounds[1]!.bytesDown).toBe(2 * encodedSizeOfSpec(fedkd.globalSpec(setup)));
   });

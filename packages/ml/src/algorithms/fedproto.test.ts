@@ -1,50 +1,12 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation } from '../simulation';
-import type { ModelKind } from '../zoo';
-import type { ClientSetup, FederationSetup } from './algorithm';
 import { createFedProto, fedproto } from './fedproto';
+import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
-let data: DatasetSplits;
-const C = 10;
 const D = 500;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: C, rank: 4, alpha: 4 };
-const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
 
-function pick(ds: Dataset, classes: number[], n: number): Dataset {
-  const idx: number[] = [];
-  for (let i = 0; i < ds.count && idx.length < n; i++) if (classes.includes(ds.labels[i]!)) idx.push(i);
-  return subsetOf(ds, Int32Array.from(idx));
-}
+const protos = (counts: number[], fill: (c: number) => number): NamedTensor[] => classStats('protos', D, counts, fill);
 
-function clientSetup(k: number, modelKind: ModelKind, classes: number[], n = 64): ClientSetup {
-  return {
-    clientIndex: k,
-    modelKind,
-    federation: setup,
-    training: { ...PAPER_SGD, localEpochs: 1, batchSize: 32 },
-    train: pick(data.train, classes, n),
-    test: pick(data.test, classes, 64),
-    seed: 100 + k,
-  };
-}
-
-function protos(counts: number[], fill: (c: number) => number): NamedTensor[] {
-  const mean = new Float32Array(C * D);
-  counts.forEach((n, c) => n > 0 && mean.fill(fill(c), c * D, (c + 1) * D));
-  return [
-    { name: 'protos/mean', shape: [C, D], values: mean },
-    { name: 'protos/count', shape: [C], values: Float32Array.from(counts) },
-  ];
-}
-
-beforeAll(async () => {
-  await initEngine('wasm');
-  data = await loadDataset('fashion-mnist', { preferSubset: true });
-});
+useFashionMnistSubset();
 
 describe('FedProto', () => {
   test('two different CNNs upload prototypes of their own classes (mean h >= 0 after relu) with class counts', async () => {
@@ -103,27 +65,15 @@ describe('FedProto', () => {
     restored.dispose();
     byHead.dispose();
 
-    const before = tf.memory().numTensors;
-    await client.fit(onlySeven, 3);
-    await client.evaluate();
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoTensorLeak(async () => {
+      await client.fit(onlySeven, 3);
+      await client.evaluate();
+    });
     client.dispose();
   });
 
   test('a 2-client, 2-round simulation completes with finite accuracy', async () => {
-    const result = await runSimulation({
-      ...DEFAULT_SIMULATION,
-      algorithm: 'fedproto',
-      dataDir: 'subset',
-      clients: 2,
-      rounds: 2,
-      maxTrainSamples: 64,
-      batchSize: 32,
-      workers: 0,
-      backend: 'wasm',
-    });
-    expect(result.rounds).toHaveLength(2);
-    expect(Number.isFinite(result.final.meanAccuracy)).toBe(true);
+    const result = await twoClientSimulation('fedproto');
     expect(result.rounds[1]!.bytesUp).toBe(2 * encodedSizeOfSpec(fedproto.updateSpec(setup)));
   });
 });

@@ -1,43 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
 import { modelStages, trainStepFlops } from '../flops';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation } from '../simulation';
-import { modelSpec, parameterCount, type ModelKind } from '../zoo';
-import type { ClientSetup, FederationSetup } from './algorithm';
+import { modelSpec, parameterCount } from '../zoo';
 import { fml } from './fml';
+import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
-let data: DatasetSplits;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: 10, rank: 4, alpha: 4 };
-const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
-/** Bitwise equality of two tensor lists (jest's deep equality is slow on 500k floats). */
-const same = (a: readonly NamedTensor[], b: readonly NamedTensor[]) =>
-  a.length === b.length && a.every((t, i) => t.name === b[i]!.name && Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength).equals(Buffer.from(b[i]!.values.buffer, b[i]!.values.byteOffset, b[i]!.values.byteLength)));
-
-function pick(ds: Dataset, classes: number[], n: number): Dataset {
-  const idx: number[] = [];
-  for (let i = 0; i < ds.count && idx.length < n; i++) if (classes.includes(ds.labels[i]!)) idx.push(i);
-  return subsetOf(ds, Int32Array.from(idx));
-}
-
-function clientSetup(k: number, modelKind: ModelKind, classes: number[], n = 64): ClientSetup {
-  return {
-    clientIndex: k,
-    modelKind,
-    federation: setup,
-    training: { ...PAPER_SGD, localEpochs: 1, batchSize: 32 },
-    train: pick(data.train, classes, n),
-    test: pick(data.test, classes, 64),
-    seed: 100 + k,
-  };
-}
-
-beforeAll(async () => {
-  await initEngine('wasm');
-  data = await loadDataset('fashion-mnist', { preferSubset: true });
-});
+useFashionMnistSubset();
 
 describe('FML', () => {
   test('two different private CNNs train and upload the same CNN-5 meme schema; FLOPs count both models', async () => {
@@ -77,10 +44,10 @@ describe('FML', () => {
     const global = fml.initialGlobal(setup, 2);
     await client.fit(global, 1);
     await client.evaluate();
-    const before = tf.memory().numTensors;
-    await client.fit(global, 2);
-    const ev = await client.evaluate();
-    expect(tf.memory().numTensors).toBe(before);
+    const ev = await expectNoTensorLeak(async () => {
+      await client.fit(global, 2);
+      return client.evaluate();
+    });
     const copy = fml.createClient(clientSetup(0, 'cnn5', [1, 7]));
     copy.loadPrivateState(await client.privateState());
     expect((await copy.evaluate()).loss).toBeCloseTo(ev.loss, 6);
@@ -89,19 +56,7 @@ describe('FML', () => {
   });
 
   test('a 2-client, 2-round simulation completes with finite accuracy', async () => {
-    const result = await runSimulation({
-      ...DEFAULT_SIMULATION,
-      algorithm: 'fml',
-      dataDir: 'subset',
-      clients: 2,
-      rounds: 2,
-      maxTrainSamples: 64,
-      batchSize: 32,
-      workers: 0,
-      backend: 'wasm',
-    });
-    expect(result.rounds).toHaveLength(2);
-    expect(Number.isFinite(result.final.meanAccuracy)).toBe(true);
+    const result = await twoClientSimulation('fml');
     expect(result.rounds[1]!.bytesUp).toBe(2 * encodedSizeOfSpec(fml.updateSpec(setup)));
   });
 });

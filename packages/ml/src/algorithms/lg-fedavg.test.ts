@@ -1,39 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { encodedSizeOfSpec, weightedMean, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation } from '../simulation';
-import type { ModelKind } from '../zoo';
-import type { ClientSetup, FederationSetup } from './algorithm';
 import { lgFedAvg } from './lg-fedavg';
+import { setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
-let data: DatasetSplits;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: 10, rank: 4, alpha: 4 };
-const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
-
-function pick(ds: Dataset, classes: number[], n: number): Dataset {
-  const idx: number[] = [];
-  for (let i = 0; i < ds.count && idx.length < n; i++) if (classes.includes(ds.labels[i]!)) idx.push(i);
-  return subsetOf(ds, Int32Array.from(idx));
-}
-
-function clientSetup(k: number, modelKind: ModelKind, classes: number[], n = 64, learningRate = PAPER_SGD.learningRate): ClientSetup {
-  return {
-    clientIndex: k,
-    modelKind,
-    federation: setup,
-    training: { ...PAPER_SGD, learningRate, localEpochs: 1, batchSize: 32 },
-    train: pick(data.train, classes, n),
-    test: pick(data.test, classes, 64),
-    seed: 100 + k,
-  };
-}
-
-beforeAll(async () => {
-  await initEngine('wasm');
-  data = await loadDataset('fashion-mnist', { preferSubset: true });
-});
+useFashionMnistSubset();
 
 describe('LG-FedAvg', () => {
   test('two different CNNs upload heads of the shared schema, starting from the global head', async () => {
@@ -82,10 +51,10 @@ describe('LG-FedAvg', () => {
     const global = lgFedAvg.initialGlobal(setup, 3);
     await client.fit(global, 1);
     await client.evaluate();
-    const before = tf.memory().numTensors;
-    await client.fit(global, 2);
-    const ev = await client.evaluate();
-    expect(tf.memory().numTensors).toBe(before);
+    const ev = await expectNoTensorLeak(async () => {
+      await client.fit(global, 2);
+      return client.evaluate();
+    });
     const copy = lgFedAvg.createClient(clientSetup(0, 'cnn5', [1, 7]));
     copy.loadPrivateState(await client.privateState());
     expect((await copy.evaluate()).loss).toBeCloseTo(ev.loss, 6);
@@ -94,19 +63,7 @@ describe('LG-FedAvg', () => {
   });
 
   test('a 2-client, 2-round simulation completes with finite accuracy and the head as payload', async () => {
-    const result = await runSimulation({
-      ...DEFAULT_SIMULATION,
-      algorithm: 'lg-fedavg',
-      dataDir: 'subset',
-      clients: 2,
-      rounds: 2,
-      maxTrainSamples: 64,
-      batchSize: 32,
-      workers: 0,
-      backend: 'wasm',
-    });
-    expect(result.rounds).toHaveLength(2);
-    expect(Number.isFinite(result.final.meanAccuracy)).toBe(true);
+    const result = await twoClientSimulation('lg-fedavg');
     const bytes = encodedSizeOfSpec(lgFedAvg.updateSpec(setup));
     expect(result.rounds[1]!.bytesUp).toBe(2 * bytes);
     expect(result.rounds[1]!.bytesDown).toBe(2 * bytes);
