@@ -22,7 +22,7 @@ import {
 import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../batches';
 import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
 import { REPRESENTATION_DIM, head, representation, type InputShape } from '../zoo';
-import type { GlobalAggregator, UpdateContribution } from './algorithm';
+import type { GlobalAggregator, LocalTrainingConfig, UpdateContribution } from './algorithm';
 
 // ---------------------------------------------------------------- training loop
 
@@ -168,6 +168,31 @@ export class ClassSums {
 /** oneHot(labels)^T x rows: per-class sums of a batch's rows, [C, dim]. Call inside tf.tidy. */
 export function batchClassSums(rows: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
   return tf.matMul(tf.cast(tf.oneHot(labels, numClasses), 'float32'), rows, true, false);
+}
+
+/**
+ * The client loop of FD and FedProto: `training.localEpochs` epochs of `step`,
+ * whose first extra is the batch's per-class sums (batchClassSums), folded into
+ * `sums` over every epoch. Returns the last epoch's mean loss (0 for no epoch).
+ */
+export async function runEpochsWithClassSums(
+  data: SampleSet,
+  input: InputShape,
+  training: Pick<LocalTrainingConfig, 'localEpochs' | 'batchSize'>,
+  rng: Rng,
+  step: BatchStep,
+  sums: ClassSums,
+): Promise<number> {
+  let loss = 0;
+  for (let e = 0; e < training.localEpochs; e++) {
+    loss = await runEpoch(data, input, training.batchSize, rng, step, ([s], batch) => sums.add(s!, batch.labels));
+  }
+  return loss;
+}
+
+/** 1 for each class some client reported (count > 0), else 0, as a float32 [C] tensor. */
+export function knownClassMask(count: Float32Array): tf.Tensor1D {
+  return tf.tensor1d(Array.from(count, (n) => (n > 0 ? 1 : 0)), 'float32');
 }
 
 /** Validates a per-class payload's counts: finite and >= 0 (they are aggregation weights). */
@@ -328,6 +353,19 @@ export function foldingAggregator(
     },
     result: () => result(clients),
   };
+}
+
+/**
+ * The aggregator of FD and FedProto: ClassMeanAccumulator over whole updates;
+ * with no client reporting, a copy of the previous global.
+ */
+export function classMeanAggregator(global: readonly NamedTensor[], prefix: string, numClasses: number, dim: number): GlobalAggregator {
+  const acc = new ClassMeanAccumulator(prefix, numClasses, dim);
+  return foldingAggregator(
+    acc.spec,
+    (update) => acc.fold(update),
+    (clients) => (clients === 0 ? copyTensors(global) : acc.result()),
+  );
 }
 
 /** Fresh copies, so a result never aliases the previous global. */

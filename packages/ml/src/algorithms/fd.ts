@@ -24,16 +24,15 @@ import { PrivateModel } from '../private-model';
 import { head, modelSpec, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
-  ClassMeanAccumulator,
   ClassSums,
   batchClassSums,
   checkGlobal,
   classCounts,
+  classMeanAggregator,
   classStatsSpec,
-  copyTensors,
   emptyClassStats,
-  foldingAggregator,
-  runEpoch,
+  knownClassMask,
+  runEpochsWithClassSums,
   type BatchStep,
 } from './baseline-kit';
 
@@ -66,7 +65,7 @@ function createFdClient(setup: ClientSetup, options: FdOptions): AlgorithmClient
       const [mean, count] = global as [(typeof global)[0], (typeof global)[0]];
       const anyKnown = count.values.some((n) => n > 0);
       const globalLogits = tf.tensor2d(mean.values, [C, C]);
-      const known = tf.tensor1d(Array.from(count.values, (n) => (n > 0 ? 1 : 0)), 'float32');
+      const known = knownClassMask(count.values);
       const sums = new ClassSums(C, C);
       const step: BatchStep = (x, y, batch) => {
         let batchSums: tf.Tensor | undefined;
@@ -83,11 +82,9 @@ function createFdClient(setup: ClientSetup, options: FdOptions): AlgorithmClient
         model.optimizer.step(grads);
         return [value, batchSums!];
       };
-      let loss = 0;
+      let loss: number;
       try {
-        for (let e = 0; e < training.localEpochs; e++) {
-          loss = await runEpoch(train, spec.input, training.batchSize, rng, step, ([s], batch) => sums.add(s!, batch.labels));
-        }
+        loss = await runEpochsWithClassSums(train, spec.input, training, rng, step, sums);
       } finally {
         globalLogits.dispose();
         known.dispose();
@@ -117,14 +114,7 @@ export function createFd(overrides: Partial<FdOptions> = {}): Algorithm {
     globalSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, setup.numClasses),
     updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, setup.numClasses),
     initialGlobal: (setup) => emptyClassStats(PREFIX, setup.numClasses, setup.numClasses),
-    createAggregator(global, setup): GlobalAggregator {
-      const acc = new ClassMeanAccumulator(PREFIX, setup.numClasses, setup.numClasses);
-      return foldingAggregator(
-        acc.spec,
-        (update) => acc.fold(update),
-        (clients) => (clients === 0 ? copyTensors(global) : acc.result()),
-      );
-    },
+    createAggregator: (global, setup): GlobalAggregator => classMeanAggregator(global, PREFIX, setup.numClasses, setup.numClasses),
     createClient: (setup) => createFdClient(setup, options),
   };
 }

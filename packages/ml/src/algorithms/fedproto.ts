@@ -27,17 +27,17 @@ import { PrivateModel } from '../private-model';
 import { REPRESENTATION_DIM, head, modelSpec, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
-  ClassMeanAccumulator,
   ClassSums,
   batchClassSums,
   checkGlobal,
   classCounts,
+  classMeanAggregator,
   classStatsSpec,
   copyTensors,
   emptyClassStats,
   evaluateNearestPrototype,
-  foldingAggregator,
-  runEpoch,
+  knownClassMask,
+  runEpochsWithClassSums,
   type BatchStep,
 } from './baseline-kit';
 
@@ -78,7 +78,7 @@ function createFedProtoClient(setup: ClientSetup, options: FedProtoOptions): Alg
       const [mean, count] = global as [NamedTensor, NamedTensor];
       const anyKnown = count.values.some((n) => n > 0);
       const protos = tf.tensor2d(mean.values, [C, D]);
-      const known = tf.tensor1d(Array.from(count.values, (n) => (n > 0 ? 1 : 0)), 'float32');
+      const known = knownClassMask(count.values);
       const sums = new ClassSums(C, D);
       const step: BatchStep = (x, y, batch) => {
         let batchSums: tf.Tensor | undefined;
@@ -94,11 +94,9 @@ function createFedProtoClient(setup: ClientSetup, options: FedProtoOptions): Alg
         model.optimizer.step(grads);
         return [value, batchSums!];
       };
-      let loss = 0;
+      let loss: number;
       try {
-        for (let e = 0; e < training.localEpochs; e++) {
-          loss = await runEpoch(train, spec.input, training.batchSize, rng, step, ([s], batch) => sums.add(s!, batch.labels));
-        }
+        loss = await runEpochsWithClassSums(train, spec.input, training, rng, step, sums);
       } finally {
         protos.dispose();
         known.dispose();
@@ -140,14 +138,7 @@ export function createFedProto(overrides: Partial<FedProtoOptions> = {}): Algori
     globalSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
     updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
     initialGlobal: (setup) => emptyClassStats(PREFIX, setup.numClasses, REPRESENTATION_DIM),
-    createAggregator(global, setup): GlobalAggregator {
-      const acc = new ClassMeanAccumulator(PREFIX, setup.numClasses, REPRESENTATION_DIM);
-      return foldingAggregator(
-        acc.spec,
-        (update) => acc.fold(update),
-        (clients) => (clients === 0 ? copyTensors(global) : acc.result()),
-      );
-    },
+    createAggregator: (global, setup): GlobalAggregator => classMeanAggregator(global, PREFIX, setup.numClasses, REPRESENTATION_DIM),
     createClient: (setup) => createFedProtoClient(setup, options),
   };
 }
