@@ -1,27 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../engine';
+import { BOUND, CONV_GRID as GRID, useCpuAndWasm } from './test-fixtures';
 import { compareWithCpu, hostFloat } from './verify';
 
-const BOUND = 1e-4;
-
-beforeAll(async () => {
-  await initEngine('cpu');
-  await initEngine('wasm');
-});
-
-type Pad = 'valid' | 'same';
-// [filter, stride, pad, inChannels, outChannels, input size]: every filter x stride x pad
-// combination, channels spread over 1..32, odd and even sizes (same-padding asymmetry).
-const GRID: Array<[number, number, Pad, number, number, number]> = [];
-for (const k of [3, 5]) {
-  for (const s of [1, 2]) {
-    for (const pad of ['valid', 'same'] as const) {
-      GRID.push([k, s, pad, 1, 16, 13]);
-      GRID.push([k, s, pad, 16, 32, 8]);
-      GRID.push([k, s, pad, 3, 5, 11]);
-    }
-  }
-}
+useCpuAndWasm();
 
 describe('Conv2DBackpropFilter on wasm matches cpu', () => {
   test.each(GRID)('%i-square filter, stride %i, %s padding, %i->%i channels, %i-square input', async (k, s, pad, ci, co, size) => {

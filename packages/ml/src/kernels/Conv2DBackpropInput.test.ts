@@ -1,27 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../engine';
+import { BOUND, CONV_GRID as GRID, useCpuAndWasm } from './test-fixtures';
 import { compareWithCpu, hostFloat } from './verify';
 
-const BOUND = 1e-4;
+useCpuAndWasm();
 
-beforeAll(async () => {
-  await initEngine('cpu');
-  await initEngine('wasm');
-});
-
-type Pad = 'valid' | 'same';
 // Stride 1 runs our conv2d rewrite; stride 2 must still reach the built-in.
-const GRID: Array<[number, number, Pad, number, number, number]> = [];
-for (const k of [3, 5]) {
-  for (const s of [1, 2]) {
-    for (const pad of ['valid', 'same'] as const) {
-      GRID.push([k, s, pad, 1, 16, 13]);
-      GRID.push([k, s, pad, 16, 32, 8]);
-      GRID.push([k, s, pad, 3, 5, 11]);
-    }
-  }
-}
-
 describe('Conv2DBackpropInput on wasm matches cpu', () => {
   test.each(GRID)('%i-square filter, stride %i, %s padding, %i->%i channels, %i-square input', async (k, s, pad, ci, co, size) => {
     const batch = 2;
