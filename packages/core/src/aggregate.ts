@@ -4,48 +4,10 @@
  * number of clients. Pure: Float32Arrays in and out, Float64 accumulators inside
  * (a float32 running sum over hundreds of clients would lose ~log2(clients) bits).
  */
-import { assertMatchesSpec, sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
+import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
+import { AggregationError, checkFinite, checkSpec, checkWeight, copySpec } from './validate';
 
-/** Every aggregation failure, with a message naming the tensor and what was wrong. */
-export class AggregationError extends Error {
-  override readonly name = 'AggregationError';
-}
-
-function checkWeight(weight: number, what: string): void {
-  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-    throw new AggregationError(`${what}: weight must be a finite number > 0, got ${weight}`);
-  }
-}
-
-/** assertMatchesSpec, rethrown as an AggregationError so callers catch one type. */
-function checkSpec(tensors: readonly NamedTensor[], spec: readonly TensorSpec[], what: string): void {
-  try {
-    assertMatchesSpec(tensors, spec, what);
-  } catch (err) {
-    throw new AggregationError((err as Error).message);
-  }
-}
-
-function checkFinite(values: Float32Array, name: string, what: string, offset = 0): void {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) {
-      throw new AggregationError(`${what}: tensor "${name}" has non-finite value ${Number.isNaN(v) ? 'NaN' : v} at index ${offset + i}`);
-    }
-  }
-}
-
-function copySpec(spec: readonly TensorSpec[]): TensorSpec[] {
-  const names = new Set<string>();
-  return spec.map((s) => {
-    if (names.has(s.name)) throw new AggregationError(`spec: duplicate tensor name "${s.name}"`);
-    names.add(s.name);
-    for (const d of s.shape) {
-      if (!Number.isSafeInteger(d) || d < 0) throw new AggregationError(`spec: tensor "${s.name}" has invalid dim ${d} in [${s.shape.join(',')}]`);
-    }
-    return { name: s.name, shape: [...s.shape] };
-  });
-}
+export { AggregationError } from './validate';
 
 /**
  * Running weighted mean over clients. Two ways in:

@@ -12,8 +12,9 @@
  * naming the tensor, and return fresh float32 tensors. Per-coordinate work runs
  * on one reused Float64Array scratch, so the hot loop allocates nothing.
  */
-import { AggregationError, ClientContribution } from './aggregate';
-import { assertMatchesSpec, sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
+import { ClientContribution } from './aggregate';
+import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
+import { AggregationError, checkFiniteTensors, checkSpec, checkWeight, copySpec } from './validate';
 
 /** One client's contribution as the batch functions take it. */
 export interface WeightedTensors {
@@ -42,46 +43,8 @@ export interface BufferedAggregatorOptions {
 }
 
 // ---------------------------------------------------------------------------
-// Validation (aggregate.ts keeps its helpers private; these mirror its messages)
+// Validation (the weight, spec and finiteness checks are shared with aggregate.ts, in validate.ts)
 // ---------------------------------------------------------------------------
-
-function checkWeight(weight: number, what: string): void {
-  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-    throw new AggregationError(`${what}: weight must be a finite number > 0, got ${weight}`);
-  }
-}
-
-function checkSpec(tensors: readonly NamedTensor[], spec: readonly TensorSpec[], what: string): void {
-  try {
-    assertMatchesSpec(tensors, spec, what);
-  } catch (err) {
-    throw new AggregationError((err as Error).message);
-  }
-}
-
-function checkFinite(tensors: readonly NamedTensor[], what: string): void {
-  for (const t of tensors) {
-    const v = t.values;
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (!Number.isFinite(x)) {
-        throw new AggregationError(`${what}: tensor "${t.name}" has non-finite value ${Number.isNaN(x) ? 'NaN' : x} at index ${i}`);
-      }
-    }
-  }
-}
-
-function copySpec(spec: readonly TensorSpec[]): TensorSpec[] {
-  const names = new Set<string>();
-  return spec.map((s) => {
-    if (names.has(s.name)) throw new AggregationError(`spec: duplicate tensor name "${s.name}"`);
-    names.add(s.name);
-    for (const d of s.shape) {
-      if (!Number.isSafeInteger(d) || d < 0) throw new AggregationError(`spec: tensor "${s.name}" has invalid dim ${d} in [${s.shape.join(',')}]`);
-    }
-    return { name: s.name, shape: [...s.shape] };
-  });
-}
 
 function checkClipNorm(maxNorm: number, what: string): void {
   if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm <= 0) {
@@ -103,7 +66,7 @@ function checkItems(items: readonly WeightedTensors[], what: string): TensorSpec
     const label = `${what}: item ${k}`;
     checkWeight(item.weight, label);
     checkSpec(item.tensors, spec, label);
-    checkFinite(item.tensors, label);
+    checkFiniteTensors(item.tensors, label);
   });
   return spec;
 }
@@ -163,7 +126,7 @@ function clipUnchecked(delta: readonly NamedTensor[], maxNorm: number): { delta:
 export function clipDeltaNorm(delta: readonly NamedTensor[], maxNorm: number): { delta: NamedTensor[]; norm: number; scale: number } {
   checkClipNorm(maxNorm, 'clipDeltaNorm');
   checkSpec(delta, copySpec(specOf(delta)), 'clipDeltaNorm');
-  checkFinite(delta, 'clipDeltaNorm');
+  checkFiniteTensors(delta, 'clipDeltaNorm');
   return clipUnchecked(delta, maxNorm);
 }
 
@@ -574,7 +537,7 @@ export class BufferedAggregator {
     checkWeight(weight, 'add');
     this.checkRoom('add');
     checkSpec(tensors, this.specs, 'add');
-    checkFinite(tensors, 'add');
+    checkFiniteTensors(tensors, 'add');
     return this.store(
       tensors.map((t) => t.values),
       weight,
