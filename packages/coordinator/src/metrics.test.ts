@@ -5,27 +5,14 @@
  */
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { encodeTensors, sha256Hex, splitIntoChunks, specOf, type NamedTensor } from '@pfedlora/core';
+import { encodeTensors, type NamedTensor } from '@pfedlora/core';
 import { adapterSpec } from '@pfedlora/ml';
-import {
-  joinRequestToProto,
-  joinResponseFromProto,
-  loadFederationProto,
-  PROTOCOL_VERSION,
-  serverEventFromProto,
-  uploadHeaderToProto,
-  type FederationClient,
-  type JoinAccepted,
-  type JoinInfo,
-  type ServerEvent__Output,
-  type TrainTaskInfo,
-  type UploadAck__Output,
-  type UploadHeaderInfo,
-} from '@pfedlora/protocol';
+import type { JoinAccepted, JoinInfo, TrainTaskInfo, UploadHeaderInfo } from '@pfedlora/protocol';
 import { createMetricsRegistry, silentLogger, startMetricsServer, type MetricsServer } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { attachCoordinatorMetrics, type CoordinatorMetrics } from './metrics';
 import { startCoordinator, type RunningCoordinator } from './server';
+import { headerFor as baseHeader, joinInfo, RawFederationClient, tensorsOf } from './testing/raw-client';
 
 const config: CoordinatorConfig = {
   ...DEFAULT_COORDINATOR,
@@ -43,22 +30,21 @@ const config: CoordinatorConfig = {
   uploadIdleTimeoutMs: 1_000,
 };
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
-const goodJoin: JoinInfo = { clientId: 'c1', modelKind: 'cnn2', numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: { height: 28, width: 28, channels: 1, numClasses: 10 }, credential: 'sesame' };
+const goodJoin: JoinInfo = joinInfo('c1', { credential: 'sesame' });
 
 let server: RunningCoordinator;
 let metrics: CoordinatorMetrics;
 let http: MetricsServer;
-let client: FederationClient;
+let raw: RawFederationClient;
 
 beforeEach(async () => {
   server = await startCoordinator(config, silentLogger());
   metrics = attachCoordinatorMetrics(server.coordinator, createMetricsRegistry());
   http = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry, log: silentLogger() });
-  const proto = loadFederationProto();
-  client = new proto.pfedlora.v1.Federation(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as FederationClient;
+  raw = new RawFederationClient(`127.0.0.1:${server.port}`);
 });
 afterEach(async () => {
-  client.close();
+  raw.close();
   metrics.detach();
   await http.close();
   await server.shutdown(200);
@@ -89,55 +75,13 @@ async function scrape(): Promise<(series: string) => number | undefined> {
   return (series) => values.get(series);
 }
 
-function join(info: JoinInfo): Promise<JoinAccepted> {
-  return new Promise((resolve, reject) => client.Join(joinRequestToProto(info), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!)))));
-}
-
-function nextTask(session: JoinAccepted): Promise<{ task: TrainTaskInfo; stream: grpc.ClientReadableStream<ServerEvent__Output> }> {
-  return new Promise((resolve, reject) => {
-    const stream = client.Subscribe({ session_id: session.sessionId });
-    stream.on('data', (m: ServerEvent__Output) => {
-      const e = serverEventFromProto(m);
-      if (e.kind === 'train') resolve({ task: e.task, stream });
-    });
-    stream.on('error', (e) => reject(e));
-  });
-}
-
-function download(session: JoinAccepted, sha256: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    const call = client.Download({ session_id: session.sessionId, sha256, offset: 0 });
-    call.on('data', (c: { data: Buffer }) => parts.push(c.data));
-    call.on('error', reject);
-    call.on('end', () => resolve(Buffer.concat(parts)));
-  });
-}
-
-function upload(header: UploadHeaderInfo, bytes: Uint8Array): Promise<UploadAck__Output> {
-  return new Promise((resolve, reject) => {
-    const call = client.Upload((e: grpc.ServiceError | null, ack?: UploadAck__Output) => (e ? reject(e) : resolve(ack!)));
-    call.write({ header: uploadHeaderToProto(header) });
-    splitIntoChunks(bytes, 4096).forEach((c) => call.write({ chunk: c }));
-    call.end();
-  });
-}
-
-function delta(fill: (i: number) => number): NamedTensor[] {
-  return spec.map((s, t) => ({ name: s.name, shape: s.shape, values: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i + t)) }));
-}
-
-function headerFor(session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array): UploadHeaderInfo {
-  return {
-    sessionId: session.sessionId,
-    runId: task.runId,
-    round: task.round,
-    taskId: task.taskId,
-    payload: { sha256: sha256Hex(bytes), totalBytes: bytes.length, tensors: specOf(tensors) },
-    numSamples: 100,
-    metrics: { accuracy: 0.625, loss: 1, testSamples: 10, trainLoss: 1, trainSeconds: 1.5, trainFlops: 0 },
-  };
-}
+const join = (info: JoinInfo) => raw.join(info);
+const nextTask = (session: JoinAccepted) => raw.nextTask(session);
+const download = (session: JoinAccepted, sha256: string) => raw.download(session, sha256);
+const upload = (header: UploadHeaderInfo, bytes: Uint8Array) => raw.upload(header, bytes);
+const delta = (fill: (i: number) => number): NamedTensor[] => tensorsOf(spec, fill);
+const headerFor = (session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array): UploadHeaderInfo =>
+  baseHeader(session, task, tensors, bytes, { metrics: { accuracy: 0.625, loss: 1, testSamples: 10, trainLoss: 1, trainSeconds: 1.5, trainFlops: 0 } });
 
 const outcome = (p: Promise<unknown>) => p.then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code]);
 
@@ -203,14 +147,11 @@ describe('coordinator metrics', () => {
   test('a round that hits its deadline without reports counts a retry', async () => {
     const quick = await startCoordinator({ ...config, roundTimeoutMs: 300 }, silentLogger());
     const quickMetrics = attachCoordinatorMetrics(quick.coordinator, createMetricsRegistry({ defaultMetrics: false }));
-    const proto = loadFederationProto();
-    const other = new proto.pfedlora.v1.Federation(`127.0.0.1:${quick.port}`, grpc.credentials.createInsecure()) as unknown as FederationClient;
+    const other = new RawFederationClient(`127.0.0.1:${quick.port}`);
     try {
-      const session = await new Promise<JoinAccepted>((resolve, reject) =>
-        other.Join(joinRequestToProto(goodJoin), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!)))),
-      );
+      const session = await other.join(goodJoin);
       const retried = new Promise((resolve) => quick.coordinator.once('round-retry', resolve));
-      const stream = other.Subscribe({ session_id: session.sessionId });
+      const stream = other.client.Subscribe({ session_id: session.sessionId });
       stream.on('error', () => undefined);
       await retried;
       expect(await quickMetrics.registry.metrics()).toMatch(/^pfedlora_coordinator_round_retries_total 1$/m);
