@@ -745,20 +745,23 @@ export class Coordinator extends EventEmitter {
     this.completed = round.round;
     this.attempt = 1;
     for (const t of reported) this.clients.get(t.clientId)!.roundsReported++;
+    const last = this.completed >= this.params.rounds;
+    if (!last && this.pauseRequested) {
+      this.pauseRequested = false;
+      this.phase = 'paused';
+    }
+    // Persist before announcing: whoever reads the log line (an operator, `pfedlora cluster`)
+    // must find the round in the checkpoint and the ledger.
+    if (last) this.phase = 'finished';
+    this.saveCheckpoint();
+    this.checkpoints?.appendLedger(record);
     this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why, ...(record.dpEpsilon === undefined ? {} : { dpEpsilon: record.dpEpsilon }) });
-    if (this.completed >= this.params.rounds) {
-      this.checkpoints?.appendLedger(record);
+    if (last) {
       this.finish('finished', 'run completed');
       this.emit('round-closed', record);
       return;
     }
-    if (this.pauseRequested) {
-      this.pauseRequested = false;
-      this.phase = 'paused';
-      this.log.info('run paused', { roundsCompleted: this.completed });
-    }
-    this.saveCheckpoint();
-    this.checkpoints?.appendLedger(record);
+    if (this.phase === 'paused') this.log.info('run paused', { roundsCompleted: this.completed });
     this.emit('round-closed', record);
     this.changed();
     this.maybeStartRound();
