@@ -226,7 +226,7 @@ export class ClientDaemon {
       clientIndex: 0,
       modelKind: this.config.model,
       federation: { input: { height: s.data.height, width: s.data.width, channels: s.data.channels }, numClasses: s.data.numClasses, rank: s.rank, alpha: s.adapterAlpha },
-      training: { localEpochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, momentum: s.momentum, weightDecay: s.weightDecay, clipNorm: s.clipNorm },
+      training: { localEpochs: s.localEpochs, adapterEpochs: s.adapterEpochs, batchSize: s.batchSize, learningRate: s.learningRate, momentum: s.momentum, weightDecay: s.weightDecay, clipNorm: s.clipNorm },
       train: data.train,
       test: data.test,
       seed: deriveSeed(s.seed, 'client', this.config.clientId),

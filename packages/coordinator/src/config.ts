@@ -1,5 +1,5 @@
 /** The coordinator's settings, with defaults and validation. */
-import { ALGORITHM_NAMES, PAPER_SGD, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
+import { ALGORITHM_NAMES, DEFAULT_ADAPTER_EPOCHS, PAPER_SGD, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
 import type { DataShape } from '@pfedlora/protocol';
 import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
@@ -38,6 +38,8 @@ export interface CoordinatorConfig {
   readonly rank: number;
   readonly adapterAlpha: number;
   readonly localEpochs: number;
+  /** pFedLoRA step-2 epochs (adapter alone, on cached representations). */
+  readonly adapterEpochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
@@ -102,6 +104,7 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   rank: 8,
   adapterAlpha: 8,
   localEpochs: 1,
+  adapterEpochs: DEFAULT_ADAPTER_EPOCHS,
   batchSize: 64,
   ...PAPER_SGD,
   seed: 1,
@@ -131,6 +134,7 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('uploadIdleTimeoutMs', 10);
   int('rank', 1, 500);
   int('localEpochs', 1);
+  int('adapterEpochs', 1);
   int('batchSize', 1);
   int('seed', 0);
   int('keepCheckpoints', 1);

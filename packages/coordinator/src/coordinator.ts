@@ -214,6 +214,7 @@ export class Coordinator extends EventEmitter {
       rank: c.rank,
       adapterAlpha: c.adapterAlpha,
       localEpochs: c.localEpochs,
+      adapterEpochs: c.adapterEpochs,
       batchSize: c.batchSize,
       learningRate: c.learningRate,
       momentum: c.momentum,

@@ -20,6 +20,12 @@ export interface AdapterConfig {
   readonly numClasses: number;
 }
 
+/**
+ * Step 2 epochs per round (adapter alone on cached representations). Chosen by
+ * measurement, docs/results.md ("Adapter epochs").
+ */
+export const DEFAULT_ADAPTER_EPOCHS = 10;
+
 export const ADAPTER_DOWN = 'adapter/down';
 export const ADAPTER_UP = 'adapter/up';
 

@@ -20,6 +20,7 @@ import { getAlgorithm, type AlgorithmName, type ClientSetup, type FederationSetu
 import { loadDataset, subsetOf, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { PAPER_SGD } from './optimizer';
+import { DEFAULT_ADAPTER_EPOCHS } from './adapter';
 import { defaultModelKind, type ModelKind } from './zoo';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 
@@ -38,6 +39,8 @@ export interface SimulationConfig {
   readonly participation: number;
   readonly rounds: number;
   readonly localEpochs: number;
+  /** pFedLoRA step 2 epochs (adapter on cached representations). */
+  readonly adapterEpochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
@@ -66,6 +69,7 @@ export const DEFAULT_SIMULATION: SimulationConfig = {
   participation: 1,
   rounds: 10,
   localEpochs: 1,
+  adapterEpochs: DEFAULT_ADAPTER_EPOCHS,
   batchSize: 64,
   ...PAPER_SGD,
   rank: 8,
@@ -136,6 +140,7 @@ export function validateSimulationConfig(config: SimulationConfig): void {
   positiveInt('clients');
   positiveInt('rounds');
   positiveInt('localEpochs');
+  positiveInt('adapterEpochs');
   positiveInt('batchSize');
   positiveInt('rank');
   positiveInt('classesPerClient');
@@ -173,8 +178,8 @@ export function modelForClient(config: Pick<SimulationConfig, 'models'>, client:
 }
 
 export function trainingConfigOf(config: SimulationConfig): LocalTrainingConfig {
-  const { localEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm } = config;
-  return { localEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm };
+  const { localEpochs, adapterEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm } = config;
+  return { localEpochs, adapterEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm };
 }
 
 export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {

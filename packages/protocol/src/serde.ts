@@ -113,6 +113,7 @@ export interface RunSettings {
   readonly rank: number;
   readonly adapterAlpha: number;
   readonly localEpochs: number;
+  readonly adapterEpochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
@@ -129,6 +130,7 @@ export function runSettingsToProto(s: RunSettings): RunConfigProto {
     rank: s.rank,
     adapter_alpha: s.adapterAlpha,
     local_epochs: s.localEpochs,
+    adapter_epochs: s.adapterEpochs,
     batch_size: s.batchSize,
     learning_rate: s.learningRate,
     momentum: s.momentum,
@@ -141,12 +143,14 @@ export function runSettingsToProto(s: RunSettings): RunConfigProto {
 
 export function runSettingsFromProto(p: RunConfig__Output | null | undefined): RunSettings {
   const c = required(p, 'config');
+  const localEpochs = positiveInt(c.local_epochs, 'config.local_epochs');
   return {
     algorithm: nonEmpty(c.algorithm, 'config.algorithm', 64),
     data: dataShapeFromProto(c.data, 'config.data'),
     rank: positiveInt(c.rank, 'config.rank'),
     adapterAlpha: finite(c.adapter_alpha, 'config.adapter_alpha'),
-    localEpochs: positiveInt(c.local_epochs, 'config.local_epochs'),
+    localEpochs,
+    adapterEpochs: c.adapter_epochs === 0 ? localEpochs : positiveInt(c.adapter_epochs, 'config.adapter_epochs'),
     batchSize: positiveInt(c.batch_size, 'config.batch_size'),
     learningRate: finite(c.learning_rate, 'config.learning_rate'),
     momentum: finite(c.momentum, 'config.momentum'),

@@ -107,7 +107,8 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   const started = Date.now();
 
   const trainingArgs = [
-    '--algorithm', training.algorithm, '--local-epochs', String(training.localEpochs), '--batch-size', String(training.batchSize),
+    '--algorithm', training.algorithm, '--local-epochs', String(training.localEpochs),
+    '--adapter-epochs', String(training.adapterEpochs), '--batch-size', String(training.batchSize),
     '--lr', String(training.learningRate), '--rank', String(training.rank), '--adapter-alpha', String(training.adapterAlpha), '--seed', String(training.seed),
   ];
   const dataArgs = [

@@ -96,6 +96,7 @@ export const REPRODUCE_FLAGS: FlagSpecs = {
   rounds: { type: 'string', value: 'R', help: 'communication rounds per run', default: `${FULL_DEFAULTS.rounds}; --quick: ${QUICK_DEFAULTS.rounds}` },
   'max-samples': { type: 'string', value: 'N', help: "cap each client's train split (0: no cap)", default: `${FULL_DEFAULTS.maxSamples}; --quick: ${QUICK_DEFAULTS.maxSamples}` },
   'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
+  'adapter-epochs': { type: 'string', value: 'EA', help: 'pFedLoRA step-2 epochs (adapter alone)', default: String(d.adapterEpochs) },
   'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
   lr: { type: 'string', value: 'LR', help: 'SGD learning rate', default: String(d.learningRate) },
   rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
@@ -224,6 +225,7 @@ export function reproducePlanFromFlags(argv: readonly string[]): { plan: Reprodu
     rounds: intFlag(flags, 'rounds', preset.rounds, 1),
     maxTrainSamples: intFlag(flags, 'max-samples', preset.maxSamples, 0),
     localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
+    adapterEpochs: intFlag(flags, 'adapter-epochs', d.adapterEpochs, 1),
     batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
     learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
     rank: intFlag(flags, 'rank', d.rank, 1, 500),
@@ -337,7 +339,7 @@ function reportNotes(plan: ReproducePlan, outcomes: readonly CellOutcome[], sour
   return [
     `Grid: ${plan.algorithms.join(', ')} x settings ${formatSettings(plan.settings)} x seeds ${plan.seeds.join(', ')}${plan.quick ? ' (--quick)' : ''}.`,
     `Dataset ${b.dataset} from ${[...sources].join(', ') || 'n/a'}; label skew ${b.classesPerClient} classes/client, Dirichlet alpha ${b.dirichletAlpha}; ` +
-      `${b.rounds} rounds, ${b.localEpochs} local epoch(s), batch ${b.batchSize}, lr ${b.learningRate}, adapter rank ${b.rank}; ` +
+      `${b.rounds} rounds, ${b.localEpochs} local epoch(s), batch ${b.batchSize}, lr ${b.learningRate}, adapter rank ${b.rank}, ${b.adapterEpochs} adapter epoch(s); ` +
       `train split capped at ${b.maxTrainSamples || 'no'} samples per client; engine ${[...backends].join(', ') || 'n/a'}.`,
     `Cells: ${outcomes.length} (${count('ran')} run now, ${count('skipped')} already done, ${count('failed')} failed).`,
   ];

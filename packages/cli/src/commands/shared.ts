@@ -48,6 +48,7 @@ export function dataFlags(flags: ParsedFlags, fallbackMaxSamples = d.maxTrainSam
 export const TRAINING_FLAGS: FlagSpecs = {
   algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
   'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
+  'adapter-epochs': { type: 'string', value: 'EA', help: 'pFedLoRA step-2 epochs (adapter alone, on cached representations)', default: String(d.adapterEpochs) },
   'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
   lr: { type: 'string', value: 'LR', help: 'SGD learning rate (momentum 0.9, weight decay 1e-3, clip 50)', default: String(d.learningRate) },
   rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
@@ -58,6 +59,7 @@ export const TRAINING_FLAGS: FlagSpecs = {
 export interface TrainingFlags {
   readonly algorithm: AlgorithmName;
   readonly localEpochs: number;
+  readonly adapterEpochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly rank: number;
@@ -69,6 +71,7 @@ export function trainingFlags(flags: ParsedFlags): TrainingFlags {
   return {
     algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
     localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
+    adapterEpochs: intFlag(flags, 'adapter-epochs', d.adapterEpochs, 1),
     batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
     learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
     rank: intFlag(flags, 'rank', d.rank, 1, 500),

@@ -25,6 +25,11 @@ export interface FederationSetup {
 /** Local training hyper-parameters of a client. */
 export interface LocalTrainingConfig extends SgdConfig {
   readonly localEpochs: number;
+  /**
+   * pFedLoRA step 2 (adapter only, local model frozen): epochs over the cached
+   * representations. Cheap (no pass through the CNN), so it may exceed localEpochs.
+   */
+  readonly adapterEpochs: number;
   readonly batchSize: number;
 }
 

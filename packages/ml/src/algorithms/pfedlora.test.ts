@@ -4,9 +4,10 @@ import { initEngine } from '../engine';
 import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
 import { adapterSpec } from '../adapter';
 import { PAPER_SGD } from '../optimizer';
-import { pfedlora } from './pfedlora';
+import { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
+import { modelSpec } from '../zoo';
 import { standalone } from './standalone';
-import type { ClientSetup, FederationSetup } from './algorithm';
+import type { ClientSetup, ClientUpdate, FederationSetup } from './algorithm';
 
 let data: DatasetSplits;
 const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: 10, rank: 4, alpha: 4 };
@@ -23,7 +24,7 @@ function clientSetup(k: number, classes: number[], n = 128): ClientSetup {
     clientIndex: k,
     modelKind: k % 2 ? 'cnn5' : 'cnn3',
     federation: setup,
-    training: { ...PAPER_SGD, localEpochs: 1, batchSize: 32 },
+    training: { ...PAPER_SGD, localEpochs: 1, adapterEpochs: 1, batchSize: 32 },
     train: pick(data.train, classes, n),
     test: pick(data.test, classes, 64),
     seed: 100 + k,
@@ -51,6 +52,23 @@ describe('pFedLoRA client step', () => {
     const norm = (t: NamedTensor) => Math.sqrt(t.values.reduce((s, v) => s + v * v, 0));
     expect(norm(update.tensors[1]!)).toBeGreaterThan(0); // the up-projection learned something
     client.dispose();
+  });
+
+  test('adapterEpochs runs more step-2 epochs on the cached representations only', async () => {
+    const base = clientSetup(3, [6, 9]);
+    const fits = [];
+    for (const adapterEpochs of [1, 4]) {
+      const client = pfedlora.createClient({ ...base, training: { ...base.training, adapterEpochs } });
+      fits.push(await client.fit(pfedlora.initialGlobal(setup, 9), 1));
+      client.dispose();
+    }
+    const [one, four] = fits as [ClientUpdate, ClientUpdate];
+    // Three more adapter epochs: exactly 3 n step-2 epochs of FLOPs, no CNN pass.
+    const perEpoch = pfedloraFlopsPerSample(modelSpec('cnn5', setup.input, setup.numClasses), { rank: 4, alpha: 4, numClasses: 10 }).step2PerEpoch;
+    expect(four.trainFlops - one.trainFlops).toBeCloseTo(3 * one.numSamples * perEpoch, 0);
+    // Same step 1 (same seed and batches), a longer-trained adapter: a lower step-2 loss.
+    expect(four.trainLoss).toBeLessThan(one.trainLoss);
+    expect(four.tensors[1]!.values).not.toEqual(one.tensors[1]!.values);
   });
 
   test('the private model checkpoint restores personalization exactly', async () => {
@@ -89,7 +107,7 @@ describe('pFedLoRA client step', () => {
   });
 
   test('training lifts personalized accuracy well above chance', async () => {
-    const client = pfedlora.createClient({ ...clientSetup(0, [1, 7], 256), training: { ...PAPER_SGD, localEpochs: 2, batchSize: 32 } });
+    const client = pfedlora.createClient({ ...clientSetup(0, [1, 7], 256), training: { ...PAPER_SGD, localEpochs: 2, adapterEpochs: 2, batchSize: 32 } });
     let global = pfedlora.initialGlobal(setup, 1);
     for (let round = 1; round <= 2; round++) {
       const u = await client.fit(global, round);

@@ -4,8 +4,9 @@
  *   logits = head_k(h) + (alpha / r) (h D) U,   h = extractor_k(x).
  * Client step, per round: load the global adapter; step 1, adapter frozen,
  * train F_k for E epochs on the combined logits; step 2, F_k frozen, train the
- * adapter for E epochs (on h and head logits computed once, since F_k is
- * frozen); upload delta = A_local - A_global with n_k.
+ * adapter for E_A epochs (on h and head logits computed once, since F_k is
+ * frozen, so an adapter epoch costs no CNN pass); upload
+ * delta = A_local - A_global with n_k.
  * Server step: A_global += sum_k n_k delta_k / sum_k n_k.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -96,14 +97,14 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
       // The adapter restarts from the global one each round, so does its momentum.
       adapterOptimizer.reset();
       let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = await trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng);
+      for (let e = 0; e < training.adapterEpochs; e++) loss = await trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng);
       const delta = subtractTensors(await readAdapter(adapter), global);
       const n = train.count;
       const E = training.localEpochs;
       return {
         tensors: delta,
         numSamples: n,
-        trainFlops: n * (E * flops.step1 + flops.step2Once + E * flops.step2PerEpoch),
+        trainFlops: n * (E * flops.step1 + flops.step2Once + training.adapterEpochs * flops.step2PerEpoch),
         trainLoss: loss,
       };
     },

@@ -19,6 +19,10 @@ export interface RunConfig {
   'clip_norm'?: (number | string);
   'rounds'?: (number);
   'seed'?: (number | string | Long);
+  /**
+   * pFedLoRA step-2 epochs (adapter alone); 0 (an older coordinator) means local_epochs.
+   */
+  'adapter_epochs'?: (number);
 }
 
 /**
@@ -37,4 +41,8 @@ export interface RunConfig__Output {
   'clip_norm': (number);
   'rounds': (number);
   'seed': (number);
+  /**
+   * pFedLoRA step-2 epochs (adapter alone); 0 (an older coordinator) means local_epochs.
+   */
+  'adapter_epochs': (number);
 }
