@@ -209,8 +209,10 @@ function main() {
   const runs = loadRuns(dirs, firstRounds);
   const grouped = groupRuns(runs, byDir);
   const c = runs[0].r.config;
+  // "committed subset /any/checkout/packages/ml/data/..." -> relative to the checkout
+  const source = runs[0].r.dataSource.replace(/\/\S*\/(packages\/ml\/data\/)/, '$1');
   const out = [
-    `Setting: ${c.dataset} (${runs[0].r.dataSource}), ${c.clients} clients, ${c.partition}` +
+    `Setting: ${c.dataset} (${source}), ${c.clients} clients, ${c.partition}` +
       `${c.partition === 'label-skew' ? ` ${c.classesPerClient} classes each` : ` alpha ${c.dirichletAlpha}`}, ${c.rounds} rounds, ` +
       `E=${c.localEpochs}, batch ${c.batchSize}, lr ${c.learningRate}, engine ${runs[0].r.engine.backend}; ${runs.length} runs. ` +
       'Accuracy: mean personalized test accuracy over the clients; ± is the sample standard deviation over seeds.',
