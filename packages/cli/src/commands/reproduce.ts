@@ -45,7 +45,7 @@ import {
   type StoredResult,
   type TargetRule,
 } from '../report';
-import { BACKEND_FLAG, backendFlag, HELP_FLAG } from './shared';
+import { BACKEND_FLAG, backendFlag, HELP_FLAG, SCHEDULE_FLAGS, scheduleFlags } from './shared';
 import { writeSimulationOutputs } from './simulate';
 
 const d = DEFAULT_SIMULATION;
@@ -95,12 +95,7 @@ export const REPRODUCE_FLAGS: FlagSpecs = {
   alpha: { type: 'string', value: 'A', help: 'Dirichlet concentration', default: String(d.dirichletAlpha) },
   rounds: { type: 'string', value: 'R', help: 'communication rounds per run', default: `${FULL_DEFAULTS.rounds}; --quick: ${QUICK_DEFAULTS.rounds}` },
   'max-samples': { type: 'string', value: 'N', help: "cap each client's train split (0: no cap)", default: `${FULL_DEFAULTS.maxSamples}; --quick: ${QUICK_DEFAULTS.maxSamples}` },
-  'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
-  'adapter-epochs': { type: 'string', value: 'EA', help: 'pFedLoRA step-2 epochs (adapter alone)', default: String(d.adapterEpochs) },
-  'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
-  lr: { type: 'string', value: 'LR', help: 'SGD learning rate', default: String(d.learningRate) },
-  rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
-  'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator', default: String(d.adapterAlpha) },
+  ...SCHEDULE_FLAGS,
   target: { type: 'string', value: 'SPEC', help: 'target accuracy per setting: min (lowest mean final accuracy of the algorithms), best:F (F x the highest), or an accuracy like 0.8', default: 'min' },
   ...BACKEND_FLAG,
   workers: { type: 'string', value: 'N', help: 'worker threads per run (0: this thread; auto: one per core)', default: 'auto' },
@@ -224,12 +219,7 @@ export function reproducePlanFromFlags(argv: readonly string[]): { plan: Reprodu
     dirichletAlpha: floatFlag(flags, 'alpha', d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
     rounds: intFlag(flags, 'rounds', preset.rounds, 1),
     maxTrainSamples: intFlag(flags, 'max-samples', preset.maxSamples, 0),
-    localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
-    adapterEpochs: intFlag(flags, 'adapter-epochs', d.adapterEpochs, 1),
-    batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
-    learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
-    rank: intFlag(flags, 'rank', d.rank, 1, 500),
-    adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
+    ...scheduleFlags(flags),
     backend: backendFlag(flags),
     workers: workers === undefined || workers === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
   };

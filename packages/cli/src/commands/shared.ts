@@ -44,38 +44,52 @@ export function dataFlags(flags: ParsedFlags, fallbackMaxSamples = d.maxTrainSam
   };
 }
 
-/** How every client trains; set once per run (simulation or coordinator). */
-export const TRAINING_FLAGS: FlagSpecs = {
-  algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
+/** The local training schedule and the adapter's shape, whatever the algorithm. */
+export const SCHEDULE_FLAGS: FlagSpecs = {
   'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
   'adapter-epochs': { type: 'string', value: 'EA', help: 'pFedLoRA step-2 epochs (adapter alone, on cached representations)', default: String(d.adapterEpochs) },
   'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
   lr: { type: 'string', value: 'LR', help: 'SGD learning rate (momentum 0.9, weight decay 1e-3, clip 50)', default: String(d.learningRate) },
   rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
   'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
+};
+
+/** How every client trains; set once per run (simulation or coordinator). */
+export const TRAINING_FLAGS: FlagSpecs = {
+  algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
+  ...SCHEDULE_FLAGS,
   seed: { type: 'string', value: 'S', help: 'seed for partition, init, sampling and batch order', default: String(d.seed) },
 };
 
-export interface TrainingFlags {
-  readonly algorithm: AlgorithmName;
+export interface ScheduleFlags {
   readonly localEpochs: number;
   readonly adapterEpochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly rank: number;
   readonly adapterAlpha: number;
-  readonly seed: number;
 }
 
-export function trainingFlags(flags: ParsedFlags): TrainingFlags {
+export function scheduleFlags(flags: ParsedFlags): ScheduleFlags {
   return {
-    algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
     localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
     adapterEpochs: intFlag(flags, 'adapter-epochs', d.adapterEpochs, 1),
     batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
     learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
     rank: intFlag(flags, 'rank', d.rank, 1, 500),
     adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
+  };
+}
+
+export interface TrainingFlags extends ScheduleFlags {
+  readonly algorithm: AlgorithmName;
+  readonly seed: number;
+}
+
+export function trainingFlags(flags: ParsedFlags): TrainingFlags {
+  return {
+    algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
+    ...scheduleFlags(flags),
     seed: intFlag(flags, 'seed', d.seed, 0, 2 ** 32 - 1),
   };
 }
