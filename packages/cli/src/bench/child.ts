@@ -55,9 +55,9 @@ export class ChildHandle {
   private exited: Error | undefined;
   readonly exit: Promise<number | null>;
 
-  constructor(script: string, args: readonly string[], onEvent?: (e: ChildEvent) => void) {
+  constructor(script: string, args: readonly string[], onEvent?: (e: ChildEvent) => void, execArgv: readonly string[] = []) {
     // Both child streams go to our stderr: a failing child explains itself, and stdout stays pure (--json).
-    this.child = fork(compiledScript(script), [...args], { stdio: ['ignore', 2, 2, 'ipc'], serialization: 'advanced' });
+    this.child = fork(compiledScript(script), [...args], { stdio: ['ignore', 2, 2, 'ipc'], serialization: 'advanced', execArgv: [...process.execArgv, ...execArgv] });
     this.child.on('message', (message: unknown) => {
       if (isReply(message)) {
         const p = this.pending.get(message.id);

@@ -1,8 +1,11 @@
 /**
- * Child process of `bench memory`: a coordinator (startCoordinator, silent
- * logger) with a benchmark-sized adapter, and its memory: process.memoryUsage()
- * sampled every 50 ms (peak of each field) plus the kernel's own RSS high-water
- * mark (VmHWM in /proc/self/status, exact; reset through /proc/self/clear_refs).
+ * Child process of `bench memory` and `bench load`: a coordinator
+ * (startCoordinator, silent logger) with a benchmark-sized adapter, and its
+ * memory: process.memoryUsage() sampled every 50 ms (peak of each field) plus
+ * the kernel's own RSS high-water mark (VmHWM in /proc/self/status, exact;
+ * reset through /proc/self/clear_refs). Optionally with a state dir, so that
+ * checkpoints and ledger.jsonl are written as in production. Forked with
+ * --expose-gc for the 'settle' op (a full GC, then memory; bench load).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { startCoordinator, type RunningCoordinator } from '@pfedlora/coordinator';
@@ -14,6 +17,8 @@ export interface MemoryPeak {
   /** Peaks of process.memoryUsage() over 50 ms samples, bytes. */
   readonly rss: number;
   readonly heapUsed: number;
+  /** V8's heap as reserved (heapUsed plus free space it keeps), the part of RSS the JS heap accounts for. */
+  readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
   /** The kernel's RSS high-water mark since the last reset (bytes), or -1 where unavailable. */
@@ -21,14 +26,23 @@ export interface MemoryPeak {
   readonly samples: number;
 }
 
+/** Memory right after a full garbage collection (bytes): what the process keeps, without V8's lazy collection. */
+export interface SettledMemory {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+}
+
 let running: RunningCoordinator | undefined;
-let peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, samples: 0 };
+let peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 };
 
 function sample(): void {
   const m = process.memoryUsage();
   peak = {
     rss: Math.max(peak.rss, m.rss),
     heapUsed: Math.max(peak.heapUsed, m.heapUsed),
+    heapTotal: Math.max(peak.heapTotal, m.heapTotal),
     external: Math.max(peak.external, m.external),
     arrayBuffers: Math.max(peak.arrayBuffers, m.arrayBuffers),
     samples: peak.samples + 1,
@@ -56,7 +70,7 @@ function resetVmHwm(): void {
 function takePeak(): MemoryPeak {
   sample();
   const out: MemoryPeak = { ...peak, vmHwm: vmHwm() };
-  peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, samples: 0 };
+  peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 };
   resetVmHwm();
   sample();
   return out;
@@ -73,17 +87,27 @@ setInterval(sample, 50);
 serveParent(async (op, args) => {
   switch (op) {
     case 'start': {
-      if (!isRecord(args)) throw new Error('start expects { rank, numClasses, clients, rounds, maxConcurrentUploads, chunkSize }');
+      if (!isRecord(args)) throw new Error('start expects { rank, numClasses, clients, rounds, maxConcurrentUploads, chunkSize, runId?, stateDir? }');
+      const { runId, stateDir } = args;
+      if ((runId !== undefined && typeof runId !== 'string') || (stateDir !== undefined && typeof stateDir !== 'string')) throw new Error('start: runId and stateDir must be strings');
       const config = benchCoordinatorConfig(num(args, 'rank'), num(args, 'numClasses'), num(args, 'clients'), num(args, 'rounds'), {
         maxConcurrentUploads: num(args, 'maxConcurrentUploads'),
         chunkSize: num(args, 'chunkSize'),
-        runId: 'bench-memory',
+        runId: runId ?? 'bench-memory',
+        ...(stateDir === undefined ? {} : { stateDir }),
       });
       running = await startCoordinator(config, silentLogger());
       return { port: running.port, startup: takePeak() };
     }
     case 'peak':
       return takePeak();
+    case 'settle': {
+      if (typeof gc !== 'function') throw new Error('settle needs the coordinator process to run with --expose-gc');
+      gc();
+      const m = process.memoryUsage();
+      const settled: SettledMemory = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+      return settled;
+    }
     case 'ledger':
       return running?.coordinator.ledger.map((r) => ({ round: r.round, seconds: r.seconds, reported: r.reported })) ?? [];
     default:

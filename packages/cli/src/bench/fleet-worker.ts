@@ -11,11 +11,13 @@ function need(): Fleet {
 
 function asFleetSpec(args: unknown): FleetSpec {
   if (!isRecord(args)) throw new Error('start expects a fleet spec');
-  const { coordinator, raw, clientIds, data, verify, chunkSize, phaseTimeoutSec } = args;
+  const { coordinator, raw, clientIds, data, verify, chunkSize, phaseTimeoutSec, firstIndex, loadDeltas } = args;
   if (typeof coordinator !== 'string' || (raw !== undefined && typeof raw !== 'string')) throw new Error('fleet spec: bad addresses');
   if (!Array.isArray(clientIds) || !clientIds.every((c): c is string => typeof c === 'string')) throw new Error('fleet spec: clientIds must be strings');
   if (!isRecord(data) || !['height', 'width', 'channels', 'numClasses'].every((k) => typeof data[k] === 'number')) throw new Error('fleet spec: bad data shape');
   if (typeof verify !== 'boolean' || typeof chunkSize !== 'number' || typeof phaseTimeoutSec !== 'number') throw new Error('fleet spec: bad verify/chunkSize/phaseTimeoutSec');
+  if (firstIndex !== undefined && typeof firstIndex !== 'number') throw new Error('fleet spec: bad firstIndex');
+  if (loadDeltas !== undefined && !(isRecord(loadDeltas) && typeof loadDeltas['slots'] === 'number')) throw new Error('fleet spec: bad loadDeltas');
   return {
     coordinator,
     ...(raw === undefined ? {} : { raw }),
@@ -24,6 +26,8 @@ function asFleetSpec(args: unknown): FleetSpec {
     verify,
     chunkSize,
     phaseTimeoutSec,
+    ...(firstIndex === undefined ? {} : { firstIndex }),
+    ...(loadDeltas === undefined ? {} : { loadDeltas: { slots: Number(loadDeltas['slots']) } }),
   };
 }
 

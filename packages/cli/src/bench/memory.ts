@@ -6,7 +6,7 @@
 import { DEFAULT_COORDINATOR } from '@pfedlora/coordinator';
 import { adapterShapeForBytes } from './adapter-size';
 import { ChildHandle, isRecord } from './child';
-import type { MemoryPeak } from './coordinator-process';
+import type { MemoryPeak, SettledMemory } from './coordinator-process';
 import { machineInfo, MB, MIB, round, type MachineInfo, type TargetCheck } from './stats';
 import { BENCH_DATA } from './transport';
 import { LocalFleet, type PhaseResult } from './synthetic-client';
@@ -66,18 +66,59 @@ export interface MemoryReport {
   readonly targets: TargetCheck[];
 }
 
-function asPeak(value: unknown): MemoryPeak {
-  if (!isRecord(value) || !['rss', 'heapUsed', 'external', 'arrayBuffers', 'vmHwm', 'samples'].every((k) => typeof value[k] === 'number')) {
+export function asPeak(value: unknown): MemoryPeak {
+  if (!isRecord(value) || !['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'vmHwm', 'samples'].every((k) => typeof value[k] === 'number')) {
     throw new Error(`coordinator process sent a malformed memory peak: ${JSON.stringify(value)}`);
   }
   return {
     rss: Number(value['rss']),
     heapUsed: Number(value['heapUsed']),
+    heapTotal: Number(value['heapTotal']),
     external: Number(value['external']),
     arrayBuffers: Number(value['arrayBuffers']),
     vmHwm: Number(value['vmHwm']),
     samples: Number(value['samples']),
   };
+}
+
+export function asSettled(value: unknown): SettledMemory {
+  if (!isRecord(value) || !['rss', 'heapUsed', 'heapTotal', 'external'].every((k) => typeof value[k] === 'number')) {
+    throw new Error(`coordinator process sent malformed settled memory: ${JSON.stringify(value)}`);
+  }
+  return { rss: Number(value['rss']), heapUsed: Number(value['heapUsed']), heapTotal: Number(value['heapTotal']), external: Number(value['external']) };
+}
+
+/** What coordinator-process.ts starts: a benchCoordinatorConfig, optionally with a run id and a state dir. */
+export interface CoordinatorProcessArgs {
+  readonly rank: number;
+  readonly numClasses: number;
+  readonly clients: number;
+  readonly rounds: number;
+  readonly maxConcurrentUploads: number;
+  readonly chunkSize: number;
+  readonly runId?: string;
+  readonly stateDir?: string;
+}
+
+export interface CoordinatorProcess {
+  readonly child: ChildHandle;
+  readonly port: number;
+  /** Memory from process start to the coordinator listening. */
+  readonly startup: MemoryPeak;
+}
+
+/** Forks coordinator-process.ts and starts its coordinator; the caller stops `child`. */
+export async function startCoordinatorProcess(args: CoordinatorProcessArgs): Promise<CoordinatorProcess> {
+  // --expose-gc: only the 'settle' op collects (bench load); nothing else changes.
+  const child = new ChildHandle('coordinator-process', [], undefined, ['--expose-gc']);
+  try {
+    const started = await child.call('start', args);
+    if (!isRecord(started) || typeof started['port'] !== 'number') throw new Error('coordinator process did not report its port');
+    return { child, port: started['port'], startup: asPeak(started['startup']) };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
 }
 
 const mbps = (p: PhaseResult) => round(p.bytes / Math.max(1e-6, (p.endMs - p.startMs) / 1000) / MB, 1);
@@ -95,14 +136,11 @@ export function memoryModel(payloadBytes: number, clients: number, slots: number
 
 export async function runMemoryBench(o: MemoryOptions): Promise<MemoryReport> {
   const shape = adapterShapeForBytes(o.sizeMiB * MIB);
-  const child = new ChildHandle('coordinator-process', []);
+  const { child, port, startup } = await startCoordinatorProcess({ rank: shape.rank, numClasses: shape.numClasses, clients: o.clients, rounds: 1, maxConcurrentUploads: o.maxConcurrentUploads, chunkSize: o.chunkSize });
   let fleet: LocalFleet | undefined;
   try {
-    const started = await child.call('start', { rank: shape.rank, numClasses: shape.numClasses, clients: o.clients, rounds: 1, maxConcurrentUploads: o.maxConcurrentUploads, chunkSize: o.chunkSize });
-    if (!isRecord(started) || typeof started['port'] !== 'number') throw new Error('coordinator process did not report its port');
-    const startup = asPeak(started['startup']);
     fleet = await LocalFleet.start({
-      coordinator: `127.0.0.1:${started['port']}`,
+      coordinator: `127.0.0.1:${port}`,
       clientIds: Array.from({ length: o.clients }, (_, i) => `bench-${String(i).padStart(3, '0')}`),
       data: { ...BENCH_DATA, numClasses: shape.numClasses },
       verify: o.verify,

@@ -1,12 +1,17 @@
 /** A Fleet whose clients live in K child processes (one connection per client, as with real daemons). */
 import { ChildHandle, isRecord } from './child';
-import type { Fleet, FleetSpec, PhaseResult } from './synthetic-client';
+import type { Fleet, FleetSpec, PhaseResult, TaskRound } from './synthetic-client';
 
 function asPhase(value: unknown): PhaseResult {
   if (!isRecord(value) || typeof value['startMs'] !== 'number' || typeof value['endMs'] !== 'number' || typeof value['bytes'] !== 'number' || typeof value['clients'] !== 'number') {
     throw new Error(`fleet worker sent a malformed phase result: ${JSON.stringify(value)}`);
   }
   return { startMs: value['startMs'], endMs: value['endMs'], bytes: value['bytes'], clients: value['clients'] };
+}
+
+function asTaskRound(value: unknown): TaskRound {
+  if (!isRecord(value) || typeof value['round'] !== 'number' || typeof value['globalSha256'] !== 'string') throw new Error(`fleet worker sent ${JSON.stringify(value)}, expected { round, globalSha256 }`);
+  return { round: value['round'], globalSha256: value['globalSha256'] };
 }
 
 function asNumber(value: unknown): number {
@@ -39,7 +44,8 @@ export class ProcessFleet implements Fleet {
         if (ids.length === 0) break;
         const worker = new ChildHandle('fleet-worker', []);
         workers.push(worker);
-        starts.push(worker.call('start', { ...spec, clientIds: ids }));
+        const block: FleetSpec = { ...spec, clientIds: ids, firstIndex: (spec.firstIndex ?? 0) + w * per };
+        starts.push(worker.call('start', block));
       }
       await Promise.all(starts);
     } catch (error) {
@@ -53,10 +59,12 @@ export class ProcessFleet implements Fleet {
     return Promise.all(this.workers.map((w) => w.call(op, args)));
   }
 
-  async awaitTasks(): Promise<number> {
-    const rounds = (await this.all('awaitTasks')).map(asNumber);
-    if (new Set(rounds).size !== 1) throw new Error(`fleet workers hold tasks of different rounds: ${rounds.join(', ')}`);
-    return rounds[0]!;
+  async awaitTasks(): Promise<TaskRound> {
+    const held = (await this.all('awaitTasks')).map(asTaskRound);
+    if (new Set(held.map((t) => `${t.round} ${t.globalSha256}`)).size !== 1) {
+      throw new Error(`fleet workers hold tasks of different rounds or globals: ${held.map((t) => `round ${t.round} ${t.globalSha256}`).join(', ')}`);
+    }
+    return held[0]!;
   }
 
   async download(): Promise<PhaseResult> {

@@ -10,10 +10,12 @@
  * A Fleet is N such clients driven in phases, so that the driver can time
  * "every client downloads" and "every client uploads" separately and run the
  * raw grpc-js baseline over the same clients' own connections in between.
+ * By default every client uploads the same random update; for `bench load`
+ * each uploads its own checkable delta (load-check.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import { clientChannelOptions, uploadUpdate } from '@pfedlora/client';
-import { ChunkStreamVerifier, createRng, encodeTensors, sha256Hex, sizeOfShape, type TensorSpec } from '@pfedlora/core';
+import { ChunkStreamVerifier, createRng, encodeTensors, sha256Hex, sizeOfShape, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import {
   joinRequestToProto,
   joinResponseFromProto,
@@ -28,10 +30,11 @@ import {
   type ServerEvent__Output,
   type TrainTaskInfo,
 } from '@pfedlora/protocol';
+import { loadDelta } from './load-check';
 import { RawClient } from './raw-grpc';
 import { wallMs, withTimeout } from './stats';
 
-/** One update payload every client of a fleet uploads (same bytes; the coordinator does not care). */
+/** An encoded update payload (by default the same bytes for every client of a fleet; the coordinator does not care). */
 export interface SyntheticUpdate {
   readonly tensors: readonly TensorSpec[];
   readonly bytes: Uint8Array;
@@ -41,13 +44,17 @@ export interface SyntheticUpdate {
 /** Small random finite values (|x| < 1e-3) in the update's shapes, PFLT-encoded and hashed once. */
 export function makeSyntheticUpdate(tensors: readonly TensorSpec[], seed = 1): SyntheticUpdate {
   const rng = createRng(seed);
-  const encoded = encodeTensors(
+  return encodeUpdate(
     tensors.map((t) => {
       const values = new Float32Array(sizeOfShape(t.shape));
       for (let i = 0; i < values.length; i++) values[i] = (rng.next() - 0.5) * 2e-3;
       return { name: t.name, shape: [...t.shape], values };
     }),
   );
+}
+
+function encodeUpdate(tensors: readonly NamedTensor[]): SyntheticUpdate {
+  const encoded = encodeTensors(tensors);
   return { tensors: tensors.map((t) => ({ name: t.name, shape: [...t.shape] })), bytes: encoded, sha256: sha256Hex(encoded) };
 }
 
@@ -252,12 +259,25 @@ export interface FleetSpec {
   readonly chunkSize: number;
   /** Seconds any one phase may take before the benchmark gives up. */
   readonly phaseTimeoutSec: number;
+  /**
+   * Run-wide index of clientIds[0] (default 0): a child process of a ProcessFleet holds a later
+   * block. Sample counts (samplesOf) and load deltas follow the run-wide index.
+   */
+  readonly firstIndex?: number;
+  /** Each client uploads loadDelta(spec, slots, its index, round) instead of the shared random update (bench load). */
+  readonly loadDeltas?: { readonly slots: number };
+}
+
+/** The round every client of a fleet holds a task of, and the global payload the tasks name. */
+export interface TaskRound {
+  readonly round: number;
+  readonly globalSha256: string;
 }
 
 /** N synthetic clients driven in phases (the same interface in this process or in a child process). */
 export interface Fleet {
-  /** Waits until every client holds its next task; resolves with the round number. */
-  awaitTasks(): Promise<number>;
+  /** Waits until every client holds its next task (all of one round and one global payload, or it throws). */
+  awaitTasks(): Promise<TaskRound>;
   /** Every client downloads its task's global payload at once. */
   download(): Promise<PhaseResult>;
   /** Every client uploads its delta at once (resolves at the last ack). */
@@ -284,11 +304,15 @@ export class LocalFleet implements Fleet {
   private readonly clients: SyntheticClient[];
   private readonly raws: RawClient[];
   private tasks: TrainTaskInfo[] = [];
-  private update: SyntheticUpdate | undefined;
+  private updates: SyntheticUpdate[] = [];
+  private shared: SyntheticUpdate | undefined;
   private rawPayload = new Uint8Array(0);
 
   private constructor(readonly spec: FleetSpec) {
-    this.clients = spec.clientIds.map((clientId, i) => new SyntheticClient({ address: spec.coordinator, clientId, data: spec.data, numSamples: samplesOf(i), verify: spec.verify }));
+    const first = spec.firstIndex ?? 0;
+    this.clients = spec.clientIds.map(
+      (clientId, i) => new SyntheticClient({ address: spec.coordinator, clientId, data: spec.data, numSamples: samplesOf(first + i), verify: spec.verify }),
+    );
     this.raws = spec.raw ? spec.clientIds.map(() => new RawClient(spec.raw!, clientChannelOptions())) : [];
   }
 
@@ -309,13 +333,16 @@ export class LocalFleet implements Fleet {
     return withTimeout(promise, this.spec.phaseTimeoutSec * 1000, `${what} (${this.clients.length} synthetic clients)`);
   }
 
-  private updateFor(tensors: readonly TensorSpec[]): SyntheticUpdate {
-    const key = JSON.stringify(tensors);
-    if (!this.update || JSON.stringify(this.update.tensors) !== key) this.update = makeSyntheticUpdate(tensors);
-    return this.update;
+  /** What client `position` of this fleet uploads for `task`. */
+  private updateFor(position: number, task: TrainTaskInfo): SyntheticUpdate {
+    const tensors = task.global.tensors;
+    const load = this.spec.loadDeltas;
+    if (load) return encodeUpdate(loadDelta(tensors, load.slots, (this.spec.firstIndex ?? 0) + position, task.round));
+    if (!this.shared || JSON.stringify(this.shared.tensors) !== JSON.stringify(tensors)) this.shared = makeSyntheticUpdate(tensors);
+    return this.shared;
   }
 
-  async awaitTasks(): Promise<number> {
+  async awaitTasks(): Promise<TaskRound> {
     this.tasks = await this.timed(
       Promise.all(
         this.clients.map(async (c) => {
@@ -326,9 +353,15 @@ export class LocalFleet implements Fleet {
       ),
       'waiting for tasks',
     );
-    // Prepared outside the timed phases (the daemon's "training" would make it).
-    this.updateFor(this.tasks[0]!.global.tensors);
-    return this.tasks[0]!.round;
+    const first = this.tasks[0]!;
+    const odd = this.tasks.findIndex((t) => t.round !== first.round || t.global.sha256 !== first.global.sha256);
+    if (odd >= 0) {
+      const t = this.tasks[odd]!;
+      throw new Error(`${this.clients[odd]!.options.clientId} got a task of round ${t.round}, global ${t.global.sha256}; ${this.clients[0]!.options.clientId} of round ${first.round}, global ${first.global.sha256}`);
+    }
+    // Prepared outside the timed phases (the daemon's "training" would make them).
+    this.updates = this.tasks.map((task, i) => this.updateFor(i, task));
+    return { round: first.round, globalSha256: first.global.sha256 };
   }
 
   async download(): Promise<PhaseResult> {
@@ -338,10 +371,9 @@ export class LocalFleet implements Fleet {
   }
 
   async upload(): Promise<PhaseResult> {
-    const update = this.updateFor(this.tasks[0]!.global.tensors);
     const started = wallMs();
-    const ends = await this.timed(Promise.all(this.clients.map((c, i) => c.upload(this.tasks[i]!, update).then(() => wallMs()))), 'upload');
-    return phase(started, ends, update.bytes.length * this.clients.length);
+    const ends = await this.timed(Promise.all(this.clients.map((c, i) => c.upload(this.tasks[i]!, this.updates[i]!).then(() => wallMs()))), 'upload');
+    return phase(started, ends, this.updates.reduce((s, u) => s + u.bytes.length, 0));
   }
 
   async rawDownload(bytes: number): Promise<PhaseResult> {
@@ -374,13 +406,13 @@ export class LocalFleet implements Fleet {
 
   async serve(): Promise<number> {
     const answered = await Promise.all(
-      this.clients.map(async (c) => {
+      this.clients.map(async (c, i) => {
         let n = 0;
         for (;;) {
           const task = await c.nextTask();
           if (!task) return n;
           await c.download(task);
-          await c.upload(task, this.updateFor(task.global.tensors));
+          await c.upload(task, this.updateFor(i, task));
           n++;
         }
       }),

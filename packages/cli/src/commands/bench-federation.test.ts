@@ -5,7 +5,8 @@
  * dist/: they run when the package has been built, as `npm test` does first.)
  */
 import { compiledScriptExists } from '../bench/child';
-import { benchAggregate, benchMemory, benchOverhead, benchTransport } from './bench-federation';
+import { rssFlatness, slope } from '../bench/load';
+import { benchAggregate, benchLoad, benchMemory, benchOverhead, benchTransport } from './bench-federation';
 
 jest.setTimeout(60_000);
 
@@ -102,8 +103,33 @@ describe('pfedlora bench (federation) --json', () => {
     expectTransportCases(report, 1);
   });
 
+  (built ? test : test.skip)('load: 5 clients x 3 rounds, every acknowledged update in the global exactly once, RSS per round', async () => {
+    // A loose tolerance: this checks the plumbing and the update checks; RSS flatness needs the real run.
+    const report = await runJson(benchLoad, ['--clients', '5', '--rounds', '3', '--flat-tolerance', '10']);
+    expect(report).toEqual(expect.objectContaining({ benchmark: 'load', clients: 5, rounds: 3, warmupRounds: 1, ok: true, problems: [] }));
+    expect(report['updates']).toEqual({ expected: 15, counted: 15, lost: 0, double: 0, unexpected: 0, mismatchedRounds: 0 });
+    const rounds = report['perRound'] as Array<Record<string, unknown>>;
+    expect(rounds.map((r) => [r['round'], r['expected'], r['counted'], r['ok']])).toEqual([
+      [1, 5, 5, true],
+      [2, 5, 5, true],
+      [3, 5, 5, true],
+    ]);
+    for (const r of rounds) for (const key of ['rssMiB', 'rssPeakMiB', 'liveHeapMiB', 'roundSeconds']) positive(r[key]);
+    expect(report['rssPerRoundMiB']).toHaveLength(3);
+    expectMachineAndTargets(report);
+  });
+
+  test('load figures: flatness after warm-up, live-heap slope', () => {
+    expect(rssFlatness([50, 100, 110, 105], 1)).toEqual({ summary: { minMiB: 100, maxMiB: 110, medianMiB: 105 }, ratio: 0.1 });
+    expect(rssFlatness([100, 120], 5).ratio).toBe(0.2);
+    expect(slope([1, 3, 5, 7])).toBeCloseTo(2);
+    expect(slope([4])).toBe(0);
+  });
+
   test('bad flags are usage errors', async () => {
     await expect(benchTransport(['--sizes', '0,x'])).rejects.toThrow(/--sizes/);
     await expect(benchOverhead(['--clients', '0'])).rejects.toThrow(/--clients/);
+    await expect(benchLoad(['--flat-tolerance', '-1'])).rejects.toThrow(/--flat-tolerance/);
+    await expect(benchLoad(['--rounds', '5', '--warmup-rounds', '5'])).rejects.toThrow(/--warmup-rounds/);
   });
 });

@@ -1,15 +1,17 @@
 /**
- * `pfedlora bench transport | aggregate | overhead | memory`: the federation
- * benchmarks (coordinator transport against raw grpc-js, the aggregation step
- * against a copy loop, round overhead, coordinator peak memory). Each prints
- * a table, or one JSON object with --json; progress goes to stderr.
+ * `pfedlora bench transport | aggregate | overhead | memory | load`: the
+ * federation benchmarks (coordinator transport against raw grpc-js, the
+ * aggregation step against a copy loop, round overhead, coordinator peak
+ * memory, the bounded load run). Each prints a table, or one JSON object with
+ * --json; progress goes to stderr.
  */
 import { DEFAULT_AGGREGATE, runAggregateBench, type AggregateReport } from '../bench/aggregate';
+import { DEFAULT_LOAD, defaultWarmupRounds, runLoadBench, type LoadReport } from '../bench/load';
 import { DEFAULT_MEMORY, runMemoryBench, type MemoryReport } from '../bench/memory';
 import { DEFAULT_OVERHEAD, runOverheadBench, type OverheadReport } from '../bench/overhead';
 import { MIB, parseNumberList, type TargetCheck } from '../bench/stats';
 import { DEFAULT_TRANSPORT, runTransportBench, type TransportReport } from '../bench/transport';
-import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { UsageError } from '../errors';
 import { formatBytes, table } from '../format';
 
@@ -39,7 +41,7 @@ function targetsTable(targets: readonly TargetCheck[]): string {
   return '\n' + table(['target', 'wanted', 'measured', 'met'], targets.map((t) => [t.name, t.target, String(t.value), t.met ? 'yes' : 'NO'])) + '\n';
 }
 
-function emit(report: TransportReport | AggregateReport | OverheadReport | MemoryReport, json: boolean, text: () => string): number {
+function emit(report: TransportReport | AggregateReport | OverheadReport | MemoryReport | LoadReport, json: boolean, text: () => string): number {
   process.stdout.write(json ? JSON.stringify(report) + '\n' : text() + targetsTable(report.targets));
   return 0;
 }
@@ -258,4 +260,79 @@ export async function benchMemory(argv: readonly string[]): Promise<number> {
       `queued uploads' grpc read-ahead up to ${mib(model.queuedUploadReadAhead)}\n`
     );
   });
+}
+
+// ---- load ----
+
+const LOAD_FLAGS: FlagSpecs = {
+  clients: { type: 'string', value: 'N', help: 'connected synthetic clients (all take part in every round)', default: String(DEFAULT_LOAD.clients) },
+  rounds: { type: 'string', value: 'R', help: 'rounds', default: String(DEFAULT_LOAD.rounds) },
+  'warmup-rounds': { type: 'string', value: 'W', help: 'first rounds left out of the RSS verdict (default: 10% of the rounds, at least 1)' },
+  'flat-tolerance': { type: 'string', value: 'X', help: 'RSS is flat when (max - min) / min after warm-up is <= X', default: String(DEFAULT_LOAD.flatTolerance) },
+  rank: { type: 'string', value: 'R', help: 'adapter rank (the adapter needs one element per client)', default: String(DEFAULT_LOAD.rank) },
+  classes: { type: 'string', value: 'C', help: 'classes (adapter columns)', default: String(DEFAULT_LOAD.numClasses) },
+  'client-processes': { type: 'string', value: 'K', help: 'run the synthetic clients in K child processes (0: in this process)', default: '0' },
+  'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_LOAD.maxConcurrentUploads) },
+  'state-dir': { type: 'string', value: 'DIR', help: "keep the coordinator's checkpoints and ledger.jsonl here (empty or new; default: a temporary dir, removed)" },
+  ...COMMON,
+};
+
+export async function benchLoad(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, LOAD_FLAGS, 'bench load');
+  if (boolFlag(flags, 'help')) {
+    process.stdout.write(
+      helpText(
+        'pfedlora bench load [options]',
+        'The bounded load run: a coordinator in its own process (with a state dir), N synthetic clients that never train, R rounds\n' +
+          'at full participation. Each client uploads its own delta (a spike in its own element, a distinct pattern elsewhere);\n' +
+          "after every round the driver checks the coordinator's new global (from its checkpoint) against the previous one plus the\n" +
+          'weighted mean of exactly the acknowledged uploads (float32 rounding tolerated), and ledger.jsonl against the acks: no\n' +
+          'update lost, none counted twice. Coordinator RSS: the peak of each round (sampled every 50 ms) and the settled RSS right\n' +
+          'after a full GC at its end (standing in for the idle time of real rounds); flat when (max - min) / min of the settled\n' +
+          'RSS after the warm-up rounds is <= --flat-tolerance. Exit status 1 when a check fails. --quick: 20 clients, 5 rounds.',
+        LOAD_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const quick = boolFlag(flags, 'quick');
+  const json = boolFlag(flags, 'json');
+  const rounds = intFlag(flags, 'rounds', quick ? 5 : DEFAULT_LOAD.rounds, 1, 100_000);
+  const stateDir = stringFlag(flags, 'state-dir');
+  const report = await runLoadBench({
+    ...DEFAULT_LOAD,
+    clients: intFlag(flags, 'clients', quick ? 20 : DEFAULT_LOAD.clients, 1, 10_000),
+    rounds,
+    warmupRounds: intFlag(flags, 'warmup-rounds', defaultWarmupRounds(rounds), 0, rounds - 1),
+    flatTolerance: floatFlag(flags, 'flat-tolerance', DEFAULT_LOAD.flatTolerance, (x) => x >= 0, 'a number >= 0'),
+    rank: intFlag(flags, 'rank', DEFAULT_LOAD.rank, 1, 500),
+    numClasses: intFlag(flags, 'classes', DEFAULT_LOAD.numClasses, 2),
+    clientProcesses: intFlag(flags, 'client-processes', 0, 0, 64),
+    maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_LOAD.maxConcurrentUploads, 1),
+    ...(stateDir === undefined ? {} : { stateDir }),
+    ...progress(flags),
+  });
+  emit(report, json, () => {
+    const u = report.updates;
+    const a = report.rssAfterWarmup;
+    const rows: string[][] = [
+      ['rounds checked (failed)', `${report.rounds} (${report.perRound.filter((p) => !p.ok).length})`],
+      ['updates acknowledged / counted in the globals', `${u.expected} / ${u.counted}`],
+      ['lost / double-counted / not acknowledged', `${u.lost} / ${u.double} / ${u.unexpected}`],
+      ['round seconds, median / max', `${report.roundSeconds.median.toFixed(3)} / ${report.roundSeconds.max.toFixed(3)}`],
+      ['coordinator RSS MiB at startup', report.rssStartupMiB.toFixed(1)],
+      [`settled RSS MiB, rounds ${report.warmupRounds + 1}-${report.rounds}: min / median / max`, `${a.minMiB.toFixed(1)} / ${a.medianMiB.toFixed(1)} / ${a.maxMiB.toFixed(1)}`],
+      ['settled RSS flat ratio (max - min) / min', `${report.rssFlatRatio.toFixed(4)} (${report.rssFlat ? 'flat' : 'NOT flat'}: <= ${report.rssFlatTolerance})`],
+      ['peak RSS flat ratio (not judged)', report.rssPeakFlatRatio.toFixed(4)],
+      ['live heap growth after warm-up, KiB/round', report.liveHeapGrowthKiBPerRound.toFixed(1)],
+    ];
+    return (
+      `bench load: ${report.clients} clients ${report.clientMode} x ${report.rounds} rounds, full participation, adapter rank ${report.rank} x ${report.numClasses} classes ` +
+      `(${formatBytes(report.payloadBytes)}); joined in ${report.joinSeconds} s, wall ${report.wallSeconds} s\n` +
+      table(['', 'measured'], rows) +
+      `\n\ncoordinator settled RSS per round, MiB (first ${report.warmupRounds} = warm-up): ${report.rssPerRoundMiB.map((x) => x.toFixed(1)).join(' ')}\n` +
+      (report.problems.length > 0 ? `\nproblems:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n` : '')
+    );
+  });
+  return report.ok ? 0 : 1;
 }

@@ -92,12 +92,21 @@ const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> 
   aggregate: async (argv) => (await import('./bench-federation')).benchAggregate(argv),
   overhead: async (argv) => (await import('./bench-federation')).benchOverhead(argv),
   memory: async (argv) => (await import('./bench-federation')).benchMemory(argv),
+  load: async (argv) => (await import('./bench-federation')).benchLoad(argv),
 };
 
 export async function bench(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write('Usage: pfedlora bench <train> [options]\n\n  train   training throughput per model, input, batch and backend\n');
+    process.stdout.write(
+      'Usage: pfedlora bench <benchmark> [options]\n\n' +
+        '  train      training throughput per model, input, batch and backend\n' +
+        '  transport  coordinator broadcast and upload throughput against raw grpc-js\n' +
+        '  aggregate  the aggregation step against a copy loop\n' +
+        '  overhead   round overhead with N connected clients\n' +
+        '  memory     coordinator peak memory in one round\n' +
+        '  load       bounded load run: N clients x R rounds, RSS flat, no update lost or double-counted\n',
+    );
     return sub === undefined ? 2 : 0;
   }
   const run = SUBCOMMANDS[sub];
