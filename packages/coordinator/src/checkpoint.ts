@@ -6,14 +6,19 @@
  * half-written one is skipped with a log line, falling back to the previous.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeTensors, type NamedTensor } from '@pfedlora/core';
 import type { RunPhase, RunSettings } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import type { RoundRecord } from './ledger';
 
-export const CHECKPOINT_FORMAT = 1;
+/**
+ * 2: the checkpoint holds the record of the round it closes (`lastRound`), not
+ * the whole ledger, which made every checkpoint and the coordinator's heap grow
+ * with rounds x clients. Format 1 (with `ledger`) still loads.
+ */
+export const CHECKPOINT_FORMAT = 2;
 
 /** The knobs of a run that an operator may set per run. */
 export interface RunParams {
@@ -34,7 +39,8 @@ export interface CheckpointMeta {
   readonly settings: RunSettings;
   readonly globalSha256: string;
   readonly globalBytes: number;
-  readonly ledger: RoundRecord[];
+  /** The ledger record of round `round` (absent before round 1); ledger.jsonl holds every round's. */
+  readonly lastRound?: RoundRecord;
   readonly savedAt: string;
 }
 
@@ -91,9 +97,26 @@ export class CheckpointStore {
     this.prune();
   }
 
-  /** A human-readable line per completed round, for tailing. The checkpoint is the source of truth. */
+  get ledgerPath(): string {
+    return join(this.dir, 'ledger.jsonl');
+  }
+
+  /** One JSON line per completed round: the run's full history (checkpoints keep only the last round's). */
   appendLedger(record: RoundRecord): void {
-    appendFileSync(join(this.dir, 'ledger.jsonl'), JSON.stringify(record) + '\n');
+    appendFileSync(this.ledgerPath, JSON.stringify(record) + '\n');
+  }
+
+  /**
+   * After a restart: appends the checkpoint's last round to ledger.jsonl if a
+   * crash came between saving the checkpoint and appending its line.
+   */
+  ensureLedgerHas(record: RoundRecord): boolean {
+    const tail = ledgerTail(this.ledgerPath);
+    // A line torn by a crash mid-append never completed: drop it rather than glue the next line to it.
+    if (tail.completeBytes < tail.size) truncateSync(this.ledgerPath, tail.completeBytes);
+    if ((tail.round ?? 0) >= record.round) return false;
+    this.appendLedger(record);
+    return true;
   }
 
   private rounds(): number[] {
@@ -132,9 +155,15 @@ export class CheckpointStore {
   }
 
   load(round: number): LoadedCheckpoint {
-    const meta = JSON.parse(readFileSync(this.metaPath(round), 'utf8')) as CheckpointMeta;
-    if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`format ${meta.format}, expected ${CHECKPOINT_FORMAT}`);
-    if (meta.round !== round || !meta.runId || !meta.settings || !meta.params || !Array.isArray(meta.ledger)) throw new Error('metadata is incomplete');
+    let meta = JSON.parse(readFileSync(this.metaPath(round), 'utf8')) as CheckpointMeta;
+    if (meta.format === 1) {
+      const { ledger, ...rest } = meta as CheckpointMeta & { ledger?: RoundRecord[] };
+      const lastRound = Array.isArray(ledger) ? ledger[ledger.length - 1] : undefined;
+      meta = { ...rest, format: CHECKPOINT_FORMAT, ...(lastRound ? { lastRound } : {}) };
+    }
+    if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`format ${meta.format}, expected ${CHECKPOINT_FORMAT} (or 1)`);
+    if (meta.round !== round || !meta.runId || !meta.settings || !meta.params) throw new Error('metadata is incomplete');
+    if (meta.round > 0 && meta.lastRound?.round !== meta.round) throw new Error(`metadata lacks the record of round ${meta.round}`);
     const path = this.globalPath(round);
     if (!existsSync(path)) throw new Error(`${path} is missing`);
     const globalBytes = readFileSync(path);
@@ -142,5 +171,41 @@ export class CheckpointStore {
     const sha = createHash('sha256').update(globalBytes).digest('hex');
     if (sha !== meta.globalSha256) throw new Error(`${path} has sha256 ${sha}, the checkpoint says ${meta.globalSha256}`);
     return { meta, global: decodeTensors(globalBytes), globalBytes: new Uint8Array(globalBytes) };
+  }
+}
+
+/** Where a ledger.jsonl ends: its last complete line's round and the bytes up to that line's end. */
+export interface LedgerTail {
+  readonly round: number | undefined;
+  /** Bytes of complete lines; anything after is a line torn by a crash mid-append. */
+  readonly completeBytes: number;
+  readonly size: number;
+}
+
+/** Reads only the tail of a ledger.jsonl (growing the window until it holds a whole line). */
+export function ledgerTail(path: string): LedgerTail {
+  if (!existsSync(path)) return { round: undefined, completeBytes: 0, size: 0 };
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    for (let window = 64 * 1024; ; window *= 4) {
+      const start = Math.max(0, size - window);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const end = buf.lastIndexOf(0x0a); // the newline closing the last complete line
+      if (end < 0 && start === 0) return { round: undefined, completeBytes: 0, size };
+      if (end < 0) continue;
+      const from = buf.lastIndexOf(0x0a, end - 1);
+      if (from < 0 && start > 0) continue; // that line starts before the window
+      let round: unknown;
+      try {
+        round = (JSON.parse(buf.subarray(from + 1, end).toString('utf8')) as { round?: unknown }).round;
+      } catch (error) {
+        throw new Error(`${path}: the last line is not JSON (${(error as Error).message}); move the file away to start a new ledger`);
+      }
+      return { round: typeof round === 'number' ? round : undefined, completeBytes: start + end + 1, size };
+    }
+  } finally {
+    closeSync(fd);
   }
 }

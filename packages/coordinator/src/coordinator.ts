@@ -144,7 +144,8 @@ export class Coordinator extends EventEmitter {
   private log: Logger;
   /** Privacy spent so far when DP noise is on (rebuilt from the round count on resume). */
   private accountant: RdpAccountant | undefined;
-  ledger: RoundRecord[] = [];
+  /** The last closed round's record (the full history is ledger.jsonl in the state dir). */
+  private lastRound: RoundRecord | undefined;
 
   constructor(
     readonly config: CoordinatorConfig,
@@ -159,7 +160,10 @@ export class Coordinator extends EventEmitter {
     if (resumed) {
       this.activateRun(resumed.meta.runId, resumed.meta.settings, resumed.meta.params, resumed.global);
       this.completed = resumed.meta.round;
-      this.ledger = [...resumed.meta.ledger];
+      this.lastRound = resumed.meta.lastRound;
+      if (this.lastRound && this.checkpoints?.ensureLedgerHas(this.lastRound)) {
+        this.log.warn('ledger.jsonl lacked the last checkpointed round; appended it', { round: this.lastRound.round });
+      }
       this.accountant?.step(this.completed);
       this.resumedFromRound = resumed.meta.round;
       this.phase = resumed.meta.phase === 'running' ? 'waiting' : resumed.meta.phase;
@@ -229,7 +233,7 @@ export class Coordinator extends EventEmitter {
     this.activateRun(runId, settings, params, algorithm.initialGlobal(setup, deriveSeed(params.seed, 'global')));
     this.completed = 0;
     this.attempt = 1;
-    this.ledger = [];
+    this.lastRound = undefined;
     this.evicted.clear();
     this.pauseRequested = false;
     this.resumedFromRound = null;
@@ -252,7 +256,7 @@ export class Coordinator extends EventEmitter {
         settings: this.settings,
         globalSha256: this.current.descriptor.sha256,
         globalBytes: this.current.bytes.length,
-        ledger: this.ledger,
+        ...(this.lastRound ? { lastRound: this.lastRound } : {}),
         savedAt: new Date().toISOString(),
       },
       this.current.bytes,
@@ -266,7 +270,7 @@ export class Coordinator extends EventEmitter {
 
   status(): RunStatusInfo {
     const f = this.inFlight;
-    const last = this.ledger[this.ledger.length - 1];
+    const last = this.lastRound;
     return {
       runId: this.runId,
       phase: this.phase,
@@ -742,7 +746,7 @@ export class Coordinator extends EventEmitter {
       clients,
       ...(this.accountant ? { dpEpsilon: (this.accountant.step(), this.accountant.epsilon) } : {}),
     };
-    this.ledger.push(record);
+    this.lastRound = record;
     this.completed = round.round;
     this.attempt = 1;
     for (const t of reported) this.clients.get(t.clientId)!.roundsReported++;

@@ -8,7 +8,7 @@
  * --expose-gc for the 'settle' op (a full GC, then memory; bench load).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startCoordinator, type RunningCoordinator } from '@pfedlora/coordinator';
+import { startCoordinator, type RoundRecord, type RunningCoordinator } from '@pfedlora/coordinator';
 import { silentLogger } from '@pfedlora/telemetry';
 import { isRecord, serveParent } from './child';
 import { benchCoordinatorConfig } from './transport';
@@ -35,6 +35,8 @@ export interface SettledMemory {
 }
 
 let running: RunningCoordinator | undefined;
+/** What the parent asks of each closed round (a few numbers, not the per-client entries). */
+const closedRounds: Array<{ round: number; seconds: number; reported: number }> = [];
 let peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 };
 
 function sample(): void {
@@ -97,6 +99,7 @@ serveParent(async (op, args) => {
         ...(stateDir === undefined ? {} : { stateDir }),
       });
       running = await startCoordinator(config, silentLogger());
+      running.coordinator.on('round-closed', (r: RoundRecord) => closedRounds.push({ round: r.round, seconds: r.seconds, reported: r.reported }));
       return { port: running.port, startup: takePeak() };
     }
     case 'peak':
@@ -109,7 +112,7 @@ serveParent(async (op, args) => {
       return settled;
     }
     case 'ledger':
-      return running?.coordinator.ledger.map((r) => ({ round: r.round, seconds: r.seconds, reported: r.reported })) ?? [];
+      return closedRounds;
     default:
       throw new Error(`unknown op ${op}`);
   }
