@@ -32,6 +32,29 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: s
   }
 }
 
+/**
+ * Parses `pfedlora <command> <action> [flags]`: one positional, one of
+ * `actions`. On --help or a missing action it prints `help` and hands back the
+ * exit code to return instead: 0 when help was asked for, 2 (usage) otherwise.
+ */
+export function parseActionCommand<A extends string>(
+  argv: readonly string[],
+  specs: FlagSpecs,
+  command: string,
+  actions: readonly A[],
+  help: string,
+): { flags: ParsedFlags; action: A } | { exitCode: number } {
+  const { flags, positionals } = parseFlags(argv, specs, command);
+  const action = positionals[0];
+  if (boolFlag(flags, 'help') || action === undefined) {
+    process.stdout.write(help);
+    return { exitCode: boolFlag(flags, 'help') ? 0 : 2 };
+  }
+  if (!(actions as readonly string[]).includes(action)) throw new UsageError(`unknown action "${action}": expected one of ${actions.join(', ')}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  return { flags, action: action as A };
+}
+
 export function helpText(usage: string, description: string, specs: FlagSpecs): string {
   const rows = Object.entries(specs)
     .filter(([, s]) => s.help)

@@ -7,9 +7,9 @@
  *    on disk), when the coordinator re-issues a round it had already trained:
  *    a coordinator restarted from its checkpoint, or a retried round.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeTensors, encodeTensors, type NamedTensor } from '@pfedlora/core';
+import { decodeTensors, encodeTensors, writeFileAtomic, type NamedTensor } from '@pfedlora/core';
 import type { Logger } from '@pfedlora/telemetry';
 
 export interface PrivateSnapshot {
@@ -19,19 +19,6 @@ export interface PrivateSnapshot {
 }
 
 const FILE = /^private-(\d+)\.pflt$/;
-
-function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 export class PrivateStateStore {
   private readonly memory: PrivateSnapshot[] = [];
@@ -64,7 +51,7 @@ export class PrivateStateStore {
     this.memory.sort((a, b) => a.round - b.round);
     while (this.memory.length > this.keep) this.memory.shift();
     if (!this.dir) return;
-    writeAtomic(this.path(snapshot.round), encodeTensors(snapshot.tensors));
+    writeFileAtomic(this.path(snapshot.round), encodeTensors(snapshot.tensors));
     for (const round of this.diskRounds().slice(this.keep)) rmSync(this.path(round), { force: true });
   }
 

@@ -6,9 +6,9 @@
  * half-written one is skipped with a log line, falling back to the previous.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { decodeTensors, type NamedTensor } from '@pfedlora/core';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeTensors, writeFileAtomic, type NamedTensor } from '@pfedlora/core';
 import type { RunPhase, RunSettings } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import type { RoundRecord } from './ledger';
@@ -48,27 +48,6 @@ export interface LoadedCheckpoint {
   readonly meta: CheckpointMeta;
   readonly global: NamedTensor[];
   readonly globalBytes: Uint8Array;
-}
-
-/** temp file, fsync, rename, fsync of the directory: a crash leaves the old file or the new one. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  const fd = openSync(tmp, 'w');
-  try {
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dir = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
 }
 
 const pad = (round: number) => String(round).padStart(5, '0');

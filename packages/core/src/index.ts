@@ -6,3 +6,4 @@ export * from './aggregate';
 export * from './partition';
 export * from './robust';
 export * from './privacy';
+export * from './atomic-file';

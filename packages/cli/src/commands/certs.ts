@@ -1,5 +1,5 @@
 /** `pfedlora certs init|issue|revoke`: the federation's certificates (docs/security.md). */
-import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { boolFlag, helpText, intFlag, parseActionCommand, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { UsageError } from '../errors';
 import {
   DEFAULT_CERT_DAYS,
@@ -83,14 +83,9 @@ function printFiles(files: readonly WrittenFile[]): void {
 }
 
 export async function certs(argv: readonly string[]): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, FLAGS, 'certs');
-  const action = positionals[0];
-  if (boolFlag(flags, 'help') || action === undefined) {
-    process.stdout.write(HELP);
-    return action === undefined && !boolFlag(flags, 'help') ? 2 : 0;
-  }
-  if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown action "${action}": expected one of ${ACTIONS.join(', ')}`);
-  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const parsed = parseActionCommand(argv, FLAGS, 'certs', ACTIONS, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { flags, action } = parsed;
   const json = boolFlag(flags, 'json');
   const dir = requireDir(flags);
   switch (action) {

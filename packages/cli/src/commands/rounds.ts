@@ -1,8 +1,7 @@
 /** `pfedlora rounds start|pause|resume|abort|status`: operate the coordinator's run. */
 import type { RunStatusInfo } from '@pfedlora/protocol';
 import { admin } from '../admin-client';
-import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
-import { UsageError } from '../errors';
+import { boolFlag, floatFlag, helpText, intFlag, parseActionCommand, stringFlag, type FlagSpecs } from '../args';
 import { formatPercent } from '../format';
 import { OPERATOR_FLAGS, operatorConnection, wantsJson } from './operator-flags';
 
@@ -43,14 +42,9 @@ export function describeStatus(s: RunStatusInfo): string {
 }
 
 export async function rounds(argv: readonly string[]): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, FLAGS, 'rounds');
-  const action = positionals[0];
-  if (boolFlag(flags, 'help') || action === undefined) {
-    process.stdout.write(HELP);
-    return action === undefined && !boolFlag(flags, 'help') ? 2 : 0;
-  }
-  if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown action "${action}": expected one of ${ACTIONS.join(', ')}`);
-  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const parsed = parseActionCommand(argv, FLAGS, 'rounds', ACTIONS, HELP);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { flags, action } = parsed;
   const json = wantsJson(flags);
   const runId = stringFlag(flags, 'run-id') ?? '';
   const conn = operatorConnection(flags);

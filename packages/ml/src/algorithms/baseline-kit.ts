@@ -2,14 +2,17 @@
  * Pieces the model-heterogeneous baselines (lg-fedavg, fd, fedproto, fml,
  * fedkd, fedgh) share: a training loop that takes a custom per-batch step,
  * stop-gradient and distillation losses, per-class statistics (mean logits or
- * prototypes plus counts) on the client and their per-class weighted mean on
- * the server, a shared classifier head, and an aggregator that folds whole
- * client updates whether they arrive at once (simulation) or slice by slice
- * (coordinator). pFedLoRA itself does not use this file.
+ * prototypes plus counts) on the client, the FD/FedProto client step that
+ * regularises toward them, and their per-class weighted mean on the server, a
+ * shared classifier head, the sample-weighted mean of LG-FedAvg and FML, and
+ * an aggregator that folds whole client updates whether they arrive at once
+ * (simulation) or slice by slice (coordinator). pFedLoRA itself does not use
+ * this file.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AggregationError,
+  WeightedMeanAccumulator,
   assertMatchesSpec,
   createRng,
   deriveSeed,
@@ -20,9 +23,11 @@ import {
   type TensorSpec,
 } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../batches';
+import { crossEntropy } from '../optimizer';
 import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
 import { REPRESENTATION_DIM, head, representation, type InputShape } from '../zoo';
-import type { GlobalAggregator, LocalTrainingConfig, UpdateContribution } from './algorithm';
+import type { GlobalAggregator, UpdateContribution } from './algorithm';
+import type { PrivateClient } from './private-client';
 
 // ---------------------------------------------------------------- training loop
 
@@ -170,29 +175,75 @@ export function batchClassSums(rows: tf.Tensor2D, labels: tf.Tensor1D, numClasse
   return tf.matMul(tf.cast(tf.oneHot(labels, numClasses), 'float32'), rows, true, false);
 }
 
-/**
- * The client loop of FD and FedProto: `training.localEpochs` epochs of `step`,
- * whose first extra is the batch's per-class sums (batchClassSums), folded into
- * `sums` over every epoch. Returns the last epoch's mean loss (0 for no epoch).
- */
-export async function runEpochsWithClassSums(
-  data: SampleSet,
-  input: InputShape,
-  training: Pick<LocalTrainingConfig, 'localEpochs' | 'batchSize'>,
-  rng: Rng,
-  step: BatchStep,
-  sums: ClassSums,
-): Promise<number> {
-  let loss = 0;
-  for (let e = 0; e < training.localEpochs; e++) {
-    loss = await runEpoch(data, input, training.batchSize, rng, step, ([s], batch) => sums.add(s!, batch.labels));
-  }
-  return loss;
-}
-
 /** 1 for each class some client reported (count > 0), else 0, as a float32 [C] tensor. */
 export function knownClassMask(count: Float32Array): tf.Tensor1D {
   return tf.tensor1d(Array.from(count, (n) => (n > 0 ? 1 : 0)), 'float32');
+}
+
+/**
+ * The regulariser of FD and FedProto: per sample, a penalty pulling a
+ * per-sample statistic s_i (FD: the logits; FedProto: the representation h)
+ * toward the global statistic of its class.
+ */
+export interface ClassStatRegulariser {
+  /** Width of the statistic: C (logits) or 500 (h). */
+  readonly dim: number;
+  /** Weight of the regulariser next to the cross-entropy (0: cross-entropy alone). */
+  readonly lambda: number;
+  /** The batch's statistics [B, dim], from the private model. */
+  statistic(x: tf.Tensor4D): tf.Tensor2D;
+  /** The logits the cross-entropy uses, from the statistics. */
+  logits(statistic: tf.Tensor2D): tf.Tensor2D;
+  /** Per-sample penalty [B] of the statistics against their classes' global ones [B, dim]. */
+  penalty(statistic: tf.Tensor2D, target: tf.Tensor2D): tf.Tensor1D;
+  /** The penalty summed over the batch is divided by batch size x this (dim: a mean over elements, torch's MSELoss). */
+  readonly penaltyDivisor: number;
+}
+
+/**
+ * The client step of FD and FedProto: E epochs of SGD on the private model with
+ *   loss = CE + lambda * sum_i [y_i known] penalty_i / (B * penaltyDivisor)
+ * against the global `<prefix>/mean`, `<prefix>/count` payload, where "known"
+ * means some client reported class y_i last round. Returns the last epoch's
+ * loss and the per-class sums of the statistics of every epoch's forward
+ * passes (all E epochs, as HtFLlib collects them), for the upload.
+ */
+export async function trainTowardClassStats(
+  client: PrivateClient,
+  global: readonly NamedTensor[],
+  round: number,
+  regulariser: ClassStatRegulariser,
+): Promise<{ loss: number; sums: ClassSums }> {
+  const { model } = client;
+  const { dim, lambda, penaltyDivisor } = regulariser;
+  const C = client.spec.numClasses;
+  const rng = client.batchOrder(round);
+  const [mean, count] = global as [NamedTensor, NamedTensor];
+  const anyKnown = count.values.some((n) => n > 0);
+  const targets = tf.tensor2d(mean.values, [C, dim]);
+  const known = knownClassMask(count.values);
+  const sums = new ClassSums(C, dim);
+  const step: BatchStep = (x, y, batch) => {
+    let batchSums: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const statistic = regulariser.statistic(x);
+      batchSums = tf.keep(batchClassSums(statistic, y, C));
+      const ce = crossEntropy(regulariser.logits(statistic), y);
+      if (!anyKnown || lambda === 0) return ce;
+      const penalty = regulariser.penalty(statistic, tf.gather(targets, y));
+      const term = tf.div(tf.sum(tf.mul(tf.gather(known, y), penalty)), batch.size * penaltyDivisor);
+      return tf.add(ce, tf.mul(term, lambda)) as tf.Scalar;
+    }, model.vars.list as tf.Variable[]);
+    model.optimizer.step(grads);
+    return [value, batchSums!];
+  };
+  try {
+    const loss = await client.localEpochs(rng, step, ([batchSums], batch) => sums.add(batchSums!, batch.labels));
+    return { loss, sums };
+  } finally {
+    targets.dispose();
+    known.dispose();
+  }
 }
 
 /** Validates a per-class payload's counts: finite and >= 0 (they are aggregation weights). */
@@ -366,6 +417,23 @@ export function classMeanAggregator(global: readonly NamedTensor[], prefix: stri
     (update) => acc.fold(update),
     (clients) => (clients === 0 ? copyTensors(global) : acc.result()),
   );
+}
+
+/**
+ * The aggregator of LG-FedAvg and FML: the sample-weighted mean of the
+ * uploads, streaming (WeightedMeanAccumulator); with no client reporting, a
+ * copy of the previous global.
+ */
+export function weightedMeanAggregator(global: readonly NamedTensor[], spec: readonly TensorSpec[]): GlobalAggregator {
+  const mean = new WeightedMeanAccumulator(spec);
+  return {
+    begin: (weight) => mean.beginClient(weight),
+    add: (update, weight) => mean.add(update, weight),
+    get clients() {
+      return mean.clients;
+    },
+    result: () => (mean.clients === 0 ? copyTensors(global) : mean.result()),
+  };
 }
 
 /** Fresh copies, so a result never aliases the previous global. */

@@ -16,25 +16,18 @@
  * Evaluation: the private model's own head after local training.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, deriveSeed } from '@pfedlora/core';
-import { sampleSetOf } from '../batches';
-import { modelStages, trainStepFlops } from '../flops';
-import { crossEntropy } from '../optimizer';
-import { PrivateModel } from '../private-model';
-import { head, modelSpec, representation } from '../zoo';
+import { head, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
-  ClassSums,
-  batchClassSums,
   checkGlobal,
   classCounts,
   classMeanAggregator,
   classStatsSpec,
   emptyClassStats,
-  knownClassMask,
-  runEpochsWithClassSums,
-  type BatchStep,
+  trainTowardClassStats,
+  type ClassStatRegulariser,
 } from './baseline-kit';
+import { createPrivateClient } from './private-client';
 
 export interface FdOptions {
   /** Weight of the distillation term (HtFLlib's --lamda, default 1). */
@@ -47,60 +40,29 @@ export const FD_DEFAULTS: FdOptions = { lambda: 1 };
 const PREFIX = 'logits';
 
 function createFdClient(setup: ClientSetup, options: FdOptions): AlgorithmClient {
-  const { federation, training } = setup;
-  const C = federation.numClasses;
-  const spec = modelSpec(setup.modelKind, federation.input, C);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
+  const C = setup.federation.numClasses;
+  const client = createPrivateClient(setup);
+  const { model } = client;
   const counts = classCounts(setup.train.labels, C);
-  const flopsPerSample = trainStepFlops(modelStages(spec, true));
   const schema = classStatsSpec(PREFIX, C, C);
+  // Soft-target cross-entropy toward softmax(g_y): the gradient of KL(softmax(g_y) || softmax(z)).
+  const regulariser: ClassStatRegulariser = {
+    dim: C,
+    lambda: options.lambda,
+    statistic: (x) => head(model.vars, representation(model.vars, x)),
+    logits: (logits) => logits,
+    penalty: (logits, target) => tf.neg(tf.sum(tf.mul(tf.softmax(target), tf.logSoftmax(logits)), 1)) as tf.Tensor1D,
+    penaltyDivisor: 1,
+  };
 
   return {
-    privateModelBytes: model.byteSize,
+    ...client.members,
     async fit(global, round) {
       checkGlobal(global, schema, 'fd');
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
-      const [mean, count] = global as [(typeof global)[0], (typeof global)[0]];
-      const anyKnown = count.values.some((n) => n > 0);
-      const globalLogits = tf.tensor2d(mean.values, [C, C]);
-      const known = knownClassMask(count.values);
-      const sums = new ClassSums(C, C);
-      const step: BatchStep = (x, y, batch) => {
-        let batchSums: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = head(model.vars, representation(model.vars, x));
-          batchSums = tf.keep(batchClassSums(logits, y, C));
-          const ce = crossEntropy(logits, y);
-          if (!anyKnown || options.lambda === 0) return ce;
-          const target = tf.softmax(tf.gather(globalLogits, y));
-          const soft = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1));
-          const distill = tf.div(tf.sum(tf.mul(tf.gather(known, y), soft)), batch.size);
-          return tf.add(ce, tf.mul(distill, options.lambda)) as tf.Scalar;
-        }, model.vars.list as tf.Variable[]);
-        model.optimizer.step(grads);
-        return [value, batchSums!];
-      };
-      let loss: number;
-      try {
-        loss = await runEpochsWithClassSums(train, spec.input, training, rng, step, sums);
-      } finally {
-        globalLogits.dispose();
-        known.dispose();
-      }
-      return {
-        tensors: sums.toPayload(PREFIX, counts),
-        numSamples: train.count,
-        // Distillation adds O(C) per sample to the CE: negligible, as in docs/algorithm.md.
-        trainFlops: flopsPerSample * train.count * training.localEpochs,
-        trainLoss: loss,
-      };
+      const { loss, sums } = await trainTowardClassStats(client, global, round, regulariser);
+      // Distillation adds O(C) per sample to the CE: negligible, as in docs/algorithm.md.
+      return client.update(sums.toPayload(PREFIX, counts), loss);
     },
-    evaluate: () => model.evaluate(test),
-    privateState: () => model.state(),
-    loadPrivateState: (tensors) => model.loadState(tensors),
-    dispose: () => model.dispose(),
   };
 }
 

@@ -23,10 +23,8 @@
  * locally fine-tuned copy of the global head).
  */
 import { AggregationError, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
-import { sampleSetOf } from '../batches';
-import { extractorForwardFlops, modelStages, trainStepFlops } from '../flops';
-import { PrivateModel } from '../private-model';
-import { REPRESENTATION_DIM, modelSpec } from '../zoo';
+import { extractorForwardFlops } from '../flops';
+import { REPRESENTATION_DIM } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
   checkCounts,
@@ -40,6 +38,7 @@ import {
   initialHead,
   loadHead,
 } from './baseline-kit';
+import { createPrivateClient } from './private-client';
 
 export interface FedGhOptions {
   /** Epochs over the round's prototype pairs on the server (HtFLlib's --server_epochs, default 100). */
@@ -128,36 +127,24 @@ export function trainGeneralizedHead(start: readonly NamedTensor[], pairs: reado
 }
 
 function createFedGhClient(setup: ClientSetup): AlgorithmClient {
-  const { federation, training } = setup;
-  const C = federation.numClasses;
-  const spec = modelSpec(setup.modelKind, federation.input, C);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
+  const C = setup.federation.numClasses;
+  const client = createPrivateClient(setup);
+  const { model, train } = client;
   const counts = classCounts(setup.train.labels, C);
-  const trainPerSample = trainStepFlops(modelStages(spec, true));
-  const protoPassPerSample = extractorForwardFlops(spec);
+  const protoPassPerSample = extractorForwardFlops(client.spec);
   const schema = headSpec(C);
   return {
-    privateModelBytes: model.byteSize,
+    ...client.members,
     async fit(global, round) {
       checkGlobal(global, schema, 'fedgh');
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
-      loadHead(model, global, training.momentum !== 0);
-      let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = (await model.trainEpoch(train, training.batchSize, rng)).meanLoss;
+      const rng = client.batchOrder(round);
+      loadHead(model, global, setup.training.momentum !== 0);
+      const loss = await client.localEpochs(rng);
       const sums = await classRepresentationSums(model, train, C);
-      return {
-        tensors: sums.toPayload(PREFIX, counts),
-        numSamples: train.count,
-        trainFlops: train.count * (trainPerSample * training.localEpochs + protoPassPerSample),
-        trainLoss: loss,
-      };
+      // The local epochs, then one forward pass of the extractor for the prototypes.
+      const trainFlops = train.count * (client.flopsPerSample * setup.training.localEpochs + protoPassPerSample);
+      return client.update(sums.toPayload(PREFIX, counts), loss, trainFlops);
     },
-    evaluate: () => model.evaluate(test),
-    privateState: () => model.state(),
-    loadPrivateState: (tensors) => model.loadState(tensors),
-    dispose: () => model.dispose(),
   };
 }
 

@@ -35,14 +35,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AggregationError, createRng, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
-import { sampleSetOf } from '../batches';
 import { modelStages, trainStepFlops } from '../flops';
 import { SgdMomentum, crossEntropy } from '../optimizer';
-import { PrivateModel } from '../private-model';
-import { REPRESENTATION_DIM, disposeModelVariables, head, modelSpec, representation } from '../zoo';
+import { REPRESENTATION_DIM, head, modelSpec, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
-import { checkGlobal, copyTensors, foldingAggregator, gradsFor, klDivergence, runEpoch, stopGradient, type BatchStep } from './baseline-kit';
-import { SHARED_MODEL_KIND, createSharedVariables, initialSharedModel, loadSharedModel, readSharedModel, sharedModelSpec } from './fml';
+import { checkGlobal, copyTensors, foldingAggregator, gradsFor, klDivergence, stopGradient, type BatchStep } from './baseline-kit';
+import { SHARED_MODEL_KIND, SharedModelCopy, initialSharedModel, sharedModelSpec } from './fml';
+import { createPrivateClient } from './private-client';
 
 // ---------------------------------------------------------------- SVD
 
@@ -760,20 +759,16 @@ interface FedKdClient extends AlgorithmClient {
 
 function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClient {
   const { federation, training } = setup;
-  const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const shared = createSharedVariables(federation);
-  const mentee = shared.vars;
-  const menteeOptimizer = new SgdMomentum(training, mentee.byName);
+  const client = createPrivateClient(setup);
+  const { model } = client;
+  const mentee = new SharedModelCopy(PREFIX, federation, training);
   const projection = tf.tidy(() => tf.variable(tf.tensor2d(initialProjection(setup.seed), [REPRESENTATION_DIM, REPRESENTATION_DIM]), true));
   const projectionOptimizer = new SgdMomentum(training, new Map([[PROJECTION, projection]]));
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
-  const flopsPerSample = fedkdFlopsPerSample(federation, spec);
+  const flopsPerSample = fedkdFlopsPerSample(federation, client.spec);
   const schema = sharedModelSpec(PREFIX, federation);
   const codecs = menteeCodecs(federation, options.maxRank);
   const mentorVars = model.vars.list as tf.Variable[];
-  const menteeVars = mentee.list as tf.Variable[];
+  const menteeVars = mentee.vars.list as tf.Variable[];
   let lastCompression: CompressionReport | undefined;
 
   const step: BatchStep = (x, y) => {
@@ -781,8 +776,8 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
     const { grads } = tf.variableGrads(() => {
       const ht = representation(model.vars, x);
       const zt = head(model.vars, ht);
-      const hs = representation(mentee, x);
-      const zs = head(mentee, hs);
+      const hs = representation(mentee.vars, x);
+      const zs = head(mentee.vars, hs);
       const ceT = crossEntropy(zt, y);
       const ceS = crossEntropy(zs, y);
       // Adaptive intensity: both models' losses high -> their predictions are unreliable -> distil less.
@@ -796,25 +791,23 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
       return tf.add(lossT, lossS) as tf.Scalar;
     }, [...mentorVars, ...menteeVars, projection]);
     model.optimizer.step(gradsFor(grads, mentorVars));
-    menteeOptimizer.step(gradsFor(grads, menteeVars));
+    mentee.optimizer.step(gradsFor(grads, menteeVars));
     projectionOptimizer.step(gradsFor(grads, [projection]));
     return [mentorLoss!];
   };
 
   return {
+    ...client.members,
     get lastCompression() {
       return lastCompression;
     },
     privateModelBytes: model.byteSize + projection.size * 4,
     async fit(global, round) {
       checkGlobal(global, schema, 'fedkd');
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
-      loadSharedModel(mentee, PREFIX, global);
-      // The mentee restarts from the global one each round, so does its momentum.
-      menteeOptimizer.reset();
-      let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = await runEpoch(train, spec.input, training.batchSize, rng, step);
-      const local = await readSharedModel(mentee, PREFIX);
+      const rng = client.batchOrder(round);
+      mentee.load(global);
+      const loss = await client.localEpochs(rng, step);
+      const local = await mentee.read();
       const delta = local.map((t, i) => {
         const g = global[i]!.values;
         const values = new Float32Array(t.values.length);
@@ -823,15 +816,9 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
       });
       const encoded = encodeMenteeDelta(delta, codecs, energyAt(round, options));
       lastCompression = encoded.report;
-      return {
-        tensors: encoded.tensors,
-        numSamples: train.count,
-        // The client's SVDs (~1 GFLOP a round for CNN-5's fc matrices) are not training and not counted.
-        trainFlops: flopsPerSample * train.count * training.localEpochs,
-        trainLoss: loss,
-      };
+      // The client's SVDs (~1 GFLOP a round for CNN-5's fc matrices) are not training and not counted.
+      return client.update(encoded.tensors, loss, client.localTrainFlops(flopsPerSample));
     },
-    evaluate: () => model.evaluate(test),
     async privateState() {
       const w = { name: `${STATE_PREFIX}${PROJECTION}`, shape: [REPRESENTATION_DIM, REPRESENTATION_DIM], values: (await projection.data()) as Float32Array };
       const momentum = (await projectionOptimizer.state()).map((t) => ({ ...t, name: `${STATE_PREFIX}${t.name}` }));
@@ -848,8 +835,7 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
     dispose() {
       projectionOptimizer.dispose();
       projection.dispose();
-      menteeOptimizer.dispose();
-      disposeModelVariables(mentee);
+      mentee.dispose();
       model.dispose();
     },
   };

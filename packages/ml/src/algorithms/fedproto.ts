@@ -19,16 +19,10 @@
  * 'head' evaluates the model's own head instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, deriveSeed, type NamedTensor } from '@pfedlora/core';
-import { sampleSetOf } from '../batches';
-import { modelStages, trainStepFlops } from '../flops';
-import { crossEntropy } from '../optimizer';
-import { PrivateModel } from '../private-model';
-import { REPRESENTATION_DIM, head, modelSpec, representation } from '../zoo';
+import type { NamedTensor } from '@pfedlora/core';
+import { REPRESENTATION_DIM, head, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
-  ClassSums,
-  batchClassSums,
   checkGlobal,
   classCounts,
   classMeanAggregator,
@@ -36,10 +30,10 @@ import {
   copyTensors,
   emptyClassStats,
   evaluateNearestPrototype,
-  knownClassMask,
-  runEpochsWithClassSums,
-  type BatchStep,
+  trainTowardClassStats,
+  type ClassStatRegulariser,
 } from './baseline-kit';
+import { createPrivateClient } from './private-client';
 
 export interface FedProtoOptions {
   /** Weight of the prototype regulariser (the paper's and HtFLlib's lambda, default 1). */
@@ -56,58 +50,33 @@ const PREFIX = 'protos';
 const STATE_PREFIX = 'fedproto/global';
 
 function createFedProtoClient(setup: ClientSetup, options: FedProtoOptions): AlgorithmClient {
-  const { federation, training } = setup;
-  const C = federation.numClasses;
+  const C = setup.federation.numClasses;
   const D = REPRESENTATION_DIM;
-  const spec = modelSpec(setup.modelKind, federation.input, C);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
+  const client = createPrivateClient(setup);
+  const { model, test } = client;
   const counts = classCounts(setup.train.labels, C);
-  const flopsPerSample = trainStepFlops(modelStages(spec, true));
   const schema = classStatsSpec(PREFIX, C, D);
   // The global prototypes received last, kept for nearest-prototype evaluation.
   let lastGlobal: NamedTensor[] = emptyClassStats(PREFIX, C, D);
 
+  // torch's nn.MSELoss: the squared distance, averaged over the batch and the 500 dimensions.
+  const regulariser: ClassStatRegulariser = {
+    dim: D,
+    lambda: options.lambda,
+    statistic: (x) => representation(model.vars, x),
+    logits: (h) => head(model.vars, h),
+    penalty: (h, target) => tf.sum(tf.square(tf.sub(h, target)), 1) as tf.Tensor1D,
+    penaltyDivisor: D,
+  };
+
   return {
-    privateModelBytes: model.byteSize,
+    ...client.members,
     async fit(global, round) {
       checkGlobal(global, schema, 'fedproto');
       lastGlobal = copyTensors(global);
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
-      const [mean, count] = global as [NamedTensor, NamedTensor];
-      const anyKnown = count.values.some((n) => n > 0);
-      const protos = tf.tensor2d(mean.values, [C, D]);
-      const known = knownClassMask(count.values);
-      const sums = new ClassSums(C, D);
-      const step: BatchStep = (x, y, batch) => {
-        let batchSums: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const h = representation(model.vars, x);
-          batchSums = tf.keep(batchClassSums(h, y, C));
-          const ce = crossEntropy(head(model.vars, h), y);
-          if (!anyKnown || options.lambda === 0) return ce;
-          const squared = tf.sum(tf.square(tf.sub(h, tf.gather(protos, y))), 1);
-          const mse = tf.div(tf.sum(tf.mul(tf.gather(known, y), squared)), batch.size * D);
-          return tf.add(ce, tf.mul(mse, options.lambda)) as tf.Scalar;
-        }, model.vars.list as tf.Variable[]);
-        model.optimizer.step(grads);
-        return [value, batchSums!];
-      };
-      let loss: number;
-      try {
-        loss = await runEpochsWithClassSums(train, spec.input, training, rng, step, sums);
-      } finally {
-        protos.dispose();
-        known.dispose();
-      }
-      return {
-        tensors: sums.toPayload(PREFIX, counts),
-        numSamples: train.count,
-        // The regulariser adds O(500) per sample: negligible next to the CNN.
-        trainFlops: flopsPerSample * train.count * training.localEpochs,
-        trainLoss: loss,
-      };
+      const { loss, sums } = await trainTowardClassStats(client, global, round, regulariser);
+      // The regulariser adds O(500) per sample: negligible next to the CNN.
+      return client.update(sums.toPayload(PREFIX, counts), loss);
     },
     async evaluate() {
       const [mean, count] = lastGlobal as [NamedTensor, NamedTensor];

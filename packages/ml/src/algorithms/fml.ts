@@ -19,11 +19,9 @@
  * (streaming). Evaluation: the private model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WeightedMeanAccumulator, createRng, deriveSeed, type NamedTensor, type TensorSpec } from '@pfedlora/core';
-import { sampleSetOf } from '../batches';
+import { deriveSeed, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { modelStages, trainStepFlops } from '../flops';
-import { SgdMomentum, crossEntropy } from '../optimizer';
-import { PrivateModel } from '../private-model';
+import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
 import {
   createModelVariables,
   disposeModelVariables,
@@ -38,7 +36,8 @@ import {
   type ModelVariables,
 } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
-import { checkGlobal, copyTensors, gradsFor, klDivergence, runEpoch, stopGradient, type BatchStep } from './baseline-kit';
+import { checkGlobal, gradsFor, klDivergence, stopGradient, weightedMeanAggregator, type BatchStep } from './baseline-kit';
+import { createPrivateClient } from './private-client';
 
 export interface FmlOptions {
   /** Weight of the private model's CE; 1 - alpha goes to its distillation (paper: 0.5). */
@@ -63,48 +62,67 @@ export function initialSharedModel(prefix: string, setup: FederationSetup, seed:
   return initialParameters(spec, deriveSeed(seed, prefix)).map((t) => ({ ...t, name: `${prefix}/${t.name}` }));
 }
 
-/** Overwrites a shared model's variables with `<prefix>/...` tensors. */
-export function loadSharedModel(vars: ModelVariables, prefix: string, tensors: readonly NamedTensor[]): void {
-  for (const t of tensors) {
-    const v = vars.byName.get(t.name.slice(prefix.length + 1));
-    if (!t.name.startsWith(`${prefix}/`) || !v) throw new Error(`unexpected shared-model tensor "${t.name}"`);
-    tf.tidy(() => v.assign(tf.tensor(t.values, [...t.shape], 'float32')));
+/**
+ * One client's copy of a shared zoo model (FML's meme, FedKD's mentee) with
+ * its own optimizer, trained beside the private model and uploaded under
+ * `<prefix>/...`. Its values come from the global each round.
+ */
+export class SharedModelCopy {
+  readonly spec: ModelSpec;
+  readonly vars: ModelVariables;
+  readonly optimizer: SgdMomentum;
+
+  constructor(
+    readonly prefix: string,
+    setup: FederationSetup,
+    sgd: SgdConfig,
+  ) {
+    this.spec = modelSpec(SHARED_MODEL_KIND, setup.input, setup.numClasses);
+    this.vars = createModelVariables(this.spec, initialParameters(this.spec, 0));
+    this.optimizer = new SgdMomentum(sgd, this.vars.byName);
   }
-}
 
-export async function readSharedModel(vars: ModelVariables, prefix: string): Promise<NamedTensor[]> {
-  const names = parameterSpec(vars.spec).map((p) => p.name);
-  return (await readVariables(names, vars.byName)).map((t) => ({ ...t, name: `${prefix}/${t.name}` }));
-}
+  /** Overwrites the copy with the global `<prefix>/...` tensors; its momentum restarts at zero with it. */
+  load(global: readonly NamedTensor[]): void {
+    const { prefix } = this;
+    for (const t of global) {
+      const v = this.vars.byName.get(t.name.slice(prefix.length + 1));
+      if (!t.name.startsWith(`${prefix}/`) || !v) throw new Error(`unexpected shared-model tensor "${t.name}"`);
+      tf.tidy(() => v.assign(tf.tensor(t.values, [...t.shape], 'float32')));
+    }
+    this.optimizer.reset();
+  }
 
-/** A shared model's variables on one client (values come from the global each round). */
-export function createSharedVariables(setup: FederationSetup): { spec: ModelSpec; vars: ModelVariables } {
-  const spec = modelSpec(SHARED_MODEL_KIND, setup.input, setup.numClasses);
-  return { spec, vars: createModelVariables(spec, initialParameters(spec, 0)) };
+  /** The copy's parameters under `<prefix>/...`, in parameterSpec order. */
+  async read(): Promise<NamedTensor[]> {
+    const names = parameterSpec(this.spec).map((p) => p.name);
+    return (await readVariables(names, this.vars.byName)).map((t) => ({ ...t, name: `${this.prefix}/${t.name}` }));
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    disposeModelVariables(this.vars);
+  }
 }
 
 const PREFIX = 'meme';
 
 function createFmlClient(setup: ClientSetup, options: FmlOptions): AlgorithmClient {
   const { federation, training } = setup;
-  const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const shared = createSharedVariables(federation);
-  const meme = shared.vars;
-  const memeOptimizer = new SgdMomentum(training, meme.byName);
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
-  const flopsPerSample = trainStepFlops(modelStages(spec, true)) + trainStepFlops(modelStages(shared.spec, true));
+  const client = createPrivateClient(setup);
+  const { model } = client;
+  const meme = new SharedModelCopy(PREFIX, federation, training);
+  const flopsPerSample = client.flopsPerSample + trainStepFlops(modelStages(meme.spec, true));
   const schema = sharedModelSpec(PREFIX, federation);
   const privateVars = model.vars.list as tf.Variable[];
-  const memeVars = meme.list as tf.Variable[];
+  const memeVars = meme.vars.list as tf.Variable[];
   const { alpha, beta } = options;
 
   const step: BatchStep = (x, y) => {
     let privateLoss: tf.Scalar | undefined;
     const { grads } = tf.variableGrads(() => {
       const zp = head(model.vars, representation(model.vars, x));
-      const zm = head(meme, representation(meme, x));
+      const zm = head(meme.vars, representation(meme.vars, x));
       const lossP = tf.add(tf.mul(crossEntropy(zp, y), alpha), tf.mul(klDivergence(stopGradient(zm), zp), 1 - alpha)) as tf.Scalar;
       const lossM = tf.add(tf.mul(crossEntropy(zm, y), beta), tf.mul(klDivergence(stopGradient(zp), zm), 1 - beta));
       privateLoss = tf.keep(lossP);
@@ -112,34 +130,22 @@ function createFmlClient(setup: ClientSetup, options: FmlOptions): AlgorithmClie
       return tf.add(lossP, lossM) as tf.Scalar;
     }, [...privateVars, ...memeVars]);
     model.optimizer.step(gradsFor(grads, privateVars));
-    memeOptimizer.step(gradsFor(grads, memeVars));
+    meme.optimizer.step(gradsFor(grads, memeVars));
     return [privateLoss!];
   };
 
   return {
-    privateModelBytes: model.byteSize,
+    // The meme model is reloaded from the global every round: only the private model persists.
+    ...client.members,
     async fit(global, round) {
       checkGlobal(global, schema, 'fml');
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
-      loadSharedModel(meme, PREFIX, global);
-      // The meme model restarts from the global one each round, so does its momentum.
-      memeOptimizer.reset();
-      let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = await runEpoch(train, spec.input, training.batchSize, rng, step);
-      return {
-        tensors: await readSharedModel(meme, PREFIX),
-        numSamples: train.count,
-        trainFlops: flopsPerSample * train.count * training.localEpochs,
-        trainLoss: loss,
-      };
+      const rng = client.batchOrder(round);
+      meme.load(global);
+      const loss = await client.localEpochs(rng, step);
+      return client.update(await meme.read(), loss, client.localTrainFlops(flopsPerSample));
     },
-    evaluate: () => model.evaluate(test),
-    // The meme model is reloaded from the global every round: only the private model persists.
-    privateState: () => model.state(),
-    loadPrivateState: (tensors) => model.loadState(tensors),
     dispose() {
-      memeOptimizer.dispose();
-      disposeModelVariables(meme);
+      meme.dispose();
       model.dispose();
     },
   };
@@ -157,17 +163,7 @@ export function createFml(overrides: Partial<FmlOptions> = {}): Algorithm {
     globalSpec: (setup) => sharedModelSpec(PREFIX, setup),
     updateSpec: (setup) => sharedModelSpec(PREFIX, setup),
     initialGlobal: (setup, seed) => initialSharedModel(PREFIX, setup, seed),
-    createAggregator(global, setup): GlobalAggregator {
-      const mean = new WeightedMeanAccumulator(sharedModelSpec(PREFIX, setup));
-      return {
-        begin: (weight) => mean.beginClient(weight),
-        add: (update, weight) => mean.add(update, weight),
-        get clients() {
-          return mean.clients;
-        },
-        result: () => (mean.clients === 0 ? copyTensors(global) : mean.result()),
-      };
-    },
+    createAggregator: (global, setup): GlobalAggregator => weightedMeanAggregator(global, sharedModelSpec(PREFIX, setup)),
     createClient: (setup) => createFmlClient(setup, options),
   };
 }

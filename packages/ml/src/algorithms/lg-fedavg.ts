@@ -10,41 +10,22 @@
  * (streaming, WeightedMeanAccumulator). Evaluation: the private model as it
  * stands after local training (its own extractor + its locally trained head).
  */
-import { WeightedMeanAccumulator, createRng, deriveSeed } from '@pfedlora/core';
-import { sampleSetOf } from '../batches';
-import { modelStages, trainStepFlops } from '../flops';
-import { PrivateModel } from '../private-model';
-import { modelSpec } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
-import { checkGlobal, copyTensors, headSpec, initialHead, loadHead, readHead } from './baseline-kit';
+import { checkGlobal, headSpec, initialHead, loadHead, readHead, weightedMeanAggregator } from './baseline-kit';
+import { createPrivateClient } from './private-client';
 
 function createLgFedAvgClient(setup: ClientSetup): AlgorithmClient {
-  const { federation, training } = setup;
-  const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
-  const flopsPerSample = trainStepFlops(modelStages(spec, true));
-  const schema = headSpec(federation.numClasses);
+  const client = createPrivateClient(setup);
+  const schema = headSpec(setup.federation.numClasses);
   return {
-    privateModelBytes: model.byteSize,
+    ...client.members,
     async fit(global, round) {
       checkGlobal(global, schema, 'lg-fedavg');
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
-      loadHead(model, global, training.momentum !== 0);
-      let loss = 0;
-      for (let e = 0; e < training.localEpochs; e++) loss = (await model.trainEpoch(train, training.batchSize, rng)).meanLoss;
-      return {
-        tensors: await readHead(model),
-        numSamples: train.count,
-        trainFlops: flopsPerSample * train.count * training.localEpochs,
-        trainLoss: loss,
-      };
+      const rng = client.batchOrder(round);
+      loadHead(client.model, global, setup.training.momentum !== 0);
+      const loss = await client.localEpochs(rng);
+      return client.update(await readHead(client.model), loss);
     },
-    evaluate: () => model.evaluate(test),
-    privateState: () => model.state(),
-    loadPrivateState: (tensors) => model.loadState(tensors),
-    dispose: () => model.dispose(),
   };
 }
 
@@ -54,16 +35,6 @@ export const lgFedAvg: Algorithm = {
   globalSpec: (setup) => headSpec(setup.numClasses),
   updateSpec: (setup) => headSpec(setup.numClasses),
   initialGlobal: (setup, seed) => initialHead(setup.numClasses, seed),
-  createAggregator(global, setup): GlobalAggregator {
-    const mean = new WeightedMeanAccumulator(headSpec(setup.numClasses));
-    return {
-      begin: (weight) => mean.beginClient(weight),
-      add: (update, weight) => mean.add(update, weight),
-      get clients() {
-        return mean.clients;
-      },
-      result: () => (mean.clients === 0 ? copyTensors(global) : mean.result()),
-    };
-  },
+  createAggregator: (global, setup): GlobalAggregator => weightedMeanAggregator(global, headSpec(setup.numClasses)),
   createClient: createLgFedAvgClient,
 };

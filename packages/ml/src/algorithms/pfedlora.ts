@@ -10,7 +10,7 @@
  * Server step: A_global += sum_k n_k delta_k / sum_k n_k.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WeightedMeanAccumulator, applyDelta, createRng, deriveSeed, subtractTensors, type NamedTensor, type Rng } from '@pfedlora/core';
+import { WeightedMeanAccumulator, applyDelta, subtractTensors, type NamedTensor, type Rng } from '@pfedlora/core';
 import {
   ADAPTER_DOWN,
   ADAPTER_UP,
@@ -24,12 +24,13 @@ import {
   type AdapterConfig,
   type AdapterVariables,
 } from '../adapter';
-import { sampleSetOf, shuffledBatches, type SampleSet } from '../batches';
+import { shuffledBatches, type SampleSet } from '../batches';
 import { adapterForwardFlops, extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from '../flops';
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
-import { PrivateModel, yieldToEventLoop } from '../private-model';
-import { REPRESENTATION_DIM, modelSpec, type ModelSpec } from '../zoo';
+import { yieldToEventLoop } from '../private-model';
+import { REPRESENTATION_DIM, type ModelSpec } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
+import { createPrivateClient, lastEpochLoss } from './private-client';
 
 function adapterConfigOf(setup: FederationSetup): AdapterConfig {
   return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses };
@@ -75,38 +76,28 @@ export function pfedloraFlopsPerSample(spec: ModelSpec, config: AdapterConfig): 
 function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
   const { federation, training } = setup;
   const config = adapterConfigOf(federation);
-  const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
+  const client = createPrivateClient(setup);
+  const { model, train, test } = client;
   const adapter = createAdapterVariables(config);
   const adapterSgd: SgdConfig = training;
   const adapterOptimizer = new SgdMomentum(adapterSgd, new Map([[ADAPTER_DOWN, adapter.down], [ADAPTER_UP, adapter.up]]));
-  const train = sampleSetOf(setup.train);
-  const test = sampleSetOf(setup.test);
-  const flops = pfedloraFlopsPerSample(spec, config);
+  const flops = pfedloraFlopsPerSample(client.spec, config);
   const branch = (h: tf.Tensor2D) => adapterLogits(adapter, h);
 
   return {
-    privateModelBytes: model.byteSize,
+    ...client.members,
     async fit(global, round) {
-      // Batch order depends on (seed, round) only, so a round trained again from a
-      // restored private state (after a coordinator restart) repeats exactly.
-      const rng = createRng(deriveSeed(setup.seed, 'batches', round));
+      const rng = client.batchOrder(round);
       loadAdapter(adapter, global);
       for (let e = 0; e < training.localEpochs; e++) await model.trainEpoch(train, training.batchSize, rng, branch);
       const frozen = await model.frozenOutputs(train);
       // The adapter restarts from the global one each round, so does its momentum.
       adapterOptimizer.reset();
-      let loss = 0;
-      for (let e = 0; e < training.adapterEpochs; e++) loss = await trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng);
+      const loss = await lastEpochLoss(training.adapterEpochs, () => trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng));
       const delta = subtractTensors(await readAdapter(adapter), global);
       const n = train.count;
       const E = training.localEpochs;
-      return {
-        tensors: delta,
-        numSamples: n,
-        trainFlops: n * (E * flops.step1 + flops.step2Once + training.adapterEpochs * flops.step2PerEpoch),
-        trainLoss: loss,
-      };
+      return client.update(delta, loss, n * (E * flops.step1 + flops.step2Once + training.adapterEpochs * flops.step2PerEpoch));
     },
     async evaluate() {
       return model.evaluate(test, branch);
