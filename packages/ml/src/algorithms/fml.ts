@@ -157,8 +157,8 @@ export function createFml(overrides: Partial<FmlOptions> = {}): Algorithm {
     globalSpec: (setup) => sharedModelSpec(PREFIX, setup),
     updateSpec: (setup) => sharedModelSpec(PREFIX, setup),
     initialGlobal: (setup, seed) => initialSharedModel(PREFIX, setup, seed),
-    createAggregator(global, setup): GlobalAggregator {
-      const mean = new WeightedMeanAccumulator(sharedModelSpec(PREFIX, setup));
+    createAggregator(global, setup, aggregatorOptions): GlobalAggregator {
+      const mean = new WeightedMeanAccumulator(sharedModelSpec(PREFIX, setup), { pool: aggregatorOptions?.pool });
       return {
         begin: (weight) => mean.beginClient(weight),
         add: (update, weight) => mean.add(update, weight),
@@ -166,6 +166,7 @@ export function createFml(overrides: Partial<FmlOptions> = {}): Algorithm {
           return mean.clients;
         },
         result: () => (mean.clients === 0 ? copyTensors(global) : mean.result()),
+        release: () => mean.release(),
       };
     },
     createClient: (setup) => createFmlClient(setup, options),

@@ -54,8 +54,8 @@ export const lgFedAvg: Algorithm = {
   globalSpec: (setup) => headSpec(setup.numClasses),
   updateSpec: (setup) => headSpec(setup.numClasses),
   initialGlobal: (setup, seed) => initialHead(setup.numClasses, seed),
-  createAggregator(global, setup): GlobalAggregator {
-    const mean = new WeightedMeanAccumulator(headSpec(setup.numClasses));
+  createAggregator(global, setup, options): GlobalAggregator {
+    const mean = new WeightedMeanAccumulator(headSpec(setup.numClasses), { pool: options?.pool });
     return {
       begin: (weight) => mean.beginClient(weight),
       add: (update, weight) => mean.add(update, weight),
@@ -63,6 +63,7 @@ export const lgFedAvg: Algorithm = {
         return mean.clients;
       },
       result: () => (mean.clients === 0 ? copyTensors(global) : mean.result()),
+      release: () => mean.release(),
     };
   },
   createClient: createLgFedAvgClient,

@@ -29,7 +29,7 @@ import { adapterForwardFlops, extractorForwardFlops, headForwardFlops, modelStag
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
 import { PrivateModel, yieldToEventLoop } from '../private-model';
 import { REPRESENTATION_DIM, modelSpec, type ModelSpec } from '../zoo';
-import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
+import type { AggregatorOptions, Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
 
 function adapterConfigOf(setup: FederationSetup): AdapterConfig {
   return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses };
@@ -132,8 +132,8 @@ export const pfedlora: Algorithm = {
   globalSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
   updateSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
   initialGlobal: (setup, seed) => initialAdapter(adapterConfigOf(setup), seed),
-  createAggregator(global: readonly NamedTensor[], setup: FederationSetup): GlobalAggregator {
-    const mean = new WeightedMeanAccumulator(adapterSpec(adapterConfigOf(setup)));
+  createAggregator(global: readonly NamedTensor[], setup: FederationSetup, options?: AggregatorOptions): GlobalAggregator {
+    const mean = new WeightedMeanAccumulator(adapterSpec(adapterConfigOf(setup)), { pool: options?.pool });
     return {
       begin: (weight) => mean.beginClient(weight),
       add: (update, weight) => mean.add(update, weight),
@@ -141,6 +141,7 @@ export const pfedlora: Algorithm = {
         return mean.clients;
       },
       result: () => (mean.clients === 0 ? global.map((t) => ({ ...t, values: t.values.slice() })) : applyDelta(global, mean.result())),
+      release: () => mean.release(),
     };
   },
   createClient: createPFedLoRAClient,
