@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeTensors, sha256Hex, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
 import { adapterSpec } from '@pfedlora/ml';
-import { type JoinAccepted, type JoinInfo, type TrainTaskInfo, type UploadHeaderInfo } from '@pfedlora/protocol';
+import { serverEventFromProto, type JoinAccepted, type JoinInfo, type ServerEvent__Output, type TrainTaskInfo, type UploadHeaderInfo } from '@pfedlora/protocol';
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
@@ -30,7 +30,7 @@ afterEach(async () => {
 
 const join = (info: JoinInfo) => raw.join(info);
 const nextTask = (session: JoinAccepted) => raw.nextTask(session);
-const upload = (h: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number } = {}) => raw.upload(h, bytes, options);
+const upload = (h: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number; chunkSize?: number } = {}) => raw.upload(h, bytes, options);
 const delta = (fill: (i: number) => number): NamedTensor[] => tensorsOf(spec, fill);
 const headerFor = (session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array, over: Partial<UploadHeaderInfo> = {}) => header(session, task, tensors, bytes, over);
 
@@ -100,6 +100,59 @@ describe('Federation service', () => {
     expect((await read(1000)).equals(whole.subarray(1000))).toBe(true);
     expect(await code(read(0, 'a'.repeat(64)))).toMatch(/^NOT_FOUND: payload a+ is not served/);
     expect(await code(read(whole.length + 1))).toMatch(/^INVALID_ARGUMENT: download offset/);
+    stream.cancel();
+  });
+});
+
+describe('upload staging reused across uploads and rounds', () => {
+  test('what a refused upload left in a reused buffer never reaches the mean, in this round or the next', async () => {
+    const session = await join(goodJoin);
+    const { task, stream } = await nextTask(session);
+    const nextTrain = () =>
+      new Promise<TrainTaskInfo>((resolve) => {
+        const on = (m: ServerEvent__Output) => {
+          const e = serverEventFromProto(m);
+          if (e.kind !== 'train') return;
+          stream.off('data', on);
+          resolve(e.task);
+        };
+        stream.on('data', on);
+      });
+    // Odd-sized chunks split floats across chunk boundaries.
+    const send = (t: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array, sent = bytes) => code(upload(headerFor(session, t, tensors, bytes), sent, { chunkSize: 4093 }));
+    const junk = delta((i) => 3e38 - i);
+    const junkBytes = encodeTensors(junk);
+    const corruptedJunk = junkBytes.slice();
+    corruptedJunk[corruptedJunk.length - 2]! ^= 1; // a value bit: every value is staged, the hash fails at the end
+    const expectGlobal = (before: readonly NamedTensor[], step: readonly NamedTensor[]) =>
+      server.coordinator.globalTensors.forEach((g, k) => {
+        const want = before[k]!.values.map((b, j) => Math.fround(b + step[k]!.values[j]!));
+        expect(Buffer.from(g.values.buffer, g.values.byteOffset, g.values.byteLength).equals(Buffer.from(want.buffer))).toBe(true);
+      });
+
+    // Round 1: a NaN upload refused half-way, a fully staged one refused at its hash, then a good one.
+    const g0 = server.coordinator.globalTensors.map((g) => ({ ...g, values: g.values.slice() }));
+    const nan = delta((i) => (i === 700 ? NaN : 1e38));
+    const nanBytes = encodeTensors(nan, { allowNonFinite: true });
+    expect(await send(task, nan, nanBytes)).toMatch(/^INVALID_ARGUMENT: .*non-finite value NaN at index 700/);
+    expect(await send(task, junk, junkBytes, corruptedJunk)).toMatch(/^INVALID_ARGUMENT: upload sha256/);
+    const a = delta((i) => ((i % 11) - 5) / 64);
+    const aBytes = encodeTensors(a);
+    const round2 = nextTrain();
+    expect(await send(task, a, aBytes)).toBe('OK');
+    const task2 = await round2;
+    expect(task2.round).toBe(2);
+    expectGlobal(g0, a);
+
+    // Round 2: the sums and staging of round 1 come back from the pool, junk and all.
+    const g1 = server.coordinator.globalTensors.map((g) => ({ ...g, values: g.values.slice() }));
+    expect(await send(task2, junk, junkBytes, corruptedJunk)).toMatch(/^INVALID_ARGUMENT: upload sha256/);
+    const b = delta((i) => ((i % 13) - 6) / 128);
+    const bBytes = encodeTensors(b);
+    const finished = new Promise((resolve) => server.coordinator.once('finished', resolve));
+    expect(await send(task2, b, bBytes)).toBe('OK');
+    await finished;
+    expectGlobal(g1, b);
     stream.cancel();
   });
 });

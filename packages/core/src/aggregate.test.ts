@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { AggregationError, WeightedMeanAccumulator, addInPlace, applyDelta, subtractTensors, weightedMean } from './aggregate';
 import { splitIntoChunks } from './chunking';
 import { TensorStreamDecoder, encodeTensors } from './codec';
+import { ArrayPool } from './pool';
 import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
 
 const specArb: fc.Arbitrary<TensorSpec[]> = fc.uniqueArray(
@@ -219,6 +220,136 @@ describe('WeightedMeanAccumulator', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+/** Cuts `bytes` at random points (sorted, deduplicated), splitting floats too. */
+function cutInto(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const c of [...points, bytes.length]) {
+    out.push(bytes.subarray(prev, c));
+    prev = c;
+  }
+  return out;
+}
+
+/** What the coordinator's upload sink does: pushBytes -> addBytes, then commit. */
+function uploadBytes(acc: WeightedMeanAccumulator, spec: readonly TensorSpec[], tensors: readonly NamedTensor[], weight: number, cuts: readonly number[]): void {
+  const payload = encodeTensors(tensors);
+  const decoder = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length });
+  const contribution = acc.beginClient(weight);
+  for (const chunk of cutInto(payload, cuts)) {
+    for (const s of decoder.pushBytes(chunk)) contribution.addBytes(s.tensorIndex, s.byteOffset, s.bytes);
+  }
+  decoder.finish();
+  expect(contribution.complete).toBe(true);
+  contribution.commit();
+}
+
+describe('ClientContribution.addBytes and pooled buffers', () => {
+  const cutsArb = fc.array(fc.nat(), { maxLength: 10 });
+
+  it('gives the same bits as add(), round after round on one pool, whatever aborted uploads left in the reused buffers', () => {
+    fc.assert(
+      fc.property(
+        scenarioArb,
+        fc.array(cutsArb, { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 8 }),
+        ({ spec, clients }, cutss, abortAt, junk) => {
+          const pool = new ArrayPool(1 << 20);
+          const want = accumulate(spec, clients);
+          for (let round = 0; round < 3; round++) {
+            const acc = new WeightedMeanAccumulator(spec, { pool });
+            clients.forEach((c, k) => {
+              if (k === (abortAt + round) % clients.length) {
+                // Uploads that die, stage junk (huge finite values) or a NaN, and are dropped:
+                // their staging goes back to the pool with that junk in it.
+                const dying = acc.beginClient(1e6);
+                const junkTensors = spec.map((sp) => ({ name: sp.name, shape: [...sp.shape], values: Float32Array.from({ length: sizeOfShape(sp.shape) }, (_, i) => Math.max(-3e38, Math.min(3e38, junk[i % junk.length]! * 1e30)) || 3e38) }));
+                const payload = encodeTensors(junkTensors);
+                const decoder = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length });
+                for (const sl of decoder.pushBytes(payload.subarray(0, payload.length - 1))) dying.addBytes(sl.tensorIndex, sl.byteOffset, sl.bytes);
+                dying.abort();
+                const nanTensors = spec.map((sp) => ({ name: sp.name, shape: [...sp.shape], values: new Float32Array(sizeOfShape(sp.shape)).fill(NaN) }));
+                const nanPayload = encodeTensors(nanTensors, { allowNonFinite: true });
+                const nanDecoder = new TensorStreamDecoder({ expected: spec, totalBytes: nanPayload.length });
+                const poisoned = acc.beginClient(2);
+                try {
+                  for (const sl of nanDecoder.pushBytes(nanPayload)) poisoned.addBytes(sl.tensorIndex, sl.byteOffset, sl.bytes);
+                } catch (error) {
+                  expect(error).toBeInstanceOf(AggregationError);
+                }
+                poisoned.abort();
+              }
+              uploadBytes(acc, spec, c.tensors, c.weight, cutss[(k + round) % cutss.length]!);
+            });
+            expect(acc.clients).toBe(clients.length);
+            expectBitEqual(acc.result(), want);
+            acc.release();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('checks every value once it is whole, even split across calls, and a refused call changes nothing', () => {
+    const acc = new WeightedMeanAccumulator([{ name: 'a', shape: [3] }]);
+    const c = acc.beginClient(1);
+    const good = new Uint8Array(Float32Array.of(1, 2, 3).buffer);
+    const nan = new Uint8Array(Float32Array.of(NaN).buffer);
+    c.addBytes(0, 0, good.subarray(0, 6)); // value 0 and half of value 1
+    expect(c.receivedValues).toBe(1);
+    // The second half of value 1 taken from a NaN: refused when value 1 becomes whole.
+    expectAggError(() => c.addBytes(0, 6, nan.subarray(2, 4)), /addBytes: tensor "a" has non-finite value NaN at index 1/);
+    expect(c.receivedValues).toBe(1);
+    expectAggError(() => c.addBytes(0, 8, good.subarray(8)), /got tensor 0 at byte 8, expected tensor 0 \("a"\) at byte 6/);
+    expectAggError(() => c.addSlice(0, 1, Float32Array.of(2)), /expected tensor 0 \("a"\) at byte 6, inside value 1 \(continue with addBytes\)/);
+    expectAggError(() => c.commit(), /tensor "a" has 1 of 3 values/);
+    expectAggError(() => c.addBytes(0, 6, new Uint8Array(7)), /bytes \[6, 13\) run past its 12 value bytes/);
+    c.addBytes(0, 6, good.subarray(6, 9)); // the rest of value 1 as sent the first time, and a byte of value 2
+    c.addBytes(0, 9, good.subarray(9));
+    expect(c.complete).toBe(true);
+    expectAggError(() => c.addBytes(0, 12, new Uint8Array(0)), /expected nothing more/);
+    expectAggError(() => c.addSlice(1, 0, new Float32Array(0)), /expected nothing more/);
+    c.commit();
+    expect(Array.from(acc.result()[0]!.values)).toEqual([1, 2, 3]);
+    // addSlice and addBytes mix at value boundaries.
+    const d = acc.beginClient(1);
+    d.addSlice(0, 0, Float32Array.of(5));
+    d.addBytes(0, 4, new Uint8Array(Float32Array.of(7, 9).buffer));
+    d.commit();
+    expect(Array.from(acc.result()[0]!.values)).toEqual([3, 4.5, 6]);
+  });
+
+  it('release() ends the accumulator, returns its sums, and a contribution still open can no longer fold', () => {
+    const spec = [{ name: 'a', shape: [2] }];
+    const pool = new ArrayPool(1 << 20);
+    const acc = new WeightedMeanAccumulator(spec, { pool });
+    acc.add([t('a', [2], [1, 2])], 1);
+    const late = acc.beginClient(1);
+    late.addSlice(0, 0, Float32Array.of(1e30, 1e30));
+    acc.release();
+    acc.release(); // idempotent
+    expect(pool.freeBytes).toBe(16);
+    expectAggError(() => late.commit(), /accumulator already released/);
+    late.abort(); // its staging goes back too
+    expect(pool.freeBytes).toBe(16 + 8);
+    expectAggError(() => acc.add([t('a', [2], [1, 2])], 1), /add: accumulator already released/);
+    expectAggError(() => acc.beginClient(1), /beginClient: accumulator already released/);
+    expectAggError(() => acc.result(), /result: accumulator already released/);
+    // The next round gets the same (stale) sums: its first client assigns them.
+    const next = new WeightedMeanAccumulator(spec, { pool });
+    const c = next.beginClient(4);
+    c.addSlice(0, 0, Float32Array.of(-0, 3));
+    c.commit();
+    const mean = next.result()[0]!.values;
+    expect(Array.from(mean)).toEqual([0, 3]);
+    expect(Object.is(mean[0], 0)).toBe(true); // +0, as 0 + 4 * -0 gives: the same bits as without a pool
+    expect(pool.stats.reuses).toBe(2); // the late upload's staging and the sums
   });
 });
 

@@ -274,6 +274,66 @@ describe('TensorStreamDecoder', () => {
     expectCodecError(() => decoder.push(bytes.subarray(0, 1)), /already failed/);
   });
 
+  it('pushBytes hands out exactly the value bytes, as views, however the payload is cut', () => {
+    fc.assert(
+      fc.property(tensorsArb, cutsArb, fc.boolean(), (tensors, cuts, declareLength) => {
+        const bytes = encodeTensors(tensors);
+        const decoder = new TensorStreamDecoder({ expected: specOf(tensors), ...(declareLength ? { totalBytes: bytes.length } : {}) });
+        const rebuilt = tensors.map((x) => new Uint8Array(x.values.byteLength));
+        const next = tensors.map(() => 0);
+        for (const piece of pieces(bytes, cuts)) {
+          for (const s of decoder.pushBytes(piece)) {
+            // In stream order, contiguous within each tensor, never empty, and a view into the piece.
+            expect(s.byteOffset).toBe(next[s.tensorIndex]);
+            expect(s.name).toBe(tensors[s.tensorIndex]!.name);
+            expect(s.bytes.length).toBeGreaterThan(0);
+            expect(s.bytes.buffer).toBe(piece.buffer);
+            rebuilt[s.tensorIndex]!.set(s.bytes, s.byteOffset);
+            next[s.tensorIndex] = s.byteOffset + s.bytes.length;
+          }
+        }
+        expect(decoder.finish()).toEqual(specOf(tensors));
+        expect(decoder.bytesConsumed).toBe(bytes.length);
+        expect(next).toEqual(tensors.map((x) => x.values.byteLength));
+        rebuilt.forEach((b, i) => expect(Buffer.from(b).equals(Buffer.from(bytesOf(tensors[i]!.values)))).toBe(true));
+      }),
+    );
+  });
+
+  it('pushBytes rejects bad headers as push does, leaves finiteness to the receiver, and does not mix with push', () => {
+    fc.assert(
+      fc.property(tensorsArb.filter((ts) => ts.length > 0), fc.nat(), fc.integer({ min: 1, max: 255 }), cutsArb, (tensors, pick, xor, cuts) => {
+        const bad = Uint8Array.from(encodeTensors(tensors));
+        const positions = headerRanges(tensors).flatMap(([a, b]) => Array.from({ length: b - a }, (_, i) => a + i));
+        bad[positions[pick % positions.length]!]! ^= xor;
+        const outcome = (feed: (d: TensorStreamDecoder, piece: Uint8Array) => unknown) => {
+          const d = new TensorStreamDecoder({ expected: specOf(tensors), totalBytes: bad.length });
+          try {
+            for (const piece of pieces(bad, cuts)) feed(d, piece);
+            d.finish();
+            return 'accepted';
+          } catch (err) {
+            expect(err).toBeInstanceOf(TensorCodecError);
+            return (err as Error).message;
+          }
+        };
+        expect(outcome((d, piece) => d.pushBytes(piece))).toBe(outcome((d, piece) => d.push(piece)));
+      }),
+      { numRuns: 200 },
+    );
+    const nan = encodeTensors([t('a', [2], [1, NaN])], { allowNonFinite: true });
+    expectCodecError(() => new TensorStreamDecoder().push(nan), /non-finite value NaN at index 1/);
+    const d = new TensorStreamDecoder({ totalBytes: nan.length });
+    expect(d.pushBytes(nan).map((s) => s.bytes.length)).toEqual([8]);
+    expect(d.finish()).toEqual([{ name: 'a', shape: [2] }]);
+    const mixed = new TensorStreamDecoder();
+    mixed.push(nan.subarray(0, 3));
+    expectCodecError(() => mixed.pushBytes(nan.subarray(3)), /fed with push; it cannot switch to pushBytes/);
+    const truncated = new TensorStreamDecoder();
+    truncated.pushBytes(nan.subarray(0, nan.length - 2));
+    expectCodecError(() => truncated.finish(), /inside the values of tensor "a" \(1 of 1\) after 1 of 2 values/);
+  });
+
   it('enforces declared and maximum lengths', () => {
     const bytes = encodeTensors([t('a', [4], [1, 2, 3, 4])]);
     expectCodecError(() => new TensorStreamDecoder({ totalBytes: bytes.length - 1 }).push(bytes), /exceeds its declared/);

@@ -24,10 +24,14 @@
  * The decoder is a streaming state machine (TensorStreamDecoder) so the
  * coordinator can fold an upload into its running sum chunk by chunk;
  * decodeTensors is that same parser run over one buffer, so both paths
- * accept and reject exactly the same inputs.
+ * accept and reject exactly the same inputs. Its pushBytes() form parses the
+ * headers the same way but hands out the value bytes as views into the chunk
+ * (no copy, no finiteness check) for a receiver that stages them itself
+ * (ClientContribution.addBytes, which checks them).
  */
 import { createHash } from 'node:crypto';
 import { TextDecoder, TextEncoder } from 'node:util';
+import { firstNonFinite } from './finite';
 import { assertMatchesSpec, sizeOfShape, type NamedTensor, type TensorSpec } from './tensor';
 
 /** "PFLT" as bytes. */
@@ -92,17 +96,19 @@ export interface TensorSlice {
   readonly values: Float32Array;
 }
 
-function describeValue(v: number): string {
-  return Number.isNaN(v) ? 'NaN' : String(v);
+/** A run of consecutive value bytes of one tensor, as pushBytes hands them out. */
+export interface TensorByteSlice {
+  readonly tensorIndex: number;
+  readonly name: string;
+  /** Index of bytes[0] within the tensor's value bytes (4 per value); may fall inside a value. */
+  readonly byteOffset: number;
+  /** float32 little-endian, NOT checked for finiteness; a view into the pushed chunk
+   * (no copy), valid as long as the caller keeps the chunk unchanged. */
+  readonly bytes: Uint8Array;
 }
 
-/** Index of the first non-finite value, or -1. A plain loop: this runs over every
- * value of every payload, and Number.isFinite per element is the fast path in V8. */
-function firstNonFinite(values: Float32Array): number {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) return i;
-  }
-  return -1;
+function describeValue(v: number): string {
+  return Number.isNaN(v) ? 'NaN' : String(v);
 }
 
 /** Reverses each 4-byte group in place (host <-> little-endian on big-endian hosts). */
@@ -238,6 +244,10 @@ export class TensorStreamDecoder {
   private emitted = 0;
   private readonly carry = new Uint8Array(4);
   private carryLength = 0;
+  /** Value bytes of the current tensor consumed (pushBytes). */
+  private tensorBytes = 0;
+  /** Set by the first push / pushBytes: one decoder serves one of the two. */
+  private mode: 'values' | 'bytes' | undefined;
 
   constructor(options: StreamDecodeOptions = {}) {
     const { totalBytes, maxBytes } = options;
@@ -270,9 +280,35 @@ export class TensorStreamDecoder {
 
   /** Parses the next bytes; returns the value slices they completed (maybe none). */
   push(chunk: Uint8Array): TensorSlice[] {
+    const slices: TensorSlice[] = [];
+    this.pushInto(chunk, 'values', slices);
+    return slices;
+  }
+
+  /**
+   * Like push, but the values come out as byte runs: views into `chunk` (no
+   * copy, no allocation per value), split only where a tensor ends, not where a
+   * float does, and NOT checked for finiteness (allowNonFinite does not apply):
+   * the receiver must check every value it uses (ClientContribution.addBytes
+   * does). Headers are parsed and validated exactly as by push. A decoder
+   * serves either push or pushBytes, not both.
+   */
+  pushBytes(chunk: Uint8Array): TensorByteSlice[] {
+    const slices: TensorByteSlice[] = [];
+    this.pushInto(chunk, 'bytes', slices);
+    return slices;
+  }
+
+  private pushInto(chunk: Uint8Array, mode: 'values', out: TensorSlice[]): void;
+  private pushInto(chunk: Uint8Array, mode: 'bytes', out: TensorByteSlice[]): void;
+  private pushInto(chunk: Uint8Array, mode: 'values' | 'bytes', out: TensorSlice[] | TensorByteSlice[]): void {
     if (this.phase === 'failed') throw new TensorCodecError('decoder already failed on an earlier chunk');
+    if (this.mode !== undefined && this.mode !== mode) {
+      throw new TensorCodecError(`this decoder was fed with ${this.mode === 'values' ? 'push' : 'pushBytes'}; it cannot switch to ${mode === 'values' ? 'push' : 'pushBytes'}`);
+    }
+    this.mode = mode;
     try {
-      return this.pushUnchecked(chunk);
+      this.pushUnchecked(chunk, out);
     } catch (err) {
       this.phase = 'failed';
       throw err;
@@ -311,7 +347,7 @@ export class TensorStreamDecoder {
     }
   }
 
-  private pushUnchecked(chunk: Uint8Array): TensorSlice[] {
+  private pushUnchecked(chunk: Uint8Array, out: TensorSlice[] | TensorByteSlice[]): void {
     const { totalBytes, maxBytes } = this.options;
     const after = this.consumed + chunk.length;
     if (totalBytes !== undefined && after > totalBytes) {
@@ -320,14 +356,13 @@ export class TensorStreamDecoder {
     if (maxBytes !== undefined && after > maxBytes) {
       throw new TensorCodecError(`payload exceeds the limit of ${maxBytes} bytes (got at least ${after})`);
     }
-    const slices: TensorSlice[] = [];
     let p = 0;
     while (p < chunk.length) {
       if (this.phase === 'done') {
         throw new TensorCodecError(`${chunk.length - p} trailing bytes after the last tensor (payload should end at byte ${this.consumed})`);
       }
       if (this.phase === 'data') {
-        p = this.takeValues(chunk, p, slices);
+        p = this.mode === 'bytes' ? this.takeBytes(chunk, p, out as TensorByteSlice[]) : this.takeValues(chunk, p, out as TensorSlice[]);
         continue;
       }
       // Header phases: gather the field, then interpret it.
@@ -338,7 +373,6 @@ export class TensorStreamDecoder {
       p += take;
       if (this.fieldFill === this.field.length) this.onField();
     }
-    return slices;
   }
 
   private expectField(phase: Phase, length: number): void {
@@ -452,6 +486,7 @@ export class TensorStreamDecoder {
     this.elements = n;
     this.emitted = 0;
     this.carryLength = 0;
+    this.tensorBytes = 0;
     this.phase = 'data';
     if (n === 0) this.endTensor();
   }
@@ -467,6 +502,18 @@ export class TensorStreamDecoder {
   private endTensor(): void {
     this.index++;
     this.startTensorOrFinish();
+  }
+
+  /** Hands out the chunk's bytes of the current tensor as a view (pushBytes). */
+  private takeBytes(chunk: Uint8Array, p: number, slices: TensorByteSlice[]): number {
+    const tensorByteLength = this.elements * 4;
+    const take = Math.min(tensorByteLength - this.tensorBytes, chunk.length - p);
+    slices.push({ tensorIndex: this.index, name: this.currentName, byteOffset: this.tensorBytes, bytes: chunk.subarray(p, p + take) });
+    this.tensorBytes += take;
+    this.emitted = Math.floor(this.tensorBytes / 4);
+    this.consumed += take;
+    if (this.tensorBytes === tensorByteLength) this.endTensor();
+    return p + take;
   }
 
   /** Copies as many whole floats as the chunk completes into a fresh slice. */

@@ -3,6 +3,7 @@ export * from './tensor';
 export * from './codec';
 export * from './chunking';
 export * from './aggregate';
+export * from './pool';
 export * from './partition';
 export * from './robust';
 export * from './privacy';

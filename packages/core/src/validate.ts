@@ -3,6 +3,7 @@
  * type and one wording for bad weights, specs and non-finite values. Internal
  * to the package (index.ts re-exports only AggregationError, via aggregate.ts).
  */
+import { firstNonFinite } from './finite';
 import { assertMatchesSpec, type NamedTensor, type TensorSpec } from './tensor';
 
 /** Every aggregation failure, with a message naming the tensor and what was wrong. */
@@ -25,12 +26,12 @@ export function checkSpec(tensors: readonly NamedTensor[], spec: readonly Tensor
   }
 }
 
-export function checkFinite(values: Float32Array, name: string, what: string, offset = 0): void {
-  for (let i = 0; i < values.length; i++) {
+/** Throws unless values[start, end) are all finite; the message counts indices from values[0] + offset. */
+export function checkFinite(values: Float32Array, name: string, what: string, offset = 0, start = 0, end = values.length): void {
+  const i = firstNonFinite(values, start, end);
+  if (i >= 0) {
     const v = values[i]!;
-    if (!Number.isFinite(v)) {
-      throw new AggregationError(`${what}: tensor "${name}" has non-finite value ${Number.isNaN(v) ? 'NaN' : v} at index ${offset + i}`);
-    }
+    throw new AggregationError(`${what}: tensor "${name}" has non-finite value ${Number.isNaN(v) ? 'NaN' : v} at index ${offset + i}`);
   }
 }
 

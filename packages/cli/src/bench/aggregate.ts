@@ -3,16 +3,21 @@
  * (@pfedlora/core), over C clients' updates of S bytes, against a plain
  * Float32Array copy loop (dst[i] = src[i]) over the same bytes in the same run:
  *   add        whole updates (acc.add)
- *   stream     beginClient / addSlice in 1 MiB slices / commit (what an upload does)
- *   upload     the Upload path without the network: PFLT TensorStreamDecoder over
- *              1 MiB chunks + sha256 + addSlice + commit
+ *   stream     beginClient / addSlice in 1 MiB slices / commit
+ *   upload     the Upload path without the network, as the coordinator runs it:
+ *              PFLT TensorStreamDecoder.pushBytes over 1 MiB chunks + sha256 +
+ *              addBytes + commit
  * and the round close the coordinator then does once: the pFedLoRA aggregator's
  * result() (mean, global + mean) and the payload store's encode + sha256.
+ * Each repetition is a fresh accumulator (a round); as in the coordinator, the
+ * accumulators take their sums and staging from one ArrayPool shared by the
+ * repetitions and release them at the end (--no-pool: fresh buffers each time,
+ * as before the pool existed).
  * Throughput counts the float32 update bytes folded (GB/s, 10^9 B/s).
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createRng, encodeTensors, sizeOfShape, splitIntoChunks, TensorStreamDecoder, WeightedMeanAccumulator, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { ArrayPool, createRng, encodeTensors, sizeOfShape, splitIntoChunks, TensorStreamDecoder, WeightedMeanAccumulator, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { PayloadStore } from '@pfedlora/coordinator';
 import { adapterSpec, initialAdapter, pfedlora } from '@pfedlora/ml';
 import { adapterShapeForBytes } from './adapter-size';
@@ -25,10 +30,12 @@ export interface AggregateOptions {
   /** Timed repetitions of each measurement (median reported). */
   readonly reps: number;
   readonly sliceBytes: number;
+  /** Accumulators take sums and staging from an ArrayPool shared across repetitions (as the coordinator's rounds do). */
+  readonly pool: boolean;
   readonly progress?: (line: string) => void;
 }
 
-export const DEFAULT_AGGREGATE: AggregateOptions = { sizesMiB: [16, 64], clients: 10, reps: 3, sliceBytes: MIB };
+export const DEFAULT_AGGREGATE: AggregateOptions = { sizesMiB: [16, 64], clients: 10, reps: 3, sliceBytes: MIB, pool: true };
 
 export interface AggregateCase {
   readonly sizeMiB: number;
@@ -54,8 +61,12 @@ export interface AggregateProfile {
   readonly decode: number;
   /** One Number.isFinite pass (done by the decoder, again by addSlice, again by add()). */
   readonly finiteCheck: number;
-  /** Copy into freshly allocated staging arrays (ClientContribution, once per upload). */
+  /** Copy into freshly allocated staging arrays (ClientContribution without a pool, once per upload). */
   readonly stageFresh: number;
+  /** Byte copy of the payload's values into staging reused from a pool (what addBytes copies). */
+  readonly stagePooled: number;
+  /** The branch-free finiteness scan (sum of x * 0) that addBytes / addSlice / add() run now. */
+  readonly finiteScan: number;
   /** sum[j] += w * x[j] into Float64 sums already touched. */
   readonly foldWarm: number;
   /** The same into freshly allocated Float64 sums (first client of a round: page faults). */
@@ -68,6 +79,7 @@ export interface AggregateReport {
   readonly benchmark: 'aggregate';
   readonly machine: MachineInfo;
   readonly sliceBytes: number;
+  readonly pool: boolean;
   readonly cases: AggregateCase[];
   readonly targets: TargetCheck[];
 }
@@ -107,13 +119,14 @@ function streamInto(acc: WeightedMeanAccumulator, update: readonly NamedTensor[]
   c.commit();
 }
 
+/** What Coordinator.beginUpload's sink does per chunk and at finish. */
 function uploadPath(acc: WeightedMeanAccumulator, spec: readonly TensorSpec[], payload: Uint8Array, weight: number, chunkBytes: number): void {
   const c = acc.beginClient(weight);
   const decoder = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length, maxBytes: payload.length });
   const hash = createHash('sha256');
   for (const chunk of splitIntoChunks(payload, chunkBytes)) {
     hash.update(chunk);
-    for (const s of decoder.push(chunk)) c.addSlice(s.tensorIndex, s.offset, s.values);
+    for (const s of decoder.pushBytes(chunk)) c.addBytes(s.tensorIndex, s.byteOffset, s.bytes);
   }
   decoder.finish();
   hash.digest('hex');
@@ -123,6 +136,7 @@ function uploadPath(acc: WeightedMeanAccumulator, spec: readonly TensorSpec[], p
 function profileOf(spec: readonly TensorSpec[], update: readonly NamedTensor[], payload: Uint8Array, updateBytes: number, o: AggregateOptions): AggregateProfile {
   const sliceValues = Math.max(1, Math.floor(o.sliceBytes / 4));
   const sums = update.map((t) => new Float64Array(t.values.length));
+  const stagedBytes = update.map((t) => new Uint8Array(t.values.byteLength));
   const fold = (targets: readonly Float64Array[]) =>
     update.forEach((t, i) => {
       const sum = targets[i]!;
@@ -146,6 +160,27 @@ function profileOf(spec: readonly TensorSpec[], update: readonly NamedTensor[], 
       for (const t of update) {
         const staged = new Float32Array(t.values.length);
         for (let at = 0; at < t.values.length; at += sliceValues) staged.set(t.values.subarray(at, at + sliceValues), at);
+      }
+    },
+    stagePooled: () => {
+      // The payload's value bytes (unaligned in the PFLT stream) into reused float32 staging, chunk by chunk.
+      const d = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length });
+      for (const chunk of splitIntoChunks(payload, o.sliceBytes)) {
+        for (const s of d.pushBytes(chunk)) stagedBytes[s.tensorIndex]!.set(s.bytes, s.byteOffset);
+      }
+    },
+    finiteScan: () => {
+      for (const t of update) {
+        const v = t.values;
+        let a = 0;
+        let b = 0;
+        let j = 0;
+        for (; j + 1 < v.length; j += 2) {
+          a += v[j]! * 0;
+          b += v[j + 1]! * 0;
+        }
+        if (j < v.length) a += v[j]! * 0;
+        if (a + b !== 0) throw new Error('non-finite');
       }
     },
     foldWarm: () => fold(sums),
@@ -184,21 +219,27 @@ export function runAggregateCase(sizeMiB: number, o: AggregateOptions): Aggregat
   const add: number[] = [];
   const stream: number[] = [];
   const upload: number[] = [];
+  // The coordinator's pool holds one round's sums and its upload slots' staging; here uploads run one at a time.
+  const pool = o.pool ? new ArrayPool(3 * updateBytes) : undefined;
+  const fresh = () => new WeightedMeanAccumulator(spec, pool ? { pool } : {});
   // One untimed pass of each to warm the JIT.
   for (let r = 0; r <= o.reps; r++) {
     const tCopy = seconds(() => copyLoop(dst, updates, o.clients));
-    const accA = new WeightedMeanAccumulator(spec);
+    const accA = fresh();
     const tAdd = seconds(() => {
       for (let k = 0; k < o.clients; k++) accA.add(updates[k % 2]!, weight(k));
     });
-    const accS = new WeightedMeanAccumulator(spec);
+    accA.release();
+    const accS = fresh();
     const tStream = seconds(() => {
       for (let k = 0; k < o.clients; k++) streamInto(accS, updates[k % 2]!, weight(k), sliceValues);
     });
-    const accU = new WeightedMeanAccumulator(spec);
+    accS.release();
+    const accU = fresh();
     const tUpload = seconds(() => {
       for (let k = 0; k < o.clients; k++) uploadPath(accU, spec, payloads[k % 2]!, weight(k), o.sliceBytes);
     });
+    accU.release();
     if (r === 0) continue;
     memcpy.push(total / tCopy / GB);
     add.push(total / tAdd / GB);
@@ -209,10 +250,11 @@ export function runAggregateCase(sizeMiB: number, o: AggregateOptions): Aggregat
   const global = initialAdapter({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses }, 1);
   const closes: number[] = [];
   for (let r = 0; r < o.reps; r++) {
-    const aggregator = pfedlora.createAggregator(global, setup);
+    const aggregator = pfedlora.createAggregator(global, setup, pool ? { pool } : {});
     for (let k = 0; k < 2; k++) aggregator.add(updates[k]!, weight(k));
     const store = new PayloadStore();
     closes.push(seconds(() => store.put(aggregator.result())));
+    aggregator.release?.();
   }
   const m = median(memcpy);
   const result: AggregateCase = {
@@ -240,6 +282,7 @@ export function runAggregateBench(o: AggregateOptions): AggregateReport {
     benchmark: 'aggregate',
     machine: machineInfo(),
     sliceBytes: o.sliceBytes,
+    pool: o.pool,
     cases,
     targets: cases.flatMap((c) => [
       { name: `add ${c.sizeMiB} MiB`, target: '>= 0.4x memcpy', value: c.ratioToMemcpy.add, met: c.ratioToMemcpy.add >= 0.4 },

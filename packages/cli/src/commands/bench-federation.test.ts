@@ -66,10 +66,11 @@ describe('pfedlora bench (federation) --json', () => {
   test('aggregate: accumulator against a copy loop, with the profile of the upload path', async () => {
     const report = await runJson(benchAggregate, ['--sizes', '0.25', '--clients', '2', '--reps', '1']);
     expect(report['benchmark']).toBe('aggregate');
+    expect(report['pool']).toBe(true);
     const [c] = report['cases'] as Array<Record<string, unknown>>;
     for (const key of ['memcpyGBps', 'addGBps', 'streamGBps', 'uploadPathGBps', 'roundCloseSeconds']) positive(c![key]);
     for (const v of Object.values(c!['ratioToMemcpy'] as Record<string, unknown>)) positive(v);
-    expect(Object.keys(c!['profile'] as object).sort()).toEqual(['decode', 'finiteCheck', 'foldFresh', 'foldWarm', 'memcpyFresh', 'sha256', 'stageFresh']);
+    expect(Object.keys(c!['profile'] as object).sort()).toEqual(['decode', 'finiteCheck', 'finiteScan', 'foldFresh', 'foldWarm', 'memcpyFresh', 'sha256', 'stageFresh', 'stagePooled']);
     for (const v of Object.values(c!['profile'] as Record<string, unknown>)) positive(v);
     expectMachineAndTargets(report);
   });

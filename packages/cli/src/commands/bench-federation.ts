@@ -116,6 +116,7 @@ const AGGREGATE_FLAGS: FlagSpecs = {
   sizes: { type: 'string', value: 'LIST', help: 'update sizes in MiB', default: DEFAULT_AGGREGATE.sizesMiB.join(',') },
   clients: { type: 'string', value: 'N', help: 'updates folded per measurement', default: String(DEFAULT_AGGREGATE.clients) },
   reps: { type: 'string', value: 'N', help: 'timed repetitions (median reported)', default: String(DEFAULT_AGGREGATE.reps) },
+  'no-pool': { type: 'boolean', help: "fresh sums and staging per accumulator instead of the coordinator's ArrayPool (as before it existed)" },
   ...COMMON,
 };
 
@@ -125,7 +126,7 @@ export async function benchAggregate(argv: readonly string[]): Promise<number> {
     process.stdout.write(
       helpText(
         'pfedlora bench aggregate [options]',
-        "Throughput of the coordinator's aggregation step (WeightedMeanAccumulator: add() whole, and beginClient/addSlice/commit\nin 1 MiB slices; and the whole Upload path without the network: PFLT decode + sha256 + fold) in GB/s of float32\nupdate bytes, with the ratio to a plain Float32Array copy loop over the same bytes, and the round-close time.\n--quick: 16 MiB, 4 clients, 1 rep.",
+        "Throughput of the coordinator's aggregation step (WeightedMeanAccumulator: add() whole, and beginClient/addSlice/commit\nin 1 MiB slices; and the whole Upload path without the network: PFLT decode + sha256 + addBytes + fold) in GB/s of\nfloat32 update bytes, with the ratio to a plain Float32Array copy loop over the same bytes, and the round-close time.\nAccumulators reuse one ArrayPool across repetitions, as the coordinator's rounds do (--no-pool: fresh buffers).\n--quick: 16 MiB, 4 clients, 1 rep.",
         AGGREGATE_FLAGS,
       ),
     );
@@ -138,6 +139,7 @@ export async function benchAggregate(argv: readonly string[]): Promise<number> {
     sizesMiB: numbers(flags, 'sizes', quick ? [16] : DEFAULT_AGGREGATE.sizesMiB, false),
     clients: intFlag(flags, 'clients', quick ? 4 : DEFAULT_AGGREGATE.clients, 1),
     reps: intFlag(flags, 'reps', quick ? 1 : DEFAULT_AGGREGATE.reps, 1),
+    pool: !boolFlag(flags, 'no-pool'),
     ...progress(flags),
   });
   return emit(report, json, () =>
@@ -159,10 +161,20 @@ export async function benchAggregate(argv: readonly string[]): Promise<number> {
     ) +
     '\n\nthe passes of the Upload path alone, GB/s (profile):\n' +
     table(
-      ['update', 'sha256', 'decode', 'finite check', 'stage (fresh)', 'fold f64 (warm)', 'fold f64 (fresh)', 'memcpy (fresh)'],
+      ['update', 'sha256', 'decode', 'finite check', 'finite scan', 'stage (fresh)', 'stage (pooled)', 'fold f64 (warm)', 'fold f64 (fresh)', 'memcpy (fresh)'],
       report.cases.map((c) => [
         `${c.sizeMiB} MiB`,
-        ...[c.profile.sha256, c.profile.decode, c.profile.finiteCheck, c.profile.stageFresh, c.profile.foldWarm, c.profile.foldFresh, c.profile.memcpyFresh].map((x) => x.toFixed(2)),
+        ...[
+          c.profile.sha256,
+          c.profile.decode,
+          c.profile.finiteCheck,
+          c.profile.finiteScan,
+          c.profile.stageFresh,
+          c.profile.stagePooled,
+          c.profile.foldWarm,
+          c.profile.foldFresh,
+          c.profile.memcpyFresh,
+        ].map((x) => x.toFixed(2)),
       ]),
     ) +
     '\n',

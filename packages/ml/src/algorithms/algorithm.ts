@@ -6,7 +6,7 @@
  * memory does not grow with the federation). The simulation, the coordinator
  * and the client daemon drive every algorithm through this interface alone.
  */
-import type { NamedTensor, TensorSpec } from '@pfedlora/core';
+import type { ArrayPool, NamedTensor, TensorSpec } from '@pfedlora/core';
 import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
@@ -70,6 +70,13 @@ export interface AlgorithmClient {
 /** One client's update as it streams in: slices in payload order, then commit or abort. */
 export interface UpdateContribution {
   addSlice(tensorIndex: number, offset: number, values: Float32Array): void;
+  /**
+   * The same values as raw float32 little-endian bytes, split anywhere (what
+   * TensorStreamDecoder.pushBytes gives): one copy instead of two, no
+   * allocation per chunk. Optional: the coordinator falls back to addSlice.
+   * Must check every value for finiteness (ClientContribution does).
+   */
+  addBytes?(tensorIndex: number, byteOffset: number, bytes: Uint8Array): void;
   /** Counts the client, once, and only if every value arrived. */
   commit(): void;
   /** Drops whatever this client added. */
@@ -85,6 +92,17 @@ export interface GlobalAggregator {
   readonly clients: number;
   /** The next global payload; with no client added, the previous one. */
   result(): NamedTensor[];
+  /** Done with this round: memory back to the pool, if any (see AggregatorOptions). Optional. */
+  release?(): void;
+}
+
+/** What the coordinator lends a round's aggregator. */
+export interface AggregatorOptions {
+  /**
+   * Buffers to take the sums and upload staging from and give back (at
+   * commit / abort and at release()), reused across uploads and rounds.
+   */
+  readonly pool?: ArrayPool;
 }
 
 export interface Algorithm {
@@ -100,7 +118,7 @@ export interface Algorithm {
   globalSpec(setup: FederationSetup): TensorSpec[];
   updateSpec(setup: FederationSetup): TensorSpec[];
   initialGlobal(setup: FederationSetup, seed: number): NamedTensor[];
-  createAggregator(global: readonly NamedTensor[], setup: FederationSetup): GlobalAggregator;
+  createAggregator(global: readonly NamedTensor[], setup: FederationSetup, options?: AggregatorOptions): GlobalAggregator;
   createClient(setup: ClientSetup): AlgorithmClient;
 }
 

@@ -26,7 +26,7 @@ import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '
 import { crossEntropy } from '../optimizer';
 import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
 import { REPRESENTATION_DIM, head, representation, type InputShape } from '../zoo';
-import type { GlobalAggregator, UpdateContribution } from './algorithm';
+import type { AggregatorOptions, GlobalAggregator, UpdateContribution } from './algorithm';
 import type { PrivateClient } from './private-client';
 
 // ---------------------------------------------------------------- training loop
@@ -424,15 +424,23 @@ export function classMeanAggregator(global: readonly NamedTensor[], prefix: stri
  * uploads, streaming (WeightedMeanAccumulator); with no client reporting, a
  * copy of the previous global.
  */
-export function weightedMeanAggregator(global: readonly NamedTensor[], spec: readonly TensorSpec[]): GlobalAggregator {
-  const mean = new WeightedMeanAccumulator(spec);
+export function weightedMeanAggregator(
+  global: readonly NamedTensor[],
+  spec: readonly TensorSpec[],
+  options?: AggregatorOptions,
+  /** Maps the mean to the next global (pFedLoRA: the mean is a delta); default: the mean itself. */
+  toGlobal: (mean: NamedTensor[]) => NamedTensor[] = (mean) => mean,
+): GlobalAggregator {
+  const mean = new WeightedMeanAccumulator(spec, { pool: options?.pool });
   return {
     begin: (weight) => mean.beginClient(weight),
     add: (update, weight) => mean.add(update, weight),
     get clients() {
       return mean.clients;
     },
-    result: () => (mean.clients === 0 ? copyTensors(global) : mean.result()),
+    // Nobody reported: the global stays as it was.
+    result: () => (mean.clients === 0 ? copyTensors(global) : toGlobal(mean.result())),
+    release: () => mean.release(),
   };
 }
 

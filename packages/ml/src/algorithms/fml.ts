@@ -163,7 +163,7 @@ export function createFml(overrides: Partial<FmlOptions> = {}): Algorithm {
     globalSpec: (setup) => sharedModelSpec(PREFIX, setup),
     updateSpec: (setup) => sharedModelSpec(PREFIX, setup),
     initialGlobal: (setup, seed) => initialSharedModel(PREFIX, setup, seed),
-    createAggregator: (global, setup): GlobalAggregator => weightedMeanAggregator(global, sharedModelSpec(PREFIX, setup)),
+    createAggregator: (global, setup, options): GlobalAggregator => weightedMeanAggregator(global, sharedModelSpec(PREFIX, setup), options),
     createClient: (setup) => createFmlClient(setup, options),
   };
 }

@@ -35,6 +35,6 @@ export const lgFedAvg: Algorithm = {
   globalSpec: (setup) => headSpec(setup.numClasses),
   updateSpec: (setup) => headSpec(setup.numClasses),
   initialGlobal: (setup, seed) => initialHead(setup.numClasses, seed),
-  createAggregator: (global, setup): GlobalAggregator => weightedMeanAggregator(global, headSpec(setup.numClasses)),
+  createAggregator: (global, setup, options): GlobalAggregator => weightedMeanAggregator(global, headSpec(setup.numClasses), options),
   createClient: createLgFedAvgClient,
 };

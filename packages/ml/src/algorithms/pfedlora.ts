@@ -10,7 +10,7 @@
  * Server step: A_global += sum_k n_k delta_k / sum_k n_k.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WeightedMeanAccumulator, applyDelta, subtractTensors, type NamedTensor, type Rng } from '@pfedlora/core';
+import { applyDelta, subtractTensors, type Rng } from '@pfedlora/core';
 import {
   ADAPTER_DOWN,
   ADAPTER_UP,
@@ -30,6 +30,7 @@ import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
 import { yieldToEventLoop } from '../private-model';
 import { REPRESENTATION_DIM, type ModelSpec } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
+import { weightedMeanAggregator } from './baseline-kit';
 import { createPrivateClient, lastEpochLoss } from './private-client';
 
 function adapterConfigOf(setup: FederationSetup): AdapterConfig {
@@ -123,16 +124,8 @@ export const pfedlora: Algorithm = {
   globalSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
   updateSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
   initialGlobal: (setup, seed) => initialAdapter(adapterConfigOf(setup), seed),
-  createAggregator(global: readonly NamedTensor[], setup: FederationSetup): GlobalAggregator {
-    const mean = new WeightedMeanAccumulator(adapterSpec(adapterConfigOf(setup)));
-    return {
-      begin: (weight) => mean.beginClient(weight),
-      add: (update, weight) => mean.add(update, weight),
-      get clients() {
-        return mean.clients;
-      },
-      result: () => (mean.clients === 0 ? global.map((t) => ({ ...t, values: t.values.slice() })) : applyDelta(global, mean.result())),
-    };
-  },
+  // The server step: the global moves by the weighted mean of the deltas.
+  createAggregator: (global, setup, options): GlobalAggregator =>
+    weightedMeanAggregator(global, adapterSpec(adapterConfigOf(setup)), options, (meanDelta) => applyDelta(global, meanDelta)),
   createClient: createPFedLoRAClient,
 };
