@@ -328,6 +328,17 @@ describe('(b)-(d) pfedlora reproduce end to end', () => {
     expect(json.config).toMatchObject({ rounds: 2, maxTrainSamples: 64 });
   }, 200_000);
 
+  test('(b) --report-only reports a partial grid from what is on disk and runs nothing', async () => {
+    // The grid of (b) plus a seed that was never run: one cell per algorithm missing.
+    const partial = await runCli(['reproduce', ...TINY.map((a) => (a === '1' ? '1,2' : a)), '--rounds', '2', '--data-dir', 'subset', '--out', fashionOut, '--report-only', '--json'], { timeoutMs: 60_000 });
+    expect(partial.code).toBe(0);
+    const summary = JSON.parse(partial.stdout) as { cells: Array<{ seed: number; status: string }> };
+    expect(summary.cells.map((c) => `${c.seed}:${c.status}`).sort()).toEqual(['1:skipped', '1:skipped', '2:missing', '2:missing']);
+    expect(partial.stderr).not.toMatch(/ ran in /);
+    expect(readFileSync(join(fashionOut, 'report.md'), 'utf8')).toMatch(/2 not run yet: this report covers a partial grid/);
+    expect(existsSync(join(fashionOut, 'runs', 'n2-p100-label-skew', 'pfedlora', 'seed-2'))).toBe(false);
+  }, 90_000);
+
   test('(b) bad grid flags exit 2 naming the flag', async () => {
     const settings = await runCli(['reproduce', '--settings', '10:1.5']);
     expect(settings.code).toBe(2);

@@ -85,6 +85,7 @@ export const QUICK_DEFAULTS = {
 export const REPRODUCE_FLAGS: FlagSpecs = {
   quick: { type: 'boolean', help: `small grid for a first look: settings ${QUICK_DEFAULTS.settings}, ${QUICK_DEFAULTS.partitions}, seed ${QUICK_DEFAULTS.seeds}, ${QUICK_DEFAULTS.rounds} rounds, --max-samples ${QUICK_DEFAULTS.maxSamples}, shipped Fashion-MNIST subset` },
   out: { type: 'string', value: 'DIR', help: `results and report folder (resumable)`, default: `${FULL_DEFAULTS.out}; --quick: ${QUICK_DEFAULTS.out}` },
+  'report-only': { type: 'boolean', help: 'run nothing: write the report from the runs already in OUT (a grid still in progress, or stopped); missing runs are listed' },
   algorithms: { type: 'string', value: 'LIST', help: 'comma list of algorithms', default: 'every one of the paper available here' },
   seeds: { type: 'string', value: 'LIST', help: 'comma list of seeds or ranges, e.g. 1,2,3 or 1-5', default: `${FULL_DEFAULTS.seeds}; --quick: ${QUICK_DEFAULTS.seeds}` },
   settings: { type: 'string', value: 'LIST', help: 'comma list of CLIENTS:PARTICIPATION[:PARTITION], e.g. 10:1,50:0.2:dirichlet', default: `${FULL_DEFAULTS.settings}; --quick: ${QUICK_DEFAULTS.settings}` },
@@ -116,6 +117,8 @@ export interface ReproducePlan {
   readonly quick: boolean;
   readonly out: string;
   readonly json: boolean;
+  /** Report the cells on disk; run none. */
+  readonly reportOnly: boolean;
   readonly algorithms: readonly AlgorithmName[];
   readonly seeds: readonly number[];
   readonly settings: readonly Setting[];
@@ -227,6 +230,7 @@ export function reproducePlanFromFlags(argv: readonly string[]): { plan: Reprodu
     quick,
     out: stringFlag(flags, 'out', preset.out),
     json: boolFlag(flags, 'json'),
+    reportOnly: boolFlag(flags, 'report-only'),
     algorithms: parseAlgorithms(stringFlag(flags, 'algorithms')),
     seeds: parseSeeds(stringFlag(flags, 'seeds', preset.seeds)),
     settings,
@@ -242,7 +246,7 @@ export function cellConfig(plan: Pick<ReproducePlan, 'base'>, cell: Cell): Simul
   return { ...plan.base, clients, participation, partition, algorithm: cell.algorithm as AlgorithmName, seed: cell.seed };
 }
 
-export type CellStatus = 'ran' | 'skipped' | 'failed';
+export type CellStatus = 'ran' | 'skipped' | 'failed' | 'missing';
 
 export interface CellOutcome {
   readonly setting: string;
@@ -331,7 +335,8 @@ function reportNotes(plan: ReproducePlan, outcomes: readonly CellOutcome[], sour
     `Dataset ${b.dataset} from ${[...sources].join(', ') || 'n/a'}; label skew ${b.classesPerClient} classes/client, Dirichlet alpha ${b.dirichletAlpha}; ` +
       `${b.rounds} rounds, ${b.localEpochs} local epoch(s), batch ${b.batchSize}, lr ${b.learningRate}, adapter rank ${b.rank}, ${b.adapterEpochs} adapter epoch(s); ` +
       `train split capped at ${b.maxTrainSamples || 'no'} samples per client; engine ${[...backends].join(', ') || 'n/a'}.`,
-    `Cells: ${outcomes.length} (${count('ran')} run now, ${count('skipped')} already done, ${count('failed')} failed).`,
+    `Cells: ${outcomes.length} (${count('ran')} run now, ${count('skipped')} already done, ${count('failed')} failed` +
+      `${count('missing') ? `, ${count('missing')} not run yet: this report covers a partial grid` : ''}).`,
   ];
 }
 
@@ -372,7 +377,7 @@ export async function reproduce(argv: readonly string[], stdout: NodeJS.Writable
   const cells = gridCells(plan.settings, plan.algorithms, plan.seeds);
   log(`pfedlora reproduce: ${describeGrid(plan)}; ${cells.length} runs; results in ${plan.out}`);
 
-  await checkData(plan, cells);
+  if (!plan.reportOnly) await checkData(plan, cells);
 
   const bar = createProgressBar();
   const results = new Map<string, StoredResult>();
@@ -389,6 +394,11 @@ export async function reproduce(argv: readonly string[], stdout: NodeJS.Writable
       results.set(cellKey(cell), stored.result);
       outcomes.push({ setting: settingId(cell.setting), algorithm: cell.algorithm, seed: cell.seed, status: 'skipped', dir, seconds: stored.result.seconds, finalAccuracy: stored.result.finalAccuracy, note: undefined });
       log(`${prefix}  skipped (done)  final ${formatPercent(stored.result.finalAccuracy)}`);
+      continue;
+    }
+    if (plan.reportOnly) {
+      outcomes.push({ setting: settingId(cell.setting), algorithm: cell.algorithm, seed: cell.seed, status: 'missing', dir, seconds: undefined, finalAccuracy: undefined, note: stored.reason });
+      log(`${prefix}  missing${stored.reason ? ` (${stored.reason})` : ''}`);
       continue;
     }
     const t0 = Date.now();
