@@ -20,6 +20,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const IGNORED = new Set(['seed', 'workers', 'backend', 'dataDir']);
+const PFEDLORA_ONLY = new Set(['rank', 'adapterAlpha', 'adapterEpochs']);
 
 function findResults(dir, out = []) {
   if (!fs.existsSync(dir)) throw new Error(`no such folder: ${dir}`);
@@ -96,11 +97,18 @@ function groupRuns(runs, byDir) {
     const groups = new Map(runs.map((run) => [path.basename(path.dirname(run.file)), [run]]));
     return { varying: ['folder'], groups };
   }
-  const keys = Object.keys(runs[0].r.config).filter((k) => !IGNORED.has(k));
-  const varying = keys.filter((k) => new Set(runs.map((x) => JSON.stringify(x.r.config[k]))).size > 1);
+  // A field only pFedLoRA reads says nothing about another algorithm's run (and older
+  // results lack newer fields): such values do not split groups.
+  const value = (run, k) => (PFEDLORA_ONLY.has(k) && run.r.config.algorithm !== 'pfedlora' ? undefined : run.r.config[k]);
+  const keys = [...new Set(runs.flatMap((x) => Object.keys(x.r.config)))].filter((k) => !IGNORED.has(k));
+  const varying = keys.filter((k) => new Set(runs.map((x) => value(x, k)).filter((v) => v !== undefined).map((v) => JSON.stringify(v))).size > 1);
   const groups = new Map();
   for (const run of runs) {
-    const label = varying.map((k) => (k === 'algorithm' ? run.r.config[k] : `${k}=${JSON.stringify(run.r.config[k])}`)).join(', ') || run.r.config.algorithm;
+    const label =
+      varying
+        .filter((k) => value(run, k) !== undefined)
+        .map((k) => (k === 'algorithm' ? run.r.config[k] : `${k}=${JSON.stringify(value(run, k))}`))
+        .join(', ') || run.r.config.algorithm;
     if (!groups.has(label)) groups.set(label, []);
     groups.get(label).push(run);
   }
