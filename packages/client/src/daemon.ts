@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ChunkAssembler, decodeTensors, deriveSeed, encodeTensors, sha256Hex, specOf } from '@pfedlora/core';
-import { getAlgorithm, initEngine, type AlgorithmClient, type EngineInfo } from '@pfedlora/ml';
+import { getAlgorithm, initEngine, runFederationSetup, type AlgorithmClient, type EngineInfo } from '@pfedlora/ml';
 import {
   joinRequestToProto,
   joinResponseFromProto,
@@ -225,7 +225,7 @@ export class ClientDaemon {
     this.learner = getAlgorithm(s.algorithm).createClient({
       clientIndex: 0,
       modelKind: this.config.model,
-      federation: { input: { height: s.data.height, width: s.data.width, channels: s.data.channels }, numClasses: s.data.numClasses, rank: s.rank, alpha: s.adapterAlpha },
+      federation: runFederationSetup(s),
       training: { localEpochs: s.localEpochs, adapterEpochs: s.adapterEpochs, batchSize: s.batchSize, learningRate: s.learningRate, momentum: s.momentum, weightDecay: s.weightDecay, clipNorm: s.clipNorm },
       train: data.train,
       test: data.test,

@@ -1,5 +1,5 @@
 /** The coordinator's settings, with defaults and validation. */
-import { ALGORITHM_NAMES, DEFAULT_ADAPTER_EPOCHS, PAPER_SGD, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
+import { ALGORITHM_NAMES, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, PAPER_SGD, parseAdapterShare, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
 import type { DataShape } from '@pfedlora/protocol';
 import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
@@ -40,6 +40,8 @@ export interface CoordinatorConfig {
   readonly localEpochs: number;
   /** pFedLoRA step-2 epochs (adapter alone, on cached representations). */
   readonly adapterEpochs: number;
+  /** pFedLoRA: the adapter factors the federation averages. */
+  readonly adapterShare: AdapterShare;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
@@ -105,6 +107,7 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   adapterAlpha: 8,
   localEpochs: 1,
   adapterEpochs: DEFAULT_ADAPTER_EPOCHS,
+  adapterShare: DEFAULT_ADAPTER_SHARE,
   batchSize: 64,
   ...PAPER_SGD,
   seed: 1,
@@ -135,6 +138,7 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('rank', 1, 500);
   int('localEpochs', 1);
   int('adapterEpochs', 1);
+  parseAdapterShare(c.adapterShare);
   int('batchSize', 1);
   int('seed', 0);
   int('keepCheckpoints', 1);

@@ -31,7 +31,7 @@ import {
   type NamedTensor,
   type TensorSpec,
 } from '@pfedlora/core';
-import { getAlgorithm, parseModelKind, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
+import { getAlgorithm, parseModelKind, runFederationSetup, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
 import {
   PROTOCOL_VERSION,
   type ClientInfoRecord,
@@ -197,8 +197,7 @@ export class Coordinator extends EventEmitter {
     this.settings = settings;
     this.params = params;
     this.algorithm = getAlgorithm(settings.algorithm);
-    const { data } = settings;
-    this.setup = { input: { height: data.height, width: data.width, channels: data.channels }, numClasses: data.numClasses, rank: settings.rank, alpha: settings.adapterAlpha };
+    this.setup = runFederationSetup(settings);
     this.updateSpec = this.algorithm.updateSpec(this.setup);
     this.updateBytes = encodedSizeOfSpec(this.updateSpec);
     const valueBytes = this.updateSpec.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
@@ -233,6 +232,7 @@ export class Coordinator extends EventEmitter {
       adapterAlpha: c.adapterAlpha,
       localEpochs: c.localEpochs,
       adapterEpochs: c.adapterEpochs,
+      adapterShare: c.adapterShare,
       batchSize: c.batchSize,
       learningRate: c.learningRate,
       momentum: c.momentum,
@@ -243,8 +243,7 @@ export class Coordinator extends EventEmitter {
     };
     const runId = overrides.runId ?? c.runId ?? `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
     const algorithm = getAlgorithm(settings.algorithm);
-    const setup = { input: { height: c.data.height, width: c.data.width, channels: c.data.channels }, numClasses: c.data.numClasses, rank: c.rank, alpha: c.adapterAlpha };
-    this.activateRun(runId, settings, params, algorithm.initialGlobal(setup, deriveSeed(params.seed, 'global')));
+    this.activateRun(runId, settings, params, algorithm.initialGlobal(runFederationSetup(settings), deriveSeed(params.seed, 'global')));
     this.completed = 0;
     this.attempt = 1;
     this.lastRound = undefined;

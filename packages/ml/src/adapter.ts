@@ -29,6 +29,22 @@ export const DEFAULT_ADAPTER_EPOCHS = 10;
 export const ADAPTER_DOWN = 'adapter/down';
 export const ADAPTER_UP = 'adapter/up';
 
+/**
+ * Which factors the federation averages: `all` (D and U, the paper's pFedLoRA) or
+ * `up` (U only: D reads the client's private representation, whose space differs
+ * from model to model, so it stays on the client; docs/results.md, "Sharing").
+ */
+export const ADAPTER_SHARES = ['all', 'up'] as const;
+export type AdapterShare = (typeof ADAPTER_SHARES)[number];
+export const DEFAULT_ADAPTER_SHARE: AdapterShare = 'all';
+
+export function parseAdapterShare(value: string): AdapterShare {
+  if (value === '') return DEFAULT_ADAPTER_SHARE; // an older coordinator: the paper's pFedLoRA
+  const share = ADAPTER_SHARES.find((s) => s === value);
+  if (!share) throw new Error(`adapter share must be one of ${ADAPTER_SHARES.join(', ')}, got "${value}"`);
+  return share;
+}
+
 export function adapterSpec(config: AdapterConfig): TensorSpec[] {
   validateAdapterConfig(config);
   return [
@@ -42,6 +58,12 @@ export function validateAdapterConfig(config: AdapterConfig): void {
     throw new Error(`adapter rank must be an integer in [1, ${REPRESENTATION_DIM}], got ${config.rank}`);
   }
   if (!(config.alpha > 0) || !Number.isFinite(config.alpha)) throw new Error(`adapter alpha must be > 0, got ${config.alpha}`);
+}
+
+/** The factors that travel: the whole adapter, or U alone. */
+export function sharedAdapterSpec(config: AdapterConfig, share: AdapterShare): TensorSpec[] {
+  const spec = adapterSpec(config);
+  return share === 'all' ? spec : spec.filter((t) => t.name === ADAPTER_UP);
 }
 
 /** The initial global adapter, identical for a given seed on every machine. */

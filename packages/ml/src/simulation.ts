@@ -16,11 +16,11 @@ import {
   type NamedTensor,
 } from '@pfedlora/core';
 import { availableParallelism } from 'node:os';
-import { getAlgorithm, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
+import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
 import { loadDataset, subsetOf, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { PAPER_SGD } from './optimizer';
-import { DEFAULT_ADAPTER_EPOCHS } from './adapter';
+import { ADAPTER_SHARES, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
 import { defaultModelKind, type ModelKind } from './zoo';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 
@@ -41,6 +41,8 @@ export interface SimulationConfig {
   readonly localEpochs: number;
   /** pFedLoRA step 2 epochs (adapter on cached representations). */
   readonly adapterEpochs: number;
+  /** pFedLoRA: the adapter factors the federation averages. */
+  readonly adapterShare: AdapterShare;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
@@ -70,6 +72,7 @@ export const DEFAULT_SIMULATION: SimulationConfig = {
   rounds: 10,
   localEpochs: 1,
   adapterEpochs: DEFAULT_ADAPTER_EPOCHS,
+  adapterShare: DEFAULT_ADAPTER_SHARE,
   batchSize: 64,
   ...PAPER_SGD,
   rank: 8,
@@ -141,6 +144,7 @@ export function validateSimulationConfig(config: SimulationConfig): void {
   positiveInt('rounds');
   positiveInt('localEpochs');
   positiveInt('adapterEpochs');
+  if (!ADAPTER_SHARES.includes(config.adapterShare)) throw new Error(`adapterShare must be one of ${ADAPTER_SHARES.join(', ')}, got ${String(config.adapterShare)}`);
   positiveInt('batchSize');
   positiveInt('rank');
   positiveInt('classesPerClient');
@@ -183,8 +187,7 @@ export function trainingConfigOf(config: SimulationConfig): LocalTrainingConfig 
 }
 
 export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {
-  const { height, width, channels, numClasses } = data.train;
-  return { input: { height, width, channels }, numClasses, rank: config.rank, alpha: config.adapterAlpha };
+  return runFederationSetup({ data: data.train, rank: config.rank, adapterAlpha: config.adapterAlpha, adapterShare: config.adapterShare });
 }
 
 /** At most `max` indices, evenly spaced so every class of the client keeps its share. */

@@ -17,7 +17,7 @@ import {
 import { runStatusFromProto, runStatusToProto, type RunStatusInfo } from './admin-serde';
 
 const data = { height: 28, width: 28, channels: 1, numClasses: 10 };
-const settings: RunSettings = { algorithm: 'pfedlora', data, rank: 8, adapterAlpha: 8, localEpochs: 1, adapterEpochs: 10, batchSize: 64, learningRate: 0.01, momentum: 0.9, weightDecay: 0.001, clipNorm: 50, rounds: 10, seed: 1 };
+const settings: RunSettings = { algorithm: 'pfedlora', data, rank: 8, adapterAlpha: 8, localEpochs: 1, adapterEpochs: 10, adapterShare: 'up', batchSize: 64, learningRate: 0.01, momentum: 0.9, weightDecay: 0.001, clipNorm: 50, rounds: 10, seed: 1 };
 const sha = 'ab'.repeat(32);
 
 /** What proto-loader would hand a handler: the same object with defaults filled (here: as sent). */
@@ -33,9 +33,12 @@ describe('serde', () => {
 
   test('a run config from an older coordinator (no adapter_epochs) trains step 2 for local_epochs', () => {
     const accepted = { sessionId: 's', runId: 'r', settings: { ...settings, localEpochs: 3 }, heartbeatIntervalMs: 2000, chunkSize: 1 << 20 };
-    const proto = wire(joinResponseToProto(accepted)) as { config: { adapter_epochs: number } };
+    const proto = wire(joinResponseToProto(accepted)) as { config: { adapter_epochs: number; adapter_share: string } };
     proto.config.adapter_epochs = 0; // proto3's value for a field the sender does not know
-    expect(joinResponseFromProto(proto as never).settings.adapterEpochs).toBe(3);
+    proto.config.adapter_share = '';
+    const decoded = joinResponseFromProto(proto as never).settings;
+    expect(decoded.adapterEpochs).toBe(3);
+    expect(decoded.adapterShare).toBe(''); // the ml package reads '' as the paper's 'all' 
   });
 
   test('server events round-trip', () => {

@@ -114,6 +114,8 @@ export interface RunSettings {
   readonly adapterAlpha: number;
   readonly localEpochs: number;
   readonly adapterEpochs: number;
+  /** pFedLoRA's shared factors ("all" or "up"; the ml package validates it). */
+  readonly adapterShare: string;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
@@ -131,6 +133,7 @@ export function runSettingsToProto(s: RunSettings): RunConfigProto {
     adapter_alpha: s.adapterAlpha,
     local_epochs: s.localEpochs,
     adapter_epochs: s.adapterEpochs,
+    adapter_share: s.adapterShare,
     batch_size: s.batchSize,
     learning_rate: s.learningRate,
     momentum: s.momentum,
@@ -151,6 +154,7 @@ export function runSettingsFromProto(p: RunConfig__Output | null | undefined): R
     adapterAlpha: finite(c.adapter_alpha, 'config.adapter_alpha'),
     localEpochs,
     adapterEpochs: c.adapter_epochs === 0 ? localEpochs : positiveInt(c.adapter_epochs, 'config.adapter_epochs'),
+    adapterShare: c.adapter_share ? nonEmpty(c.adapter_share, 'config.adapter_share', 16) : '',
     batchSize: positiveInt(c.batch_size, 'config.batch_size'),
     learningRate: finite(c.learning_rate, 'config.learning_rate'),
     momentum: finite(c.momentum, 'config.momentum'),

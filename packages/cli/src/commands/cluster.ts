@@ -108,7 +108,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
 
   const trainingArgs = [
     '--algorithm', training.algorithm, '--local-epochs', String(training.localEpochs),
-    '--adapter-epochs', String(training.adapterEpochs), '--batch-size', String(training.batchSize),
+    '--adapter-epochs', String(training.adapterEpochs), '--adapter-share', training.adapterShare, '--batch-size', String(training.batchSize),
     '--lr', String(training.learningRate), '--rank', String(training.rank), '--adapter-alpha', String(training.adapterAlpha), '--seed', String(training.seed),
   ];
   const dataArgs = [

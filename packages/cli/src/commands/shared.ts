@@ -1,5 +1,5 @@
 /** Flags several commands share, with one reader each. */
-import { ALGORITHM_NAMES, BACKEND_CHOICES, DATASET_NAMES, DEFAULT_SIMULATION, type AlgorithmName, type BackendChoice, type DatasetName, type PartitionKind } from '@pfedlora/ml';
+import { ADAPTER_SHARES, ALGORITHM_NAMES, BACKEND_CHOICES, DATASET_NAMES, DEFAULT_SIMULATION, type AdapterShare, type AlgorithmName, type BackendChoice, type DatasetName, type PartitionKind } from '@pfedlora/ml';
 import { LOG_LEVELS, type LogLevel } from '@pfedlora/telemetry';
 import { choiceFlag, floatFlag, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 
@@ -52,6 +52,7 @@ export const SCHEDULE_FLAGS: FlagSpecs = {
   lr: { type: 'string', value: 'LR', help: 'SGD learning rate (momentum 0.9, weight decay 1e-3, clip 50)', default: String(d.learningRate) },
   rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
   'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
+  'adapter-share': { type: 'string', value: 'WHICH', help: 'adapter factors the federation averages: all (D and U, the paper) or up (U only; D stays on each client)', default: d.adapterShare },
 };
 
 /** How every client trains; set once per run (simulation or coordinator). */
@@ -68,6 +69,7 @@ export interface ScheduleFlags {
   readonly learningRate: number;
   readonly rank: number;
   readonly adapterAlpha: number;
+  readonly adapterShare: AdapterShare;
 }
 
 export function scheduleFlags(flags: ParsedFlags): ScheduleFlags {
@@ -78,6 +80,7 @@ export function scheduleFlags(flags: ParsedFlags): ScheduleFlags {
     learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
     rank: intFlag(flags, 'rank', d.rank, 1, 500),
     adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
+    adapterShare: choiceFlag(flags, 'adapter-share', ADAPTER_SHARES, d.adapterShare),
   };
 }
 

@@ -11,6 +11,7 @@ import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
 import type { InputShape, ModelKind } from '../zoo';
+import { parseAdapterShare, type AdapterShare } from '../adapter';
 
 /** What every party of one federation agrees on. */
 export interface FederationSetup {
@@ -20,6 +21,23 @@ export interface FederationSetup {
   readonly rank: number;
   /** Adapter scaling numerator: the branch is multiplied by alpha / rank. */
   readonly alpha: number;
+  /** Adapter factors the federation averages (absent: 'all'). */
+  readonly adapterShare?: AdapterShare;
+}
+
+/** A run as the wire describes it (RunSettings): what the coordinator and every daemon derive the setup from. */
+export interface RunShape {
+  readonly data: { readonly height: number; readonly width: number; readonly channels: number; readonly numClasses: number };
+  readonly rank: number;
+  readonly adapterAlpha: number;
+  /** Empty or absent (an older coordinator or checkpoint): the default. */
+  readonly adapterShare?: string;
+}
+
+/** The one way a run's FederationSetup is built, on either side of the wire. */
+export function runFederationSetup(run: RunShape): FederationSetup {
+  const { height, width, channels, numClasses } = run.data;
+  return { input: { height, width, channels }, numClasses, rank: run.rank, alpha: run.adapterAlpha, adapterShare: parseAdapterShare(run.adapterShare ?? '') };
 }
 
 /** Local training hyper-parameters of a client. */

@@ -7,7 +7,7 @@ import { PAPER_SGD } from '../optimizer';
 import { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
 import { modelSpec } from '../zoo';
 import { standalone } from './standalone';
-import type { ClientSetup, ClientUpdate, FederationSetup } from './algorithm';
+import type { AlgorithmClient, ClientSetup, ClientUpdate, FederationSetup } from './algorithm';
 
 let data: DatasetSplits;
 const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: 10, rank: 4, alpha: 4 };
@@ -69,6 +69,31 @@ describe('pFedLoRA client step', () => {
     // Same step 1 (same seed and batches), a longer-trained adapter: a lower step-2 loss.
     expect(four.trainLoss).toBeLessThan(one.trainLoss);
     expect(four.tensors[1]!.values).not.toEqual(one.tensors[1]!.values);
+  });
+
+  test("adapterShare 'up': only U travels; each client keeps its own D across rounds", async () => {
+    const upSetup: FederationSetup = { ...setup, adapterShare: 'up' };
+    expect(pfedlora.globalSpec(upSetup).map((t) => t.name)).toEqual(['adapter/up']);
+    let global = pfedlora.initialGlobal(upSetup, 9);
+    expect(global.map((t) => t.name)).toEqual(['adapter/up']);
+    const clients = [0, 1].map((k) => pfedlora.createClient({ ...clientSetup(k, k ? [2, 3] : [0, 1]), federation: upSetup }));
+    const down = async (c: AlgorithmClient) => (await c.privateState()).find((t) => t.name === 'adapter/down')!.values.slice();
+    const [d0, d1] = [await down(clients[0]!), await down(clients[1]!)];
+    expect(d0).not.toEqual(d1); // drawn per client, never sent
+    for (let round = 1; round <= 2; round++) {
+      const agg = pfedlora.createAggregator(global, upSetup);
+      for (const c of clients) {
+        const u = await c.fit(global, round);
+        expect(u.tensors.map((t) => t.name)).toEqual(['adapter/up']);
+        agg.add(u.tensors, u.numSamples);
+      }
+      global = agg.result();
+    }
+    // D trained on from the client's own start (step 2 trains it), never reset by the global.
+    const after = await down(clients[0]!);
+    expect(after).not.toEqual(d0);
+    expect(Math.max(...after.map((v, i) => Math.abs(v - d0[i]!)))).toBeLessThan(0.5);
+    for (const c of clients) c.dispose();
   });
 
   test('the private model checkpoint restores personalization exactly', async () => {

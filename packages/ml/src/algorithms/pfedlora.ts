@@ -10,17 +10,18 @@
  * Server step: A_global += sum_k n_k delta_k / sum_k n_k.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyDelta, subtractTensors, type Rng } from '@pfedlora/core';
+import { applyDelta, deriveSeed, subtractTensors, type Rng, type TensorSpec } from '@pfedlora/core';
 import {
   ADAPTER_DOWN,
   ADAPTER_UP,
   adapterLogits,
-  adapterSpec,
   createAdapterVariables,
+  DEFAULT_ADAPTER_SHARE,
   disposeAdapterVariables,
   initialAdapter,
   loadAdapter,
   readAdapter,
+  sharedAdapterSpec,
   type AdapterConfig,
   type AdapterVariables,
 } from '../adapter';
@@ -35,6 +36,11 @@ import { createPrivateClient, lastEpochLoss } from './private-client';
 
 function adapterConfigOf(setup: FederationSetup): AdapterConfig {
   return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses };
+}
+
+/** What goes down and up: the whole adapter, or U alone (`adapterShare`). */
+function payloadSpec(setup: FederationSetup): TensorSpec[] {
+  return sharedAdapterSpec(adapterConfigOf(setup), setup.adapterShare ?? DEFAULT_ADAPTER_SHARE);
 }
 
 /** Step 2: SGD on the adapter alone over precomputed [h, head logits] rows. */
@@ -84,6 +90,10 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
   const adapterOptimizer = new SgdMomentum(adapterSgd, new Map([[ADAPTER_DOWN, adapter.down], [ADAPTER_UP, adapter.up]]));
   const flops = pfedloraFlopsPerSample(client.spec, config);
   const branch = (h: tf.Tensor2D) => adapterLogits(adapter, h);
+  const shared = new Set(payloadSpec(federation).map((t) => t.name));
+  // A factor that is not shared never comes from the global: the client draws its own
+  // (LoRA init, from its seed) and keeps training it from round to round.
+  loadAdapter(adapter, initialAdapter(config, deriveSeed(setup.seed, 'private-adapter')).filter((t) => !shared.has(t.name)));
 
   return {
     ...client.members,
@@ -95,7 +105,7 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
       // The adapter restarts from the global one each round, so does its momentum.
       adapterOptimizer.reset();
       const loss = await lastEpochLoss(training.adapterEpochs, () => trainAdapterEpoch(adapter, adapterOptimizer, frozen, training.batchSize, rng));
-      const delta = subtractTensors(await readAdapter(adapter), global);
+      const delta = subtractTensors((await readAdapter(adapter)).filter((t) => shared.has(t.name)), global);
       const n = train.count;
       const E = training.localEpochs;
       return client.update(delta, loss, n * (E * flops.step1 + flops.step2Once + training.adapterEpochs * flops.step2PerEpoch));
@@ -121,11 +131,14 @@ export const pfedlora: Algorithm = {
   name: 'pfedlora',
   summary: 'shared low-rank adapter beside heterogeneous private CNNs; clients upload adapter deltas',
   updateIsDelta: true,
-  globalSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
-  updateSpec: (setup) => adapterSpec(adapterConfigOf(setup)),
-  initialGlobal: (setup, seed) => initialAdapter(adapterConfigOf(setup), seed),
+  globalSpec: payloadSpec,
+  updateSpec: payloadSpec,
+  initialGlobal: (setup, seed) => {
+    const shared = new Set(payloadSpec(setup).map((t) => t.name));
+    return initialAdapter(adapterConfigOf(setup), seed).filter((t) => shared.has(t.name));
+  },
   // The server step: the global moves by the weighted mean of the deltas.
   createAggregator: (global, setup, options): GlobalAggregator =>
-    weightedMeanAggregator(global, adapterSpec(adapterConfigOf(setup)), options, (meanDelta) => applyDelta(global, meanDelta)),
+    weightedMeanAggregator(global, payloadSpec(setup), options, (meanDelta) => applyDelta(global, meanDelta)),
   createClient: createPFedLoRAClient,
 };

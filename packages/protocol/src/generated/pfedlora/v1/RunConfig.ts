@@ -23,6 +23,10 @@ export interface RunConfig {
    * pFedLoRA step-2 epochs (adapter alone); 0 (an older coordinator) means local_epochs.
    */
   'adapter_epochs'?: (number);
+  /**
+   * pFedLoRA: the adapter factors averaged, "all" or "up"; empty (an older coordinator) means "all".
+   */
+  'adapter_share'?: (string);
 }
 
 /**
@@ -45,4 +49,8 @@ export interface RunConfig__Output {
    * pFedLoRA step-2 epochs (adapter alone); 0 (an older coordinator) means local_epochs.
    */
   'adapter_epochs': (number);
+  /**
+   * pFedLoRA: the adapter factors averaged, "all" or "up"; empty (an older coordinator) means "all".
+   */
+  'adapter_share': (string);
 }
