@@ -253,6 +253,11 @@ describe('(a) report generator on hand-made results', () => {
     expect(stored.finalAccuracy).toBeNaN();
     expect(staleReason(stored, { algorithm: 'fd', seed: 3, rounds: 2, workers: 4, backend: 'wasm' })).toBeUndefined();
     expect(staleReason(stored, { algorithm: 'fd', seed: 3, rounds: 5 })).toMatch(/rounds is 2, want 5/);
+    // A result stored before a field existed answers for the value it implied, and only that.
+    const older = parseResultJson(resultJson('fd', 3, 2, [0.5, 0.6], PF), 'old');
+    delete (older.config as Record<string, unknown>)['adapterShare'];
+    expect(staleReason(older, { algorithm: 'fd', rounds: 2, adapterShare: 'all' })).toBeUndefined();
+    expect(staleReason(older, { algorithm: 'fd', rounds: 2, adapterShare: 'up' })).toMatch(/adapterShare is "all", want "up"/);
     const cut = JSON.parse(resultJson('fd', 3, 2, [0.5, 0.6], PF)) as { rounds: unknown[] };
     cut.rounds.pop();
     expect(staleReason(parseResultJson(JSON.stringify(cut), 'y'), { rounds: 2 })).toMatch(/has 1 of 2 rounds/);

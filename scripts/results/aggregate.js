@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const IGNORED = new Set(['seed', 'workers', 'backend', 'dataDir']);
-const PFEDLORA_ONLY = new Set(['rank', 'adapterAlpha', 'adapterEpochs']);
+const PFEDLORA_ONLY = new Set(['rank', 'adapterAlpha', 'adapterEpochs', 'adapterShare']);
 
 function findResults(dir, out = []) {
   if (!fs.existsSync(dir)) throw new Error(`no such folder: ${dir}`);

@@ -98,6 +98,15 @@ export async function readResultFile(path: string): Promise<StoredResult> {
 const IRRELEVANT = new Set(['workers', 'backend', 'dataDir']);
 
 /**
+ * Config fields added after results were first stored, and the value a result.json
+ * written before them implied: an old grid stays done under a newer build.
+ */
+const IMPLIED_BY_OLDER_RESULTS: Readonly<Record<string, (config: Readonly<Record<string, unknown>>) => unknown>> = {
+  adapterEpochs: (c) => c['localEpochs'], // step 2 ran as many epochs as step 1
+  adapterShare: () => 'all', // the whole adapter was federated
+};
+
+/**
  * Why a stored result does not answer `wanted` (undefined when it does): a
  * differing config field or missing rounds. `wanted` is the SimulationConfig
  * the grid would run, as a plain record.
@@ -105,7 +114,7 @@ const IRRELEVANT = new Set(['workers', 'backend', 'dataDir']);
 export function staleReason(stored: StoredResult, wanted: Readonly<Record<string, unknown>>): string | undefined {
   for (const [key, value] of Object.entries(wanted)) {
     if (IRRELEVANT.has(key)) continue;
-    const have = stored.config[key];
+    const have = key in stored.config ? stored.config[key] : IMPLIED_BY_OLDER_RESULTS[key]?.(stored.config);
     if (JSON.stringify(have) !== JSON.stringify(value)) return `${key} is ${JSON.stringify(have)}, want ${JSON.stringify(value)}`;
   }
   if (stored.rounds.length !== stored.config.rounds) return `has ${stored.rounds.length} of ${stored.config.rounds} rounds`;
