@@ -7,11 +7,9 @@
 import type { ArrayPool } from './pool';
 import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
 import { AggregationError, checkFinite, checkSpec, checkWeight, copySpec } from './validate';
+import { HOST_IS_LITTLE_ENDIAN, swap32InPlace } from './byte-order';
 
 export { AggregationError } from './validate';
-
-/** True on every platform Node runs on today; addBytes handles the other case anyway. */
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export interface AccumulatorOptions {
   /**
@@ -153,18 +151,6 @@ function assignScaled(sum: Float64Array, v: Float32Array, w: number): void {
     sum[j + 3] = w * v[j + 3]! + 0;
   }
   for (; j < n; j++) sum[j] = w * v[j]! + 0;
-}
-
-/** Reverses each 4-byte group in place (little-endian wire bytes <-> host order on big-endian hosts). */
-function swap32InPlace(bytes: Uint8Array): void {
-  for (let i = 0; i + 3 < bytes.length; i += 4) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1]!;
-    bytes[i] = bytes[i + 3]!;
-    bytes[i + 1] = bytes[i + 2]!;
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
-  }
 }
 
 /**

@@ -33,6 +33,7 @@ import { createHash } from 'node:crypto';
 import { TextDecoder, TextEncoder } from 'node:util';
 import { firstNonFinite } from './finite';
 import { assertMatchesSpec, sizeOfShape, type NamedTensor, type TensorSpec } from './tensor';
+import { HOST_IS_LITTLE_ENDIAN, swap32InPlace } from './byte-order';
 
 /** "PFLT" as bytes. */
 export const TENSOR_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x46, 0x4c, 0x54);
@@ -52,10 +53,6 @@ const PREAMBLE_BYTES = 10;
  * then either one dim of 0 or, at rank 0, one float): 9 bytes. Lets the
  * decoder reject an absurd count before parsing any tensor. */
 const MIN_TENSOR_RECORD_BYTES = 9;
-
-/** True on every platform Node runs on today; handled anyway because the
- * format promises little-endian regardless of host. */
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 const utf8Encoder = new TextEncoder();
 // fatal: invalid UTF-8 in a name is an error, never a silent U+FFFD.
@@ -109,18 +106,6 @@ export interface TensorByteSlice {
 
 function describeValue(v: number): string {
   return Number.isNaN(v) ? 'NaN' : String(v);
-}
-
-/** Reverses each 4-byte group in place (host <-> little-endian on big-endian hosts). */
-function swap32InPlace(bytes: Uint8Array): void {
-  for (let i = 0; i + 3 < bytes.length; i += 4) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1]!;
-    bytes[i] = bytes[i + 3]!;
-    bytes[i + 1] = bytes[i + 2]!;
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
-  }
 }
 
 function shapeString(shape: readonly number[]): string {
