@@ -4,6 +4,7 @@ import { splitIntoChunks } from './chunking';
 import { TensorStreamDecoder, encodeTensors } from './codec';
 import { ArrayPool } from './pool';
 import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
+import { cutAt } from './testing/cut-points';
 
 const specArb: fc.Arbitrary<TensorSpec[]> = fc.uniqueArray(
   fc.record({
@@ -223,24 +224,13 @@ describe('WeightedMeanAccumulator', () => {
   });
 });
 
-/** Cuts `bytes` at random points (sorted, deduplicated), splitting floats too. */
-function cutInto(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const c of [...points, bytes.length]) {
-    out.push(bytes.subarray(prev, c));
-    prev = c;
-  }
-  return out;
-}
 
 /** What the coordinator's upload sink does: pushBytes -> addBytes, then commit. */
 function uploadBytes(acc: WeightedMeanAccumulator, spec: readonly TensorSpec[], tensors: readonly NamedTensor[], weight: number, cuts: readonly number[]): void {
   const payload = encodeTensors(tensors);
   const decoder = new TensorStreamDecoder({ expected: spec, totalBytes: payload.length });
   const contribution = acc.beginClient(weight);
-  for (const chunk of cutInto(payload, cuts)) {
+  for (const chunk of cutAt(payload, cuts)) {
     for (const s of decoder.pushBytes(chunk)) contribution.addBytes(s.tensorIndex, s.byteOffset, s.bytes);
   }
   decoder.finish();

@@ -12,6 +12,7 @@ import {
   type TensorSlice,
 } from './codec';
 import { sizeOfShape, specOf, type NamedTensor } from './tensor';
+import { cutAt } from './testing/cut-points';
 
 const float32 = fc.float({ noNaN: true, noDefaultInfinity: true });
 
@@ -229,19 +230,9 @@ describe('encodeTensors / decodeTensors', () => {
 });
 
 describe('TensorStreamDecoder', () => {
-  /** Cuts `bytes` at random points (sorted, deduplicated). */
+  /** Random cut points for cutAt. */
   const cutsArb = fc.array(fc.nat(), { maxLength: 12 });
 
-  function pieces(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-    const out: Uint8Array[] = [];
-    let prev = 0;
-    for (const c of [...points, bytes.length]) {
-      out.push(bytes.subarray(prev, c));
-      prev = c;
-    }
-    return out;
-  }
 
   it('emits the same values as decodeTensors however the payload is cut', () => {
     fc.assert(
@@ -249,7 +240,7 @@ describe('TensorStreamDecoder', () => {
         const bytes = encodeTensors(tensors);
         const decoder = new TensorStreamDecoder({ expected: specOf(tensors), ...(declareLength ? { totalBytes: bytes.length } : {}) });
         const slices: TensorSlice[] = [];
-        for (const piece of pieces(bytes, cuts)) slices.push(...decoder.push(piece));
+        for (const piece of cutAt(bytes, cuts)) slices.push(...decoder.push(piece));
         expect(decoder.finish()).toEqual(specOf(tensors));
         expect(decoder.bytesConsumed).toBe(bytes.length);
         // Slices arrive in stream order, contiguous within each tensor.
@@ -281,7 +272,7 @@ describe('TensorStreamDecoder', () => {
         const decoder = new TensorStreamDecoder({ expected: specOf(tensors), ...(declareLength ? { totalBytes: bytes.length } : {}) });
         const rebuilt = tensors.map((x) => new Uint8Array(x.values.byteLength));
         const next = tensors.map(() => 0);
-        for (const piece of pieces(bytes, cuts)) {
+        for (const piece of cutAt(bytes, cuts)) {
           for (const s of decoder.pushBytes(piece)) {
             // In stream order, contiguous within each tensor, never empty, and a view into the piece.
             expect(s.byteOffset).toBe(next[s.tensorIndex]);
@@ -309,7 +300,7 @@ describe('TensorStreamDecoder', () => {
         const outcome = (feed: (d: TensorStreamDecoder, piece: Uint8Array) => unknown) => {
           const d = new TensorStreamDecoder({ expected: specOf(tensors), totalBytes: bad.length });
           try {
-            for (const piece of pieces(bad, cuts)) feed(d, piece);
+            for (const piece of cutAt(bad, cuts)) feed(d, piece);
             d.finish();
             return 'accepted';
           } catch (err) {
