@@ -15,31 +15,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SEEDS=${SEEDS:-"1 2 3"}
-ROUNDS=${ROUNDS:-20}
 ALGORITHMS=${ALGORITHMS:-"pfedlora standalone"}
 OUT=${OUT:-runs/compare}
-DATA_DIR=${DATA_DIR-subset}
-WORKERS=${WORKERS:-1}
-EXTRA=${EXTRA:-}
-PFEDLORA=${PFEDLORA:-node packages/cli/bin/pfedlora.js}
-
-data_flag=()
-[ -n "$DATA_DIR" ] && data_flag=(--data-dir "$DATA_DIR")
+# shellcheck source=scripts/results/lib.sh
+source scripts/results/lib.sh
 
 mkdir -p "$OUT"
 for seed in $SEEDS; do
   for algorithm in $ALGORITHMS; do
-    dir="$OUT/$algorithm-seed$seed"
-    if [ -f "$dir/result.json" ]; then
-      echo "skip $dir (result.json exists)"
-      continue
-    fi
-    echo "$(date -u +%FT%TZ) run $dir"
-    # shellcheck disable=SC2086
-    $PFEDLORA simulate --dataset fashion-mnist "${data_flag[@]}" --clients 10 \
-      --partition label-skew --classes-per-client 2 --rounds "$ROUNDS" \
-      --algorithm "$algorithm" --seed "$seed" --workers "$WORKERS" $EXTRA \
-      --json --out "$dir" > "$dir.json"
+    run_simulation "$OUT/$algorithm-seed$seed" --algorithm "$algorithm" --seed "$seed"
   done
 done
 echo "$(date -u +%FT%TZ) done"

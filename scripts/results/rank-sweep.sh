@@ -14,29 +14,14 @@ cd "$(dirname "$0")/../.."
 
 RANKS=${RANKS:-"2 4 8 16 32"}
 SEED=${SEED:-1}
-ROUNDS=${ROUNDS:-20}
 OUT=${OUT:-runs/rank}
-DATA_DIR=${DATA_DIR-subset}
-WORKERS=${WORKERS:-1}
-EXTRA=${EXTRA:-}
-PFEDLORA=${PFEDLORA:-node packages/cli/bin/pfedlora.js}
-
-data_flag=()
-[ -n "$DATA_DIR" ] && data_flag=(--data-dir "$DATA_DIR")
+# shellcheck source=scripts/results/lib.sh
+source scripts/results/lib.sh
 
 mkdir -p "$OUT"
 for rank in $RANKS; do
-  dir="$OUT/rank$rank"
-  if [ -f "$dir/result.json" ]; then
-    echo "skip $dir (result.json exists)"
-    continue
-  fi
-  echo "$(date -u +%FT%TZ) run $dir"
-  # shellcheck disable=SC2086
-  $PFEDLORA simulate --dataset fashion-mnist "${data_flag[@]}" --clients 10 \
-    --partition label-skew --classes-per-client 2 --rounds "$ROUNDS" \
-    --algorithm pfedlora --rank "$rank" --adapter-alpha "$rank" --seed "$SEED" \
-    --workers "$WORKERS" $EXTRA --json --out "$dir" > "$dir.json" 2> "$dir.log"
+  # stderr (progress, warnings) of each run goes to OUT/rankR.log
+  run_simulation "$OUT/rank$rank" --algorithm pfedlora --rank "$rank" --adapter-alpha "$rank" --seed "$SEED" 2> "$OUT/rank$rank.log"
 done
 echo "$(date -u +%FT%TZ) done"
 node scripts/results/aggregate.js "$OUT"
