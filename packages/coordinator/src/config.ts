@@ -1,5 +1,5 @@
 /** The coordinator's settings, with defaults and validation. */
-import { ALGORITHM_NAMES, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, PAPER_SGD, parseAdapterShare, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
+import { ALGORITHM_NAMES, assertAdapterShare, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, PAPER_SGD, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
 import type { DataShape } from '@pfedlora/protocol';
 import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
@@ -138,7 +138,7 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('rank', 1, 500);
   int('localEpochs', 1);
   int('adapterEpochs', 1);
-  parseAdapterShare(c.adapterShare);
+  assertAdapterShare(c.adapterShare);
   int('batchSize', 1);
   int('seed', 0);
   int('keepCheckpoints', 1);

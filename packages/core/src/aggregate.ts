@@ -6,7 +6,7 @@
  */
 import type { ArrayPool } from './pool';
 import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
-import { AggregationError, checkFinite, checkSpec, checkWeight, copySpec } from './validate';
+import { AggregationError, checkFinite, checkFiniteTensors, checkSpec, checkWeight, copySpec } from './validate';
 import { HOST_IS_LITTLE_ENDIAN, swap32InPlace } from './byte-order';
 
 export { AggregationError } from './validate';
@@ -66,7 +66,7 @@ export class WeightedMeanAccumulator {
     this.live('add');
     checkWeight(weight, 'add');
     checkSpec(tensors, this.specs, 'add');
-    for (const t of tensors) checkFinite(t.values, t.name, 'add');
+    checkFiniteTensors(tensors, 'add');
     this.fold(
       tensors.map((t) => t.values),
       weight,

@@ -38,11 +38,16 @@ export const ADAPTER_SHARES = ['all', 'up'] as const;
 export type AdapterShare = (typeof ADAPTER_SHARES)[number];
 export const DEFAULT_ADAPTER_SHARE: AdapterShare = 'all';
 
+/** Throws unless `value` names an adapter share (the configs' check). */
+export function assertAdapterShare(value: string): asserts value is AdapterShare {
+  if (!(ADAPTER_SHARES as readonly string[]).includes(value)) throw new Error(`adapter share must be one of ${ADAPTER_SHARES.join(', ')}, got "${value}"`);
+}
+
+/** The wire's value: '' (an older coordinator or checkpoint) is the paper's pFedLoRA. */
 export function parseAdapterShare(value: string): AdapterShare {
-  if (value === '') return DEFAULT_ADAPTER_SHARE; // an older coordinator: the paper's pFedLoRA
-  const share = ADAPTER_SHARES.find((s) => s === value);
-  if (!share) throw new Error(`adapter share must be one of ${ADAPTER_SHARES.join(', ')}, got "${value}"`);
-  return share;
+  if (value === '') return DEFAULT_ADAPTER_SHARE;
+  assertAdapterShare(value);
+  return value;
 }
 
 export function adapterSpec(config: AdapterConfig): TensorSpec[] {

@@ -20,7 +20,7 @@ import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup,
 import { loadDataset, subsetOf, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { PAPER_SGD } from './optimizer';
-import { ADAPTER_SHARES, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
+import { assertAdapterShare, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
 import { defaultModelKind, type ModelKind } from './zoo';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 
@@ -144,7 +144,7 @@ export function validateSimulationConfig(config: SimulationConfig): void {
   positiveInt('rounds');
   positiveInt('localEpochs');
   positiveInt('adapterEpochs');
-  if (!ADAPTER_SHARES.includes(config.adapterShare)) throw new Error(`adapterShare must be one of ${ADAPTER_SHARES.join(', ')}, got ${String(config.adapterShare)}`);
+  assertAdapterShare(config.adapterShare);
   positiveInt('batchSize');
   positiveInt('rank');
   positiveInt('classesPerClient');

@@ -37,7 +37,8 @@ export interface SettledMemory {
 let running: RunningCoordinator | undefined;
 /** What the parent asks of each closed round (a few numbers, not the per-client entries). */
 const closedRounds: Array<{ round: number; seconds: number; reported: number }> = [];
-let peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 };
+const noPeak = () => ({ rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 });
+let peak = noPeak();
 
 function sample(): void {
   const m = process.memoryUsage();
@@ -72,7 +73,7 @@ function resetVmHwm(): void {
 function takePeak(): MemoryPeak {
   sample();
   const out: MemoryPeak = { ...peak, vmHwm: vmHwm() };
-  peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 };
+  peak = noPeak();
   resetVmHwm();
   sample();
   return out;

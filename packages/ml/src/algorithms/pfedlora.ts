@@ -43,6 +43,11 @@ function payloadSpec(setup: FederationSetup): TensorSpec[] {
   return sharedAdapterSpec(adapterConfigOf(setup), setup.adapterShare ?? DEFAULT_ADAPTER_SHARE);
 }
 
+/** Names of the adapter tensors the federation averages. */
+function sharedNames(setup: FederationSetup): Set<string> {
+  return new Set(payloadSpec(setup).map((t) => t.name));
+}
+
 /** Step 2: SGD on the adapter alone over precomputed [h, head logits] rows. */
 async function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, frozen: SampleSet, batchSize: number, rng: Rng): Promise<number> {
   const classes = adapter.config.numClasses;
@@ -90,7 +95,7 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
   const adapterOptimizer = new SgdMomentum(adapterSgd, new Map([[ADAPTER_DOWN, adapter.down], [ADAPTER_UP, adapter.up]]));
   const flops = pfedloraFlopsPerSample(client.spec, config);
   const branch = (h: tf.Tensor2D) => adapterLogits(adapter, h);
-  const shared = new Set(payloadSpec(federation).map((t) => t.name));
+  const shared = sharedNames(federation);
   // A factor that is not shared never comes from the global: the client draws its own
   // (LoRA init, from its seed) and keeps training it from round to round.
   loadAdapter(adapter, initialAdapter(config, deriveSeed(setup.seed, 'private-adapter')).filter((t) => !shared.has(t.name)));
@@ -134,7 +139,7 @@ export const pfedlora: Algorithm = {
   globalSpec: payloadSpec,
   updateSpec: payloadSpec,
   initialGlobal: (setup, seed) => {
-    const shared = new Set(payloadSpec(setup).map((t) => t.name));
+    const shared = sharedNames(setup);
     return initialAdapter(adapterConfigOf(setup), seed).filter((t) => shared.has(t.name));
   },
   // The server step: the global moves by the weighted mean of the deltas.
