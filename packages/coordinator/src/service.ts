@@ -11,9 +11,9 @@ import {
   serverEventToProto,
   uploadHeaderFromProto,
   type DownloadRequest__Output,
-  type FederationHandlers,
+  type DownloadResponse,
+  type FederationServerHandlers,
   type HeartbeatRequest__Output,
-  type PayloadChunk,
   type ServerEvent,
   type SubscribeRequest__Output,
   type UploadAck,
@@ -51,7 +51,7 @@ function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T>, m
 }
 
 /** `auth` (mutual TLS): every call is checked against its client certificate before the coordinator sees it. */
-export function federationHandlers(coordinator: Coordinator, log: Logger, auth?: FederationAuth): FederationHandlers {
+export function federationHandlers(coordinator: Coordinator, log: Logger, auth?: FederationAuth): FederationServerHandlers {
   const fail = (rpc: string, error: unknown) => {
     const status = toServiceError(error);
     log.warn('rpc rejected', { rpc, code: grpc.status[status.code ?? grpc.status.UNKNOWN], details: status.details });
@@ -99,7 +99,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
       call.on('close', () => detach?.());
     },
 
-    async Download(call: grpc.ServerWritableStream<DownloadRequest__Output, PayloadChunk>) {
+    async Download(call: grpc.ServerWritableStream<DownloadRequest__Output, DownloadResponse>) {
       const { session_id: sessionId, sha256, offset } = call.request;
       let cancelled = false;
       call.on('cancelled', () => (cancelled = true));
@@ -110,12 +110,24 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
         if (!Number.isSafeInteger(offset) || offset < 0 || offset > total) {
           throw new CoordinatorError('invalid-argument', `download offset ${offset} is outside the payload's ${total} bytes`);
         }
+        const send = async (message: DownloadResponse, bytes: number) => {
+          await writeWithBackpressure(call, message);
+          coordinator.recordDownload(sessionId, sha256, bytes);
+          noteServiceMetric(coordinator, { kind: 'bytes-out', bytes }); // metrics
+        };
         const chunkSize = coordinator.config.chunkSize;
-        for (let at = offset; at < total && !cancelled; at += chunkSize) {
-          const data = payload.bytes.subarray(at, Math.min(total, at + chunkSize));
-          await writeWithBackpressure(call, { offset: at, data, total_bytes: total });
-          coordinator.recordDownload(sessionId, sha256, data.length);
-          noteServiceMetric(coordinator, { kind: 'bytes-out', bytes: data.length }); // metrics
+        let at = offset;
+        if (at % chunkSize !== 0 && at < total && !cancelled) {
+          // A download resumed inside a chunk: the rest of that chunk is encoded for this call
+          // alone, then the client is back on the chunk grid every client shares and gets the
+          // payload's cached chunks (one small fresh encode instead of a whole uncached stream).
+          const end = Math.min(total, (Math.floor(at / chunkSize) + 1) * chunkSize);
+          await send({ offset: at, data: payload.bytes.subarray(at, end), total_bytes: total }, end - at);
+          at = end;
+        }
+        for (; at < total && !cancelled; at += chunkSize) {
+          const chunk = payload.encodedChunk(at / chunkSize, chunkSize);
+          await send(chunk, chunk.dataLength);
         }
         if (total === offset) await writeWithBackpressure(call, { offset, data: new Uint8Array(0), total_bytes: total });
         call.end();

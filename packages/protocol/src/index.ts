@@ -1,4 +1,5 @@
 export * from './load';
+export { EncodedPayloadChunk, type DownloadResponse, type FederationServerHandlers } from './download-wire';
 export * from './serde';
 export * from './identity';
 export type { ProtoGrpcType as FederationGrpc } from './generated/federation';

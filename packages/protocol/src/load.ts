@@ -6,8 +6,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { EncodedPayloadChunk, passEncodedChunks, type PayloadChunkSerializer } from './download-wire';
 import type { ProtoGrpcType as AdminGrpc } from './generated/admin';
 import type { ProtoGrpcType as FederationGrpc } from './generated/federation';
+import type { PayloadChunk } from './generated/pfedlora/v1/PayloadChunk';
 
 /** The options the generated types were made with (package.json "generate"). */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -27,14 +29,30 @@ export function protoRoot(): string {
   throw new Error(`pfedlora proto files not found (looked in ${candidates.join(', ')}); set PFEDLORA_PROTO_DIR`);
 }
 
-let federation: FederationGrpc | undefined;
+let federation: { readonly grpc: FederationGrpc; readonly serializeChunk: PayloadChunkSerializer } | undefined;
 
-export function loadFederationProto(): FederationGrpc {
+function loadFederation(): NonNullable<typeof federation> {
   if (!federation) {
     const definition = protoLoader.loadSync('pfedlora/v1/federation.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
-    federation = grpc.loadPackageDefinition(definition) as unknown as FederationGrpc;
+    const loaded = grpc.loadPackageDefinition(definition) as unknown as FederationGrpc;
+    // Download writes pre-encoded chunks as they are (download-wire.ts). Only a server uses a
+    // response serializer, so the client side of this definition is unchanged.
+    const download = loaded.pfedlora.v1.Federation.service.Download;
+    const serializeChunk = download.responseSerialize;
+    download.responseSerialize = passEncodedChunks(serializeChunk);
+    federation = { grpc: loaded, serializeChunk };
   }
   return federation;
+}
+
+/** The Federation service; its Download response serializer also takes EncodedPayloadChunks. */
+export function loadFederationProto(): FederationGrpc {
+  return loadFederation().grpc;
+}
+
+/** `chunk` encoded once by the Download method's own serializer: the bytes grpc-js would put on the wire for it. */
+export function encodePayloadChunk(chunk: PayloadChunk & { data: Uint8Array }): EncodedPayloadChunk {
+  return EncodedPayloadChunk.encode(loadFederation().serializeChunk, chunk);
 }
 
 let admin: AdminGrpc | undefined;
