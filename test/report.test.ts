@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ALGORITHM_NAMES } from '../packages/ml/src/algorithms/algorithm';
+import { ALGORITHM_NAMES, VARIANT_ALGORITHMS } from '../packages/ml/src/algorithms/algorithm';
+import { PAPER_ALGORITHMS, reproducePlanFromFlags } from '../packages/cli/src/commands/reproduce';
 import { CIFAR_LAYOUTS, CIFAR_PIXELS, encodeCifarRecords } from '../packages/ml/src/data/cifar';
 import {
   buildReport,
@@ -278,6 +279,14 @@ describe('(a) report generator on hand-made results', () => {
     const cells = gridCells(parseSettings('2:1', ['label-skew']), ['a', 'b'], [1, 2]);
     expect(cells.map((c) => `${c.algorithm}${c.seed}`)).toEqual(['a1', 'b1', 'a2', 'b2']);
     expect(cellDir('/o', cells[1]!)).toBe(join('/o', 'runs', 'n2-p100-label-skew', 'b', 'seed-1'));
+  });
+
+  test('algorithms: the default grid is the paper\'s, diagnostic variants run only when named', () => {
+    const byDefault = reproducePlanFromFlags([]).plan.algorithms;
+    expect(byDefault.slice(0, PAPER_ALGORITHMS.length)).toEqual(PAPER_ALGORITHMS);
+    expect(VARIANT_ALGORITHMS).toContain('fedproto-head');
+    for (const variant of VARIANT_ALGORITHMS) expect(byDefault).not.toContain(variant);
+    expect(reproducePlanFromFlags(['--algorithms', 'fedproto,fedproto-head']).plan.algorithms).toEqual(['fedproto', 'fedproto-head']);
   });
 });
 

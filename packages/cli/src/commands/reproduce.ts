@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ALGORITHM_NAMES,
+  VARIANT_ALGORITHMS,
   DATASET_NAMES,
   DEFAULT_SIMULATION,
   getAlgorithm,
@@ -150,9 +151,10 @@ export function availableAlgorithms(): AlgorithmName[] {
 function parseAlgorithms(text: string | undefined): AlgorithmName[] {
   const available = availableAlgorithms();
   if (text === undefined) {
-    // The paper's order first, then anything else registered here (a new baseline shows up without editing this file).
+    // The paper's order first, then anything else registered here (a new baseline shows up without
+    // editing this file), except diagnostic variants, which run only when named.
     const paper = PAPER_ALGORITHMS.filter(isAlgorithmName).filter((a) => available.includes(a));
-    return [...paper, ...available.filter((a) => !paper.includes(a))];
+    return [...paper, ...available.filter((a) => !paper.includes(a) && !VARIANT_ALGORITHMS.includes(a))];
   }
   const names = [...new Set(text.split(',').map((t) => t.trim()).filter((t) => t !== ''))];
   if (names.length === 0) throw new UsageError(`--algorithms expects a comma list of ${available.join(', ')}`);

@@ -69,6 +69,7 @@ const DISPLAY: Readonly<Record<string, string>> = {
   fml: 'FML',
   fedkd: 'FedKD',
   fedgh: 'FedGH',
+  'fedproto-head': 'FedProto (head)',
 };
 
 export function displayName(algorithm: string): string {

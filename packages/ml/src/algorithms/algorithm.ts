@@ -140,5 +140,12 @@ export interface Algorithm {
   createClient(setup: ClientSetup): AlgorithmClient;
 }
 
-export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd', 'fedgh'] as const;
+export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd', 'fedgh', 'fedproto-head'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
+
+/**
+ * Variants of a baseline kept for diagnosis (docs/baselines.md): selectable by name
+ * everywhere, but not in the default reproduce grid, which is the paper's.
+ * fedproto-head: FedProto trained as the paper does, evaluated with the model's own head.
+ */
+export const VARIANT_ALGORITHMS: readonly AlgorithmName[] = ['fedproto-head'];

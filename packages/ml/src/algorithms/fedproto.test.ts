@@ -1,5 +1,7 @@
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
-import { createFedProto, fedproto } from './fedproto';
+import { getAlgorithm } from '.';
+import { fedproto } from './fedproto';
+import { createPrivateClient } from './private-client';
 import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
 
 const D = 500;
@@ -59,9 +61,17 @@ describe('FedProto', () => {
     const restored = fedproto.createClient(s);
     restored.loadPrivateState(state);
     expect(await restored.evaluate()).toEqual(byProto);
-    const byHead = createFedProto({ evaluation: 'head' }).createClient(s);
+    // The registered variant: same training and state, evaluated by the model's own head.
+    const fedprotoHead = getAlgorithm('fedproto-head');
+    expect(fedprotoHead.name).toBe('fedproto-head');
+    const byHead = fedprotoHead.createClient(s);
     byHead.loadPrivateState(state);
-    expect((await byHead.evaluate()).loss).toBeCloseTo(byProto.loss, 6); // the loss is the head's in both modes
+    const headEval = await byHead.evaluate();
+    expect(headEval.loss).toBeCloseTo(byProto.loss, 6); // the loss is the head's in both modes
+    const { model, test } = createPrivateClient(s);
+    model.loadState(state.filter((t) => !t.name.startsWith('fedproto/')));
+    expect(headEval).toEqual(await model.evaluate(test));
+    model.dispose();
     restored.dispose();
     byHead.dispose();
 

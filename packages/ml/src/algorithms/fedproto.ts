@@ -16,7 +16,10 @@
  * Evaluation ('prototype', the default, as the paper and HtFLlib infer):
  * predict the known class whose global prototype (the one received this round)
  * is nearest to h; before any prototype is known, the model's own head.
- * 'head' evaluates the model's own head instead.
+ * 'head' evaluates the model's own head instead: registered as the variant
+ * `fedproto-head`, because with few local steps per client the representations
+ * of five architectures never settle near prototypes averaged across them and
+ * nearest-prototype inference falls below chance (docs/results.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@pfedlora/core';
@@ -101,9 +104,10 @@ function createFedProtoClient(setup: ClientSetup, options: FedProtoOptions): Alg
 export function createFedProto(overrides: Partial<FedProtoOptions> = {}): Algorithm {
   const options: FedProtoOptions = { ...FEDPROTO_DEFAULTS, ...overrides };
   if (!(options.lambda >= 0)) throw new Error(`fedproto: lambda must be >= 0, got ${options.lambda}`);
+  const byHead = options.evaluation === 'head';
   return {
-    name: 'fedproto',
-    summary: 'prototype learning: clients upload per-class mean representations (C x 500 + counts), regularise h toward the global prototypes',
+    name: byHead ? 'fedproto-head' : 'fedproto',
+    summary: `prototype learning: clients upload per-class mean representations (C x 500 + counts), regularise h toward the global prototypes${byHead ? '; evaluated with the model\'s own head (diagnostic variant)' : ''}`,
     globalSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
     updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
     initialGlobal: (setup) => emptyClassStats(PREFIX, setup.numClasses, REPRESENTATION_DIM),
@@ -113,3 +117,5 @@ export function createFedProto(overrides: Partial<FedProtoOptions> = {}): Algori
 }
 
 export const fedproto: Algorithm = createFedProto();
+/** FedProto evaluated with each model's own head instead of the nearest global prototype. */
+export const fedprotoHead: Algorithm = createFedProto({ evaluation: 'head' });

@@ -3,7 +3,7 @@ import { ALGORITHM_NAMES } from './algorithm';
 import { fd } from './fd';
 import { fedgh } from './fedgh';
 import { fedkd } from './fedkd';
-import { fedproto } from './fedproto';
+import { fedproto, fedprotoHead } from './fedproto';
 import { fml } from './fml';
 import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
@@ -14,7 +14,7 @@ export { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
 export { standalone } from './standalone';
 export { lgFedAvg } from './lg-fedavg';
 export { fd, createFd, type FdOptions } from './fd';
-export { fedproto, createFedProto, type FedProtoOptions } from './fedproto';
+export { fedproto, fedprotoHead, createFedProto, type FedProtoOptions } from './fedproto';
 export { fml, createFml, type FmlOptions } from './fml';
 export { fedkd, createFedKd, type FedKdOptions } from './fedkd';
 export { fedgh, createFedGh, type FedGhOptions } from './fedgh';
@@ -28,6 +28,7 @@ const REGISTRY: Record<AlgorithmName, Algorithm> = {
   fml,
   fedkd,
   fedgh,
+  'fedproto-head': fedprotoHead,
 };
 
 export function getAlgorithm(name: string): Algorithm {
