@@ -89,7 +89,7 @@ function fixtureRuns(): RunCosts[] {
   ];
   return files.map(([algorithm, seed, acc, cost]) => {
     const stored = parseResultJson(resultJson(algorithm, seed, SETTING.clients, acc, cost), `${algorithm}-${seed}`);
-    return { algorithm, seed, rounds: stored.rounds };
+    return { algorithm, seed, rounds: stored.rounds, finalAccuracy: stored.finalAccuracy };
   });
 }
 
@@ -252,6 +252,12 @@ describe('(a) report generator on hand-made results', () => {
     const stored = parseResultJson(resultJson('fd', 3, 2, [0.5, null], PF), 'x');
     expect(stored.rounds[1]!.meanAccuracy).toBeNaN();
     expect(stored.finalAccuracy).toBeNaN();
+    // Partial participation: the final accuracy is every client's latest, not the last round's sample.
+    const partial = JSON.parse(resultJson('fd', 3, 4, [0.5, 0.9], PF)) as { clients: unknown[] };
+    partial.clients = [0.7, 0.5, null, 0.3].map((accuracy, client) => ({ client, model: 'cnn1', accuracy }));
+    const fromClients = parseResultJson(JSON.stringify(partial), 'partial');
+    expect(fromClients.finalAccuracy).toBeCloseTo(0.5, 12); // (0.7 + 0.5 + 0.3) / 3, the never-evaluated client left out
+    expect(fromClients.rounds[1]!.meanAccuracy).toBe(0.9);
     expect(staleReason(stored, { algorithm: 'fd', seed: 3, rounds: 2, workers: 4, backend: 'wasm' })).toBeUndefined();
     expect(staleReason(stored, { algorithm: 'fd', seed: 3, rounds: 5 })).toMatch(/rounds is 2, want 5/);
     // A result stored before a field existed answers for the value it implied, and only that.

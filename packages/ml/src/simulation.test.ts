@@ -1,4 +1,4 @@
-import { capSamples, runSimulation, sampleClients, DEFAULT_SIMULATION, type SimulationConfig } from './simulation';
+import { capSamples, meanLatestAccuracy, runSimulation, sampleClients, DEFAULT_SIMULATION, type SimulationConfig } from './simulation';
 
 const quick: SimulationConfig = {
   ...DEFAULT_SIMULATION,
@@ -52,6 +52,20 @@ describe('runSimulation', () => {
     expect(result.clients.every((c) => c.trainSamples === 160 && c.privateModelBytes > 100 * result.adapterBytes)).toBe(true);
     expect(result.totals.bytesUp).toBe(result.rounds[0]!.bytesUp * 2);
     expect(result.final.meanAccuracy).toBe(result.rounds[1]!.meanAccuracy);
+    // Full participation: every client's latest evaluation is the last round's.
+    expect(result.final.allClientsAccuracy).toBeCloseTo(result.final.meanAccuracy, 12);
+  });
+
+  test('partial participation: the final all-clients accuracy averages every evaluated client, not the last sample', async () => {
+    const result = await runSimulation({ ...quick, clients: 4, participation: 0.5, rounds: 2 });
+    expect(result.rounds.every((r) => r.participants.length === 2)).toBe(true);
+    const evaluated = result.clients.filter((c) => Number.isFinite(c.accuracy));
+    const seen = new Set(result.rounds.flatMap((r) => r.participants));
+    expect(evaluated.map((c) => c.client).sort()).toEqual([...seen].sort());
+    expect(seen.size).toBeGreaterThan(2); // so the last round's 2 participants are not everyone evaluated
+    expect(result.final.allClientsAccuracy).toBeCloseTo(evaluated.reduce((s, c) => s + c.accuracy, 0) / evaluated.length, 12);
+    expect(meanLatestAccuracy([NaN, NaN])).toBeNaN();
+    expect(meanLatestAccuracy([0.5, NaN, 1])).toBe(0.75);
   });
 
   test('worker threads give exactly the in-thread results', async () => {

@@ -356,7 +356,7 @@ export function reportFromResults(plan: ReproducePlan, results: ReadonlyMap<stri
       for (const algorithm of plan.algorithms) {
         for (const seed of plan.seeds) {
           const stored = results.get(cellKey({ setting, algorithm, seed }));
-          if (stored) runs.push({ algorithm, seed, rounds: stored.rounds });
+          if (stored) runs.push({ algorithm, seed, rounds: stored.rounds, finalAccuracy: stored.finalAccuracy });
         }
       }
       return { setting, label: settingLabel(setting, b), runs };

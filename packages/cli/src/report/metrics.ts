@@ -182,6 +182,8 @@ export interface RunCosts {
   readonly algorithm: string;
   readonly seed: number;
   readonly rounds: readonly RoundCost[];
+  /** The run's final accuracy over all clients (StoredResult.finalAccuracy); the table's accuracy. */
+  readonly finalAccuracy: number;
 }
 
 export interface SettingSummary {
@@ -228,7 +230,7 @@ export function summarizeSetting(runs: readonly RunCosts[], algorithms: readonly
   const partial = algorithms
     .map((algorithm) => {
       const own = runs.filter((r) => r.algorithm === algorithm).sort((a, b) => a.seed - b.seed);
-      const finals = own.map((r) => r.rounds[r.rounds.length - 1]?.meanAccuracy ?? NaN);
+      const finals = own.map((r) => r.finalAccuracy);
       return { algorithm, seeds: own.map((r) => r.seed), accuracy: meanStd(finals), curve: meanCurve(own.map((r) => costCurve(r.rounds))) };
     })
     .filter((a) => a.seeds.length > 0);

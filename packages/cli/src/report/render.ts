@@ -211,8 +211,8 @@ export function renderMarkdown(report: Report): string {
   const out: string[] = [`# ${report.title}`, ''];
   for (const n of report.notes) out.push(`- ${n}`);
   out.push(
-    `- Accuracy: the last round's mean personalized test accuracy, mean ± sample std over seeds. ` +
-      `Costs to target are read off the seed-mean curve: the first round whose mean accuracy reaches the target, and the training FLOPs and payload bytes (up + down) of all clients until then; per client = total / N.`,
+    `- Accuracy: the mean personalized test accuracy of every client's model as the run leaves it (each client's latest evaluation; with full participation, the last round's mean), mean ± sample std over seeds. ` +
+      `Costs to target are read off the seed-mean curve (per round, the mean over that round's participants): the first round whose mean accuracy reaches the target, and the training FLOPs and payload bytes (up + down) of all clients until then; per client = total / N.`,
     `- Target per setting: ${report.ruleText}. Best baseline: the most accurate algorithm other than pFedLoRA (standalone only if it is the only one). Ratios are the algorithm's cost / pFedLoRA's.`,
     '',
     '## Summary',
@@ -280,7 +280,7 @@ export function renderHtml(report: Report): string {
     `<h1>${h(report.title)}</h1>`,
     '<ul class="notes">',
     ...report.notes.map((n) => `<li>${h(n)}</li>`),
-    `<li>Accuracy: the last round's mean personalized test accuracy, mean ± sample std over seeds. Costs to target are read off the seed-mean curve: the first round whose mean accuracy reaches the target, and the training FLOPs and payload bytes (up + down) of all clients until then; per client = total / N.</li>`,
+    `<li>Accuracy: the mean personalized test accuracy of every client's model as the run leaves it (each client's latest evaluation; with full participation, the last round's mean), mean ± sample std over seeds. Costs to target are read off the seed-mean curve (per round, the mean over that round's participants): the first round whose mean accuracy reaches the target, and the training FLOPs and payload bytes (up + down) of all clients until then; per client = total / N.</li>`,
     `<li>Target per setting: ${h(report.ruleText)}. Best baseline: the most accurate algorithm other than pFedLoRA (standalone only if it is the only one). Ratios are the algorithm's cost / pFedLoRA's.</li>`,
     '</ul>',
     '<h2>Summary</h2>',

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { meanLatestAccuracy } from '@pfedlora/ml';
 import type { RoundCost } from './metrics';
 
 /** JSON has no NaN: JSON.stringify writes it as null, so null reads back as NaN. */
@@ -38,6 +39,7 @@ const resultSchema = z.object({
   dataSource: z.string().optional(),
   engine: z.object({ backend: z.string() }).passthrough().optional(),
   rounds: z.array(roundSchema),
+  clients: z.array(z.object({ accuracy: numberOrNaN }).passthrough()).optional(),
   final: z.object({ meanAccuracy: numberOrNaN, round: z.number() }),
   totals: z.object({ bytesUp: z.number(), bytesDown: z.number(), trainFlops: z.number(), seconds: z.number() }),
 });
@@ -54,6 +56,10 @@ export interface StoredResult {
     readonly seed: number;
   };
   readonly rounds: readonly RoundCost[];
+  /**
+   * Mean of every client's latest personalized accuracy (the run's final models; with partial
+   * participation not just the last round's sample); the last round's mean in files without clients.
+   */
   readonly finalAccuracy: number;
   readonly seconds: number;
   /** Where the data was read from (absent in hand-made files). */
@@ -79,7 +85,7 @@ export function parseResultJson(text: string, where: string): StoredResult {
   return {
     config: r.config,
     rounds: r.rounds.map(({ round, meanAccuracy, bytesUp, bytesDown, trainFlops }) => ({ round, meanAccuracy, bytesUp, bytesDown, trainFlops })),
-    finalAccuracy: r.final.meanAccuracy,
+    finalAccuracy: r.clients?.length ? meanLatestAccuracy(r.clients.map((c) => c.accuracy)) : r.final.meanAccuracy,
     seconds: r.totals.seconds,
     dataSource: r.dataSource,
     backend: r.engine?.backend,
