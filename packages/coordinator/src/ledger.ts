@@ -38,3 +38,17 @@ export interface RoundRecord {
   /** With DP noise: the (epsilon, dpDelta) spent by the run so far, after this round. */
   readonly dpEpsilon?: number;
 }
+
+/**
+ * Each client's latest reported accuracy (the run's personalized models as it leaves them),
+ * by client id. With partial participation a round's meanAccuracy covers its sample only.
+ */
+export function latestClientAccuracies(records: readonly RoundRecord[]): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const record of records) {
+    for (const c of record.clients) {
+      if (c.status === 'reported' && c.accuracy !== undefined && Number.isFinite(c.accuracy)) latest.set(c.clientId, c.accuracy);
+    }
+  }
+  return latest;
+}

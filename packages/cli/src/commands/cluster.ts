@@ -9,8 +9,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { RoundRecord } from '@pfedlora/coordinator';
-import { defaultModelKind } from '@pfedlora/ml';
+import { latestClientAccuracies, type RoundRecord } from '@pfedlora/coordinator';
+import { defaultModelKind, meanLatestAccuracy } from '@pfedlora/ml';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { formatBytes, formatPercent, table } from '../format';
 import { createProgressBar } from '../progress';
@@ -47,7 +47,8 @@ export interface ClusterResult {
   readonly runId: string;
   readonly clients: number;
   readonly rounds: RoundRecord[];
-  readonly final: { readonly meanAccuracy: number; readonly round: number };
+  /** meanAccuracy: the last round's reporting clients; allClientsAccuracy: every client's latest report. */
+  readonly final: { readonly meanAccuracy: number; readonly round: number; readonly allClientsAccuracy: number };
   readonly totals: { readonly bytesUp: number; readonly bytesDown: number; readonly trainFlops: number; readonly seconds: number };
   readonly logDir: string;
 }
@@ -191,7 +192,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
       runId,
       clients,
       rounds: records,
-      final: { meanAccuracy: last.meanAccuracy, round: last.round },
+      final: { meanAccuracy: last.meanAccuracy, round: last.round, allClientsAccuracy: meanLatestAccuracy([...latestClientAccuracies(records).values()]) },
       totals: {
         bytesUp: records.reduce((n, r) => n + r.bytesUp, 0),
         bytesDown: records.reduce((n, r) => n + r.bytesDown, 0),
@@ -204,7 +205,9 @@ export async function cluster(argv: readonly string[]): Promise<number> {
     else {
       const failed = clientCodes.filter((c) => c !== 0).length;
       process.stdout.write(
-        `\nrun ${runId}: final mean accuracy ${formatPercent(last.meanAccuracy)} after round ${last.round}; ` +
+        `\nrun ${runId}: final mean accuracy ${formatPercent(last.meanAccuracy)} after round ${last.round}` +
+          (last.reported < clients ? ` (its ${last.reported} reporting clients; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)})` : '') +
+          '; ' +
           `sent up ${formatBytes(result.totals.bytesUp)}, down ${formatBytes(result.totals.bytesDown)}; ${result.totals.seconds.toFixed(1)} s` +
           (failed ? `; ${failed} client(s) exited with errors` : '') +
           `\nlogs and per-round global adapters: ${logDir}\n`,
