@@ -32,7 +32,7 @@ import { checkRound, type LoadParticipant, type RoundCheck } from './load-check'
 import { asPeak, asSettled, startCoordinatorProcess } from './memory';
 import { machineInfo, median, MIB, round, wallMs, type MachineInfo, type TargetCheck } from './stats';
 import { samplesOf, type Fleet } from './synthetic-client';
-import { BENCH_DATA, startFleet } from './transport';
+import { BENCH_DATA, fleetMode, startFleet } from './transport';
 
 export interface LoadOptions {
   readonly clients: number;
@@ -291,7 +291,7 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       machine: machineInfo(),
       clients: o.clients,
       rounds: o.rounds,
-      clientMode: o.clientProcesses > 0 ? `in ${o.clientProcesses} child process(es)` : 'in-process',
+      clientMode: fleetMode(o.clientProcesses),
       rank: o.rank,
       numClasses: o.numClasses,
       payloadBytes: shape.payloadBytes,

@@ -9,7 +9,7 @@ import { startCoordinator, type RoundRecord } from '@pfedlora/coordinator';
 import { silentLogger } from '@pfedlora/telemetry';
 import { adapterShape } from './adapter-size';
 import { machineInfo, median, round, withTimeout, type MachineInfo, type TargetCheck } from './stats';
-import { benchCoordinatorConfig, startFleet } from './transport';
+import { benchCoordinatorConfig, fleetMode, startFleet } from './transport';
 
 export interface OverheadOptions {
   readonly clients: number;
@@ -87,7 +87,7 @@ export async function runOverheadBench(o: OverheadOptions): Promise<OverheadRepo
       benchmark: 'overhead',
       machine: machineInfo(),
       clients: o.clients,
-      clientMode: o.clientProcesses > 0 ? `in ${o.clientProcesses} child process(es)` : 'in-process',
+      clientMode: fleetMode(o.clientProcesses),
       rank: o.rank,
       numClasses: o.numClasses,
       payloadBytes: shape.payloadBytes,

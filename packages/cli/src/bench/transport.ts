@@ -134,6 +134,11 @@ export async function startFleet(spec: FleetSpec, clientProcesses: number): Prom
   return clientProcesses > 0 ? ProcessFleet.start(spec, clientProcesses) : LocalFleet.start(spec);
 }
 
+/** Where startFleet(spec, clientProcesses) puts the clients, as the benchmarks' JSON reports it. */
+export function fleetMode(clientProcesses: number): string {
+  return clientProcesses > 0 ? `in ${clientProcesses} child process(es)` : 'in-process';
+}
+
 /** Medians, and the median of the per-repetition ratios (each coordinator phase over its adjacent raw twin). */
 function direction(coord: readonly number[], raw: readonly number[]): DirectionResult {
   return {
@@ -269,7 +274,7 @@ export async function runTransportBench(o: TransportOptions): Promise<TransportR
     machine: machineInfo(),
     chunkSize: o.chunkSize,
     maxConcurrentUploads: o.maxConcurrentUploads,
-    clientMode: o.clientProcesses > 0 ? `in ${o.clientProcesses} child process(es)` : 'in-process',
+    clientMode: fleetMode(o.clientProcesses),
     verify: o.verify,
     cases,
     targets,

@@ -110,10 +110,11 @@ export async function simulate(argv: readonly string[], stdout: NodeJS.WritableS
       result.clients.map((c) => [String(c.client), c.model, c.classes.join(','), String(c.trainSamples), String(c.testSamples), formatBytes(c.privateModelBytes), formatPercent(c.accuracy)]),
     ) + '\n',
   );
+  const lastParticipants = result.rounds[result.rounds.length - 1]!.participants.length;
   stdout.write(
     `\nfinal mean accuracy ${formatPercent(result.final.meanAccuracy)} after round ${result.final.round}` +
       // With partial participation the last round saw a sample; say what every client's model scores too.
-      (result.rounds[result.rounds.length - 1]!.participants.length < result.clients.length ? ` (its ${result.rounds[result.rounds.length - 1]!.participants.length} participants; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)})` : '') +
+      (lastParticipants < result.clients.length ? ` (its ${lastParticipants} participants; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)})` : '') +
       '; ' +
       `adapter ${formatBytes(result.adapterBytes)}; sent up ${formatBytes(result.totals.bytesUp)}, down ${formatBytes(result.totals.bytesDown)}; ` +
       `${formatCount(result.totals.trainFlops)} FLOPs; ${result.totals.seconds.toFixed(1)} s\n`,
