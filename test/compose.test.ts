@@ -470,7 +470,7 @@ describe('docker-compose.yml', () => {
     expect(coordinator.minClients).toBeLessThanOrEqual(coordinator.waitClients);
     expect(new Set(defaultClients.map((c) => c.client!.model)).size).toBe(defaultClients.length); // heterogeneous models
     const coordinatorDataset = (all.find((r) => r.command === 'coordinator')!.flags['dataset'] as string | undefined) ?? 'fashion-mnist';
-    for (const c of clients) expect(c.client!.dataset).toBe(coordinatorDataset);
+    for (const c of clients) expect(c.client!.data).toMatchObject({ format: 'benchmark', dataset: coordinatorDataset });
   });
 
   test('state and data live on volumes: one of each per client, declared, and where the flags write', () => {
@@ -497,7 +497,9 @@ describe('docker-compose.yml', () => {
         expect(r.client!.stateDir).toBeDefined(); // private model + optimizer: a restarted client resumes
         expect(targets.some((t) => isUnder(r.client!.stateDir!, t))).toBe(true);
         if (r.client!.dumpUpdatesDir) expect(targets.some((t) => isUnder(r.client!.dumpUpdatesDir!, t))).toBe(true);
-        if (r.client!.dataDir && r.client!.dataDir !== 'subset') expect(targets.some((t) => isUnder(r.client!.dataDir!, t))).toBe(true);
+        const data = r.client!.data;
+        const dataDir = data.format === 'benchmark' ? data.dataDir : data.format === 'image-folder' ? data.dir : data.format === 'csv' ? data.path : undefined;
+        if (dataDir && dataDir !== 'subset') expect(targets.some((t) => isUnder(dataDir, t))).toBe(true);
       }
     }
     expect(new Set(used).size).toBe(used.length); // no two services share a volume

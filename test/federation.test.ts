@@ -50,7 +50,7 @@ describe('gRPC federation with real processes on 127.0.0.1', () => {
     const rounds = await ledger(stateDir);
     expect(rounds.map((r) => [r.round, r.reported, r.participants])).toEqual([[1, 3, 3], [2, 3, 3], [3, 3, 3]]);
     // Independent check of the server step from what the clients uploaded.
-    let previous = initialAdapter({ rank: 4, alpha: 4, numClasses: 10 }, deriveSeed(5, 'global'));
+    let previous = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
     for (const round of rounds) {
       const deltas = await Promise.all(
         [0, 1, 2].map(async (k) => {

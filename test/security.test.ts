@@ -21,6 +21,7 @@ import {
   type JoinAccepted,
   type JoinResponse__Output,
 } from '@pfedlora/protocol';
+import { CNN2_DESCRIPTOR } from '../packages/coordinator/src/testing/raw-client';
 import { clientArgs, coordinatorArgs, freePort, PfedloraProcess, runCli } from './processes';
 
 jest.setTimeout(120_000);
@@ -60,11 +61,11 @@ async function rawClient(port: number, ca: Buffer, cert?: { cert: Buffer; key: B
 function join_(client: FederationClient, clientId: string): Promise<JoinAccepted> {
   const request = joinRequestToProto({
     clientId,
-    modelKind: 'cnn1',
+    model: CNN2_DESCRIPTOR,
+    classNames: [],
     numSamples: 100,
     backend: 'test',
     protocolVersion: PROTOCOL_VERSION,
-    data: { height: 28, width: 28, channels: 1, numClasses: 10 },
     credential: '',
   });
   return new Promise((resolve, reject) =>

@@ -1,5 +1,6 @@
 /** The client daemon's settings. */
-import type { BackendChoice, DatasetName, ModelKind, PartitionKind } from '@pfedlora/ml';
+import type { BackendChoice, DataSource, PartitionKind } from '@pfedlora/ml';
+import type { ClientModelSource } from './model';
 import type { ClientTlsConfig } from './tls';
 
 /** Which share of a dataset this client trains on, computed locally from the same seeded partition every client uses. */
@@ -16,12 +17,13 @@ export interface ClientDaemonConfig {
   /** host:port of the coordinator. */
   readonly coordinator: string;
   readonly clientId: string;
-  readonly dataset: DatasetName;
-  readonly dataDir?: string;
-  /** Train on one shard of the dataset (simulated federations, clusters); the whole dataset if undefined. */
+  /** The client's private data (docs/data.md). */
+  readonly data: DataSource;
+  /** Train on one shard of the data (simulated federations, clusters); all of it if undefined. */
   readonly shard?: ShardSpec;
   readonly maxTrainSamples: number;
-  readonly model: ModelKind;
+  /** The client's private model (docs/models.md). */
+  readonly model: ClientModelSource;
   readonly backend: BackendChoice;
   readonly credential?: string;
   /** First reconnect delay; doubles up to reconnectMaxMs, with full jitter. */
@@ -44,7 +46,7 @@ export interface ClientDaemonConfig {
 
 export const DEFAULT_CLIENT: Omit<ClientDaemonConfig, 'clientId' | 'model'> = {
   coordinator: '127.0.0.1:7070',
-  dataset: 'fashion-mnist',
+  data: { format: 'benchmark', dataset: 'fashion-mnist' },
   maxTrainSamples: 0,
   backend: 'auto',
   reconnectInitialMs: 250,

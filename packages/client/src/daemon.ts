@@ -1,5 +1,8 @@
 /**
- * The client daemon. It dials out to the coordinator (no inbound port), joins,
+ * The client daemon. It dials out to the coordinator (no inbound port), reads
+ * the run's adapter contract (Describe), builds its private model for it and
+ * loads its data (refusing, before it joins, a model or data that do not fit),
+ * joins,
  * holds a Subscribe stream for tasks, and for each task downloads the global
  * payload (resuming after breaks), trains its private model and the shared
  * adapter, evaluates on its own test split and uploads only the update.
@@ -10,8 +13,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ChunkAssembler, decodeTensors, deriveSeed, encodeTensors, sha256Hex, specOf } from '@pfedlora/core';
-import { getAlgorithm, initEngine, runFederationSetup, type AlgorithmClient, type EngineInfo } from '@pfedlora/ml';
 import {
+  createNetwork,
+  getAlgorithm,
+  initEngine,
+  runFederationSetup,
+  type AlgorithmClient,
+  type EngineInfo,
+  type FederationSetup,
+  type ModelDescriptor,
+  type ModelSource,
+} from '@pfedlora/ml';
+import {
+  describeRequestToProto,
+  describeResponseFromProto,
   joinRequestToProto,
   joinResponseFromProto,
   loadFederationProto,
@@ -19,17 +34,29 @@ import {
   serverEventFromProto,
   type FederationClient,
   type JoinAccepted,
+  type DescribeResponse__Output,
   type JoinResponse__Output,
+  type RunDescription,
   type ServerEvent__Output,
   type TrainTaskInfo,
 } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import { backoffDelay, type ClientDaemonConfig } from './config';
 import { loadClientData, type ClientData } from './data';
+import { clientModelLabel, resolveModelSource } from './model';
 import type { ClientMetricsSink } from './metrics';
 import { PrivateStateStore } from './private-state';
 import { loadClientTls, tlsFailureHint } from './tls';
 import { isTransient, downloadInto, uploadUpdate } from './transfer';
+
+/**
+ * The client cannot take part in the run as it is: its model or data do not
+ * meet the run's contract (found before joining), or the coordinator refused
+ * it (credential, identity, eviction). Retrying cannot change it.
+ */
+export class ClientRefusedError extends Error {
+  override readonly name = 'ClientRefusedError';
+}
 
 export interface DaemonResult {
   readonly reason: 'finished' | 'stopped' | 'gave-up';
@@ -67,6 +94,10 @@ export class ClientDaemon {
   private learner: AlgorithmClient | undefined;
   private data: ClientData | undefined;
   private engine: EngineInfo | undefined;
+  private model: ModelSource | undefined;
+  private descriptor: ModelDescriptor | undefined;
+  /** The run the learner was built for (Describe). */
+  private run_: RunDescription | undefined;
   private state = 'starting';
   private working: Promise<void> = Promise.resolve();
   private readonly seenTasks = new Set<string>();
@@ -98,14 +129,9 @@ export class ClientDaemon {
     // First: a wrong certificate path should fail in a second, not after the engine and data loaded.
     const credentials = this.channelCredentials();
     this.engine = await initEngine(this.config.backend);
-    this.data = await loadClientData(this.config);
-    this.log.info('client ready', {
-      backend: this.engine.backend,
-      model: this.config.model,
-      trainSamples: this.data.train.count,
-      testSamples: this.data.test.count,
-      classes: this.data.classes,
-      data: this.data.source,
+    // A model file that cannot be read fails now, before the coordinator is contacted.
+    this.model = await resolveModelSource(this.config.model).catch((error: Error) => {
+      throw new ClientRefusedError(`model ${clientModelLabel(this.config.model)}: ${error.message}`);
     });
     const proto = loadFederationProto();
     this.grpcClient = new proto.pfedlora.v1.Federation(this.config.coordinator, credentials, clientChannelOptions()) as unknown as FederationClient;
@@ -114,18 +140,23 @@ export class ClientDaemon {
     try {
       while (!this.stop.signal.aborted && !this.finished) {
         try {
+          if (!this.learner) await this.prepare(await this.describe());
           this.session = await this.join();
           this.metrics?.joined();
           attempt = 0;
           lastContact = Date.now();
-          this.ensureLearner(this.session);
+          if (this.session.runId !== this.run_?.runId) this.log.warn('the coordinator moved to another run since Describe; training with the model built for the first', { runId: this.session.runId });
           await this.consumeEvents(this.session);
           lastContact = Date.now();
         } catch (error) {
-          if (!isTransient(error) && !isNotFound(error)) {
-            // A refusal (wrong identity, revoked, evicted, bad credential): retrying cannot change it.
-            this.log.error('refused by the coordinator', { error: (error as Error).message });
+          if (error instanceof ClientRefusedError) {
+            this.log.error('cannot join this run', { error: error.message });
             throw error;
+          }
+          if (!isTransient(error) && !isNotFound(error)) {
+            // A refusal (wrong identity, revoked, evicted, bad credential, contract): retrying cannot change it.
+            this.log.error('refused by the coordinator', { error: (error as Error).message });
+            throw new ClientRefusedError(`refused by the coordinator: ${grpcDetails(error)}`);
           }
           const hint = tlsFailureHint(error);
           this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt, ...(hint ? { hint } : {}) });
@@ -173,15 +204,79 @@ export class ClientDaemon {
     return tls.credentials;
   }
 
+  /** The run's contract and settings, before joining. */
+  private describe(): Promise<RunDescription> {
+    const request = describeRequestToProto({ clientId: this.config.clientId, protocolVersion: PROTOCOL_VERSION, credential: this.config.credential ?? '' });
+    return new Promise((resolve, reject) =>
+      this.grpcClient!.Describe(request, { deadline: Date.now() + 15_000 }, (error: grpc.ServiceError | null, response?: DescribeResponse__Output) => {
+        if (error) reject(error);
+        else {
+          try {
+            resolve(describeResponseFromProto(response!));
+          } catch (e) {
+            reject(e);
+          }
+        }
+      }),
+    );
+  }
+
+  /**
+   * Builds the private model for the run's contract and loads the data for
+   * it; a model whose d or C differ, or data with a class outside the run,
+   * refuses here, naming the values, before the client joins.
+   */
+  private async prepare(run: RunDescription): Promise<void> {
+    const federation = runFederationSetup(run.settings);
+    this.descriptor = this.describeModel(federation);
+    try {
+      this.data = await loadClientData({
+        source: this.config.data,
+        classNames: federation.classNames,
+        inputShape: this.descriptor.inputShape,
+        ...(this.config.shard ? { shard: this.config.shard } : {}),
+        maxTrainSamples: this.config.maxTrainSamples,
+      });
+    } catch (error) {
+      throw new ClientRefusedError((error as Error).message);
+    }
+    this.run_ = run;
+    this.log.info('client ready', {
+      runId: run.runId,
+      backend: this.engine!.backend,
+      model: this.descriptor.name,
+      family: this.descriptor.family,
+      parameters: this.descriptor.parameterCount,
+      trainSamples: this.data.train.count,
+      testSamples: this.data.test.count,
+      classes: this.data.classNames,
+      data: this.data.source,
+    });
+    this.ensureLearner(run, federation);
+  }
+
+  /** The model's descriptor for this run, checked against its contract (a throwaway build: the learner builds its own). */
+  private describeModel(federation: FederationSetup): ModelDescriptor {
+    let network;
+    try {
+      network = createNetwork(this.model!, federation, 0);
+    } catch (error) {
+      throw new ClientRefusedError((error as Error).message);
+    }
+    const descriptor = network.descriptor;
+    network.dispose();
+    return descriptor;
+  }
+
   private join(): Promise<JoinAccepted> {
     const data = this.data!;
     const request = joinRequestToProto({
       clientId: this.config.clientId,
-      modelKind: this.config.model,
+      model: this.descriptor!,
+      classNames: data.classNames,
       numSamples: data.train.count,
       backend: this.engine!.backend,
       protocolVersion: PROTOCOL_VERSION,
-      data: { height: data.train.height, width: data.train.width, channels: data.train.channels, numClasses: data.train.numClasses },
       credential: this.config.credential ?? '',
     });
     return new Promise((resolve, reject) =>
@@ -201,9 +296,9 @@ export class ClientDaemon {
   }
 
   /** Creates the private model and algorithm state once; it survives reconnects. */
-  private ensureLearner(session: JoinAccepted): void {
+  private ensureLearner(run: RunDescription, federation: FederationSetup): void {
     if (this.learner) return;
-    this.createLearner(session);
+    this.createLearner(run, federation);
     const saved = this.states.latest();
     if (saved) {
       try {
@@ -214,18 +309,18 @@ export class ClientDaemon {
         // Another model or run settings: start fresh rather than train on a mismatched state.
         this.log.error('saved private state does not fit this model; starting fresh', { reason: (error as Error).message });
         this.learner!.dispose();
-        this.createLearner(session);
+        this.createLearner(run, federation);
       }
     }
   }
 
-  private createLearner(session: JoinAccepted): void {
-    const s = session.settings;
+  private createLearner(run: RunDescription, federation: FederationSetup): void {
+    const s = run.settings;
     const data = this.data!;
     this.learner = getAlgorithm(s.algorithm).createClient({
       clientIndex: 0,
-      modelKind: this.config.model,
-      federation: runFederationSetup(s),
+      model: this.model!,
+      federation,
       training: { localEpochs: s.localEpochs, adapterEpochs: s.adapterEpochs, batchSize: s.batchSize, learningRate: s.learningRate, momentum: s.momentum, weightDecay: s.weightDecay, clipNorm: s.clipNorm },
       train: data.train,
       test: data.test,
@@ -391,6 +486,12 @@ export class ClientDaemon {
   }
 }
 
+
+/** A gRPC error's details (the coordinator's own words), else the message. */
+function grpcDetails(error: unknown): string {
+  const e = error as Partial<grpc.ServiceError>;
+  return e.details || e.message || String(error);
+}
 
 function isNotFound(error: unknown): boolean {
   return (error as Partial<grpc.ServiceError>).code === grpc.status.NOT_FOUND;

@@ -6,7 +6,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import { CHECKPOINT_FORMAT, CheckpointStore, ledgerTail, type CheckpointMeta } from './checkpoint';
 import type { RoundRecord } from './ledger';
 
-const settings = { algorithm: 'pfedlora', data: { height: 28, width: 28, channels: 1, numClasses: 10 }, rank: 2, adapterAlpha: 2, localEpochs: 1, adapterEpochs: 10, adapterShare: 'all', batchSize: 32, learningRate: 0.01, momentum: 0.9, weightDecay: 1e-3, clipNorm: 50, rounds: 9, seed: 1 };
+const settings = { algorithm: 'pfedlora', inputShape: [28, 28, 1], classNames: ['a', 'b'], representationDim: 500, plugPoint: 'representation', rank: 2, adapterAlpha: 2, localEpochs: 1, adapterEpochs: 10, adapterShare: 'all', batchSize: 32, learningRate: 0.01, momentum: 0.9, weightDecay: 1e-3, clipNorm: 50, rounds: 9, seed: 1 };
 const params = { rounds: 9, minClients: 1, waitClients: 1, participation: 1, seed: 1 };
 
 /** A round record with `clients` per-client entries (about 100 bytes of JSON each). */

@@ -142,6 +142,7 @@ export class CheckpointStore {
     }
     if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`format ${meta.format}, expected ${CHECKPOINT_FORMAT} (or 1)`);
     if (meta.round !== round || !meta.runId || !meta.settings || !meta.params) throw new Error('metadata is incomplete');
+    meta = { ...meta, settings: settingsWithContract(meta.settings) };
     if (meta.round > 0 && meta.lastRound?.round !== meta.round) throw new Error(`metadata lacks the record of round ${meta.round}`);
     const path = this.globalPath(round);
     if (!existsSync(path)) throw new Error(`${path} is missing`);
@@ -151,6 +152,24 @@ export class CheckpointStore {
     if (sha !== meta.globalSha256) throw new Error(`${path} has sha256 ${sha}, the checkpoint says ${meta.globalSha256}`);
     return { meta, global: decodeTensors(globalBytes), globalBytes: new Uint8Array(globalBytes) };
   }
+}
+
+/**
+ * Settings saved before the adapter contract (protocol 1) held `data:
+ * {height, width, channels, numClasses}` and an implied d = 500; such a run
+ * resumes with that contract and classes named by index.
+ */
+export function settingsWithContract(settings: RunSettings): RunSettings {
+  const legacy = settings as RunSettings & { data?: { height: number; width: number; channels: number; numClasses: number } };
+  if (legacy.classNames !== undefined || !legacy.data) return settings;
+  const { data, ...rest } = legacy;
+  return {
+    ...rest,
+    inputShape: [data.height, data.width, data.channels],
+    classNames: Array.from({ length: data.numClasses }, (_, i) => String(i)),
+    representationDim: 500,
+    plugPoint: 'representation',
+  };
 }
 
 /** Where a ledger.jsonl ends: its last complete line's round and the bytes up to that line's end. */

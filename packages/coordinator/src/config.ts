@@ -1,6 +1,16 @@
 /** The coordinator's settings, with defaults and validation. */
-import { ALGORITHM_NAMES, assertAdapterShare, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, PAPER_SGD, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
-import type { DataShape } from '@pfedlora/protocol';
+import {
+  ALGORITHM_NAMES,
+  assertAdapterShare,
+  benchmarkClassNames,
+  DEFAULT_ADAPTER_EPOCHS,
+  DEFAULT_ADAPTER_SHARE,
+  PAPER_SGD,
+  REPRESENTATION_DIM,
+  type AdapterShare,
+  type AlgorithmName,
+  type DatasetName,
+} from '@pfedlora/ml';
 import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 
@@ -34,7 +44,8 @@ export interface CoordinatorConfig {
   /** An upload idle this long is aborted, freeing its slot. */
   readonly uploadIdleTimeoutMs: number;
   readonly algorithm: AlgorithmName;
-  readonly data: DataShape;
+  /** What every client's private model must meet: d, the classes, the default input. */
+  readonly contract: RunContract;
   readonly rank: number;
   readonly adapterAlpha: number;
   readonly localEpochs: number;
@@ -79,13 +90,50 @@ export interface CoordinatorConfig {
   readonly tls?: CoordinatorTlsConfig;
 }
 
-/** Input shape and classes of each dataset a client may train on. */
-export const DATA_SHAPES: Record<DatasetName, DataShape> = {
-  'fashion-mnist': { height: 28, width: 28, channels: 1, numClasses: 10 },
-  mnist: { height: 28, width: 28, channels: 1, numClasses: 10 },
-  cifar10: { height: 32, width: 32, channels: 3, numClasses: 10 },
-  cifar100: { height: 32, width: 32, channels: 3, numClasses: 100 },
+/**
+ * The adapter contract a run declares (docs/models.md): every private model
+ * maps its input to h of width `representationDim` and has a head to the
+ * `classNames.length` classes; clients map their labels to `classNames` by
+ * name. `inputShape` is the input built-in models are built for and image
+ * folders are resized to (a user's model may declare another).
+ */
+export interface RunContract {
+  readonly inputShape: readonly number[];
+  readonly classNames: readonly string[];
+  readonly representationDim: number;
+}
+
+const BENCHMARK_INPUTS: Record<DatasetName, { inputShape: number[]; numClasses: number }> = {
+  'fashion-mnist': { inputShape: [28, 28, 1], numClasses: 10 },
+  mnist: { inputShape: [28, 28, 1], numClasses: 10 },
+  cifar10: { inputShape: [32, 32, 3], numClasses: 10 },
+  cifar100: { inputShape: [32, 32, 3], numClasses: 100 },
 };
+
+/** The contract of a run on a benchmark set: its input, its classes, d = 500 unless given. */
+export function datasetContract(dataset: DatasetName, representationDim = REPRESENTATION_DIM): RunContract {
+  const { inputShape, numClasses } = BENCHMARK_INPUTS[dataset];
+  return { inputShape, classNames: benchmarkClassNames(dataset, numClasses), representationDim };
+}
+
+/** Throws naming the problem unless `c` is a usable contract. */
+export function validateRunContract(c: RunContract, rank: number): void {
+  const { inputShape, classNames, representationDim } = c;
+  if (!(inputShape.length >= 1 && inputShape.length <= 3 && inputShape.every((n) => Number.isInteger(n) && n >= 1))) {
+    throw new Error(`contract input shape must be 1 to 3 positive integers, got [${inputShape.join(', ')}]`);
+  }
+  if (classNames.length < 2) throw new Error(`contract needs at least 2 classes, got ${classNames.length}`);
+  const seen = new Set<string>();
+  for (const name of classNames) {
+    if (!name || name.length > 128) throw new Error(`contract class names must be 1 to 128 characters, got "${name}"`);
+    if (seen.has(name)) throw new Error(`contract names class "${name}" twice`);
+    seen.add(name);
+  }
+  if (!(Number.isInteger(representationDim) && representationDim >= 1 && representationDim <= 65536)) {
+    throw new Error(`contract representation width d must be an integer in [1, 65536], got ${representationDim}`);
+  }
+  if (rank > representationDim) throw new Error(`rank ${rank} exceeds the representation width d = ${representationDim}`);
+}
 
 export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   host: '0.0.0.0',
@@ -102,7 +150,7 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   maxConcurrentUploads: 8,
   uploadIdleTimeoutMs: 30_000,
   algorithm: 'pfedlora',
-  data: DATA_SHAPES['fashion-mnist'],
+  contract: datasetContract('fashion-mnist'),
   rank: 8,
   adapterAlpha: 8,
   localEpochs: 1,
@@ -135,7 +183,8 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('chunkSize', 1024, 64 * 1024 * 1024);
   int('maxConcurrentUploads', 1);
   int('uploadIdleTimeoutMs', 10);
-  int('rank', 1, 500);
+  int('rank', 1, 65536);
+  validateRunContract(c.contract, c.rank);
   int('localEpochs', 1);
   int('adapterEpochs', 1);
   assertAdapterShare(c.adapterShare);

@@ -31,9 +31,12 @@ import {
   type NamedTensor,
   type TensorSpec,
 } from '@pfedlora/core';
-import { getAlgorithm, parseModelKind, runFederationSetup, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
+import { getAlgorithm, runFederationSetup, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
 import {
   PROTOCOL_VERSION,
+  ProtocolVersionError,
+  type DescribeInfo,
+  type RunDescription,
   type ClientInfoRecord,
   type JoinAccepted,
   type JoinInfo,
@@ -227,7 +230,10 @@ export class Coordinator extends EventEmitter {
     if (!(params.participation > 0 && params.participation <= 1)) throw new CoordinatorError('invalid-argument', `participation must be in (0, 1], got ${params.participation}`);
     const settings: RunSettings = {
       algorithm: c.algorithm,
-      data: c.data,
+      inputShape: c.contract.inputShape,
+      classNames: c.contract.classNames,
+      representationDim: c.contract.representationDim,
+      plugPoint: 'representation',
       rank: c.rank,
       adapterAlpha: c.adapterAlpha,
       localEpochs: c.localEpochs,
@@ -316,7 +322,7 @@ export class Coordinator extends EventEmitter {
         const connected = c.session.sink !== undefined;
         return {
           clientId: id,
-          modelKind: c.session.info.modelKind,
+          modelKind: c.session.info.model.name,
           backend: c.session.info.backend,
           numSamples: c.session.info.numSamples,
           state: this.evicted.has(id) ? 'evicted' : c.session.state,
@@ -408,27 +414,7 @@ export class Coordinator extends EventEmitter {
   // ---- client-facing operations (called by the gRPC service) ----
 
   join(info: JoinInfo): JoinAccepted {
-    if (info.protocolVersion !== PROTOCOL_VERSION) {
-      throw new CoordinatorError('failed-precondition', `client speaks protocol version ${info.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`);
-    }
-    if (this.config.clientCredential !== undefined && info.credential !== this.config.clientCredential) {
-      throw new CoordinatorError('unauthenticated', `client ${info.clientId}: wrong or missing credential`);
-    }
-    if (this.phase === 'idle') throw new CoordinatorError('unavailable', 'no run has been started on this coordinator yet; retry later');
-    if (this.evicted.has(info.clientId)) throw new CoordinatorError('permission-denied', `client ${info.clientId} was evicted from run ${this.runId} by an operator`);
-    const want = this.settings.data;
-    const got = info.data;
-    if (got.height !== want.height || got.width !== want.width || got.channels !== want.channels || got.numClasses !== want.numClasses) {
-      throw new CoordinatorError(
-        'failed-precondition',
-        `client ${info.clientId} has ${got.height}x${got.width}x${got.channels} data with ${got.numClasses} classes; this run trains on ${want.height}x${want.width}x${want.channels} with ${want.numClasses}`,
-      );
-    }
-    try {
-      parseModelKind(info.modelKind);
-    } catch (error) {
-      throw new CoordinatorError('invalid-argument', (error as Error).message);
-    }
+    this.admitClient(info);
     const existing = this.clients.get(info.clientId);
     if (existing) {
       this.sessions.delete(existing.session.sessionId);
@@ -438,10 +424,48 @@ export class Coordinator extends EventEmitter {
     this.sessions.set(session.sessionId, session);
     if (existing) existing.session = session;
     else this.clients.set(info.clientId, { session, roundsJoined: 0, roundsReported: 0, bytesDown: 0, bytesUp: 0 });
-    this.log.info('client joined', { clientId: info.clientId, model: info.modelKind, backend: info.backend, samples: info.numSamples, rejoin: Boolean(existing) });
+    this.log.info('client joined', { clientId: info.clientId, model: `${info.model.family}/${info.model.name}`, backend: info.backend, samples: info.numSamples, rejoin: Boolean(existing) });
     this.emit('client-joined', info.clientId);
     this.changed();
     return { sessionId: session.sessionId, runId: this.runId, settings: this.settings, heartbeatIntervalMs: this.config.heartbeatIntervalMs, chunkSize: this.config.chunkSize };
+  }
+
+  /** The run's contract and settings, for a client about to join (same checks as join but the model's). */
+  describe(info: DescribeInfo): RunDescription {
+    this.checkClientAccess(info);
+    return { runId: this.runId, settings: this.settings };
+  }
+
+  private checkClientAccess(info: { readonly clientId: string; readonly protocolVersion: number; readonly credential: string }): void {
+    if (info.protocolVersion !== PROTOCOL_VERSION) throw new CoordinatorError('failed-precondition', new ProtocolVersionError(info.protocolVersion).message);
+    if (this.config.clientCredential !== undefined && info.credential !== this.config.clientCredential) {
+      throw new CoordinatorError('unauthenticated', `client ${info.clientId}: wrong or missing credential`);
+    }
+    if (this.phase === 'idle') throw new CoordinatorError('unavailable', 'no run has been started on this coordinator yet; retry later');
+    if (this.evicted.has(info.clientId)) throw new CoordinatorError('permission-denied', `client ${info.clientId} was evicted from run ${this.runId} by an operator`);
+  }
+
+  /**
+   * The adapter contract at the door: a model whose d or C differ from the
+   * run's, or data with a class the run does not have, is refused with both
+   * values named (FAILED_PRECONDITION), before it holds a session.
+   */
+  private admitClient(info: JoinInfo): void {
+    this.checkClientAccess(info);
+    const { model } = info;
+    const want = this.settings;
+    const problems: string[] = [];
+    if (model.representationDim !== want.representationDim) problems.push(`representation width d = ${model.representationDim}, the run requires d = ${want.representationDim}`);
+    if (model.numClasses !== want.classNames.length) problems.push(`${model.numClasses} classes, the run requires C = ${want.classNames.length}`);
+    if (problems.length) {
+      throw new CoordinatorError('failed-precondition', `client ${info.clientId}'s model ${model.family}/${model.name} does not meet run ${this.runId}'s adapter contract: ${problems.join('; ')}`);
+    }
+    const known = new Set(want.classNames);
+    const unknown = info.classNames.filter((c) => !known.has(c));
+    if (unknown.length) {
+      const shown = want.classNames.slice(0, 20).join(', ') + (want.classNames.length > 20 ? ', ...' : '');
+      throw new CoordinatorError('failed-precondition', `client ${info.clientId}'s data has class${unknown.length > 1 ? 'es' : ''} ${unknown.slice(0, 5).map((c) => `"${c}"`).join(', ')} outside run ${this.runId}'s ${want.classNames.length} classes (${shown})`);
+    }
   }
 
   private session(sessionId: string): Session {
@@ -745,7 +769,7 @@ export class Coordinator extends EventEmitter {
     const slowest = Math.max(0, ...reported.map((t) => t.metrics?.trainSeconds ?? 0));
     const clients: ClientRoundEntry[] = tasks.map((t) => {
       const info = this.clients.get(t.clientId)!.session.info;
-      const base = { clientId: t.clientId, modelKind: info.modelKind, numSamples: t.numSamples, bytesDown: t.bytesDown, bytesUp: t.bytesUp };
+      const base = { clientId: t.clientId, modelKind: info.model.name, numSamples: t.numSamples, bytesDown: t.bytesDown, bytesUp: t.bytesUp };
       if (t.status === 'reported' && t.metrics) {
         return { ...base, status: 'reported', accuracy: t.metrics.accuracy, loss: t.metrics.loss, trainSeconds: t.metrics.trainSeconds, trainFlops: t.metrics.trainFlops };
       }

@@ -32,7 +32,7 @@ const config: CoordinatorConfig = {
   uploadIdleTimeoutMs: 500,
   chunkSize: 1024,
 };
-const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
+const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 const honestDelta = tensorsOf(spec, (i) => ((i % 13) - 6) / 1000);
 const otherDelta = tensorsOf(spec, () => 5);
 
@@ -68,7 +68,7 @@ function expectGlobalIs(initial: readonly NamedTensor[], delta: readonly NamedTe
   });
 }
 
-const initial = () => initialAdapter({ rank: 2, alpha: 2, numClasses: 10 }, deriveSeed(config.seed, 'global'));
+const initial = () => initialAdapter({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 }, deriveSeed(config.seed, 'global'));
 const roundClosed = () => new Promise<{ reported: number; clients: Array<{ clientId: string; status: string }> }>((resolve) => server.coordinator.once('round-closed', resolve));
 
 test('a client killed mid-download is dropped; the round closes with the honest one', async () => {

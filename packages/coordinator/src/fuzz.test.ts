@@ -5,7 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { joinRequestToProto, joinResponseFromProto, loadFederationProto, PROTOCOL_VERSION, type FederationClient } from '@pfedlora/protocol';
+import { joinRequestToProto, joinResponseFromProto, loadFederationProto, type FederationClient } from '@pfedlora/protocol';
+import { joinInfo } from './testing/raw-client';
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
@@ -74,7 +75,7 @@ test('random bytes at every RPC get a status, never a crash or a hang', async ()
   const client = new (loadFederationProto().pfedlora.v1.Federation)(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as FederationClient;
   const accepted = await new Promise((resolve, reject) =>
     client.Join(
-      joinRequestToProto({ clientId: 'after-fuzz', modelKind: 'cnn1', numSamples: 10, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: { height: 28, width: 28, channels: 1, numClasses: 10 }, credential: '' }),
+      joinRequestToProto(joinInfo('after-fuzz')),
       (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!))),
     ),
   );

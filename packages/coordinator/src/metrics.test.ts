@@ -29,7 +29,7 @@ const config: CoordinatorConfig = {
   clientTimeoutMs: 5_000,
   uploadIdleTimeoutMs: 1_000,
 };
-const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
+const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 const goodJoin: JoinInfo = joinInfo('c1', { credential: 'sesame' });
 
 let server: RunningCoordinator;

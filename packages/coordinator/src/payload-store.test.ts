@@ -3,7 +3,7 @@ import { adapterSpec } from '@pfedlora/ml';
 import { PayloadStore } from './payload-store';
 import { tensorsOf } from './testing/raw-client';
 
-const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
+const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 
 describe('StoredPayload.encodedChunk', () => {
   test('encodes each chunk once, on first use, and covers the payload exactly', () => {

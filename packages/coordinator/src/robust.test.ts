@@ -12,8 +12,8 @@ import { startCoordinator, type RunningCoordinator } from './server';
 import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
 
 const base: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, adminPort: undefined, rounds: 1, minClients: 3, waitClients: 3, rank: 2, adapterAlpha: 2, seed: 4 };
-const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
-const initial = () => initialAdapter({ rank: 2, alpha: 2, numClasses: 10 }, deriveSeed(base.seed, 'global'));
+const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
+const initial = () => initialAdapter({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 }, deriveSeed(base.seed, 'global'));
 
 let server: RunningCoordinator | undefined;
 const clients: RawFederationClient[] = [];

@@ -13,7 +13,7 @@ import { startCoordinator, type RunningCoordinator } from './server';
 import { headerFor as header, joinInfo, RawFederationClient, statusOf as code, tensorsOf } from './testing/raw-client';
 
 const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, clientCredential: 'sesame', adminPort: undefined, heartbeatIntervalMs: 200, clientTimeoutMs: 5_000, uploadIdleTimeoutMs: 1_000 };
-const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10 });
+const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 const goodJoin: JoinInfo = joinInfo('c1', { credential: 'sesame' });
 
 let server: RunningCoordinator;
@@ -35,11 +35,14 @@ const delta = (fill: (i: number) => number): NamedTensor[] => tensorsOf(spec, fi
 const headerFor = (session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array, over: Partial<UploadHeaderInfo> = {}) => header(session, task, tensors, bytes, over);
 
 describe('Federation service', () => {
-  test('Join refuses a wrong credential, another protocol version, mismatched data and unknown models', async () => {
+  test('Join refuses a wrong credential, another protocol version, a model outside the contract and foreign classes', async () => {
     expect(await code(join({ ...goodJoin, credential: 'guess' }))).toMatch(/^UNAUTHENTICATED: client c1: wrong or missing credential/);
-    expect(await code(join({ ...goodJoin, protocolVersion: 99 }))).toMatch(/^FAILED_PRECONDITION: client speaks protocol version 99/);
-    expect(await code(join({ ...goodJoin, data: { height: 32, width: 32, channels: 3, numClasses: 10 } }))).toMatch(/^FAILED_PRECONDITION: .*32x32x3.*28x28x1/);
-    expect(await code(join({ ...goodJoin, modelKind: 'vgg' }))).toMatch(/^INVALID_ARGUMENT: unknown model "vgg"/);
+    expect(await code(join({ ...goodJoin, protocolVersion: 99 }))).toMatch(/^FAILED_PRECONDITION: client speaks protocol version 99, this coordinator speaks 2/);
+    expect(await code(join({ ...goodJoin, protocolVersion: 1 }))).toMatch(/^FAILED_PRECONDITION: client speaks protocol version 1, .*upgrade the client/);
+    expect(await code(join({ ...goodJoin, model: { ...goodJoin.model, representationDim: 256 } }))).toMatch(/^FAILED_PRECONDITION: .*d = 256, the run requires d = 500/);
+    expect(await code(join({ ...goodJoin, model: { ...goodJoin.model, numClasses: 7 } }))).toMatch(/^FAILED_PRECONDITION: .*7 classes, the run requires C = 10/);
+    expect(await code(join({ ...goodJoin, classNames: ['trouser', 'zebra'] }))).toMatch(/^FAILED_PRECONDITION: .*"zebra" outside run .*10 classes/);
+    expect(await code(join({ ...goodJoin, model: { ...goodJoin.model, inputShape: [] } }))).toMatch(/^INVALID_ARGUMENT: field model.input_shape/);
     expect(await code(join({ ...goodJoin, clientId: 'bad id!' }))).toMatch(/^INVALID_ARGUMENT: client_id/);
     expect(await code(join(goodJoin))).toBe('OK');
   });

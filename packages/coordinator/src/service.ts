@@ -5,7 +5,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
+  describeRequestFromProto,
+  describeResponseToProto,
   joinRequestFromProto,
+  ProtocolVersionError,
   joinResponseToProto,
   ProtocolError,
   serverEventToProto,
@@ -38,6 +41,8 @@ const STATUS: Record<CoordinatorErrorCode, grpc.status> = {
 
 export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   if (error instanceof CoordinatorError) return { code: STATUS[error.code], details: error.message };
+  // Another protocol version is a precondition, not a malformed message: the peer must upgrade.
+  if (error instanceof ProtocolVersionError) return { code: grpc.status.FAILED_PRECONDITION, details: error.message };
   if (error instanceof ProtocolError) return { code: grpc.status.INVALID_ARGUMENT, details: error.message };
   return { code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) };
 }
@@ -59,6 +64,16 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
     return status;
   };
   return {
+    Describe(call, callback) {
+      try {
+        const info = describeRequestFromProto(call.request);
+        auth?.checkJoin(call, info.clientId);
+        callback(null, describeResponseToProto(coordinator.describe(info)));
+      } catch (error) {
+        callback(fail('Describe', error));
+      }
+    },
+
     Join(call, callback) {
       try {
         const info = joinRequestFromProto(call.request);

@@ -1,16 +1,16 @@
 /**
  * The shared low-rank adapter of pFedLoRA. It has the same tensor names and
  * shapes on every client whatever its local model, because it plugs in at the
- * 500-d representation h that every zoo model produces:
+ * representation h of width d that the run's contract requires of every model
+ * (500 for the zoo, the paper's):
  *
- *   logits = head_k(h) + (alpha / r) * (h D) U,   D: [500, r], U: [r, classes]
+ *   logits = head_k(h) + (alpha / r) * (h D) U,   D: [d, r], U: [r, classes]
  *
  * D is initialised like a LoRA down-projection (uniform, 1/sqrt(fan_in)) and U
  * with zeros, so a fresh adapter changes nothing until it is trained.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, deriveSeed, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
-import { REPRESENTATION_DIM } from './zoo';
 
 export interface AdapterConfig {
   /** Rank r of the low-rank factors. */
@@ -18,6 +18,8 @@ export interface AdapterConfig {
   /** LoRA scaling numerator: the branch is multiplied by alpha / rank. */
   readonly alpha: number;
   readonly numClasses: number;
+  /** Width d of the representation the adapter reads. */
+  readonly representationDim: number;
 }
 
 /**
@@ -53,14 +55,17 @@ export function parseAdapterShare(value: string): AdapterShare {
 export function adapterSpec(config: AdapterConfig): TensorSpec[] {
   validateAdapterConfig(config);
   return [
-    { name: ADAPTER_DOWN, shape: [REPRESENTATION_DIM, config.rank] },
+    { name: ADAPTER_DOWN, shape: [config.representationDim, config.rank] },
     { name: ADAPTER_UP, shape: [config.rank, config.numClasses] },
   ];
 }
 
 export function validateAdapterConfig(config: AdapterConfig): void {
-  if (!Number.isInteger(config.rank) || config.rank < 1 || config.rank > REPRESENTATION_DIM) {
-    throw new Error(`adapter rank must be an integer in [1, ${REPRESENTATION_DIM}], got ${config.rank}`);
+  if (!Number.isInteger(config.representationDim) || config.representationDim < 1) {
+    throw new Error(`representation width d must be a positive integer, got ${config.representationDim}`);
+  }
+  if (!Number.isInteger(config.rank) || config.rank < 1 || config.rank > config.representationDim) {
+    throw new Error(`adapter rank must be an integer in [1, ${config.representationDim}] (at most d), got ${config.rank}`);
   }
   if (!(config.alpha > 0) || !Number.isFinite(config.alpha)) throw new Error(`adapter alpha must be > 0, got ${config.alpha}`);
 }
@@ -75,8 +80,8 @@ export function sharedAdapterSpec(config: AdapterConfig, share: AdapterShare): T
 export function initialAdapter(config: AdapterConfig, seed: number): NamedTensor[] {
   const [down, up] = adapterSpec(config) as [TensorSpec, TensorSpec];
   const rng = createRng(deriveSeed(seed, 'adapter'));
-  const bound = 1 / Math.sqrt(REPRESENTATION_DIM);
-  const downValues = new Float32Array(REPRESENTATION_DIM * config.rank);
+  const bound = 1 / Math.sqrt(config.representationDim);
+  const downValues = new Float32Array(config.representationDim * config.rank);
   for (let i = 0; i < downValues.length; i++) downValues[i] = uniform(rng, -bound, bound);
   return [
     { name: down.name, shape: down.shape, values: downValues },
@@ -116,7 +121,7 @@ export async function readAdapter(adapter: AdapterVariables): Promise<NamedTenso
   ];
 }
 
-/** The adapter branch: h [n, 500] -> [n, classes]. Call inside tf.tidy. */
+/** The adapter branch: h [n, d] -> [n, classes]. Call inside tf.tidy. */
 export function adapterLogits(adapter: AdapterVariables, h: tf.Tensor2D): tf.Tensor2D {
   const scale = adapter.config.alpha / adapter.config.rank;
   return tf.mul(tf.matMul(tf.matMul(h, adapter.down), adapter.up), scale);

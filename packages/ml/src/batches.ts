@@ -51,14 +51,12 @@ function* batchesInOrder(set: SampleSet, batchSize: number, order: Int32Array): 
   }
 }
 
-/** A dataset's images and labels as a SampleSet (no copy). */
+/** A dataset's features and labels as a SampleSet (no copy). */
 export function sampleSetOf(data: {
-  readonly images: Float32Array;
+  readonly features: Float32Array;
   readonly labels: Int32Array;
   readonly count: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
+  readonly sampleShape: readonly number[];
 }): SampleSet {
-  return { features: data.images, labels: data.labels, count: data.count, sampleSize: data.height * data.width * data.channels };
+  return { features: data.features, labels: data.labels, count: data.count, sampleSize: data.sampleShape.reduce((a, b) => a * b, 1) };
 }

@@ -1,18 +1,22 @@
 /**
- * Training throughput of the zoo on the available engines, measured in one
- * process so that ratios between backends are meaningful on a noisy machine.
- * It times real client training epochs (PrivateModel.trainEpoch: batching,
- * forward, backward, clipped SGD step) on synthetic data.
+ * Training throughput of private models (the zoo, or a user's model.json) on
+ * the available engines, measured in one process so that ratios between
+ * backends and models are meaningful on a noisy machine. It times real client
+ * training epochs (PrivateModel.trainEpoch: batching, forward, backward,
+ * clipped SGD step) on synthetic data.
  */
 import { createRng } from '@pfedlora/core';
 import { initEngine, type BackendName } from './engine';
+import type { PrivateNetwork } from './network';
 import { PAPER_SGD } from './optimizer';
 import { PrivateModel } from './private-model';
-import { modelSpec, type InputShape, type ModelKind } from './zoo';
+import { modelSpec, shapeLabel, zooNetwork, type InputShape, type ModelKind } from './zoo';
 
 export interface TrainBenchCase {
-  readonly model: ModelKind;
-  readonly input: InputShape;
+  /** What the results call the model: a zoo name, or the model file's name. */
+  readonly model: string;
+  /** Builds the network once the engine is up (variables live on the chosen backend). */
+  readonly create: () => PrivateNetwork | Promise<PrivateNetwork>;
   readonly batch: number;
   readonly backend: BackendName;
   /** Timed optimizer steps (after one warm-up step). */
@@ -20,7 +24,7 @@ export interface TrainBenchCase {
 }
 
 export interface TrainBenchResult {
-  readonly model: ModelKind;
+  readonly model: string;
   readonly input: string;
   readonly batch: number;
   readonly backend: BackendName;
@@ -28,15 +32,17 @@ export interface TrainBenchResult {
   readonly samplesPerSec: number;
 }
 
-export const inputLabel = (s: InputShape) => `${s.height}x${s.width}x${s.channels}`;
+/** A zoo model with 10 classes, as bench train times it. */
+export function zooBenchCase(model: ModelKind, input: InputShape, rest: Omit<TrainBenchCase, 'model' | 'create'>): TrainBenchCase {
+  return { model, create: () => zooNetwork(modelSpec(model, input, 10), 1), ...rest };
+}
 
 export async function benchmarkTrainCase(c: TrainBenchCase): Promise<TrainBenchResult> {
   await initEngine(c.backend);
-  const numClasses = 10;
-  const spec = modelSpec(c.model, c.input, numClasses);
-  const model = new PrivateModel(spec, 1, PAPER_SGD);
+  const model = new PrivateModel(await c.create(), PAPER_SGD);
+  const { numClasses, inputShape } = model.descriptor;
   const rng = createRng(7);
-  const sampleSize = c.input.height * c.input.width * c.input.channels;
+  const sampleSize = inputShape.reduce((a, b) => a * b, 1);
   const makeSet = (count: number) => {
     const features = new Float32Array(count * sampleSize);
     for (let i = 0; i < features.length; i++) features[i] = rng.next();
@@ -50,7 +56,7 @@ export async function benchmarkTrainCase(c: TrainBenchCase): Promise<TrainBenchR
     const start = process.hrtime.bigint();
     await model.trainEpoch(timed, c.batch, rng);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { model: c.model, input: inputLabel(c.input), batch: c.batch, backend: c.backend, steps: c.steps, samplesPerSec: (c.batch * c.steps) / seconds };
+    return { model: c.model, input: shapeLabel(inputShape), batch: c.batch, backend: c.backend, steps: c.steps, samplesPerSec: (c.batch * c.steps) / seconds };
   } finally {
     model.dispose();
   }

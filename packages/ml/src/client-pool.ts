@@ -126,7 +126,7 @@ export async function createWorkerPool(algorithm: AlgorithmName, backend: Backen
       handles.map((h, w) => {
         const mine = setups.filter((s) => s.clientIndex % count === w);
         // The pool no longer needs the client shards: move them, do not copy.
-        const transfer = mine.flatMap((s) => [s.train.images.buffer, s.train.labels.buffer, s.test.images.buffer, s.test.labels.buffer]) as ArrayBuffer[];
+        const transfer = mine.flatMap((s) => [s.train.features.buffer, s.train.labels.buffer, s.test.features.buffer, s.test.labels.buffer]) as ArrayBuffer[];
         return h.request({ kind: 'init', algorithm, backend, setups: mine }, transfer);
       }),
     );

@@ -1,9 +1,9 @@
 import { adapterForwardFlops, extractorForwardFlops, layerForwardFlops, modelStages, trainStepFlops } from './flops';
 import { pfedloraFlopsPerSample } from './algorithms';
-import { modelSpec } from './zoo';
+import { modelSpec, zooFlops } from './zoo';
 
 describe('analytic FLOPs', () => {
-  const cnn1 = modelSpec('cnn1', { height: 28, width: 28, channels: 1 }, 10);
+  const cnn1 = modelSpec('cnn1', [28, 28, 1], 10);
 
   test('per-layer forward counts match hand computation for CNN-1 on 28x28x1', () => {
     // conv1: 24x24 outputs x 16 filters x 5x5x1 MACs; conv2: 8x8 x 32 x 5x5x16; fc: in x out MACs; 2 FLOPs per MAC.
@@ -29,7 +29,7 @@ describe('analytic FLOPs', () => {
   });
 
   test('pFedLoRA step 2 is far cheaper than step 1 (adapter only on cached features)', () => {
-    const f = pfedloraFlopsPerSample(cnn1, { rank: 8, alpha: 8, numClasses: 10 });
+    const f = pfedloraFlopsPerSample(zooFlops(cnn1), { rank: 8, alpha: 8, numClasses: 10, representationDim: 500 });
     expect(adapterForwardFlops(500, 8, 10)).toBe(2 * 500 * 8 + 2 * 8 * 10);
     expect(f.step2PerEpoch).toBe(2 * (2 * 500 * 8 + 2 * 8 * 10) + 2 * 8 * 10);
     expect(f.step1).toBeGreaterThan(100 * f.step2PerEpoch);

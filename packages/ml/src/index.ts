@@ -1,5 +1,9 @@
+/** The tfjs-core instance pfedlora trains with: programs that define their own network use this one. */
+export * as tf from '@tensorflow/tfjs-core';
 export * from './engine';
 export * from './zoo';
+export * from './network';
+export * from './model-source';
 export * from './adapter';
 export * from './optimizer';
 export * from './flops';

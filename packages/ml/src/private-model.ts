@@ -1,6 +1,7 @@
 /**
- * A client's private model: its zoo CNN, its persistent optimizer state and the
- * training/evaluation loops over its own data. Algorithms compose it with what
+ * A client's private model: its network (zoo, MLP, model.json or a user's
+ * own), its persistent optimizer state and the training/evaluation loops over
+ * its own data. Algorithms compose it with what
  * they share (pFedLoRA: the adapter), passing an extra logit branch when the
  * combined model is trained or evaluated. It never leaves the client.
  */
@@ -8,19 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type SampleSet } from './batches';
 import { SgdMomentum, crossEntropy, type SgdConfig } from './optimizer';
-import {
-  createModelVariables,
-  disposeModelVariables,
-  head,
-  initialParameters,
-  parameterCount,
-  parameterSpec,
-  readVariables,
-  representation,
-  REPRESENTATION_DIM,
-  type ModelSpec,
-  type ModelVariables,
-} from './zoo';
+import { readVariables } from './zoo';
+import type { ForwardMode, ModelDescriptor, PrivateNetwork } from './network';
 
 /** Extra logits added to the model's own head, computed from the representation h. */
 export type LogitBranch = (h: tf.Tensor2D) => tf.Tensor2D;
@@ -47,21 +37,36 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 export { yieldToEventLoop };
 
+/** Buffer names are kept apart from parameter and momentum names in a checkpoint. */
+const BUFFER_PREFIX = 'buffer/';
+
 export class PrivateModel {
-  readonly vars: ModelVariables;
   readonly optimizer: SgdMomentum;
+  /** Trainable variables in the network's order (what gradients are taken of). */
+  readonly variables: readonly tf.Variable[];
 
   constructor(
-    readonly spec: ModelSpec,
-    seed: number,
+    readonly network: PrivateNetwork,
     sgd: SgdConfig,
   ) {
-    this.vars = createModelVariables(spec, initialParameters(spec, seed));
-    this.optimizer = new SgdMomentum(sgd, this.vars.byName);
+    this.variables = [...network.parameters.values()];
+    this.optimizer = new SgdMomentum(sgd, network.parameters);
+  }
+
+  get descriptor(): ModelDescriptor {
+    return this.network.descriptor;
+  }
+
+  get numClasses(): number {
+    return this.network.descriptor.numClasses;
+  }
+
+  get representationDim(): number {
+    return this.network.descriptor.representationDim;
   }
 
   get parameterCount(): number {
-    return parameterCount(this.spec);
+    return this.network.descriptor.parameterCount;
   }
 
   /** Bytes of the private model's parameters as float32 (what it would cost to send). */
@@ -69,9 +74,25 @@ export class PrivateModel {
     return this.parameterCount * 4;
   }
 
-  private imageBatch(features: Float32Array, size: number): tf.Tensor4D {
-    const { height, width, channels } = this.spec.input;
-    return tf.tensor4d(features, [size, height, width, channels], 'float32');
+  /** A batch of flattened samples as the network's input tensor [n, ...inputShape]. Call inside tf.tidy. */
+  input(features: Float32Array, size: number): tf.Tensor {
+    return tf.tensor(features, [size, ...this.network.descriptor.inputShape], 'float32');
+  }
+
+  /** x -> h. Call inside tf.tidy. */
+  representation(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D {
+    return this.network.representation(x, mode);
+  }
+
+  /** h -> the model's own logits. Call inside tf.tidy. */
+  head(h: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D {
+    return this.network.head(h, mode);
+  }
+
+  /** Applies SGD to the model's parameters, then lets the network fold its batch statistics in. */
+  step(grads: tf.NamedTensorMap): void {
+    this.optimizer.step(grads);
+    this.network.afterTrainStep?.();
   }
 
   /** One epoch of SGD on every parameter of the private model; `branch` is frozen but in the graph. */
@@ -79,14 +100,15 @@ export class PrivateModel {
     let lossSum = 0;
     for (const batch of shuffledBatches(data, batchSize, rng)) {
       const loss = tf.tidy(() => {
-        const x = this.imageBatch(batch.features, batch.size);
+        const x = this.input(batch.features, batch.size);
         const y = tf.tensor1d(batch.labels, 'int32');
         const { value, grads } = tf.variableGrads(() => {
-          const h = representation(this.vars, x);
-          const logits = branch ? tf.add(head(this.vars, h), branch(h)) : head(this.vars, h);
+          const h = this.representation(x, 'train');
+          const own = this.head(h, 'train');
+          const logits = branch ? tf.add(own, branch(h)) : own;
           return crossEntropy(logits as tf.Tensor2D, y);
-        }, this.vars.list as tf.Variable[]);
-        this.optimizer.step(grads);
+        }, this.variables as tf.Variable[]);
+        this.step(grads);
         return value;
       });
       lossSum += loss.dataSync()[0]! * batch.size;
@@ -102,13 +124,13 @@ export class PrivateModel {
    * training a branch on top costs no further passes through the CNN.
    */
   async frozenOutputs(data: SampleSet): Promise<SampleSet> {
-    const width = REPRESENTATION_DIM + this.spec.numClasses;
+    const width = this.representationDim + this.numClasses;
     const features = new Float32Array(data.count * width);
     let offset = 0;
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
       const packed = tf.tidy(() => {
-        const h = representation(this.vars, this.imageBatch(batch.features, batch.size));
-        return tf.concat([h, head(this.vars, h)], 1);
+        const h = this.representation(this.input(batch.features, batch.size), 'eval');
+        return tf.concat([h, this.head(h, 'eval')], 1);
       });
       features.set(packed.dataSync() as Float32Array, offset);
       offset += batch.size * width;
@@ -124,10 +146,11 @@ export class PrivateModel {
     let lossSum = 0;
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
       const [hits, loss] = tf.tidy(() => {
-        const x = this.imageBatch(batch.features, batch.size);
+        const x = this.input(batch.features, batch.size);
         const y = tf.tensor1d(batch.labels, 'int32');
-        const h = representation(this.vars, x);
-        const logits = (branch ? tf.add(head(this.vars, h), branch(h)) : head(this.vars, h)) as tf.Tensor2D;
+        const h = this.representation(x, 'eval');
+        const own = this.head(h, 'eval');
+        const logits = (branch ? tf.add(own, branch(h)) : own) as tf.Tensor2D;
         return [tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')), crossEntropy(logits, y)];
       });
       correct += hits.dataSync()[0]!;
@@ -140,18 +163,24 @@ export class PrivateModel {
     return { accuracy: samples ? correct / samples : 0, loss: samples ? lossSum / samples : 0, samples };
   }
 
-  /** Parameters and optimizer state, for a client checkpoint. */
+  /** Parameters, buffers and optimizer state, for a client checkpoint. */
   async state(): Promise<NamedTensor[]> {
-    const names = parameterSpec(this.spec).map((p) => p.name);
-    return [...(await readVariables(names, this.vars.byName)), ...(await this.optimizer.state())];
+    const { parameters, buffers } = this.network;
+    const bufferState = (await readVariables([...buffers.keys()], buffers)).map((t) => ({ ...t, name: BUFFER_PREFIX + t.name }));
+    return [...(await readVariables([...parameters.keys()], parameters)), ...bufferState, ...(await this.optimizer.state())];
   }
 
   loadState(tensors: readonly NamedTensor[]): void {
     const momentum = tensors.filter((t) => t.name.startsWith('momentum/'));
+    const { name } = this.descriptor;
     for (const t of tensors) {
       if (t.name.startsWith('momentum/')) continue;
-      const v = this.vars.byName.get(t.name);
-      if (!v) throw new Error(`checkpoint names unknown parameter "${t.name}" for ${this.spec.kind}`);
+      const isBuffer = t.name.startsWith(BUFFER_PREFIX);
+      const v = isBuffer ? this.network.buffers.get(t.name.slice(BUFFER_PREFIX.length)) : this.network.parameters.get(t.name);
+      if (!v) throw new Error(`checkpoint names unknown ${isBuffer ? 'buffer' : 'parameter'} "${t.name}" for model ${name}`);
+      if (v.shape.join(',') !== t.shape.join(',')) {
+        throw new Error(`checkpoint has "${t.name}" of shape [${t.shape.join(', ')}], model ${name} has [${v.shape.join(', ')}]`);
+      }
       tf.tidy(() => v.assign(tf.tensor(t.values, [...t.shape], 'float32')));
     }
     this.optimizer.loadState(momentum);
@@ -159,6 +188,6 @@ export class PrivateModel {
 
   dispose(): void {
     this.optimizer.dispose();
-    disposeModelVariables(this.vars);
+    this.network.dispose();
   }
 }

@@ -17,18 +17,22 @@ import {
 } from '@pfedlora/core';
 import { availableParallelism } from 'node:os';
 import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
-import { loadDataset, subsetOf, type DatasetName, type DatasetSplits } from './data';
+import { loadDataSource, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { PAPER_SGD } from './optimizer';
 import { assertAdapterShare, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
-import { defaultModelKind, type ModelKind } from './zoo';
+import { defaultModelKind, REPRESENTATION_DIM, type InputShape } from './zoo';
+import { loadModelFile, parseModelChoice, zooSource, type ModelSource } from './model-source';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 
 export type PartitionKind = 'label-skew' | 'dirichlet';
 
 export interface SimulationConfig {
+  /** A benchmark set, read from dataDir (or the shipped subset / Debian package). */
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  /** A team's own data (image folder, CSV) partitioned over the clients instead of the benchmark set. */
+  readonly source?: DataSource;
   readonly partition: PartitionKind;
   /** Label skew: classes per client. */
   readonly classesPerClient: number;
@@ -53,8 +57,16 @@ export interface SimulationConfig {
   readonly adapterAlpha: number;
   readonly seed: number;
   readonly algorithm: AlgorithmName;
-  /** Model per client, cycled; empty means CNN-((k mod 5)+1). */
-  readonly models: readonly ModelKind[];
+  /**
+   * Model per client, cycled: a zoo name (cnn1..cnn5, mlp1..mlp3) or the path
+   * of a TensorFlow.js model.json; empty means CNN-((k mod 5)+1) for images,
+   * MLP-((k mod 3)+1) for tables.
+   */
+  readonly models: readonly string[];
+  /** The layer whose output is h in every model.json of `models` (default: the input of its last Dense). */
+  readonly representationLayer?: string;
+  /** Width d of the representation every model must produce (the adapter contract). */
+  readonly representationDim: number;
   readonly backend: BackendChoice;
   /** Caps each client's train split (evenly spaced samples) for quick runs; 0 keeps everything. */
   readonly maxTrainSamples: number;
@@ -80,6 +92,7 @@ export const DEFAULT_SIMULATION: SimulationConfig = {
   seed: 1,
   algorithm: 'pfedlora',
   models: [],
+  representationDim: REPRESENTATION_DIM,
   backend: 'auto',
   maxTrainSamples: 0,
   workers: 'auto',
@@ -102,7 +115,7 @@ export interface RoundRecord {
 
 export interface ClientSummary {
   readonly client: number;
-  readonly model: ModelKind;
+  readonly model: string;
   readonly classes: number[];
   readonly trainSamples: number;
   readonly testSamples: number;
@@ -153,6 +166,9 @@ export function validateSimulationConfig(config: SimulationConfig): void {
   assertAdapterShare(config.adapterShare);
   positiveInt('batchSize');
   positiveInt('rank');
+  positiveInt('representationDim');
+  for (const m of config.models) parseModelChoice(m);
+  if (config.rank > config.representationDim) throw new Error(`rank ${config.rank} exceeds the representation width d = ${config.representationDim}`);
   positiveInt('classesPerClient');
   if (!(config.participation > 0 && config.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${config.participation}`);
   if (!(config.dirichletAlpha > 0)) throw new Error(`dirichlet alpha must be > 0, got ${config.dirichletAlpha}`);
@@ -183,8 +199,29 @@ export function partitionClients(data: DatasetSplits, config: SimulationConfig):
     : dirichletPartition(data.train.labels, data.test.labels, { clients: config.clients, alpha: config.dirichletAlpha, numClasses, seed });
 }
 
-export function modelForClient(config: Pick<SimulationConfig, 'models'>, client: number): ModelKind {
-  return config.models.length ? config.models[client % config.models.length]! : defaultModelKind(client);
+/** Client k's model: a zoo name, or a model.json path. */
+export function modelForClient(config: Pick<SimulationConfig, 'models'>, client: number, input?: InputShape): string {
+  return config.models.length ? config.models[client % config.models.length]! : defaultModelKind(client, input);
+}
+
+/** Every distinct model choice read once (model files from disk), by choice. */
+async function resolveModels(config: SimulationConfig, clients: number, input: InputShape): Promise<Map<string, ModelSource>> {
+  const out = new Map<string, ModelSource>();
+  for (let k = 0; k < clients; k++) {
+    const choice = modelForClient(config, k, input);
+    if (out.has(choice)) continue;
+    const parsed = parseModelChoice(choice);
+    out.set(
+      choice,
+      parsed.kind === 'file' ? await loadModelFile(parsed.file, config.representationLayer === undefined ? {} : { representationLayer: config.representationLayer }) : zooSource(parsed.model),
+    );
+  }
+  return out;
+}
+
+/** The data a simulation partitions: the team's own source, else the benchmark set. */
+export function simulationDataSource(config: Pick<SimulationConfig, 'source' | 'dataset' | 'dataDir'>): DataSource {
+  return config.source ?? { format: 'benchmark', dataset: config.dataset, ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }) };
 }
 
 export function trainingConfigOf(config: SimulationConfig): LocalTrainingConfig {
@@ -193,7 +230,14 @@ export function trainingConfigOf(config: SimulationConfig): LocalTrainingConfig 
 }
 
 export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {
-  return runFederationSetup({ data: data.train, rank: config.rank, adapterAlpha: config.adapterAlpha, adapterShare: config.adapterShare });
+  return runFederationSetup({
+    inputShape: data.train.sampleShape,
+    classNames: data.train.classNames,
+    representationDim: config.representationDim,
+    rank: config.rank,
+    adapterAlpha: config.adapterAlpha,
+    adapterShare: config.adapterShare,
+  });
 }
 
 /** At most `max` indices, evenly spaced so every class of the client keeps its share. */
@@ -221,15 +265,16 @@ export function meanLatestAccuracy(accuracies: readonly number[]): number {
 export async function runSimulation(config: SimulationConfig, hooks: SimulationHooks = {}): Promise<SimulationResult> {
   validateSimulationConfig(config);
   const engine = await initEngine(config.backend);
-  const data = await loadDataset(config.dataset, config.dataDir === undefined ? {} : { dataDir: config.dataDir });
+  const data = await loadDataSource(simulationDataSource(config));
   const algorithm = getAlgorithm(config.algorithm);
   const setup = federationSetupOf(config, data);
   const partitions = partitionClients(data, config);
   const training = trainingConfigOf(config);
+  const models = await resolveModels(config, partitions.length, setup.input);
 
   const setups: ClientSetup[] = partitions.map((p) => ({
     clientIndex: p.client,
-    modelKind: modelForClient(config, p.client),
+    model: models.get(modelForClient(config, p.client, setup.input))!,
     federation: setup,
     training,
     train: subsetOf(data.train, capSamples(p.train, config.maxTrainSamples)),
@@ -285,7 +330,7 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
       adapterBytes: payloadBytes(global),
       clients: partitions.map((p, k) => ({
         client: p.client,
-        model: modelForClient(config, p.client),
+        model: modelForClient(config, p.client, setup.input),
         classes: p.classes,
         trainSamples: setups[k]!.train.count,
         testSamples: p.test.length,

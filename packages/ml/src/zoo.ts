@@ -1,7 +1,9 @@
 /**
- * The heterogeneous model zoo: the five CNNs of the pFedLoRA lab's code
- * (DESIGN.md table). Every model maps an image to a 500-d representation h and
- * then to class logits with its own head; the shared adapter plugs in at h.
+ * The built-in model zoo: the five CNNs of the pFedLoRA lab's code (DESIGN.md
+ * table) for images, and three MLPs of different widths and depths for tables.
+ * Every model maps an input to a representation h of the run's width d (500
+ * by default, the paper's) and then to class logits with its own head; the
+ * shared adapter plugs in at h.
  *
  * Models are plain lists of parameters plus a forward function over
  * tfjs-core ops (no tfjs-layers), so that freezing, FLOP counting and
@@ -10,16 +12,43 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 
-export const MODEL_KINDS = ['cnn1', 'cnn2', 'cnn3', 'cnn4', 'cnn5'] as const;
+import { countParameters, type NetworkFlops, type PrivateNetwork } from './network';
+import { extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from './flops';
+
+export const CNN_KINDS = ['cnn1', 'cnn2', 'cnn3', 'cnn4', 'cnn5'] as const;
+export const MLP_KINDS = ['mlp1', 'mlp2', 'mlp3'] as const;
+export const MODEL_KINDS = [...CNN_KINDS, ...MLP_KINDS] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
-/** Width of the representation every model in the zoo produces. */
+/** Default width d of the representation (the paper's 500). A run may declare another. */
 export const REPRESENTATION_DIM = 500;
 
-export interface InputShape {
+/** Shape of one input sample: [height, width, channels] for images, [features] for tables. */
+export type InputShape = readonly number[];
+
+export interface ImageShape {
   readonly height: number;
   readonly width: number;
   readonly channels: number;
+}
+
+/** [h, w, c] as named dims; throws unless the shape is an image's. */
+export function imageShape(shape: InputShape, what = 'input'): ImageShape {
+  if (shape.length !== 3 || !shape.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new Error(`${what} must be an image shape [height, width, channels], got [${shape.join(', ')}]`);
+  }
+  return { height: shape[0]!, width: shape[1]!, channels: shape[2]! };
+}
+
+export const shapeLabel = (shape: InputShape) => shape.join('x');
+
+/** "28x28x1" or "13" -> [28, 28, 1] / [13]. */
+export function parseInputShape(text: string): InputShape {
+  const dims = text.trim().split(/x/i).map((d) => Number(d));
+  if (!dims.length || dims.length > 3 || !dims.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new Error(`input shape must look like 28x28x1 (images) or 13 (features), got "${text}"`);
+  }
+  return dims;
 }
 
 interface Widths {
@@ -28,12 +57,19 @@ interface Widths {
   readonly fc1: number;
 }
 
-const WIDTHS: Record<ModelKind, Widths> = {
+const WIDTHS: Record<(typeof CNN_KINDS)[number], Widths> = {
   cnn1: { conv1: 16, conv2: 32, fc1: 2000 },
   cnn2: { conv1: 16, conv2: 16, fc1: 2000 },
   cnn3: { conv1: 16, conv2: 32, fc1: 1000 },
   cnn4: { conv1: 16, conv2: 32, fc1: 800 },
   cnn5: { conv1: 16, conv2: 32, fc1: 500 },
+};
+
+/** Hidden widths of the MLPs before the representation layer (different widths and depths, one d). */
+const MLP_HIDDEN: Record<(typeof MLP_KINDS)[number], readonly number[]> = {
+  mlp1: [],
+  mlp2: [256],
+  mlp3: [512, 256],
 };
 
 const KERNEL = 5;
@@ -56,13 +92,21 @@ export interface ModelSpec {
   readonly kind: ModelKind;
   readonly input: InputShape;
   readonly numClasses: number;
-  /** conv1, conv2, fc1, fc2 (the representation extractor), then fc3 (the head). */
+  /** Width d of h. */
+  readonly representationDim: number;
+  /**
+   * The representation extractor (CNN: conv1, conv2, fc1, fc2; MLP: hidden
+   * layers then the layer to h), then the head, always last and named fc3.
+   */
   readonly layers: readonly LayerSpec[];
 }
 
-/** Client k's default model: CNN-((k mod 5)+1). */
-export function defaultModelKind(clientIndex: number): ModelKind {
-  return MODEL_KINDS[((clientIndex % MODEL_KINDS.length) + MODEL_KINDS.length) % MODEL_KINDS.length]!;
+const isCnn = (kind: ModelKind) => (CNN_KINDS as readonly string[]).includes(kind);
+
+/** Client k's default model for an input: CNN-((k mod 5)+1) for images, MLP-((k mod 3)+1) for tables. */
+export function defaultModelKind(clientIndex: number, input: InputShape = [28, 28, 1]): ModelKind {
+  const kinds: readonly ModelKind[] = input.length === 3 ? CNN_KINDS : MLP_KINDS;
+  return kinds[((clientIndex % kinds.length) + kinds.length) % kinds.length]!;
 }
 
 export function parseModelKind(text: string): ModelKind {
@@ -72,27 +116,43 @@ export function parseModelKind(text: string): ModelKind {
   return kind;
 }
 
-export function modelSpec(kind: ModelKind, input: InputShape, numClasses: number): ModelSpec {
-  const w = WIDTHS[kind];
+function mlpSpec(kind: (typeof MLP_KINDS)[number], input: InputShape, numClasses: number, d: number): ModelSpec {
+  let units = input.reduce((a, b) => a * b, 1);
+  const layers: LayerSpec[] = [];
+  MLP_HIDDEN[kind].forEach((width, i) => {
+    layers.push({ kind: 'dense', name: `hidden${i + 1}`, inUnits: units, outUnits: width, relu: true });
+    units = width;
+  });
+  layers.push({ kind: 'dense', name: 'fc2', inUnits: units, outUnits: d, relu: true });
+  layers.push({ kind: 'dense', name: 'fc3', inUnits: d, outUnits: numClasses, relu: false });
+  return { kind, input, numClasses, representationDim: d, layers };
+}
+
+export function modelSpec(kind: ModelKind, input: InputShape, numClasses: number, representationDim = REPRESENTATION_DIM): ModelSpec {
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`numClasses must be an integer >= 2, got ${numClasses}`);
-  const conv1Out = { h: input.height - KERNEL + 1, w: input.width - KERNEL + 1 };
+  if (!Number.isInteger(representationDim) || representationDim < 1) throw new Error(`representation width d must be a positive integer, got ${representationDim}`);
+  if (!isCnn(kind)) return mlpSpec(kind as (typeof MLP_KINDS)[number], input, numClasses, representationDim);
+  const w = WIDTHS[kind as (typeof CNN_KINDS)[number]];
+  const img = imageShape(input, `input of ${kind}`);
+  const conv1Out = { h: img.height - KERNEL + 1, w: img.width - KERNEL + 1 };
   const pool1 = { h: Math.floor(conv1Out.h / 2), w: Math.floor(conv1Out.w / 2) };
   const conv2Out = { h: pool1.h - KERNEL + 1, w: pool1.w - KERNEL + 1 };
   const pool2 = { h: Math.floor(conv2Out.h / 2), w: Math.floor(conv2Out.w / 2) };
   if (pool2.h < 1 || pool2.w < 1) {
-    throw new Error(`input ${input.height}x${input.width} is too small for ${kind} (needs at least 16x16)`);
+    throw new Error(`input ${img.height}x${img.width} is too small for ${kind} (needs at least 16x16)`);
   }
   const flat = pool2.h * pool2.w * w.conv2;
   return {
     kind,
     input,
     numClasses,
+    representationDim,
     layers: [
-      { kind: 'conv', name: 'conv1', kernel: KERNEL, inChannels: input.channels, outChannels: w.conv1, outHeight: conv1Out.h, outWidth: conv1Out.w },
+      { kind: 'conv', name: 'conv1', kernel: KERNEL, inChannels: img.channels, outChannels: w.conv1, outHeight: conv1Out.h, outWidth: conv1Out.w },
       { kind: 'conv', name: 'conv2', kernel: KERNEL, inChannels: w.conv1, outChannels: w.conv2, outHeight: conv2Out.h, outWidth: conv2Out.w },
       { kind: 'dense', name: 'fc1', inUnits: flat, outUnits: w.fc1, relu: true },
-      { kind: 'dense', name: 'fc2', inUnits: w.fc1, outUnits: REPRESENTATION_DIM, relu: true },
-      { kind: 'dense', name: 'fc3', inUnits: REPRESENTATION_DIM, outUnits: numClasses, relu: false },
+      { kind: 'dense', name: 'fc2', inUnits: w.fc1, outUnits: representationDim, relu: true },
+      { kind: 'dense', name: 'fc3', inUnits: representationDim, outUnits: numClasses, relu: false },
     ],
   };
 }
@@ -166,9 +226,9 @@ function param(vars: ModelVariables, name: string): tf.Variable {
   return v;
 }
 
-/** Image batch [n, h, w, c] -> representation h [n, 500]. Call inside tf.tidy. */
-export function representation(vars: ModelVariables, images: tf.Tensor4D): tf.Tensor2D {
-  let x: tf.Tensor = images;
+/** Input batch [n, ...input] -> representation h [n, d]. Call inside tf.tidy. */
+export function representation(vars: ModelVariables, input: tf.Tensor): tf.Tensor2D {
+  let x: tf.Tensor = input;
   for (const layer of vars.spec.layers) {
     if (layer.kind === 'conv') {
       const conv = tf.fused.conv2d({
@@ -193,7 +253,7 @@ export function representation(vars: ModelVariables, images: tf.Tensor4D): tf.Te
   return x as tf.Tensor2D;
 }
 
-/** The model's own classifier head: h [n, 500] -> logits [n, classes]. */
+/** The model's own classifier head: h [n, d] -> logits [n, classes]. */
 export function head(vars: ModelVariables, h: tf.Tensor2D): tf.Tensor2D {
   return tf.fused.matMul({ a: h, b: param(vars, 'fc3/kernel') as tf.Tensor2D, bias: param(vars, 'fc3/bias') }) as tf.Tensor2D;
 }
@@ -211,4 +271,33 @@ export async function readVariables(names: readonly string[], vars: ReadonlyMap<
 
 export function disposeModelVariables(vars: ModelVariables): void {
   for (const v of vars.list) v.dispose();
+}
+
+/** Analytic FLOPs of a zoo model (flops.ts), split where the adapter plugs in. */
+export function zooFlops(spec: ModelSpec): NetworkFlops {
+  return { extractorForward: extractorForwardFlops(spec), headForward: headForwardFlops(spec), trainStep: trainStepFlops(modelStages(spec, true)) };
+}
+
+/** A zoo model as a PrivateNetwork, initialised from `seed`. */
+export function zooNetwork(spec: ModelSpec, seed: number): PrivateNetwork {
+  const vars = createModelVariables(spec, initialParameters(spec, seed));
+  const flops = zooFlops(spec);
+  return {
+    descriptor: {
+      family: isCnn(spec.kind) ? 'zoo' : 'mlp',
+      name: spec.kind,
+      parameterCount: countParameters(vars.byName),
+      representationDim: spec.representationDim,
+      numClasses: spec.numClasses,
+      inputShape: [...spec.input],
+      trainFlopsPerSample: flops.trainStep,
+    },
+    flops,
+    parameters: vars.byName,
+    buffers: new Map(),
+    headDense: { kernel: param(vars, 'fc3/kernel'), bias: param(vars, 'fc3/bias') },
+    representation: (x) => representation(vars, x),
+    head: (h) => head(vars, h),
+    dispose: () => disposeModelVariables(vars),
+  };
 }

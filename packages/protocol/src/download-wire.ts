@@ -44,6 +44,7 @@ export function passEncodedChunks(serialize: PayloadChunkSerializer): (response:
  */
 export interface FederationServerHandlers extends grpc.UntypedServiceImplementation {
   Download: grpc.handleServerStreamingCall<DownloadRequest__Output, DownloadResponse>;
+  Describe: FederationHandlers['Describe'];
   Heartbeat: FederationHandlers['Heartbeat'];
   Join: FederationHandlers['Join'];
   Subscribe: FederationHandlers['Subscribe'];

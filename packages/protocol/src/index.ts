@@ -12,6 +12,7 @@ export type { DownloadRequest__Output } from './generated/pfedlora/v1/DownloadRe
 export type { HeartbeatRequest__Output, HeartbeatRequest } from './generated/pfedlora/v1/HeartbeatRequest';
 export type { HeartbeatResponse, HeartbeatResponse__Output } from './generated/pfedlora/v1/HeartbeatResponse';
 export type { JoinRequest__Output } from './generated/pfedlora/v1/JoinRequest';
+export type { DescribeResponse__Output } from './generated/pfedlora/v1/DescribeResponse';
 export type { JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
 export type { UploadAck, UploadAck__Output } from './generated/pfedlora/v1/UploadAck';
 export * from './admin-serde';

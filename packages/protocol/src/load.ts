@@ -20,7 +20,6 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-export const PROTOCOL_VERSION = 1;
 
 /** proto/ at the repository root, found from the compiled (dist) or source (src) location. */
 export function protoRoot(): string {

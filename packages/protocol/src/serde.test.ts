@@ -6,6 +6,7 @@ import {
   joinResponseFromProto,
   joinResponseToProto,
   ProtocolError,
+  PROTOCOL_VERSION,
   serverEventFromProto,
   serverEventToProto,
   uploadHeaderFromProto,
@@ -16,8 +17,9 @@ import {
 } from './serde';
 import { runStatusFromProto, runStatusToProto, type RunStatusInfo } from './admin-serde';
 
-const data = { height: 28, width: 28, channels: 1, numClasses: 10 };
-const settings: RunSettings = { algorithm: 'pfedlora', data, rank: 8, adapterAlpha: 8, localEpochs: 1, adapterEpochs: 10, adapterShare: 'up', batchSize: 64, learningRate: 0.01, momentum: 0.9, weightDecay: 0.001, clipNorm: 50, rounds: 10, seed: 1 };
+const model = { family: 'layers', name: 'site-a-cnn', parameterCount: 12345, representationDim: 500, numClasses: 10, inputShape: [28, 28, 1], trainFlopsPerSample: 3.5e6 };
+const contract = { inputShape: [28, 28, 1], classNames: ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'], representationDim: 500, plugPoint: 'representation' };
+const settings: RunSettings = { algorithm: 'pfedlora', ...contract, rank: 8, adapterAlpha: 8, localEpochs: 1, adapterEpochs: 10, adapterShare: 'up', batchSize: 64, learningRate: 0.01, momentum: 0.9, weightDecay: 0.001, clipNorm: 50, rounds: 10, seed: 1 };
 const sha = 'ab'.repeat(32);
 
 /** What proto-loader would hand a handler: the same object with defaults filled (here: as sent). */
@@ -25,7 +27,7 @@ const wire = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
 describe('serde', () => {
   test('join request and response round-trip', () => {
-    const join: JoinInfo = { clientId: 'site-1', modelKind: 'cnn3', numSamples: 1200, backend: 'wasm', protocolVersion: 1, data, credential: 'x' };
+    const join: JoinInfo = { clientId: 'site-1', model, classNames: ['bag', 'coat'], numSamples: 1200, backend: 'wasm', protocolVersion: PROTOCOL_VERSION, credential: 'x' };
     expect(joinRequestFromProto(wire(joinRequestToProto(join)) as never)).toEqual(join);
     const accepted = { sessionId: 's', runId: 'r', settings, heartbeatIntervalMs: 2000, chunkSize: 1 << 20 };
     expect(joinResponseFromProto(wire(joinResponseToProto(accepted)) as never)).toEqual(accepted);
@@ -69,9 +71,11 @@ describe('serde', () => {
     [{ client_id: '' }, /missing field client_id/],
     [{ client_id: 'a b' }, /client_id "a b" must be/],
     [{ num_samples: 0 }, /num_samples must be a positive integer/],
-    [{ data: null }, /missing field data/],
+    [{ model: null }, /missing field model/],
+    [{ class_names: ['a', 'a'] }, /class_names names class "a" twice/],
+    [{ protocol_version: 1 }, /protocol version 1, this coordinator speaks 2: upgrade the client/],
   ])('a bad join (%o) names the field', (patch, message) => {
-    const good = wire(joinRequestToProto({ clientId: 'c', modelKind: 'cnn1', numSamples: 1, backend: 'wasm', protocolVersion: 1, data, credential: '' }));
+    const good = wire(joinRequestToProto({ clientId: 'c', model, classNames: [], numSamples: 1, backend: 'wasm', protocolVersion: PROTOCOL_VERSION, credential: '' }));
     expect(() => joinRequestFromProto({ ...good, ...patch } as never)).toThrow(ProtocolError);
     expect(() => joinRequestFromProto({ ...good, ...patch } as never)).toThrow(message);
   });

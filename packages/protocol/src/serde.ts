@@ -6,7 +6,11 @@
  */
 import type { TensorSpec } from '@pfedlora/core';
 import type { ClientMetrics as ClientMetricsProto, ClientMetrics__Output } from './generated/pfedlora/v1/ClientMetrics';
+import type { AdapterContract, AdapterContract__Output } from './generated/pfedlora/v1/AdapterContract';
+import type { DescribeRequest, DescribeRequest__Output } from './generated/pfedlora/v1/DescribeRequest';
+import type { DescribeResponse, DescribeResponse__Output } from './generated/pfedlora/v1/DescribeResponse';
 import type { JoinRequest, JoinRequest__Output } from './generated/pfedlora/v1/JoinRequest';
+import type { ModelDescriptor as ModelDescriptorProto, ModelDescriptor__Output } from './generated/pfedlora/v1/ModelDescriptor';
 import type { JoinResponse, JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
 import type { PayloadRef, PayloadRef__Output } from './generated/pfedlora/v1/PayloadRef';
 import type { RunConfig as RunConfigProto, RunConfig__Output } from './generated/pfedlora/v1/RunConfig';
@@ -15,10 +19,36 @@ import type { TensorHeader, TensorHeader__Output } from './generated/pfedlora/v1
 import type { TensorShapeInfo, TensorShapeInfo__Output } from './generated/pfedlora/v1/TensorShapeInfo';
 import type { UploadHeader, UploadHeader__Output } from './generated/pfedlora/v1/UploadHeader';
 
+/**
+ * The wire's version. 2: the adapter contract (RunConfig.contract), model
+ * descriptors at Join, Describe. A peer of another version is refused with
+ * FAILED_PRECONDITION naming both versions (docs/protocol.md, "Versions").
+ */
+export const PROTOCOL_VERSION = 2;
+
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
 }
 
+/** A peer that speaks another protocol version: refused before anything else is read. */
+export class ProtocolVersionError extends ProtocolError {
+  constructor(readonly peerVersion: number) {
+    super(
+      `client speaks protocol version ${peerVersion}, this coordinator speaks ${PROTOCOL_VERSION}: ` +
+        (peerVersion < PROTOCOL_VERSION ? 'upgrade the client' : 'upgrade the coordinator') +
+        ' (docs/protocol.md, "Versions")',
+    );
+  }
+}
+
+function checkVersion(version: number): void {
+  if (version !== PROTOCOL_VERSION) throw new ProtocolVersionError(version);
+}
+
+function shape(values: readonly number[], field: string): number[] {
+  if (values.length < 1 || values.length > 8) throw new ProtocolError(`field ${field} must have 1 to 8 dimensions, got ${values.length}`);
+  return values.map((v, i) => positiveInt(v, `${field}[${i}]`));
+}
 function required<T>(value: T | null | undefined, field: string): T {
   if (value === null || value === undefined) throw new ProtocolError(`missing field ${field}`);
   return value;
@@ -68,48 +98,172 @@ export function dataShapeFromProto(p: TensorShapeInfo__Output | null | undefined
   };
 }
 
+/** A client's private model as the adapter contract sees it (the wire's ModelDescriptor). */
+export interface ModelDescriptorInfo {
+  readonly family: string;
+  readonly name: string;
+  readonly parameterCount: number;
+  readonly representationDim: number;
+  readonly numClasses: number;
+  readonly inputShape: readonly number[];
+  readonly trainFlopsPerSample: number;
+}
+
+export function modelDescriptorToProto(m: ModelDescriptorInfo): ModelDescriptorProto {
+  return {
+    family: m.family,
+    name: m.name,
+    parameter_count: m.parameterCount,
+    representation_dim: m.representationDim,
+    num_classes: m.numClasses,
+    input_shape: [...m.inputShape],
+    train_flops_per_sample: m.trainFlopsPerSample,
+  };
+}
+
+export function modelDescriptorFromProto(p: ModelDescriptor__Output | null | undefined, field: string): ModelDescriptorInfo {
+  const m = required(p, field);
+  const flops = finite(m.train_flops_per_sample, `${field}.train_flops_per_sample`);
+  if (flops < 0) throw new ProtocolError(`field ${field}.train_flops_per_sample must be >= 0, got ${flops}`);
+  return {
+    family: nonEmpty(m.family, `${field}.family`, 64),
+    name: nonEmpty(m.name, `${field}.name`, 128),
+    parameterCount: positiveInt(m.parameter_count, `${field}.parameter_count`),
+    representationDim: positiveInt(m.representation_dim, `${field}.representation_dim`),
+    numClasses: positiveInt(m.num_classes, `${field}.num_classes`),
+    inputShape: shape(m.input_shape, `${field}.input_shape`),
+    trainFlopsPerSample: flops,
+  };
+}
+
+/** Class names: non-empty, distinct, at most 128 characters each. */
+function classNamesFromProto(names: readonly string[], field: string, max = 100_000): string[] {
+  if (names.length > max) throw new ProtocolError(`field ${field} has ${names.length} names, more than ${max}`);
+  const seen = new Set<string>();
+  for (const [i, name] of names.entries()) {
+    nonEmpty(name, `${field}[${i}]`, 128);
+    if (seen.has(name)) throw new ProtocolError(`field ${field} names class "${name}" twice`);
+    seen.add(name);
+  }
+  return [...names];
+}
+
 export interface JoinInfo {
   readonly clientId: string;
-  readonly modelKind: string;
+  readonly model: ModelDescriptorInfo;
+  /** The class names its data's labels carry. */
+  readonly classNames: readonly string[];
   readonly numSamples: number;
   readonly backend: string;
   readonly protocolVersion: number;
-  readonly data: DataShape;
   readonly credential: string;
+}
+
+/** Protocol 1's data shape, filled so that a protocol-1 coordinator can parse a join and refuse it by version. */
+function legacyDataShape(j: JoinInfo): DataShape {
+  const [a = 1, b = 1, c = 1] = j.model.inputShape.length === 3 ? j.model.inputShape : [1, 1, j.model.inputShape.reduce((x, y) => x * y, 1)];
+  return { height: a, width: b, channels: c, numClasses: j.model.numClasses };
 }
 
 export function joinRequestToProto(j: JoinInfo): JoinRequest {
   return {
     client_id: j.clientId,
-    model_kind: j.modelKind,
+    model_kind: j.model.name.slice(0, 64),
     num_samples: j.numSamples,
     backend: j.backend,
     protocol_version: j.protocolVersion,
-    data: dataShapeToProto(j.data),
+    data: dataShapeToProto(legacyDataShape(j)),
     credential: j.credential,
+    model: modelDescriptorToProto(j.model),
+    class_names: [...j.classNames],
   };
 }
 
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+function clientIdFromProto(value: string, field: string): string {
+  const clientId = nonEmpty(value, field, 128);
+  if (!CLIENT_ID.test(clientId)) throw new ProtocolError(`${field} "${clientId}" must be letters, digits, '.', '_' or '-'`);
+  return clientId;
+}
+
 export function joinRequestFromProto(p: JoinRequest__Output): JoinInfo {
-  const clientId = nonEmpty(p.client_id, 'client_id', 128);
-  if (!CLIENT_ID.test(clientId)) throw new ProtocolError(`client_id "${clientId}" must be letters, digits, '.', '_' or '-'`);
+  checkVersion(p.protocol_version);
   return {
-    clientId,
-    modelKind: nonEmpty(p.model_kind, 'model_kind', 64),
+    clientId: clientIdFromProto(p.client_id, 'client_id'),
+    model: modelDescriptorFromProto(p.model, 'model'),
+    classNames: classNamesFromProto(p.class_names, 'class_names'),
     numSamples: positiveInt(p.num_samples, 'num_samples'),
     backend: nonEmpty(p.backend, 'backend', 64),
     protocolVersion: p.protocol_version,
-    data: dataShapeFromProto(p.data, 'data'),
     credential: p.credential,
   };
 }
 
-/** Everything every client of a run trains with. */
-export interface RunSettings {
+/** Describe: who asks, before joining. */
+export interface DescribeInfo {
+  readonly clientId: string;
+  readonly protocolVersion: number;
+  readonly credential: string;
+}
+
+export function describeRequestToProto(d: DescribeInfo): DescribeRequest {
+  return { client_id: d.clientId, protocol_version: d.protocolVersion, credential: d.credential };
+}
+
+export function describeRequestFromProto(p: DescribeRequest__Output): DescribeInfo {
+  checkVersion(p.protocol_version);
+  return { clientId: clientIdFromProto(p.client_id, 'client_id'), protocolVersion: p.protocol_version, credential: p.credential };
+}
+
+export interface RunDescription {
+  readonly runId: string;
+  readonly settings: RunSettings;
+}
+
+export function describeResponseToProto(d: RunDescription): DescribeResponse {
+  return { run_id: d.runId, config: runSettingsToProto(d.settings) };
+}
+
+export function describeResponseFromProto(p: DescribeResponse__Output): RunDescription {
+  return { runId: nonEmpty(p.run_id, 'run_id'), settings: runSettingsFromProto(p.config) };
+}
+
+/** Where the adapter plugs in; the one point built so far (docs/algorithm.md). */
+export const PLUG_POINTS = ['representation'] as const;
+
+/**
+ * The adapter contract as RunSettings carries it: what every private model
+ * must meet (d, the classes) and the run's default input.
+ */
+export interface ContractSettings {
+  readonly inputShape: readonly number[];
+  readonly classNames: readonly string[];
+  readonly representationDim: number;
+  readonly plugPoint: string;
+}
+
+function contractToProto(s: RunSettings): AdapterContract {
+  return { representation_dim: s.representationDim, class_names: [...s.classNames], input_shape: [...s.inputShape], plug_point: s.plugPoint };
+}
+
+function contractFromProto(p: AdapterContract__Output | null | undefined, field: string): ContractSettings {
+  const c = required(p, field);
+  const classNames = classNamesFromProto(c.class_names, `${field}.class_names`);
+  if (classNames.length < 2) throw new ProtocolError(`field ${field}.class_names must name at least 2 classes, got ${classNames.length}`);
+  const plugPoint = c.plug_point || 'representation';
+  if (!(PLUG_POINTS as readonly string[]).includes(plugPoint)) throw new ProtocolError(`field ${field}.plug_point "${plugPoint}" is not one of ${PLUG_POINTS.join(', ')}`);
+  return {
+    inputShape: shape(c.input_shape, `${field}.input_shape`),
+    classNames,
+    representationDim: positiveInt(c.representation_dim, `${field}.representation_dim`),
+    plugPoint,
+  };
+}
+
+/** Everything every client of a run trains with: the adapter contract and the schedule. */
+export interface RunSettings extends ContractSettings {
   readonly algorithm: string;
-  readonly data: DataShape;
   readonly rank: number;
   readonly adapterAlpha: number;
   readonly localEpochs: number;
@@ -128,7 +282,7 @@ export interface RunSettings {
 export function runSettingsToProto(s: RunSettings): RunConfigProto {
   return {
     algorithm: s.algorithm,
-    data: dataShapeToProto(s.data),
+    contract: contractToProto(s),
     rank: s.rank,
     adapter_alpha: s.adapterAlpha,
     local_epochs: s.localEpochs,
@@ -149,7 +303,7 @@ export function runSettingsFromProto(p: RunConfig__Output | null | undefined): R
   const localEpochs = positiveInt(c.local_epochs, 'config.local_epochs');
   return {
     algorithm: nonEmpty(c.algorithm, 'config.algorithm', 64),
-    data: dataShapeFromProto(c.data, 'config.data'),
+    ...contractFromProto(c.contract, 'config.contract'),
     rank: positiveInt(c.rank, 'config.rank'),
     adapterAlpha: finite(c.adapter_alpha, 'config.adapter_alpha'),
     localEpochs,

@@ -20,10 +20,10 @@ export function adapterShapeForBytes(targetBytes: number): AdapterShape {
   const floats = targetBytes / 4;
   const rank = Math.max(1, Math.min(REPRESENTATION_DIM, Math.floor(floats / (REPRESENTATION_DIM + 2))));
   const numClasses = Math.max(2, Math.round(floats / rank - REPRESENTATION_DIM));
-  return { rank, numClasses, payloadBytes: encodedSizeOfSpec(adapterSpec({ rank, alpha: rank, numClasses })) };
+  return { rank, numClasses, payloadBytes: encodedSizeOfSpec(adapterSpec({ rank, alpha: rank, numClasses, representationDim: REPRESENTATION_DIM })) };
 }
 
 /** The realistic adapter of the paper's setting, e.g. rank 8 over 10 classes. */
 export function adapterShape(rank: number, numClasses: number): AdapterShape {
-  return { rank, numClasses, payloadBytes: encodedSizeOfSpec(adapterSpec({ rank, alpha: rank, numClasses })) };
+  return { rank, numClasses, payloadBytes: encodedSizeOfSpec(adapterSpec({ rank, alpha: rank, numClasses, representationDim: REPRESENTATION_DIM })) };
 }

@@ -19,10 +19,10 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ArrayPool, createRng, encodeTensors, sizeOfShape, splitIntoChunks, TensorStreamDecoder, WeightedMeanAccumulator, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { PayloadStore } from '@pfedlora/coordinator';
-import { adapterSpec, initialAdapter, pfedlora } from '@pfedlora/ml';
+import { adapterSpec, indexClassNames, initialAdapter, pfedlora, REPRESENTATION_DIM } from '@pfedlora/ml';
 import { adapterShapeForBytes } from './adapter-size';
 import { GB, machineInfo, median, MIB, round, type MachineInfo, type TargetCheck } from './stats';
-import { BENCH_DATA } from './transport';
+import { BENCH_INPUT } from './transport';
 
 export interface AggregateOptions {
   readonly sizesMiB: readonly number[];
@@ -205,8 +205,8 @@ function profileOf(spec: readonly TensorSpec[], update: readonly NamedTensor[], 
 
 export function runAggregateCase(sizeMiB: number, o: AggregateOptions): AggregateCase {
   const shape = adapterShapeForBytes(sizeMiB * MIB);
-  const setup = { input: BENCH_DATA, numClasses: shape.numClasses, rank: shape.rank, alpha: shape.rank };
-  const spec = adapterSpec({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses });
+  const setup = { input: BENCH_INPUT, numClasses: shape.numClasses, classNames: indexClassNames(shape.numClasses), representationDim: REPRESENTATION_DIM, rank: shape.rank, alpha: shape.rank };
+  const spec = adapterSpec({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses, representationDim: REPRESENTATION_DIM });
   // Two distinct updates, alternated: more would only cost memory (each exceeds the caches anyway).
   const updates = [randomUpdate(spec, 1), randomUpdate(spec, 2)];
   const payloads = updates.map((u) => encodeTensors(u));
@@ -247,7 +247,7 @@ export function runAggregateCase(sizeMiB: number, o: AggregateOptions): Aggregat
     upload.push(total / tUpload / GB);
   }
   // Round close as the coordinator does it.
-  const global = initialAdapter({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses }, 1);
+  const global = initialAdapter({ rank: shape.rank, alpha: shape.rank, numClasses: shape.numClasses, representationDim: REPRESENTATION_DIM }, 1);
   const closes: number[] = [];
   for (let r = 0; r < o.reps; r++) {
     const aggregator = pfedlora.createAggregator(global, setup, pool ? { pool } : {});

@@ -9,7 +9,7 @@ import { startCoordinator, type RoundRecord } from '@pfedlora/coordinator';
 import { silentLogger } from '@pfedlora/telemetry';
 import { adapterShape } from './adapter-size';
 import { machineInfo, median, round, withTimeout, type MachineInfo, type TargetCheck } from './stats';
-import { benchCoordinatorConfig, fleetMode, startFleet } from './transport';
+import { benchCoordinatorConfig, benchDataOf, fleetMode, startFleet } from './transport';
 
 export interface OverheadOptions {
   readonly clients: number;
@@ -65,7 +65,7 @@ export async function runOverheadBench(o: OverheadOptions): Promise<OverheadRepo
       {
         coordinator: `127.0.0.1:${running.port}`,
         clientIds: Array.from({ length: o.clients }, (_, i) => `bench-${String(i).padStart(3, '0')}`),
-        data: config.data,
+        data: benchDataOf(config),
         verify: o.verify,
         chunkSize: config.chunkSize,
         phaseTimeoutSec: o.timeoutSec,

@@ -26,10 +26,12 @@ import {
   type FederationClient,
   type JoinAccepted,
   type JoinResponse__Output,
+  type ModelDescriptorInfo,
   type PayloadChunk__Output,
   type ServerEvent__Output,
   type TrainTaskInfo,
 } from '@pfedlora/protocol';
+import { REPRESENTATION_DIM } from '@pfedlora/ml';
 import { loadDelta } from './load-check';
 import { RawClient } from './raw-grpc';
 import { wallMs, withTimeout } from './stats';
@@ -56,6 +58,11 @@ export function makeSyntheticUpdate(tensors: readonly TensorSpec[], seed = 1): S
 function encodeUpdate(tensors: readonly NamedTensor[]): SyntheticUpdate {
   const encoded = encodeTensors(tensors);
   return { tensors: tensors.map((t) => ({ name: t.name, shape: [...t.shape] })), bytes: encoded, sha256: sha256Hex(encoded) };
+}
+
+/** What a synthetic client declares: a CNN-1-sized model meeting the bench contract (it never trains). */
+export function syntheticModel(data: DataShape): ModelDescriptorInfo {
+  return { family: 'synthetic', name: 'cnn1', parameterCount: 1, representationDim: REPRESENTATION_DIM, numClasses: data.numClasses, inputShape: [data.height, data.width, data.channels], trainFlopsPerSample: 0 };
 }
 
 export interface SyntheticClientOptions {
@@ -103,11 +110,11 @@ export class SyntheticClient {
     const o = this.options;
     const request = joinRequestToProto({
       clientId: o.clientId,
-      modelKind: 'cnn1',
+      model: syntheticModel(o.data),
+      classNames: [],
       numSamples: o.numSamples,
       backend: 'synthetic',
       protocolVersion: PROTOCOL_VERSION,
-      data: o.data,
       credential: '',
     });
     const response = await new Promise<JoinResponse__Output>((resolve, reject) =>

@@ -21,7 +21,9 @@
  * bytes / phase time (median over repetitions); the ratio is the median of
  * the per-repetition ratios.
  */
-import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig } from '@pfedlora/coordinator';
+import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig, type RunContract } from '@pfedlora/coordinator';
+import { indexClassNames, REPRESENTATION_DIM } from '@pfedlora/ml';
+import type { DataShape } from '@pfedlora/protocol';
 import { silentLogger } from '@pfedlora/telemetry';
 import { adapterShapeForBytes } from './adapter-size';
 import { ProcessFleet } from './process-fleet';
@@ -30,6 +32,15 @@ import { machineInfo, MB, median, MIB, round, wallMs, withTimeout, type MachineI
 import { LocalFleet, makeSyntheticUpdate, SyntheticClient, type Fleet, type FleetSpec, type PhaseResult } from './synthetic-client';
 
 export const BENCH_DATA = { height: 28, width: 28, channels: 1 } as const;
+export const BENCH_INPUT: readonly number[] = [BENCH_DATA.height, BENCH_DATA.width, BENCH_DATA.channels];
+
+/** The contract of a benchmark run: the bench input, `numClasses` classes named by index, d = 500. */
+export function benchContract(numClasses: number): RunContract {
+  return { inputShape: BENCH_INPUT, classNames: indexClassNames(numClasses), representationDim: REPRESENTATION_DIM };
+}
+
+/** A benchmark coordinator's data shape, as synthetic clients declare it. */
+export const benchDataOf = (config: CoordinatorConfig): DataShape => ({ ...BENCH_DATA, numClasses: config.contract.classNames.length });
 
 export interface TransportOptions {
   /** Adapter payload sizes in MiB. */
@@ -117,7 +128,7 @@ export function benchCoordinatorConfig(rank: number, numClasses: number, clients
     minClients: clients,
     waitClients: clients,
     participation: 1,
-    data: { ...BENCH_DATA, numClasses },
+    contract: benchContract(numClasses),
     rank,
     adapterAlpha: rank,
     // Uploads queued for an upload slot count as idle in the coordinator (they are aborted after
@@ -171,7 +182,7 @@ export async function runTransportCase(
   });
   const running = await startCoordinator(config, silentLogger());
   let fleet: Fleet | undefined;
-  const closer = new SyntheticClient({ address: `127.0.0.1:${running.port}`, clientId: 'bench-closer', data: config.data, numSamples: 1, verify: false });
+  const closer = new SyntheticClient({ address: `127.0.0.1:${running.port}`, clientId: 'bench-closer', data: benchDataOf(config), numSamples: 1, verify: false });
   try {
     const finished = new Promise<void>((resolve) => running.coordinator.once('finished', () => resolve()));
     await closer.connect();
@@ -180,7 +191,7 @@ export async function runTransportCase(
         coordinator: `127.0.0.1:${running.port}`,
         raw: rawAddress,
         clientIds: Array.from({ length: clients }, (_, i) => `bench-${String(i).padStart(3, '0')}`),
-        data: config.data,
+        data: benchDataOf(config),
         verify: o.verify,
         chunkSize: o.chunkSize,
         phaseTimeoutSec: o.phaseTimeoutSec,

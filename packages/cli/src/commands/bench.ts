@@ -1,11 +1,11 @@
 /** `pfedlora bench train`: training throughput per model, input, batch and backend. */
-import { MODEL_KINDS, benchmarkTrainCase, parseModelKind, type BackendName, type InputShape, type TrainBenchResult } from '@pfedlora/ml';
+import { CNN_KINDS, benchmarkTrainCase, parseInputShape, parseModelKind, zooBenchCase, type BackendName, type InputShape, type TrainBenchResult } from '@pfedlora/ml';
 import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { UsageError } from '../errors';
 import { table } from '../format';
 
 const TRAIN_FLAGS: FlagSpecs = {
-  models: { type: 'string', value: 'LIST', help: 'models to time', default: MODEL_KINDS.join(',') },
+  models: { type: 'string', value: 'LIST', help: 'zoo models to time (cnn1..cnn5, mlp1..mlp3)', default: CNN_KINDS.join(',') },
   inputs: { type: 'string', value: 'LIST', help: 'input shapes HxWxC', default: '28x28x1,32x32x3' },
   batches: { type: 'string', value: 'LIST', help: 'batch sizes', default: '64' },
   backends: { type: 'string', value: 'LIST', help: 'backends to time; the first is the reference of the ratio', default: 'wasm,cpu' },
@@ -22,9 +22,11 @@ export interface TrainBenchReport {
 }
 
 function parseInput(text: string): InputShape {
-  const m = /^(\d+)x(\d+)x(\d+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--inputs expects shapes like 28x28x1, got "${text}"`);
-  return { height: Number(m[1]), width: Number(m[2]), channels: Number(m[3]) };
+  try {
+    return parseInputShape(text);
+  } catch (error) {
+    throw new UsageError(`--inputs: ${(error as Error).message}`);
+  }
 }
 
 function list(text: string): string[] {
@@ -39,7 +41,7 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  const models = list(stringFlag(flags, 'models', MODEL_KINDS.join(','))).map(parseModelKind);
+  const models = list(stringFlag(flags, 'models', CNN_KINDS.join(','))).map(parseModelKind);
   const inputs = list(stringFlag(flags, 'inputs', '28x28x1,32x32x3')).map(parseInput);
   const batches = list(stringFlag(flags, 'batches', '64')).map((b) => {
     const n = Number(b);
@@ -55,7 +57,7 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     for (const model of models) {
       for (const input of inputs) {
         for (const batch of batches) {
-          const r = await benchmarkTrainCase({ model, input, batch, backend, steps: backend === 'cpu' ? cpuSteps : steps });
+          const r = await benchmarkTrainCase(zooBenchCase(model, input, { batch, backend, steps: backend === 'cpu' ? cpuSteps : steps }));
           results.push(r);
           if (!json) process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s\n`);
         }

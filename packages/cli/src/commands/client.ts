@@ -1,11 +1,11 @@
 /** `pfedlora client`: the long-running client daemon. */
 import { hostname } from 'node:os';
-import { certificateIdentity, ClientDaemon, DEFAULT_CLIENT, type ClientDaemonConfig } from '@pfedlora/client';
-import { defaultModelKind, parseModelKind } from '@pfedlora/ml';
+import { certificateIdentity, ClientDaemon, ClientRefusedError, DEFAULT_CLIENT, type ClientDaemonConfig, type ClientModelSource } from '@pfedlora/client';
+import { defaultModelKind, zooSource, type DataSource } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
-import { UsageError } from '../errors';
+import { CliError, EXIT, UsageError } from '../errors';
 import { onceSignalled } from './coordinator';
 import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
 import { METRICS_FLAGS, metricsAddressFromFlags, serveClientMetrics } from './metrics-flags';
@@ -15,7 +15,9 @@ export const CLIENT_FLAGS: FlagSpecs = {
   ...CONFIG_FLAG,
   coordinator: { type: 'string', value: 'HOST:PORT', help: 'coordinator address (env PFEDLORA_COORDINATOR)', default: DEFAULT_CLIENT.coordinator },
   'client-id': { type: 'string', value: 'ID', help: 'stable id of this client (default: hostname)' },
-  model: { type: 'string', value: 'KIND', help: 'private model cnn1..cnn5 (default: CNN-((k mod 5)+1) for shard k, else cnn1)' },
+  model: { type: 'string', value: 'KIND', help: 'built-in private model cnn1..cnn5 (images), mlp1..mlp3 (tables) (default: CNN-((k mod 5)+1) for shard k, else cnn1; mlp for --data-format csv)' },
+  'model-file': { type: 'string', value: 'PATH', help: 'a TensorFlow.js Layers model.json (with its weight files) as the private model (docs/models.md)' },
+  'representation-layer': { type: 'string', value: 'NAME', help: 'with --model-file: the layer whose output is h (default: the input of the last Dense layer)' },
   ...DATA_FLAGS,
   shard: { type: 'string', value: 'K/N', help: 'train on shard K of N of the partitioned dataset (local clusters); whole dataset if omitted' },
   'partition-seed': { type: 'string', value: 'S', help: 'seed of the partition shared by all shards', default: '1' },
@@ -42,6 +44,21 @@ function parseShard(text: string): { index: number; count: number } {
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 
+/** --model, or --model-file with --representation-layer. */
+function clientModelFlags(flags: ParsedFlags, source: DataSource | undefined, shardIndex: number): ClientModelSource {
+  const modelText = stringFlag(flags, 'model');
+  const file = stringFlag(flags, 'model-file');
+  const layer = stringFlag(flags, 'representation-layer');
+  if (file !== undefined && modelText !== undefined) throw new UsageError('give --model or --model-file, not both');
+  if (layer !== undefined && file === undefined) throw new UsageError('--representation-layer needs --model-file');
+  if (file !== undefined) return { kind: 'layers-file', file, ...(layer === undefined ? {} : { representationLayer: layer }) };
+  try {
+    return zooSource(modelText ?? defaultModelKind(shardIndex, source?.format === 'csv' ? [1] : [28, 28, 1]));
+  } catch (error) {
+    throw new UsageError(`--model: ${(error as Error).message}`);
+  }
+}
+
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The client id a certificate names: with TLS the identity comes from the certificate, so --client-id may be left out. */
@@ -63,13 +80,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
   const tls = clientTlsFromFlags(flags);
   const clientId = stringFlag(flags, 'client-id') ?? (tls ? certifiedClientId(tls.certFile) : undefined) ?? (shard ? `client-${shard.index}` : hostname());
   if (!CLIENT_ID.test(clientId)) throw new UsageError(`--client-id "${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
-  const modelText = stringFlag(flags, 'model');
-  let model;
-  try {
-    model = modelText ? parseModelKind(modelText) : shard ? defaultModelKind(shard.index) : 'cnn1';
-  } catch (error) {
-    throw new UsageError(`--model: ${(error as Error).message}`);
-  }
+  const model = clientModelFlags(flags, data.source, shard?.index ?? 0);
   const coordinatorAddress = stringFlag(flags, 'coordinator') ?? process.env['PFEDLORA_COORDINATOR'] ?? DEFAULT_CLIENT.coordinator;
   if (!/^[^:\s]+:\d+$/.test(coordinatorAddress) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(coordinatorAddress)) {
     throw new UsageError(`--coordinator expects HOST:PORT, got "${coordinatorAddress}"`);
@@ -82,8 +93,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
     coordinator: coordinatorAddress,
     clientId,
     model,
-    dataset: data.dataset,
-    ...(data.dataDir === undefined ? {} : { dataDir: data.dataDir }),
+    data: data.source ?? { format: 'benchmark', dataset: data.dataset, ...(data.dataDir === undefined ? {} : { dataDir: data.dataDir }) },
     maxTrainSamples: data.maxTrainSamples,
     ...(shard
       ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: intFlag(flags, 'partition-seed', 1, 0) } }
@@ -115,7 +125,14 @@ export async function client(argv: readonly string[]): Promise<number> {
     daemon.shutdown();
   });
   // The endpoint closes however run() ends, so it never keeps a failed daemon's process alive.
-  const result = await daemon.run().finally(() => metrics?.close());
+  const result = await daemon
+    .run()
+    .catch((error: unknown) => {
+      // Refused (model or data outside the run's contract, credential, eviction): exit 4 with the reason.
+      if (error instanceof ClientRefusedError) throw new CliError(error.message, EXIT.refused);
+      throw error;
+    })
+    .finally(() => metrics?.close());
   log.info('client exiting', { clientId: config.clientId, ...result });
   return result.reason === 'gave-up' ? 1 : 0;
 }

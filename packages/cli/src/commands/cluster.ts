@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestClientAccuracies, type RoundRecord } from '@pfedlora/coordinator';
-import { defaultModelKind, meanLatestAccuracy } from '@pfedlora/ml';
+import { dataSourceLabel, defaultModelKind, loadDataSource, meanLatestAccuracy, parseModelChoice } from '@pfedlora/ml';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { formatBytes, formatPercent, table } from '../format';
 import { createProgressBar } from '../progress';
 import { onceSignalled } from './coordinator';
-import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, TRAINING_FLAGS, trainingFlags } from './shared';
+import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingFlags, type DataFlags } from './shared';
 
 const CLI_BIN = join(__dirname, '..', '..', 'bin', 'pfedlora.js');
 
@@ -29,6 +29,7 @@ export const CLUSTER_FLAGS: FlagSpecs = {
   'round-timeout': { type: 'string', value: 'SEC', help: 'round deadline in seconds', default: String(CLUSTER_DEFAULTS.roundTimeoutSeconds) },
   ...DATA_FLAGS,
   'max-samples': { type: 'string', value: 'N', help: "cap each client's train split (0: the whole shard)", default: String(CLUSTER_DEFAULTS.maxSamples) },
+  ...MODELS_FLAGS,
   ...TRAINING_FLAGS,
   ...BACKEND_FLAG,
   port: { type: 'string', value: 'PORT', help: 'coordinator port (0: any free port)', default: '0' },
@@ -39,7 +40,7 @@ export const CLUSTER_FLAGS: FlagSpecs = {
 
 export const CLUSTER_HELP = helpText(
   'pfedlora cluster [options]',
-  'Starts a coordinator and N client daemons as separate processes on 127.0.0.1 (client k on shard k of the\ndataset with CNN-((k mod 5)+1)), shows each round as it closes, and exits 0 when the run is done.\nEvery process logs JSON lines to --log-dir. The processes talk plaintext gRPC (they get --insecure): everything\nstays on 127.0.0.1 of this machine. For a federation across machines use mutual TLS (docs/security.md).',
+  'Starts a coordinator and N client daemons as separate processes on 127.0.0.1 (client k on shard k of the\ndata with CNN-((k mod 5)+1), or the k-th of --models: zoo names or model.json files), shows each round as it closes, and exits 0 when the run is done.\nEvery process logs JSON lines to --log-dir. The processes talk plaintext gRPC (they get --insecure): everything\nstays on 127.0.0.1 of this machine. For a federation across machines use mutual TLS (docs/security.md).',
   CLUSTER_FLAGS,
 );
 
@@ -107,13 +108,17 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   const stateDir = join(logDir, 'coordinator-state');
   const started = Date.now();
 
+  const models = stringFlag(flags, 'models') === undefined ? [] : modelsFlag(stringFlag(flags, 'models')!);
+  const { representationLayer } = representationLayerFlag(flags);
+  const contractArgs = await contractArgsFor(data);
   const trainingArgs = [
     '--algorithm', training.algorithm, '--local-epochs', String(training.localEpochs),
     '--adapter-epochs', String(training.adapterEpochs), '--adapter-share', training.adapterShare, '--batch-size', String(training.batchSize),
     '--lr', String(training.learningRate), '--rank', String(training.rank), '--adapter-alpha', String(training.adapterAlpha), '--seed', String(training.seed),
+    '--representation-dim', String(training.representationDim),
   ];
   const dataArgs = [
-    '--dataset', data.dataset, ...(data.dataDir === undefined ? [] : ['--data-dir', data.dataDir]), '--partition', data.partition,
+    ...sourceArgs(data), '--partition', data.partition,
     '--classes-per-client', String(data.classesPerClient), '--alpha', String(data.dirichletAlpha), '--max-samples', String(data.maxTrainSamples),
   ];
   const bar = createProgressBar();
@@ -123,11 +128,11 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   let printedHeader = false;
   let listening: (port: number) => void = () => {};
   const boundPort = new Promise<number>((resolve) => (listening = resolve));
-  if (!json) process.stdout.write(`pfedlora cluster: ${clients} clients, ${rounds} rounds, ${training.algorithm} on ${data.dataset} (${data.partition}); logs in ${logDir}\n`);
+  if (!json) process.stdout.write(`pfedlora cluster: ${clients} clients, ${rounds} rounds, ${training.algorithm} on ${data.source ? dataSourceLabel(data.source) : data.dataset} (${data.partition}); logs in ${logDir}\n`);
 
   const coordinatorProcess = spawnPfedlora(
     ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--rounds', String(rounds), '--min-clients', String(minClients), '--wait-clients', String(clients),
-      '--participation', String(participation), '--round-timeout', String(roundTimeout), '--dataset', data.dataset, '--state-dir', stateDir, ...trainingArgs,
+      '--participation', String(participation), '--round-timeout', String(roundTimeout), ...contractArgs, '--state-dir', stateDir, ...trainingArgs,
       // Plaintext on purpose: every process of a cluster is on 127.0.0.1 of this machine.
       '--insecure'],
     join(logDir, 'coordinator.log'),
@@ -166,7 +171,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
     for (let k = 0; k < clients; k++) {
       const child = spawnPfedlora(
         ['client', '--coordinator', `127.0.0.1:${portBound}`, '--client-id', `client-${k}`, '--shard', `${k}/${clients}`, '--partition-seed', String(training.seed),
-          '--model', defaultModelKind(k), '--backend', backend, ...dataArgs, '--insecure'],
+          ...modelArgs(models, k, data, representationLayer), '--backend', backend, ...dataArgs, '--insecure'],
         join(logDir, `client-${k}.log`),
       );
       children.push(child);
@@ -217,6 +222,34 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   } finally {
     stopAll('SIGTERM');
   }
+}
+
+/** The client flags naming the data (a benchmark by name, or a team's own files). */
+function sourceArgs(data: DataFlags): string[] {
+  const s = data.source;
+  if (!s) return ['--dataset', data.dataset, ...(data.dataDir === undefined ? [] : ['--data-dir', data.dataDir])];
+  if (s.format === 'image-folder') return ['--data-format', 'image-folder', '--data-dir', s.dir, ...(s.inputShape ? ['--input-shape', s.inputShape.join('x')] : [])];
+  if (s.format === 'csv') {
+    return ['--data-format', 'csv', '--data-dir', s.path, '--label-column', s.labelColumn, ...(s.ignoreColumns?.length ? ['--ignore-columns', s.ignoreColumns.join(',')] : []), '--test-fraction', String(s.testFraction ?? 0.2)];
+  }
+  throw new Error(`cluster cannot pass a ${s.format} data source to client processes`);
+}
+
+/**
+ * The coordinator's contract flags: a benchmark's by name; for a team's own
+ * data, its classes and input shape, read here once (the clients read it again).
+ */
+async function contractArgsFor(data: DataFlags): Promise<string[]> {
+  if (!data.source) return ['--dataset', data.dataset];
+  const splits = await loadDataSource(data.source);
+  return ['--classes', splits.train.classNames.join(','), '--input-shape', splits.train.sampleShape.join('x')];
+}
+
+/** Client k's model flags: the k-th of --models (cycled), else the zoo default for the data. */
+function modelArgs(models: readonly string[], k: number, data: DataFlags, representationLayer: string | undefined): string[] {
+  const choice = models.length ? parseModelChoice(models[k % models.length]!) : { kind: 'zoo' as const, model: defaultModelKind(k, data.source?.format === 'csv' ? [1] : [28, 28, 1]) };
+  if (choice.kind === 'zoo') return ['--model', choice.model];
+  return ['--model-file', choice.file, ...(representationLayer === undefined ? [] : ['--representation-layer', representationLayer])];
 }
 
 function readLedger(stateDir: string): RoundRecord[] {

@@ -1,6 +1,6 @@
 /** `pfedlora coordinator`: the long-running coordinator service. */
-import { AGGREGATION_RULES, DATA_SHAPES, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig } from '@pfedlora/coordinator';
-import { DATASET_NAMES } from '@pfedlora/ml';
+import { AGGREGATION_RULES, datasetContract, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig, type RunContract } from '@pfedlora/coordinator';
+import { DATASET_NAMES, parseInputShape } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
@@ -24,7 +24,9 @@ export const COORDINATOR_FLAGS: FlagSpecs = {
   'disconnect-grace': { type: 'string', value: 'SEC', help: 'a client whose stream closed and is not back this soon is dropped from the round', default: String(c.disconnectGraceMs / 1000) },
   'heartbeat-interval': { type: 'string', value: 'SEC', help: 'how often clients heartbeat', default: String(c.heartbeatIntervalMs / 1000) },
   'chunk-size': { type: 'string', value: 'BYTES', help: 'payload chunk size on the wire', default: String(c.chunkSize) },
-  dataset: { type: 'string', value: 'NAME', help: `dataset clients train on (sets input shape and classes): ${DATASET_NAMES.join(', ')}`, default: 'fashion-mnist' },
+  dataset: { type: 'string', value: 'NAME', help: `benchmark clients train on (sets the contract's input shape and classes): ${DATASET_NAMES.join(', ')}`, default: 'fashion-mnist' },
+  classes: { type: 'string', value: 'LIST', help: "the run's class names, comma-separated (instead of the --dataset's; clients' labels must be among them)" },
+  'input-shape': { type: 'string', value: 'SHAPE', help: "the run's default input, e.g. 32x32x3 or 13 (built-in models, image folders; instead of the --dataset's)" },
   ...TRAINING_FLAGS,
   aggregation: { type: 'string', value: 'RULE', help: `server step over deltas: ${AGGREGATION_RULES.join(', ')} (robust rules buffer the round's updates)`, default: c.aggregation },
   trim: { type: 'string', value: 'F', help: 'trimmed-mean: fraction dropped at each end per coordinate', default: String(c.trimFraction) },
@@ -74,7 +76,7 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
     disconnectGraceMs: Math.round(1000 * floatFlag(flags, 'disconnect-grace', c.disconnectGraceMs / 1000, (n) => n >= 0, 'a number of seconds >= 0')),
     heartbeatIntervalMs: seconds(flags, 'heartbeat-interval', c.heartbeatIntervalMs),
     chunkSize: intFlag(flags, 'chunk-size', c.chunkSize, 1024, 64 * 1024 * 1024),
-    data: DATA_SHAPES[dataset],
+    contract: contractFlags(flags, dataset),
     ...(stateDir === undefined ? {} : { stateDir }),
     ...(runId === undefined ? {} : { runId }),
     ...(credential ? { clientCredential: credential } : {}),
@@ -98,6 +100,23 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
   if (config.dpNoiseMultiplier !== undefined && config.deltaClipNorm === undefined) throw new UsageError('--dp-noise-multiplier needs --delta-clip-norm (the noise is calibrated to it)');
   if (config.dpNoiseMultiplier !== undefined && config.aggregation !== 'mean') throw new UsageError('--dp-noise-multiplier works with --aggregation mean only');
   return config;
+}
+
+/** The adapter contract: the --dataset's, with --classes, --input-shape and --representation-dim over it. */
+function contractFlags(flags: ParsedFlags, dataset: (typeof DATASET_NAMES)[number]): RunContract {
+  const base = datasetContract(dataset, intFlag(flags, 'representation-dim', c.contract.representationDim, 1, 65536));
+  const classesText = stringFlag(flags, 'classes');
+  const shapeText = stringFlag(flags, 'input-shape');
+  const classNames = classesText === undefined ? base.classNames : classesText.split(',').map((n) => n.trim());
+  if (classNames.length < 2 || classNames.some((n) => !n)) throw new UsageError(`--classes expects at least two comma-separated names, got "${classesText}"`);
+  if (new Set(classNames).size !== classNames.length) throw new UsageError(`--classes names a class twice: "${classesText}"`);
+  let inputShape = base.inputShape;
+  try {
+    if (shapeText !== undefined) inputShape = parseInputShape(shapeText);
+  } catch (error) {
+    throw new UsageError(`--input-shape: ${(error as Error).message}`);
+  }
+  return { inputShape, classNames, representationDim: base.representationDim };
 }
 
 /** Resolves on the first of the given signals. */

@@ -1,7 +1,24 @@
 /** Flags several commands share, with one reader each. */
-import { ADAPTER_SHARES, ALGORITHM_NAMES, BACKEND_CHOICES, DATASET_NAMES, DEFAULT_SIMULATION, type AdapterShare, type AlgorithmName, type BackendChoice, type DatasetName, type PartitionKind } from '@pfedlora/ml';
+import {
+  ADAPTER_SHARES,
+  ALGORITHM_NAMES,
+  BACKEND_CHOICES,
+  DATA_FORMATS,
+  DATASET_NAMES,
+  DEFAULT_SIMULATION,
+  parseInputShape,
+  parseModelChoice,
+  type AdapterShare,
+  type AlgorithmName,
+  type BackendChoice,
+  type DataFormat,
+  type DataSource,
+  type DatasetName,
+  type PartitionKind,
+} from '@pfedlora/ml';
 import { LOG_LEVELS, type LogLevel } from '@pfedlora/telemetry';
 import { choiceFlag, floatFlag, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
+import { UsageError } from '../errors';
 
 const d = DEFAULT_SIMULATION;
 
@@ -16,7 +33,12 @@ export function backendFlag(flags: ParsedFlags): BackendChoice {
 /** Which data and how it is split over clients. */
 export const DATA_FLAGS: FlagSpecs = {
   dataset: { type: 'string', value: 'NAME', help: `dataset: ${DATASET_NAMES.join(', ')}`, default: d.dataset },
-  'data-dir': { type: 'string', value: 'DIR', help: 'folder with the dataset files (Fashion-MNIST: the Debian package or the shipped subset when omitted; "subset" forces the subset)' },
+  'data-dir': { type: 'string', value: 'DIR', help: 'folder with the data (Fashion-MNIST: the Debian package or the shipped subset when omitted; "subset" forces the subset); a CSV file also works for --data-format csv' },
+  'data-format': { type: 'string', value: 'FORMAT', help: `${DATA_FORMATS.join(', ')} (default: the --dataset's own; image-folder and csv read --data-dir, docs/data.md)` },
+  'label-column': { type: 'string', value: 'NAME', help: 'csv: the column holding the class names', default: 'label' },
+  'ignore-columns': { type: 'string', value: 'LIST', help: 'csv: columns that are neither features nor the label, comma-separated (ids, dates)' },
+  'test-fraction': { type: 'string', value: 'F', help: 'csv without a test.csv: share of rows held out for testing (seeded)', default: '0.2' },
+  'input-shape': { type: 'string', value: 'HxWxC', help: 'image-folder: size images are resized to when no model file says (default 32x32x3)' },
   partition: { type: 'string', value: 'KIND', help: 'label-skew or dirichlet', default: d.partition },
   'classes-per-client': { type: 'string', value: 'N', help: 'label skew: classes each client holds', default: String(d.classesPerClient) },
   alpha: { type: 'string', value: 'A', help: 'dirichlet concentration', default: String(d.dirichletAlpha) },
@@ -26,17 +48,53 @@ export const DATA_FLAGS: FlagSpecs = {
 export interface DataFlags {
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  /** A team's own data (image folder, CSV); absent for a benchmark set (dataset, dataDir). */
+  readonly source?: DataSource;
   readonly partition: PartitionKind;
   readonly classesPerClient: number;
   readonly dirichletAlpha: number;
   readonly maxTrainSamples: number;
 }
 
+const BENCHMARK_FORMAT: Record<DatasetName, DataFormat> = { 'fashion-mnist': 'idx', mnist: 'idx', cifar10: 'cifar', cifar100: 'cifar' };
+
+/** The data source the flags name: --dataset alone (a benchmark), or --data-format image-folder|csv with --data-dir. */
+export function dataSourceFlags(flags: ParsedFlags): DataSource {
+  const dataset = choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset);
+  const dataDir = stringFlag(flags, 'data-dir');
+  const format = choiceFlag(flags, 'data-format', DATA_FORMATS, BENCHMARK_FORMAT[dataset]);
+  if (format === 'idx' || format === 'cifar') {
+    if (BENCHMARK_FORMAT[dataset] !== format) throw new UsageError(`--data-format ${format} does not fit --dataset ${dataset} (${dataset} is ${BENCHMARK_FORMAT[dataset]})`);
+    return { format: 'benchmark', dataset, ...(dataDir === undefined ? {} : { dataDir }) };
+  }
+  if (dataDir === undefined) throw new UsageError(`--data-format ${format} needs --data-dir (docs/data.md)`);
+  if (format === 'image-folder') {
+    const shapeText = stringFlag(flags, 'input-shape');
+    let inputShape;
+    try {
+      inputShape = shapeText === undefined ? undefined : parseInputShape(shapeText);
+    } catch (error) {
+      throw new UsageError(`--input-shape: ${(error as Error).message}`);
+    }
+    return { format, dir: dataDir, ...(inputShape ? { inputShape } : {}) };
+  }
+  return {
+    format,
+    path: dataDir,
+    labelColumn: stringFlag(flags, 'label-column', 'label'),
+    ignoreColumns: (stringFlag(flags, 'ignore-columns') ?? '').split(',').map((c) => c.trim()).filter(Boolean),
+    testFraction: floatFlag(flags, 'test-fraction', 0.2, (n) => n > 0 && n < 1, 'a number in (0, 1)'),
+  };
+}
+
+const userDataSource = (source: DataSource) => (source.format === 'benchmark' ? {} : { source });
+
 export function dataFlags(flags: ParsedFlags, fallbackMaxSamples = d.maxTrainSamples): DataFlags {
   const dataDir = stringFlag(flags, 'data-dir');
   return {
     dataset: choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset),
     ...(dataDir === undefined ? {} : { dataDir }),
+    ...userDataSource(dataSourceFlags(flags)),
     partition: choiceFlag(flags, 'partition', ['label-skew', 'dirichlet'] as const, d.partition),
     classesPerClient: intFlag(flags, 'classes-per-client', d.classesPerClient, 1),
     dirichletAlpha: floatFlag(flags, 'alpha', d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
@@ -53,6 +111,7 @@ export const SCHEDULE_FLAGS: FlagSpecs = {
   rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
   'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
   'adapter-share': { type: 'string', value: 'WHICH', help: 'adapter factors the federation averages: all (D and U, the paper) or up (U only; D stays on each client)', default: d.adapterShare },
+  'representation-dim': { type: 'string', value: 'D', help: 'width d of the representation h every private model must produce (the adapter contract)', default: String(d.representationDim) },
 };
 
 /** How every client trains; set once per run (simulation or coordinator). */
@@ -70,6 +129,7 @@ export interface ScheduleFlags {
   readonly rank: number;
   readonly adapterAlpha: number;
   readonly adapterShare: AdapterShare;
+  readonly representationDim: number;
 }
 
 export function scheduleFlags(flags: ParsedFlags): ScheduleFlags {
@@ -78,9 +138,10 @@ export function scheduleFlags(flags: ParsedFlags): ScheduleFlags {
     adapterEpochs: intFlag(flags, 'adapter-epochs', d.adapterEpochs, 1),
     batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
     learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
-    rank: intFlag(flags, 'rank', d.rank, 1, 500),
+    rank: intFlag(flags, 'rank', d.rank, 1, 65536),
     adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
     adapterShare: choiceFlag(flags, 'adapter-share', ADAPTER_SHARES, d.adapterShare),
+    representationDim: intFlag(flags, 'representation-dim', d.representationDim, 1, 65536),
   };
 }
 
@@ -95,6 +156,36 @@ export function trainingFlags(flags: ParsedFlags): TrainingFlags {
     ...scheduleFlags(flags),
     seed: intFlag(flags, 'seed', d.seed, 0, 2 ** 32 - 1),
   };
+}
+
+/** Models cycled over a simulation's or a cluster's clients: zoo names or model.json paths. */
+export const MODELS_FLAGS: FlagSpecs = {
+  models: {
+    type: 'string',
+    value: 'LIST',
+    help: 'models cycled over clients: cnn1..cnn5, mlp1..mlp3, or paths of TensorFlow.js model.json files (default: client k gets CNN-((k mod 5)+1), MLP-((k mod 3)+1) for tables)',
+  },
+  'representation-layer': { type: 'string', value: 'NAME', help: 'in every model.json of --models: the layer whose output is h (default: the input of the last Dense layer)' },
+};
+
+export function modelsFlag(text: string): string[] {
+  return text
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean)
+    .map((m) => {
+      try {
+        parseModelChoice(m);
+      } catch (error) {
+        throw new UsageError(`--models: ${(error as Error).message}, or a path ending in .json`);
+      }
+      return m;
+    });
+}
+
+export function representationLayerFlag(flags: ParsedFlags): { representationLayer?: string } {
+  const layer = stringFlag(flags, 'representation-layer');
+  return layer === undefined ? {} : { representationLayer: layer };
 }
 
 export const LOG_FLAG: FlagSpecs = {

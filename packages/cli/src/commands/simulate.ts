@@ -3,7 +3,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEFAULT_SIMULATION,
-  parseModelKind,
   runSimulation,
   type RoundRecord,
   type SimulationConfig,
@@ -12,7 +11,7 @@ import {
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { formatBytes, formatCount, formatPercent, table } from '../format';
 import { createProgressBar } from '../progress';
-import { backendFlag, BACKEND_FLAG, DATA_FLAGS, dataFlags, HELP_FLAG, TRAINING_FLAGS, trainingFlags } from './shared';
+import { backendFlag, BACKEND_FLAG, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingFlags } from './shared';
 
 const d = DEFAULT_SIMULATION;
 
@@ -21,7 +20,7 @@ export const SIMULATE_FLAGS: FlagSpecs = {
   clients: { type: 'string', value: 'N', help: 'number of clients', default: String(d.clients) },
   participation: { type: 'string', value: 'F', help: 'fraction of clients sampled each round, (0, 1]', default: String(d.participation) },
   rounds: { type: 'string', value: 'R', help: 'communication rounds', default: String(d.rounds) },
-  models: { type: 'string', value: 'LIST', help: 'models cycled over clients, e.g. cnn1,cnn3 (default: client k gets CNN-((k mod 5)+1))' },
+  ...MODELS_FLAGS,
   ...TRAINING_FLAGS,
   ...BACKEND_FLAG,
   workers: { type: 'string', value: 'N', help: "worker threads training clients in parallel (0: this thread; auto: one per core)", default: 'auto' },
@@ -47,7 +46,8 @@ export function simulationConfigFromFlags(argv: readonly string[]): { config: Si
     clients: intFlag(flags, 'clients', d.clients, 1),
     participation: floatFlag(flags, 'participation', d.participation, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
     rounds: intFlag(flags, 'rounds', d.rounds, 1),
-    models: modelsText ? modelsText.split(',').map((m) => parseModelKind(m)) : [],
+    models: modelsText ? modelsFlag(modelsText) : [],
+    ...representationLayerFlag(flags),
     backend: backendFlag(flags),
     workers: workers === undefined || workers === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
   };

@@ -21,12 +21,14 @@ import {
   type TrainTaskInfo,
   type UploadAck__Output,
   type UploadHeaderInfo,
+  type ModelDescriptorInfo,
 } from '@pfedlora/protocol';
 
-export const FASHION_MNIST_SHAPE = { height: 28, width: 28, channels: 1, numClasses: 10 };
+/** A CNN-2 on Fashion-MNIST as a client declares it (never trained here). */
+export const CNN2_DESCRIPTOR: ModelDescriptorInfo = { family: 'zoo', name: 'cnn2', parameterCount: 1_000_000, representationDim: 500, numClasses: 10, inputShape: [28, 28, 1], trainFlopsPerSample: 1e6 };
 
 export function joinInfo(clientId: string, over: Partial<JoinInfo> = {}): JoinInfo {
-  return { clientId, modelKind: 'cnn2', numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, data: FASHION_MNIST_SHAPE, credential: '', ...over };
+  return { clientId, model: CNN2_DESCRIPTOR, classNames: ['t-shirt', 'trouser'], numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, credential: '', ...over };
 }
 
 /** Tensors of `spec` filled by `fill(index)`. */

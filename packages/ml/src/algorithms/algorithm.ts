@@ -10,13 +10,19 @@ import type { ArrayPool, NamedTensor, TensorSpec } from '@pfedlora/core';
 import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
-import type { InputShape, ModelKind } from '../zoo';
+import type { ModelSource } from '../model-source';
+import type { InputShape } from '../zoo';
 import { parseAdapterShare, type AdapterShare } from '../adapter';
 
-/** What every party of one federation agrees on. */
+/** What every party of one federation agrees on: the adapter contract and the run's default input. */
 export interface FederationSetup {
+  /** Input the built-in models are built for (a user's model may take another). */
   readonly input: InputShape;
   readonly numClasses: number;
+  /** The run's classes in label order: clients map their own labels to these by name. */
+  readonly classNames: readonly string[];
+  /** Width d of the representation h where the adapter plugs in. */
+  readonly representationDim: number;
   /** Adapter rank r (pFedLoRA). */
   readonly rank: number;
   /** Adapter scaling numerator: the branch is multiplied by alpha / rank. */
@@ -25,9 +31,18 @@ export interface FederationSetup {
   readonly adapterShare?: AdapterShare;
 }
 
-/** A run as the wire describes it (RunSettings): what the coordinator and every daemon derive the setup from. */
+/**
+ * A run as the wire describes it (RunSettings): the adapter contract every
+ * private model must meet, from which the coordinator and every daemon derive
+ * the setup.
+ */
 export interface RunShape {
-  readonly data: { readonly height: number; readonly width: number; readonly channels: number; readonly numClasses: number };
+  /** One sample of the run's default input (what built-in models are built for). */
+  readonly inputShape: readonly number[];
+  /** The run's classes; C is their count. */
+  readonly classNames: readonly string[];
+  /** Width d of h. */
+  readonly representationDim: number;
   readonly rank: number;
   readonly adapterAlpha: number;
   /** Empty or absent (an older coordinator or checkpoint): the default. */
@@ -36,8 +51,15 @@ export interface RunShape {
 
 /** The one way a run's FederationSetup is built, on either side of the wire. */
 export function runFederationSetup(run: RunShape): FederationSetup {
-  const { height, width, channels, numClasses } = run.data;
-  return { input: { height, width, channels }, numClasses, rank: run.rank, alpha: run.adapterAlpha, adapterShare: parseAdapterShare(run.adapterShare ?? '') };
+  return {
+    input: [...run.inputShape],
+    numClasses: run.classNames.length,
+    classNames: [...run.classNames],
+    representationDim: run.representationDim,
+    rank: run.rank,
+    alpha: run.adapterAlpha,
+    adapterShare: parseAdapterShare(run.adapterShare ?? ''),
+  };
 }
 
 /** Local training hyper-parameters of a client. */
@@ -53,7 +75,7 @@ export interface LocalTrainingConfig extends SgdConfig {
 
 export interface ClientSetup {
   readonly clientIndex: number;
-  readonly modelKind: ModelKind;
+  readonly model: ModelSource;
   readonly federation: FederationSetup;
   readonly training: LocalTrainingConfig;
   readonly train: Dataset;

@@ -25,16 +25,11 @@ import {
 import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../batches';
 import { crossEntropy } from '../optimizer';
 import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
-import { REPRESENTATION_DIM, head, representation, type InputShape } from '../zoo';
 import type { AggregatorOptions, GlobalAggregator, UpdateContribution } from './algorithm';
 import type { PrivateClient } from './private-client';
 
 // ---------------------------------------------------------------- training loop
 
-/** Image batch [n, h, w, c] from a flattened batch. Call inside tf.tidy. */
-export function imageBatch(input: InputShape, batch: Batch): tf.Tensor4D {
-  return tf.tensor4d(batch.features, [batch.size, input.height, input.width, input.channels], 'float32');
-}
 
 /**
  * One step on a batch, run inside tf.tidy: it computes gradients and applies
@@ -42,7 +37,7 @@ export function imageBatch(input: InputShape, batch: Batch): tf.Tensor4D {
  * inside a tf.variableGrads closure must be tf.keep()-ed to be returned (the
  * gradient scope would dispose them); the loop disposes whatever comes back.
  */
-export type BatchStep = (x: tf.Tensor4D, y: tf.Tensor1D, batch: Batch) => tf.Tensor[];
+export type BatchStep = (x: tf.Tensor, y: tf.Tensor1D, batch: Batch) => tf.Tensor[];
 
 /**
  * One epoch in a seeded batch order. `onBatch` receives the extras' values
@@ -51,7 +46,7 @@ export type BatchStep = (x: tf.Tensor4D, y: tf.Tensor1D, batch: Batch) => tf.Ten
  */
 export async function runEpoch(
   data: SampleSet,
-  input: InputShape,
+  model: PrivateModel,
   batchSize: number,
   rng: Rng,
   step: BatchStep,
@@ -59,7 +54,7 @@ export async function runEpoch(
 ): Promise<number> {
   let lossSum = 0;
   for (const batch of shuffledBatches(data, batchSize, rng)) {
-    const outputs = tf.tidy(() => step(imageBatch(input, batch), tf.tensor1d(batch.labels, 'int32'), batch));
+    const outputs = tf.tidy(() => step(model.input(batch.features, batch.size), tf.tensor1d(batch.labels, 'int32'), batch));
     const values = outputs.map((t) => t.dataSync() as Float32Array);
     for (const t of outputs) t.dispose();
     lossSum += values[0]![0]! * batch.size;
@@ -186,12 +181,12 @@ export function knownClassMask(count: Float32Array): tf.Tensor1D {
  * toward the global statistic of its class.
  */
 export interface ClassStatRegulariser {
-  /** Width of the statistic: C (logits) or 500 (h). */
+  /** Width of the statistic: C (logits) or d (h). */
   readonly dim: number;
   /** Weight of the regulariser next to the cross-entropy (0: cross-entropy alone). */
   readonly lambda: number;
   /** The batch's statistics [B, dim], from the private model. */
-  statistic(x: tf.Tensor4D): tf.Tensor2D;
+  statistic(x: tf.Tensor): tf.Tensor2D;
   /** The logits the cross-entropy uses, from the statistics. */
   logits(statistic: tf.Tensor2D): tf.Tensor2D;
   /** Per-sample penalty [B] of the statistics against their classes' global ones [B, dim]. */
@@ -216,7 +211,7 @@ export async function trainTowardClassStats(
 ): Promise<{ loss: number; sums: ClassSums }> {
   const { model } = client;
   const { dim, lambda, penaltyDivisor } = regulariser;
-  const C = client.spec.numClasses;
+  const C = client.model.numClasses;
   const rng = client.batchOrder(round);
   const [mean, count] = global as [NamedTensor, NamedTensor];
   const anyKnown = count.values.some((n) => n > 0);
@@ -233,8 +228,8 @@ export async function trainTowardClassStats(
       const penalty = regulariser.penalty(statistic, tf.gather(targets, y));
       const term = tf.div(tf.sum(tf.mul(tf.gather(known, y), penalty)), batch.size * penaltyDivisor);
       return tf.add(ce, tf.mul(term, lambda)) as tf.Scalar;
-    }, model.vars.list as tf.Variable[]);
-    model.optimizer.step(grads);
+    }, model.variables as tf.Variable[]);
+    model.step(grads);
     return [value, batchSums!];
   };
   try {
@@ -459,18 +454,18 @@ export function checkGlobal(global: readonly NamedTensor[], spec: readonly Tenso
 export const HEAD_KERNEL = 'head/kernel';
 export const HEAD_BIAS = 'head/bias';
 
-/** The head every zoo model ends with (fc3: 500 -> C), under the shared names. */
-export function headSpec(numClasses: number): TensorSpec[] {
+/** The head every zoo model ends with (fc3: d -> C), under the shared names. */
+export function headSpec(numClasses: number, representationDim: number): TensorSpec[] {
   return [
-    { name: HEAD_KERNEL, shape: [REPRESENTATION_DIM, numClasses] },
+    { name: HEAD_KERNEL, shape: [representationDim, numClasses] },
     { name: HEAD_BIAS, shape: [numClasses] },
   ];
 }
 
-/** A seeded head, initialised like PyTorch's nn.Linear (U(-1/sqrt(500), 1/sqrt(500))), identical on every machine. */
-export function initialHead(numClasses: number, seed: number): NamedTensor[] {
-  const bound = 1 / Math.sqrt(REPRESENTATION_DIM);
-  return headSpec(numClasses).map((s) => {
+/** A seeded head, initialised like PyTorch's nn.Linear (U(-1/sqrt(d), 1/sqrt(d))), identical on every machine. */
+export function initialHead(numClasses: number, representationDim: number, seed: number): NamedTensor[] {
+  const bound = 1 / Math.sqrt(representationDim);
+  return headSpec(numClasses, representationDim).map((s) => {
     const rng = createRng(deriveSeed(seed, 'head', s.name));
     const values = new Float32Array(sizeOfShape(s.shape));
     for (let i = 0; i < values.length; i++) values[i] = uniform(rng, -bound, bound);
@@ -485,23 +480,37 @@ export function initialHead(numClasses: number, seed: number): NamedTensor[] {
  */
 export function loadHead(model: PrivateModel, received: readonly NamedTensor[], hasMomentum: boolean): void {
   const [kernel, bias] = received as [NamedTensor, NamedTensor];
+  const names = headDenseNames(model);
   model.loadState([
-    { name: 'fc3/kernel', shape: kernel.shape, values: kernel.values },
-    { name: 'fc3/bias', shape: bias.shape, values: bias.values },
+    { name: names.kernel, shape: kernel.shape, values: kernel.values },
+    { name: names.bias, shape: bias.shape, values: bias.values },
     ...(hasMomentum
       ? [
-          { name: 'momentum/fc3/kernel', shape: kernel.shape, values: new Float32Array(kernel.values.length) },
-          { name: 'momentum/fc3/bias', shape: bias.shape, values: new Float32Array(bias.values.length) },
+          { name: `momentum/${names.kernel}`, shape: kernel.shape, values: new Float32Array(kernel.values.length) },
+          { name: `momentum/${names.bias}`, shape: bias.shape, values: new Float32Array(bias.values.length) },
         ]
       : []),
   ]);
 }
 
+/**
+ * Parameter names of the model's single dense head (zoo: fc3/kernel, fc3/bias).
+ * Baselines that share the head need one; a deeper head is refused by name.
+ */
+export function headDenseNames(model: PrivateModel): { kernel: string; bias: string } {
+  const dense = model.network.headDense;
+  const nameOf = (v: tf.Variable | undefined) => [...model.network.parameters].find(([, p]) => p === v)?.[0];
+  const kernel = nameOf(dense?.kernel);
+  const bias = nameOf(dense?.bias);
+  if (!kernel || !bias) throw new Error(`model ${model.descriptor.name} has no single dense head h -> C, which this algorithm shares`);
+  return { kernel, bias };
+}
+
 /** The private model's head (fc3), under the shared names. */
 export async function readHead(model: PrivateModel): Promise<NamedTensor[]> {
-  const kernel = model.vars.byName.get('fc3/kernel');
-  const bias = model.vars.byName.get('fc3/bias');
-  if (!kernel || !bias) throw new Error(`model ${model.spec.kind} has no fc3 head`);
+  const names = headDenseNames(model);
+  const kernel = model.network.parameters.get(names.kernel)!;
+  const bias = model.network.parameters.get(names.bias)!;
   return [
     { name: HEAD_KERNEL, shape: [...kernel.shape], values: (await kernel.data()) as Float32Array },
     { name: HEAD_BIAS, shape: [...bias.shape], values: (await bias.data()) as Float32Array },
@@ -519,9 +528,9 @@ const EVAL_BATCH = 512;
  * after training (FedGH).
  */
 export async function classRepresentationSums(model: PrivateModel, data: SampleSet, numClasses: number): Promise<ClassSums> {
-  const sums = new ClassSums(numClasses, REPRESENTATION_DIM);
+  const sums = new ClassSums(numClasses, model.representationDim);
   for (const batch of sequentialBatches(data, EVAL_BATCH)) {
-    const s = tf.tidy(() => batchClassSums(representation(model.vars, imageBatch(model.spec.input, batch)), tf.tensor1d(batch.labels, 'int32'), numClasses));
+    const s = tf.tidy(() => batchClassSums(model.representation(model.input(batch.features, batch.size), 'eval'), tf.tensor1d(batch.labels, 'int32'), numClasses));
     sums.add(s.dataSync() as Float32Array, batch.labels);
     s.dispose();
     await yieldToEventLoop();
@@ -539,18 +548,18 @@ export async function evaluateNearestPrototype(model: PrivateModel, data: Sample
   const penalty = new Float32Array(classes).map((_, c) => (known[c] ? 0 : 1e30));
   let correct = 0;
   let lossSum = 0;
-  const protoTensor = tf.tensor2d(protos, [classes, REPRESENTATION_DIM]);
+  const protoTensor = tf.tensor2d(protos, [classes, model.representationDim]);
   const penaltyTensor = tf.tensor1d(penalty);
   try {
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
       const [hits, loss] = tf.tidy(() => {
-        const x = imageBatch(model.spec.input, batch);
+        const x = model.input(batch.features, batch.size);
         const y = tf.tensor1d(batch.labels, 'int32');
-        const h = representation(model.vars, x);
+        const h = model.representation(x, 'eval');
         // ||h - p||^2 = ||h||^2 - 2 h.p + ||p||^2; ||h||^2 is the same for every class.
         const dist = tf.add(tf.sub(tf.sum(tf.square(protoTensor), 1), tf.mul(tf.matMul(h, protoTensor, false, true), 2)), penaltyTensor);
         const predicted = tf.argMin(dist, 1);
-        const logits = head(model.vars, h);
+        const logits = model.head(h, 'eval');
         const logProbs = tf.logSoftmax(logits);
         const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(y, classes), logProbs), 1)));
         return [tf.sum(tf.cast(tf.equal(predicted, y), 'int32')), ce];

@@ -16,7 +16,6 @@
  * Evaluation: the private model's own head after local training.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { head, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
   checkGlobal,
@@ -49,7 +48,7 @@ function createFdClient(setup: ClientSetup, options: FdOptions): AlgorithmClient
   const regulariser: ClassStatRegulariser = {
     dim: C,
     lambda: options.lambda,
-    statistic: (x) => head(model.vars, representation(model.vars, x)),
+    statistic: (x) => model.head(model.representation(x, 'train'), 'train'),
     logits: (logits) => logits,
     penalty: (logits, target) => tf.neg(tf.sum(tf.mul(tf.softmax(target), tf.logSoftmax(logits)), 1)) as tf.Tensor1D,
     penaltyDivisor: 1,

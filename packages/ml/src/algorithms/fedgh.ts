@@ -23,8 +23,6 @@
  * locally fine-tuned copy of the global head).
  */
 import { AggregationError, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
-import { extractorForwardFlops } from '../flops';
-import { REPRESENTATION_DIM } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
   checkCounts,
@@ -73,8 +71,8 @@ function comparePairs(a: PrototypePair, b: PrototypePair): number {
  */
 export function trainGeneralizedHead(start: readonly NamedTensor[], pairs: readonly PrototypePair[], options: FedGhOptions): NamedTensor[] {
   const [kernel, bias] = start as [NamedTensor, NamedTensor];
-  const D = REPRESENTATION_DIM;
   const C = bias.values.length;
+  const D = kernel.values.length / C;
   const W = Float64Array.from(kernel.values);
   const b = Float64Array.from(bias.values);
   const sorted = [...pairs].sort(comparePairs);
@@ -131,8 +129,8 @@ function createFedGhClient(setup: ClientSetup): AlgorithmClient {
   const client = createPrivateClient(setup);
   const { model, train } = client;
   const counts = classCounts(setup.train.labels, C);
-  const protoPassPerSample = extractorForwardFlops(client.spec);
-  const schema = headSpec(C);
+  const protoPassPerSample = model.network.flops.extractorForward;
+  const schema = headSpec(C, setup.federation.representationDim);
   return {
     ...client.members,
     async fit(global, round) {
@@ -157,12 +155,12 @@ export function createFedGh(overrides: Partial<FedGhOptions> = {}): Algorithm {
   return {
     name: 'fedgh',
     summary: 'generalized global head: clients upload per-class prototypes (C x 500 + counts), the server trains a shared 500 -> C head on them',
-    globalSpec: (setup) => headSpec(setup.numClasses),
-    updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
-    initialGlobal: (setup, seed) => initialHead(setup.numClasses, seed),
+    globalSpec: (setup) => headSpec(setup.numClasses, setup.representationDim),
+    updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, setup.representationDim),
+    initialGlobal: (setup, seed) => initialHead(setup.numClasses, setup.representationDim, seed),
     createAggregator(global, setup): GlobalAggregator {
       const C = setup.numClasses;
-      const D = REPRESENTATION_DIM;
+      const D = setup.representationDim;
       const pairs: PrototypePair[] = [];
       return foldingAggregator(
         classStatsSpec(PREFIX, C, D),

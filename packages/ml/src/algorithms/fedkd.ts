@@ -37,10 +37,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AggregationError, createRng, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { modelStages, trainStepFlops } from '../flops';
 import { SgdMomentum, crossEntropy } from '../optimizer';
-import { REPRESENTATION_DIM, head, modelSpec, representation } from '../zoo';
+import { head, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
 import { checkGlobal, copyTensors, foldingAggregator, gradsFor, klDivergence, stopGradient, type BatchStep } from './baseline-kit';
-import { SHARED_MODEL_KIND, SharedModelCopy, initialSharedModel, sharedModelSpec } from './fml';
+import { SharedModelCopy, initialSharedModel, sharedModelSpec, sharedModelSpecOf } from './fml';
 import { createPrivateClient } from './private-client';
 
 // ---------------------------------------------------------------- SVD
@@ -736,20 +736,19 @@ export function addDecodedDelta(sums: readonly Float64Array[], update: readonly 
 const PROJECTION = 'projection';
 const STATE_PREFIX = 'fedkd/';
 
-/** The hidden-state projection W_h, initialised like nn.Linear(500, 500, bias=False). */
-function initialProjection(seed: number): Float32Array {
+/** The hidden-state projection W_h, initialised like nn.Linear(d, d, bias=False). */
+function initialProjection(seed: number, d: number): Float32Array {
   const rng = createRng(deriveSeed(seed, 'fedkd-projection'));
-  const bound = 1 / Math.sqrt(REPRESENTATION_DIM);
-  const values = new Float32Array(REPRESENTATION_DIM * REPRESENTATION_DIM);
+  const bound = 1 / Math.sqrt(d);
+  const values = new Float32Array(d * d);
   for (let i = 0; i < values.length; i++) values[i] = uniform(rng, -bound, bound);
   return values;
 }
 
 /** Per-sample training FLOPs of one FedKD epoch: both CNNs trained, plus W_h's forward, weight gradient and input gradient. */
-export function fedkdFlopsPerSample(setup: FederationSetup, privateSpec: ReturnType<typeof modelSpec>): number {
-  const mentee = modelSpec(SHARED_MODEL_KIND, setup.input, setup.numClasses);
-  const projection = 2 * REPRESENTATION_DIM * REPRESENTATION_DIM;
-  return trainStepFlops(modelStages(privateSpec, true)) + trainStepFlops(modelStages(mentee, true)) + 3 * projection;
+export function fedkdFlopsPerSample(setup: FederationSetup, privateTrainStepFlops: number): number {
+  const projection = 2 * setup.representationDim * setup.representationDim;
+  return privateTrainStepFlops + trainStepFlops(modelStages(sharedModelSpecOf(setup), true)) + 3 * projection;
 }
 
 interface FedKdClient extends AlgorithmClient {
@@ -762,20 +761,21 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
   const client = createPrivateClient(setup);
   const { model } = client;
   const mentee = new SharedModelCopy(PREFIX, federation, training);
-  const projection = tf.tidy(() => tf.variable(tf.tensor2d(initialProjection(setup.seed), [REPRESENTATION_DIM, REPRESENTATION_DIM]), true));
+  const d = federation.representationDim;
+  const projection = tf.tidy(() => tf.variable(tf.tensor2d(initialProjection(setup.seed, d), [d, d]), true));
   const projectionOptimizer = new SgdMomentum(training, new Map([[PROJECTION, projection]]));
-  const flopsPerSample = fedkdFlopsPerSample(federation, client.spec);
+  const flopsPerSample = fedkdFlopsPerSample(federation, client.flopsPerSample);
   const schema = sharedModelSpec(PREFIX, federation);
   const codecs = menteeCodecs(federation, options.maxRank);
-  const mentorVars = model.vars.list as tf.Variable[];
+  const mentorVars = model.variables as tf.Variable[];
   const menteeVars = mentee.vars.list as tf.Variable[];
   let lastCompression: CompressionReport | undefined;
 
   const step: BatchStep = (x, y) => {
     let mentorLoss: tf.Scalar | undefined;
     const { grads } = tf.variableGrads(() => {
-      const ht = representation(model.vars, x);
-      const zt = head(model.vars, ht);
+      const ht = model.representation(x, 'train');
+      const zt = model.head(ht, 'train');
       const hs = representation(mentee.vars, x);
       const zs = head(mentee.vars, hs);
       const ceT = crossEntropy(zt, y);
@@ -790,7 +790,7 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
       mentorLoss = tf.keep(lossT);
       return tf.add(lossT, lossS) as tf.Scalar;
     }, [...mentorVars, ...menteeVars, projection]);
-    model.optimizer.step(gradsFor(grads, mentorVars));
+    model.step(gradsFor(grads, mentorVars));
     mentee.optimizer.step(gradsFor(grads, menteeVars));
     projectionOptimizer.step(gradsFor(grads, [projection]));
     return [mentorLoss!];
@@ -820,7 +820,7 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
       return client.update(encoded.tensors, loss, client.localTrainFlops(flopsPerSample));
     },
     async privateState() {
-      const w = { name: `${STATE_PREFIX}${PROJECTION}`, shape: [REPRESENTATION_DIM, REPRESENTATION_DIM], values: (await projection.data()) as Float32Array };
+      const w = { name: `${STATE_PREFIX}${PROJECTION}`, shape: [d, d], values: (await projection.data()) as Float32Array };
       const momentum = (await projectionOptimizer.state()).map((t) => ({ ...t, name: `${STATE_PREFIX}${t.name}` }));
       return [...(await model.state()), w, ...momentum];
     },
@@ -828,7 +828,7 @@ function createFedKdClient(setup: ClientSetup, options: FedKdOptions): FedKdClie
       model.loadState(tensors.filter((t) => !t.name.startsWith(STATE_PREFIX)));
       for (const t of tensors.filter((t) => t.name.startsWith(STATE_PREFIX))) {
         const name = t.name.slice(STATE_PREFIX.length);
-        if (name === PROJECTION) tf.tidy(() => projection.assign(tf.tensor2d(t.values, [REPRESENTATION_DIM, REPRESENTATION_DIM], 'float32')));
+        if (name === PROJECTION) tf.tidy(() => projection.assign(tf.tensor2d(t.values, [d, d], 'float32')));
         else projectionOptimizer.loadState([{ ...t, name }]);
       }
     },

@@ -23,7 +23,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@pfedlora/core';
-import { REPRESENTATION_DIM, head, representation } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
 import {
   checkGlobal,
@@ -54,7 +53,7 @@ const STATE_PREFIX = 'fedproto/global';
 
 function createFedProtoClient(setup: ClientSetup, options: FedProtoOptions): AlgorithmClient {
   const C = setup.federation.numClasses;
-  const D = REPRESENTATION_DIM;
+  const D = setup.federation.representationDim;
   const client = createPrivateClient(setup);
   const { model, test } = client;
   const counts = classCounts(setup.train.labels, C);
@@ -66,8 +65,8 @@ function createFedProtoClient(setup: ClientSetup, options: FedProtoOptions): Alg
   const regulariser: ClassStatRegulariser = {
     dim: D,
     lambda: options.lambda,
-    statistic: (x) => representation(model.vars, x),
-    logits: (h) => head(model.vars, h),
+    statistic: (x) => model.representation(x, 'train'),
+    logits: (h) => model.head(h, 'train'),
     penalty: (h, target) => tf.sum(tf.square(tf.sub(h, target)), 1) as tf.Tensor1D,
     penaltyDivisor: D,
   };
@@ -108,10 +107,10 @@ export function createFedProto(overrides: Partial<FedProtoOptions> = {}): Algori
   return {
     name: byHead ? 'fedproto-head' : 'fedproto',
     summary: `prototype learning: clients upload per-class mean representations (C x 500 + counts), regularise h toward the global prototypes${byHead ? '; evaluated with the model\'s own head (diagnostic variant)' : ''}`,
-    globalSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
-    updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, REPRESENTATION_DIM),
-    initialGlobal: (setup) => emptyClassStats(PREFIX, setup.numClasses, REPRESENTATION_DIM),
-    createAggregator: (global, setup): GlobalAggregator => classMeanAggregator(global, PREFIX, setup.numClasses, REPRESENTATION_DIM),
+    globalSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, setup.representationDim),
+    updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, setup.representationDim),
+    initialGlobal: (setup) => emptyClassStats(PREFIX, setup.numClasses, setup.representationDim),
+    createAggregator: (global, setup): GlobalAggregator => classMeanAggregator(global, PREFIX, setup.numClasses, setup.representationDim),
     createClient: (setup) => createFedProtoClient(setup, options),
   };
 }

@@ -48,17 +48,24 @@ export interface FmlOptions {
 
 export const FML_DEFAULTS: FmlOptions = { alpha: 0.5, beta: 0.5 };
 
-/** The shared model's architecture: the smallest of the zoo. */
-export const SHARED_MODEL_KIND: ModelKind = 'cnn5';
+/** The shared model's architecture: the smallest of the zoo for the run's input (CNN-5 for images, MLP-1 for tables). */
+export function sharedModelKind(setup: Pick<FederationSetup, 'input'>): ModelKind {
+  return setup.input.length === 3 ? 'cnn5' : 'mlp1';
+}
+
+/** The shared model's spec: the run's input, classes and d (FedKD distils h, so d must match). */
+export function sharedModelSpecOf(setup: FederationSetup): ModelSpec {
+  return modelSpec(sharedModelKind(setup), setup.input, setup.numClasses, setup.representationDim);
+}
 
 /** A shared zoo model's parameters under `<prefix>/<layer>/...`, in parameterSpec order. */
 export function sharedModelSpec(prefix: string, setup: FederationSetup): TensorSpec[] {
-  return parameterSpec(modelSpec(SHARED_MODEL_KIND, setup.input, setup.numClasses)).map((p) => ({ name: `${prefix}/${p.name}`, shape: p.shape }));
+  return parameterSpec(sharedModelSpecOf(setup)).map((p) => ({ name: `${prefix}/${p.name}`, shape: p.shape }));
 }
 
 /** Seeded initial parameters of a shared model, identical on every machine. */
 export function initialSharedModel(prefix: string, setup: FederationSetup, seed: number): NamedTensor[] {
-  const spec = modelSpec(SHARED_MODEL_KIND, setup.input, setup.numClasses);
+  const spec = sharedModelSpecOf(setup);
   return initialParameters(spec, deriveSeed(seed, prefix)).map((t) => ({ ...t, name: `${prefix}/${t.name}` }));
 }
 
@@ -77,7 +84,7 @@ export class SharedModelCopy {
     setup: FederationSetup,
     sgd: SgdConfig,
   ) {
-    this.spec = modelSpec(SHARED_MODEL_KIND, setup.input, setup.numClasses);
+    this.spec = sharedModelSpecOf(setup);
     this.vars = createModelVariables(this.spec, initialParameters(this.spec, 0));
     this.optimizer = new SgdMomentum(sgd, this.vars.byName);
   }
@@ -114,14 +121,14 @@ function createFmlClient(setup: ClientSetup, options: FmlOptions): AlgorithmClie
   const meme = new SharedModelCopy(PREFIX, federation, training);
   const flopsPerSample = client.flopsPerSample + trainStepFlops(modelStages(meme.spec, true));
   const schema = sharedModelSpec(PREFIX, federation);
-  const privateVars = model.vars.list as tf.Variable[];
+  const privateVars = model.variables as tf.Variable[];
   const memeVars = meme.vars.list as tf.Variable[];
   const { alpha, beta } = options;
 
   const step: BatchStep = (x, y) => {
     let privateLoss: tf.Scalar | undefined;
     const { grads } = tf.variableGrads(() => {
-      const zp = head(model.vars, representation(model.vars, x));
+      const zp = model.head(model.representation(x, 'train'), 'train');
       const zm = head(meme.vars, representation(meme.vars, x));
       const lossP = tf.add(tf.mul(crossEntropy(zp, y), alpha), tf.mul(klDivergence(stopGradient(zm), zp), 1 - alpha)) as tf.Scalar;
       const lossM = tf.add(tf.mul(crossEntropy(zm, y), beta), tf.mul(klDivergence(stopGradient(zp), zm), 1 - beta));
@@ -129,7 +136,7 @@ function createFmlClient(setup: ClientSetup, options: FmlOptions): AlgorithmClie
       // One tape for both: with the targets detached, d(lossP + lossM)/d(private) = d lossP/d(private), and likewise for the meme.
       return tf.add(lossP, lossM) as tf.Scalar;
     }, [...privateVars, ...memeVars]);
-    model.optimizer.step(gradsFor(grads, privateVars));
+    model.step(gradsFor(grads, privateVars));
     meme.optimizer.step(gradsFor(grads, memeVars));
     return [privateLoss!];
   };

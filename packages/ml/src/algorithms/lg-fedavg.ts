@@ -16,7 +16,7 @@ import { createPrivateClient } from './private-client';
 
 function createLgFedAvgClient(setup: ClientSetup): AlgorithmClient {
   const client = createPrivateClient(setup);
-  const schema = headSpec(setup.federation.numClasses);
+  const schema = headSpec(setup.federation.numClasses, setup.federation.representationDim);
   return {
     ...client.members,
     async fit(global, round) {
@@ -32,9 +32,9 @@ function createLgFedAvgClient(setup: ClientSetup): AlgorithmClient {
 export const lgFedAvg: Algorithm = {
   name: 'lg-fedavg',
   summary: 'shared classifier head (fc3, same shape on every CNN); clients upload their trained head, server takes the sample-weighted mean',
-  globalSpec: (setup) => headSpec(setup.numClasses),
-  updateSpec: (setup) => headSpec(setup.numClasses),
-  initialGlobal: (setup, seed) => initialHead(setup.numClasses, seed),
-  createAggregator: (global, setup, options): GlobalAggregator => weightedMeanAggregator(global, headSpec(setup.numClasses), options),
+  globalSpec: (setup) => headSpec(setup.numClasses, setup.representationDim),
+  updateSpec: (setup) => headSpec(setup.numClasses, setup.representationDim),
+  initialGlobal: (setup, seed) => initialHead(setup.numClasses, setup.representationDim, seed),
+  createAggregator: (global, setup, options): GlobalAggregator => weightedMeanAggregator(global, headSpec(setup.numClasses, setup.representationDim), options),
   createClient: createLgFedAvgClient,
 };

@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedMean, type NamedTensor } from '@pfedlora/core';
 import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
+import { indexClassNames, loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
 import { adapterSpec } from '../adapter';
 import { PAPER_SGD } from '../optimizer';
 import { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
-import { modelSpec } from '../zoo';
+import { modelSpec, zooFlops } from '../zoo';
+import { zooSource } from '../model-source';
 import { standalone } from './standalone';
 import type { AlgorithmClient, ClientSetup, ClientUpdate, FederationSetup } from './algorithm';
 
 let data: DatasetSplits;
-const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: 10, rank: 4, alpha: 4 };
+const setup: FederationSetup = { input: [28, 28, 1], numClasses: 10, classNames: indexClassNames(10), representationDim: 500, rank: 4, alpha: 4 };
 
 /** The first `n` samples of the given classes. */
 function pick(ds: Dataset, classes: number[], n: number): Dataset {
@@ -22,7 +23,7 @@ function pick(ds: Dataset, classes: number[], n: number): Dataset {
 function clientSetup(k: number, classes: number[], n = 128): ClientSetup {
   return {
     clientIndex: k,
-    modelKind: k % 2 ? 'cnn5' : 'cnn3',
+    model: zooSource(k % 2 ? 'cnn5' : 'cnn3'),
     federation: setup,
     training: { ...PAPER_SGD, localEpochs: 1, adapterEpochs: 1, batchSize: 32 },
     train: pick(data.train, classes, n),
@@ -46,7 +47,7 @@ describe('pFedLoRA client step', () => {
     await client.evaluate();
     expect(tf.memory().numTensors).toBe(before);
 
-    expect(update.tensors.map((t) => [t.name, t.shape])).toEqual(adapterSpec({ rank: 4, alpha: 4, numClasses: 10 }).map((s) => [s.name, s.shape]));
+    expect(update.tensors.map((t) => [t.name, t.shape])).toEqual(adapterSpec({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }).map((s) => [s.name, s.shape]));
     expect(update.numSamples).toBe(128);
     expect(update.trainFlops).toBeGreaterThan(0);
     const norm = (t: NamedTensor) => Math.sqrt(t.values.reduce((s, v) => s + v * v, 0));
@@ -64,7 +65,7 @@ describe('pFedLoRA client step', () => {
     }
     const [one, four] = fits as [ClientUpdate, ClientUpdate];
     // Three more adapter epochs: exactly 3 n step-2 epochs of FLOPs, no CNN pass.
-    const perEpoch = pfedloraFlopsPerSample(modelSpec('cnn5', setup.input, setup.numClasses), { rank: 4, alpha: 4, numClasses: 10 }).step2PerEpoch;
+    const perEpoch = pfedloraFlopsPerSample(zooFlops(modelSpec('cnn5', setup.input, setup.numClasses)), { rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }).step2PerEpoch;
     expect(four.trainFlops - one.trainFlops).toBeCloseTo(3 * one.numSamples * perEpoch, 0);
     // Same step 1 (same seed and batches), a longer-trained adapter: a lower step-2 loss.
     expect(four.trainLoss).toBeLessThan(one.trainLoss);

@@ -26,16 +26,16 @@ import {
   type AdapterVariables,
 } from '../adapter';
 import { shuffledBatches, type SampleSet } from '../batches';
-import { adapterForwardFlops, extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from '../flops';
+import { adapterForwardFlops } from '../flops';
+import type { NetworkFlops } from '../network';
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
 import { yieldToEventLoop } from '../private-model';
-import { REPRESENTATION_DIM, type ModelSpec } from '../zoo';
 import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
 import { weightedMeanAggregator } from './baseline-kit';
 import { createPrivateClient, lastEpochLoss } from './private-client';
 
 function adapterConfigOf(setup: FederationSetup): AdapterConfig {
-  return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses };
+  return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses, representationDim: setup.representationDim };
 }
 
 /** What goes down and up: the whole adapter, or U alone (`adapterShare`). */
@@ -50,13 +50,13 @@ function sharedNames(setup: FederationSetup): Set<string> {
 
 /** Step 2: SGD on the adapter alone over precomputed [h, head logits] rows. */
 async function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, frozen: SampleSet, batchSize: number, rng: Rng): Promise<number> {
-  const classes = adapter.config.numClasses;
+  const { numClasses: classes, representationDim: d } = adapter.config;
   let lossSum = 0;
   for (const batch of shuffledBatches(frozen, batchSize, rng)) {
     const loss = tf.tidy(() => {
       const rows = tf.tensor2d(batch.features, [batch.size, frozen.sampleSize]);
-      const h = tf.slice(rows, [0, 0], [batch.size, REPRESENTATION_DIM]);
-      const base = tf.slice(rows, [0, REPRESENTATION_DIM], [batch.size, classes]);
+      const h = tf.slice(rows, [0, 0], [batch.size, d]);
+      const base = tf.slice(rows, [0, d], [batch.size, classes]);
       const y = tf.tensor1d(batch.labels, 'int32');
       const { value, grads } = tf.variableGrads(
         () => crossEntropy(tf.add(base, adapterLogits(adapter, h)) as tf.Tensor2D, y),
@@ -73,13 +73,13 @@ async function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMoment
 }
 
 /** Per-sample FLOPs of step 1 and step 2 for one model (docs/algorithm.md). */
-export function pfedloraFlopsPerSample(spec: ModelSpec, config: AdapterConfig): { step1: number; step2PerEpoch: number; step2Once: number } {
-  const adapter = adapterForwardFlops(REPRESENTATION_DIM, config.rank, config.numClasses);
-  // Step 1: every CNN layer trained; the frozen adapter still passes gradients to h.
-  const step1 = trainStepFlops(modelStages(spec, true)) + 2 * adapter;
-  // Step 2: one forward through the frozen CNN and head, then the adapter alone:
+export function pfedloraFlopsPerSample(model: NetworkFlops, config: AdapterConfig): { step1: number; step2PerEpoch: number; step2Once: number } {
+  const adapter = adapterForwardFlops(config.representationDim, config.rank, config.numClasses);
+  // Step 1: every layer of the private model trained; the frozen adapter still passes gradients to h.
+  const step1 = model.trainStep + 2 * adapter;
+  // Step 2: one forward through the frozen model and head, then the adapter alone:
   // forward, weight gradients of D and U, and the input gradient of U.
-  const step2Once = extractorForwardFlops(spec) + headForwardFlops(spec);
+  const step2Once = model.extractorForward + model.headForward;
   const up = 2 * config.rank * config.numClasses;
   const step2PerEpoch = adapter + adapter + up;
   return { step1, step2PerEpoch, step2Once };
@@ -93,7 +93,7 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
   const adapter = createAdapterVariables(config);
   const adapterSgd: SgdConfig = training;
   const adapterOptimizer = new SgdMomentum(adapterSgd, new Map([[ADAPTER_DOWN, adapter.down], [ADAPTER_UP, adapter.up]]));
-  const flops = pfedloraFlopsPerSample(client.spec, config);
+  const flops = pfedloraFlopsPerSample(model.network.flops, config);
   const branch = (h: tf.Tensor2D) => adapterLogits(adapter, h);
   const shared = sharedNames(federation);
   // A factor that is not shared never comes from the global: the client draws its own

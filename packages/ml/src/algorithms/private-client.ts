@@ -8,9 +8,8 @@
  */
 import { createRng, deriveSeed, type NamedTensor, type Rng } from '@pfedlora/core';
 import { sampleSetOf, type Batch, type SampleSet } from '../batches';
-import { modelStages, trainStepFlops } from '../flops';
+import { createNetwork } from '../model-source';
 import { PrivateModel } from '../private-model';
-import { modelSpec, type ModelSpec } from '../zoo';
 import type { AlgorithmClient, ClientSetup, ClientUpdate } from './algorithm';
 import { runEpoch, type BatchStep } from './baseline-kit';
 
@@ -18,7 +17,6 @@ import { runEpoch, type BatchStep } from './baseline-kit';
 export type PrivateModelMembers = Pick<AlgorithmClient, 'privateModelBytes' | 'evaluate' | 'privateState' | 'loadPrivateState' | 'dispose'>;
 
 export interface PrivateClient {
-  readonly spec: ModelSpec;
   readonly model: PrivateModel;
   readonly train: SampleSet;
   readonly test: SampleSet;
@@ -54,14 +52,12 @@ export async function lastEpochLoss(epochs: number, epoch: () => Promise<number>
 
 export function createPrivateClient(setup: ClientSetup): PrivateClient {
   const { federation, training } = setup;
-  const spec = modelSpec(setup.modelKind, federation.input, federation.numClasses);
-  const model = new PrivateModel(spec, deriveSeed(setup.seed, 'model'), training);
+  const model = new PrivateModel(createNetwork(setup.model, federation, deriveSeed(setup.seed, 'model')), training);
   const train = sampleSetOf(setup.train);
   const test = sampleSetOf(setup.test);
-  const flopsPerSample = trainStepFlops(modelStages(spec, true));
+  const flopsPerSample = model.network.flops.trainStep;
   const localTrainFlops = (perSample = flopsPerSample) => perSample * train.count * training.localEpochs;
   return {
-    spec,
     model,
     train,
     test,
@@ -76,7 +72,7 @@ export function createPrivateClient(setup: ClientSetup): PrivateClient {
     batchOrder: (round) => createRng(deriveSeed(setup.seed, 'batches', round)),
     localEpochs: (rng, step, onBatch) =>
       lastEpochLoss(training.localEpochs, async () =>
-        step ? runEpoch(train, spec.input, training.batchSize, rng, step, onBatch) : (await model.trainEpoch(train, training.batchSize, rng)).meanLoss,
+        step ? runEpoch(train, model, training.batchSize, rng, step, onBatch) : (await model.trainEpoch(train, training.batchSize, rng)).meanLoss,
       ),
     localTrainFlops,
     update: (tensors, trainLoss, trainFlops = localTrainFlops()) => ({ tensors, numSamples: train.count, trainFlops, trainLoss }),

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@pfedlora/core';
 import { initEngine } from '../engine';
-import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
+import { indexClassNames, loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
+import { zooSource } from '../model-source';
 import { PAPER_SGD } from '../optimizer';
 import { DEFAULT_SIMULATION, runSimulation, type SimulationResult } from '../simulation';
 import type { ModelKind } from '../zoo';
@@ -15,7 +16,7 @@ import type { AlgorithmName, ClientSetup, FederationSetup } from './algorithm';
 
 /** Classes of the federation every baseline test uses. */
 export const C = 10;
-export const setup: FederationSetup = { input: { height: 28, width: 28, channels: 1 }, numClasses: C, rank: 4, alpha: 4 };
+export const setup: FederationSetup = { input: [28, 28, 1], numClasses: C, classNames: indexClassNames(C), representationDim: 500, rank: 4, alpha: 4 };
 export const names = (ts: readonly { name: string; shape: readonly number[] }[]) => ts.map((t) => [t.name, [...t.shape]]);
 const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 /** Bitwise equality of two tensor lists (jest's deep equality is slow on millions of floats). */
@@ -43,7 +44,7 @@ export function clientSetup(k: number, modelKind: ModelKind, classes: number[], 
   if (!data) throw new Error('clientSetup: call useFashionMnistSubset() first');
   return {
     clientIndex: k,
-    modelKind,
+    model: zooSource(modelKind),
     federation: setup,
     training: { ...PAPER_SGD, learningRate, localEpochs: 1, adapterEpochs: 1, batchSize: 32 },
     train: pick(data.train, classes, n),

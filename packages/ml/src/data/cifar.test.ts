@@ -54,8 +54,8 @@ test('CIFAR-10 from its cifar-10-batches-bin subfolder: counts, labels, NHWC pla
   const splits = await loadCifar(dir, 'cifar10');
   expect(splits.source).toBe(join(dir, 'cifar-10-batches-bin'));
   const { train, test: tst } = splits;
-  expect([train.count, train.height, train.width, train.channels, train.numClasses]).toEqual([15, 32, 32, 3, 10]);
-  expect(train.images.length).toBe(15 * 3072);
+  expect([train.count, ...train.sampleShape, train.numClasses]).toEqual([15, 32, 32, 3, 10]);
+  expect(train.features.length).toBe(15 * 3072);
   expect(Array.from(train.labels)).toEqual(Array.from({ length: 15 }, (_, i) => i % 10));
   expect(tst.count).toBe(3);
   expect(Array.from(tst.labels)).toEqual([15 % 10, 16 % 10, 17 % 10]);
@@ -65,9 +65,9 @@ test('CIFAR-10 from its cifar-10-batches-bin subfolder: counts, labels, NHWC pla
     [14, 31, 31, 2],
     [7, 20, 0, 2],
   ] as const) {
-    expect(train.images[s * 3072 + (y * 32 + x) * 3 + c]).toBeCloseTo(px(s, y, x, c) / 255, 6);
+    expect(train.features[s * 3072 + (y * 32 + x) * 3 + c]).toBeCloseTo(px(s, y, x, c) / 255, 6);
   }
-  expect(tst.images[2 * 3072 + (1 * 32 + 2) * 3 + 1]).toBeCloseTo(px(17, 1, 2, 1) / 255, 6);
+  expect(tst.features[2 * 3072 + (1 * 32 + 2) * 3 + 1]).toBeCloseTo(px(17, 1, 2, 1) / 255, 6);
 });
 
 test('CIFAR-100 (given the folder itself) uses fine labels and 100 classes', async () => {
@@ -78,7 +78,7 @@ test('CIFAR-100 (given the folder itself) uses fine labels and 100 classes', asy
   expect(train.labels[99]).toBe(99);
   expect(train.labels[100]).toBe(0);
   expect(tst.labels[0]).toBe(120 % 100);
-  expect(train.images[119 * 3072 + (8 * 32 + 9) * 3 + 2]).toBeCloseTo(px(119, 8, 9, 2) / 255, 6);
+  expect(train.features[119 * 3072 + (8 * 32 + 9) * 3 + 2]).toBeCloseTo(px(119, 8, 9, 2) / 255, 6);
 });
 
 describe('errors name the file', () => {

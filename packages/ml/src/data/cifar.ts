@@ -4,6 +4,7 @@
  * byte(s) followed by 3072 pixel bytes in CHW order (1024 red, 1024 green,
  * 1024 blue, each row-major 32x32). We convert to NHWC floats in [0, 1].
  */
+import { benchmarkClassNames } from './dataset';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, DatasetName, DatasetSplits } from './dataset';
@@ -120,7 +121,7 @@ function decodeBatches(batches: RawBatch[], kind: CifarKind): Dataset {
   const recordSize = layout.labelBytes + CIFAR_PIXELS;
   const plane = CIFAR_SIDE * CIFAR_SIDE;
   const count = batches.reduce((s, b) => s + b.count, 0);
-  const images = new Float32Array(count * CIFAR_PIXELS);
+  const features = new Float32Array(count * CIFAR_PIXELS);
   const labels = new Int32Array(count);
   let n = 0;
   for (const { bytes, count: bc } of batches) {
@@ -132,21 +133,20 @@ function decodeBatches(batches: RawBatch[], kind: CifarKind): Dataset {
       // CHW -> HWC: pixel p of channel c goes to (p * 3 + c). One pass over
       // the pixels writing r, g, b together keeps the writes sequential.
       for (let p = 0, d = dst; p < plane; p++, d += 3) {
-        images[d] = UNIT[bytes[px + p]!]!;
-        images[d + 1] = UNIT[bytes[px + plane + p]!]!;
-        images[d + 2] = UNIT[bytes[px + 2 * plane + p]!]!;
+        features[d] = UNIT[bytes[px + p]!]!;
+        features[d + 1] = UNIT[bytes[px + plane + p]!]!;
+        features[d + 2] = UNIT[bytes[px + 2 * plane + p]!]!;
       }
     }
   }
   return {
     name: kind,
-    images,
+    features,
     labels,
     count,
-    height: CIFAR_SIDE,
-    width: CIFAR_SIDE,
-    channels: CIFAR_CHANNELS,
+    sampleShape: [CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS],
     numClasses: layout.numClasses,
+    classNames: benchmarkClassNames(kind, layout.numClasses),
   };
 }
 

@@ -1,10 +1,11 @@
 /**
- * In-memory image classification datasets. Pixels are kept as one flat
- * Float32Array in NHWC order (what tfjs tensors expect), scaled to [0, 1], so a
- * batch is a cheap subarray copy rather than per-sample objects.
+ * In-memory classification datasets: images, table rows, whatever a client
+ * brings. Features are kept as one flat sample-major Float32Array (images NHWC
+ * scaled to [0, 1], what tfjs tensors expect), so a batch is a cheap subarray
+ * copy rather than per-sample objects.
  */
 
-/** The datasets pfedlora knows how to read. */
+/** The benchmark datasets pfedlora reads by name. */
 export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'cifar100';
 
 /** All names, for CLI validation and help text. */
@@ -15,16 +16,18 @@ export function isDatasetName(name: string): name is DatasetName {
 }
 
 export interface Dataset {
-  name: DatasetName;
-  /** NHWC, length count*height*width*channels, values in [0, 1]. */
-  images: Float32Array;
+  /** A label for logs: a benchmark's name, or the format and folder of a client's own data. */
+  name: string;
+  /** Sample-major features, length count * product(sampleShape): images NHWC in [0, 1], or standardized table rows. */
+  features: Float32Array;
   /** One class index in [0, numClasses) per sample. */
   labels: Int32Array;
   count: number;
-  height: number;
-  width: number;
-  channels: number;
+  /** Shape of one sample: [height, width, channels] for images, [features] for tables. */
+  sampleShape: readonly number[];
   numClasses: number;
+  /** Class names in label order (label i is classNames[i]): how labels map to a run's classes. */
+  classNames: readonly string[];
 }
 
 export interface DatasetSplits {
@@ -40,8 +43,27 @@ export interface DatasetSplits {
 export type DataOrigin = 'data-dir' | 'system' | 'subset';
 
 /** Number of floats in one sample. */
-export function sampleSize(ds: Pick<Dataset, 'height' | 'width' | 'channels'>): number {
-  return ds.height * ds.width * ds.channels;
+export function sampleSize(ds: Pick<Dataset, 'sampleShape'>): number {
+  return ds.sampleShape.reduce((a, b) => a * b, 1);
+}
+
+/** "0", "1", ... : class names for labels that are plain indices. */
+export function indexClassNames(numClasses: number): string[] {
+  return Array.from({ length: numClasses }, (_, i) => String(i));
+}
+
+/**
+ * Class names of the benchmark sets, usable as folder names (an image-folder
+ * client joining a Fashion-MNIST run names its subfolders like these).
+ */
+const BENCHMARK_CLASS_NAMES: Partial<Record<string, readonly string[]>> = {
+  'fashion-mnist': ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'],
+  cifar10: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+};
+
+export function benchmarkClassNames(name: string, numClasses: number): string[] {
+  const names = BENCHMARK_CLASS_NAMES[name];
+  return names && names.length === numClasses ? [...names] : indexClassNames(numClasses);
 }
 
 /**
@@ -52,7 +74,7 @@ export function sampleSize(ds: Pick<Dataset, 'height' | 'width' | 'channels'>): 
 export function subsetOf(ds: Dataset, indices: Int32Array): Dataset {
   const size = sampleSize(ds);
   const n = indices.length;
-  const images = new Float32Array(n * size);
+  const features = new Float32Array(n * size);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const idx = indices[i]!;
@@ -60,10 +82,10 @@ export function subsetOf(ds: Dataset, indices: Int32Array): Dataset {
       throw new RangeError(`subsetOf(${ds.name}): index ${idx} out of range [0, ${ds.count})`);
     }
     // One typed-array copy per sample; no per-pixel work.
-    images.set(ds.images.subarray(idx * size, (idx + 1) * size), i * size);
+    features.set(ds.features.subarray(idx * size, (idx + 1) * size), i * size);
     labels[i] = ds.labels[idx]!;
   }
-  return { ...ds, images, labels, count: n };
+  return { ...ds, features, labels, count: n };
 }
 
 /** Per-class sample counts (length numClasses). */

@@ -21,8 +21,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function checkRange(ds: Dataset): void {
   let min = Infinity;
   let max = -Infinity;
-  for (let i = 0; i < ds.images.length; i++) {
-    const v = ds.images[i]!;
+  for (let i = 0; i < ds.features.length; i++) {
+    const v = ds.features[i]!;
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -48,9 +48,9 @@ describe('committed Fashion-MNIST subset', () => {
     expect(splits.origin).toBe('subset');
     expect(splits.source).toContain(fashionMnistSubsetDir());
     const { train, test: tst } = splits;
-    expect([train.count, train.height, train.width, train.channels, train.numClasses]).toEqual([10000, 28, 28, 1, 10]);
+    expect([train.count, ...train.sampleShape, train.numClasses]).toEqual([10000, 28, 28, 1, 10]);
     expect(tst.count).toBe(2000);
-    expect(train.images.length).toBe(10000 * 784);
+    expect(train.features.length).toBe(10000 * 784);
     expect(Array.from(classCounts(train.labels, 10))).toEqual(new Array(10).fill(1000));
     expect(Array.from(classCounts(tst.labels, 10))).toEqual(new Array(10).fill(200));
     checkRange(train);
@@ -71,7 +71,7 @@ describe('resolution and errors', () => {
     const dir = join(tmp, 'mine');
     await writeTinyIdx(dir, 20, 10, false);
     const splits = await loadDataset('fashion-mnist', { dataDir: dir });
-    expect([splits.origin, splits.source, splits.train.count, splits.test.count, splits.train.height]).toEqual([
+    expect([splits.origin, splits.source, splits.train.count, splits.test.count, splits.train.sampleShape[0]]).toEqual([
       'data-dir',
       dir,
       20,
@@ -79,7 +79,7 @@ describe('resolution and errors', () => {
       2,
     ]);
     // Pixel value of sample i is i/255 everywhere.
-    expect(splits.train.images[13 * 4 + 3]).toBeCloseTo(13 / 255, 6);
+    expect(splits.train.features[13 * 4 + 3]).toBeCloseTo(13 / 255, 6);
     const mnist = await loadDataset('mnist', { dataDir: dir });
     expect(mnist.train.name).toBe('mnist');
   });
@@ -139,19 +139,18 @@ describe('resolution and errors', () => {
 test('subsetOf copies the chosen samples in order', () => {
   const ds: Dataset = {
     name: 'mnist',
-    images: Float32Array.from({ length: 5 * 4 }, (_, i) => Math.floor(i / 4)),
+    features: Float32Array.from({ length: 5 * 4 }, (_, i) => Math.floor(i / 4)),
     labels: Int32Array.from([0, 1, 2, 3, 4]),
     count: 5,
-    height: 2,
-    width: 2,
-    channels: 1,
+    sampleShape: [2, 2, 1],
     numClasses: 5,
+    classNames: ['0', '1', '2', '3', '4'],
   };
   const sub = subsetOf(ds, Int32Array.from([4, 1]));
   expect([sub.count, ...sub.labels]).toEqual([2, 4, 1]);
-  expect(Array.from(sub.images)).toEqual([4, 4, 4, 4, 1, 1, 1, 1]);
-  sub.images[0] = 99;
-  expect(ds.images[16]).toBe(4);
+  expect(Array.from(sub.features)).toEqual([4, 4, 4, 4, 1, 1, 1, 1]);
+  sub.features[0] = 99;
+  expect(ds.features[16]).toBe(4);
   expect(() => subsetOf(ds, Int32Array.from([5]))).toThrow(/index 5 out of range/);
 });
 

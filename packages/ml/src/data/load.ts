@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DataOrigin, Dataset, DatasetName, DatasetSplits } from './dataset';
+import { benchmarkClassNames, type DataOrigin, type Dataset, type DatasetName, type DatasetSplits } from './dataset';
 import { bytesToUnitFloats, readIdxImages, readIdxLabels } from './idx';
 import { cifarHowToGet, loadCifar, resolveCifarDir } from './cifar';
 
@@ -113,13 +113,12 @@ async function readIdxSplit(
   }
   return {
     name,
-    images: bytesToUnitFloats(img.data),
+    features: bytesToUnitFloats(img.data),
     labels,
     count: img.count,
-    height: img.height,
-    width: img.width,
-    channels: 1,
+    sampleShape: [img.height, img.width, 1],
     numClasses,
+    classNames: benchmarkClassNames(name, numClasses),
   };
 }
 
@@ -129,10 +128,8 @@ export async function loadIdxDataset(dir: string, name: DatasetName, numClasses 
     readIdxSplit(dir, MNIST_FILES.trainImages, MNIST_FILES.trainLabels, name, numClasses),
     readIdxSplit(dir, MNIST_FILES.testImages, MNIST_FILES.testLabels, name, numClasses),
   ]);
-  if (train.height !== test.height || train.width !== test.width) {
-    throw new Error(
-      `${name} in ${dir}: train images are ${train.height}x${train.width} but test images are ${test.height}x${test.width}`,
-    );
+  if (train.sampleShape.join('x') !== test.sampleShape.join('x')) {
+    throw new Error(`${name} in ${dir}: train images are ${train.sampleShape.join('x')} but test images are ${test.sampleShape.join('x')}`);
   }
   return { train, test };
 }

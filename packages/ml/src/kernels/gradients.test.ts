@@ -111,6 +111,46 @@ const CASES: Case[] = [
   { kernel: 'MaxPool', label: '2x2 stride 2', inputs: [x4(104)], op: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid') },
   { kernel: 'MaxPool', label: '3x3 stride 1 same', inputs: [x4(105)], op: (x) => tf.maxPool(x as tf.Tensor4D, 3, 1, 'same') },
   { kernel: 'AvgPool', inputs: [x4(106)], op: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid') },
+  { kernel: 'AvgPool', label: '3x3 stride 2 same', inputs: [f(107, [2, 7, 6, 3])], op: (x) => tf.avgPool(x as tf.Tensor4D, 3, 2, 'same') },
+  {
+    kernel: 'DepthwiseConv2dNative',
+    label: '3x3 stride 1 valid',
+    inputs: [x4(108), f(109, [3, 3, 3, 1])],
+    op: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'),
+  },
+  {
+    kernel: 'DepthwiseConv2dNative',
+    label: '3x3 stride 2 same, multiplier 2',
+    inputs: [f(110, [2, 7, 6, 3]), f(111, [3, 3, 3, 2])],
+    op: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'),
+  },
+  {
+    kernel: 'DepthwiseConv2dNative',
+    label: '2x3 strides [2, 1] valid, multiplier 3',
+    inputs: [f(112, [2, 7, 8, 2]), f(113, [2, 3, 2, 3])],
+    op: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 1], 'valid'),
+  },
+  {
+    kernel: 'DepthwiseConv2dNative',
+    label: '5x5 stride 1 same',
+    inputs: [f(114, [1, 6, 5, 4]), f(115, [5, 5, 4, 1])],
+    op: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+  },
+  {
+    kernel: 'FusedBatchNorm',
+    label: 'NHWC, per-channel statistics',
+    inputs: [f(116, [2, 3, 3, 4]), f(117, [4]), positive(118, [4]), f(119, [4]), f(140, [4])],
+    op: (x, m, v, o, s) => tf.batchNorm(x!, m!, v!, o!, s!, 1e-3),
+  },
+  {
+    kernel: 'FusedBatchNorm',
+    label: 'rank 2, statistics of the batch (as BatchNormalization trains)',
+    inputs: [f(141, [5, 3]), f(142, [3]), f(143, [3])],
+    op: (x, o, s) => {
+      const { mean, variance } = tf.moments(x!, [0]);
+      return tf.batchNorm(x!, mean, variance, o!, s!, 1e-3);
+    },
+  },
 ];
 
 /** Scalar loss sum_i <op(xs)_i, W_i> with fixed weights, so every output element matters differently. */

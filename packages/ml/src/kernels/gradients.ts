@@ -20,6 +20,8 @@ import type {
   ClipByValueAttrs,
   ConcatAttrs,
   Conv2DAttrs,
+  DepthwiseConv2dNativeAttrs,
+  FusedBatchNormAttrs,
   GatherV2Attrs,
   GradConfig,
   LeakyReluAttrs,
@@ -36,6 +38,7 @@ import type {
   SplitVAttrs,
   SumAttrs,
   Tensor,
+  Tensor4D,
   TileAttrs,
   TransposeAttrs,
   UnpackAttrs,
@@ -123,6 +126,57 @@ function minMax(kernelName: string, axesOf: (attrs: NamedAttrMap) => number | nu
       return { x: () => tf.mul(keepDims(one(dy), x.shape, axes), tf.cast(tf.equal(x, keepDims(y, x.shape, axes)), 'float32')) };
     },
   };
+}
+
+/**
+ * t [n, h, w, c] re-framed on axes 1 and 2: `before` zeros in front, then t,
+ * then zeros or a cut so that the axis is `length` long.
+ */
+function reframe(t: Tensor4D, before: [number, number], length: [number, number]): Tensor4D {
+  const tail = [length[0] - before[0] - t.shape[1], length[1] - before[1] - t.shape[2]];
+  let out = t;
+  const pads: Array<[number, number]> = [[0, 0], [before[0], Math.max(0, tail[0]!)], [before[1], Math.max(0, tail[1]!)], [0, 0]];
+  if (pads.some((p) => p[0] > 0 || p[1] > 0)) out = tf.pad(out, pads);
+  if (tail[0]! < 0 || tail[1]! < 0) out = tf.slice(out, [0, 0, 0, 0], [-1, length[0], length[1], -1]);
+  return out;
+}
+
+/**
+ * Input gradient of a depthwise convolution from forward ops only (the wasm
+ * backend has no DepthwiseConv2dNativeBackpropInput kernel): dy dilated by
+ * the strides and framed by (k - 1 - pad), correlated channel by channel with
+ * the flipped filter, summed over the channel multiplier.
+ */
+function depthwiseInputGrad(dy: Tensor4D, filter: Tensor4D, info: tf.backend_util.Conv2DInfo): Tensor4D {
+  const { batchSize: n, inHeight, inWidth, inChannels: c, outHeight, outWidth, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const m = filter.shape[3];
+  let d: Tensor4D = dy;
+  if (sh > 1 || sw > 1) {
+    const spread = tf.pad(tf.reshape(dy, [n, outHeight, 1, outWidth, 1, c * m]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    d = tf.reshape(spread, [n, outHeight * sh, outWidth * sw, c * m]);
+  }
+  const framed = reframe(d, [kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left], [inHeight + kh - 1, inWidth + kw - 1]);
+  const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]) as Tensor4D;
+  const y = tf.depthwiseConv2d(framed, flipped, 1, 'valid');
+  return m === 1 ? y : (tf.sum(tf.reshape(y, [n, inHeight, inWidth, c, m]), 4) as Tensor4D);
+}
+
+/**
+ * Filter gradient of a depthwise convolution from forward ops only: the
+ * batch moves into the channels ([1, h, w, n c]) and dy becomes a per-channel
+ * filter [oh, ow, n c, m] dilated by the strides, so one depthwise
+ * convolution yields [1, kh, kw, n c m]; the batch is then summed out.
+ */
+function depthwiseFilterGrad(x: Tensor4D, dy: Tensor4D, info: tf.backend_util.Conv2DInfo): Tensor4D {
+  const { batchSize: n, inChannels: c, outHeight, outWidth, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const m = info.outChannels / c;
+  const hp = kh - 1 + (outHeight - 1) * sh + 1;
+  const wp = kw - 1 + (outWidth - 1) * sw + 1;
+  const framed = reframe(x, [info.padInfo.top, info.padInfo.left], [hp, wp]);
+  const input = tf.reshape(tf.transpose(framed, [1, 2, 0, 3]), [1, hp, wp, n * c]) as Tensor4D;
+  const taps = tf.reshape(tf.transpose(tf.reshape(dy, [n, outHeight, outWidth, c, m]), [1, 2, 0, 3, 4]), [outHeight, outWidth, n * c, m]) as Tensor4D;
+  const y = tf.depthwiseConv2d(input, taps, 1, 'valid', 'NHWC', [sh, sw]);
+  return tf.sum(tf.reshape(y, [kh, kw, n, c, m]), 2) as Tensor4D;
 }
 
 const GRADIENTS: readonly GradConfig[] = [
@@ -380,6 +434,52 @@ const GRADIENTS: readonly GradConfig[] = [
     },
   },
   {
+    // A backend's own backprop kernels where it has them (cpu); forward ops elsewhere (wasm has none).
+    kernelName: 'DepthwiseConv2dNative',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [Tensor4D, Tensor4D];
+      const { dilations, strides, pad, dimRoundingMode } = attrsOf<DepthwiseConv2dNativeAttrs>(attrs);
+      const dil: [number, number] | number = dilations == null ? [1, 1] : dilations;
+      tf.util.assert(tf.backend_util.tupleValuesAreOne(dil), () => `gradient of depthwiseConv2d with dilations ${dil} is not supported`);
+      const g = one(dy) as Tensor4D;
+      const backend = tf.getBackend();
+      const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, strides, dil, pad, dimRoundingMode, true);
+      const common = { strides, pad, dilations: dil, dimRoundingMode };
+      return {
+        x: () =>
+          tf.getKernel('DepthwiseConv2dNativeBackpropInput', backend)
+            ? tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter }, kernelAttrs({ ...common, inputShape: x.shape }))
+            : depthwiseInputGrad(g, filter, info),
+        filter: () =>
+          tf.getKernel('DepthwiseConv2dNativeBackpropFilter', backend)
+            ? tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: g }, kernelAttrs({ ...common, filterShape: filter.shape }))
+            : depthwiseFilterGrad(x, g, info),
+      };
+    },
+  },
+  {
+    // tf.batchNorm: y = (x - mean) * rsqrt(variance + eps) * scale + offset, with
+    // mean/variance/scale/offset broadcast against x (usually [channels]).
+    // Callers must pass scale and offset (ones/zeros when absent): the engine saves `scale` for this gradient.
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved as [Tensor, Tensor, Tensor, Tensor | undefined];
+      const { varianceEpsilon } = attrsOf<FusedBatchNormAttrs>(attrs);
+      const g = one(dy);
+      const inv = tf.rsqrt(tf.add(variance, varianceEpsilon));
+      const gs = scale ? tf.mul(g, scale) : g;
+      return {
+        x: () => unbroadcast(tf.mul(gs, inv), x.shape),
+        mean: () => unbroadcast(tf.neg(tf.mul(gs, inv)), mean.shape),
+        variance: () => unbroadcast(tf.mul(tf.mul(gs, tf.sub(x, mean)), tf.mul(tf.pow(inv, 3), -0.5)), variance.shape),
+        scale: () => unbroadcast(tf.mul(g, tf.mul(tf.sub(x, mean), inv)), scale ? scale.shape : mean.shape),
+        offset: () => unbroadcast(g, mean.shape),
+      };
+    },
+  },
+  {
     kernelName: 'MaxPool',
     inputsToSave: ['x'],
     outputsToSave: [true],
@@ -393,8 +493,25 @@ const GRADIENTS: readonly GradConfig[] = [
     kernelName: 'AvgPool',
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
-      const { filterSize, strides, pad } = attrsOf<AvgPoolAttrs>(attrs);
-      return { x: () => tf.engine().runKernel('AvgPoolGrad', { dy: one(dy), input: saved[0]! }, { filterSize, strides, pad }) };
+      const { filterSize, strides, pad, dimRoundingMode } = attrsOf<AvgPoolAttrs>(attrs);
+      const x = saved[0]!;
+      // The forward averages over the window's pixels inside the input (padding
+      // excluded, as TensorFlow does), but AvgPoolGrad on cpu and wasm divides
+      // every window by its full size: rescale dy per output pixel to match.
+      const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+      const { top, left, bottom, right } = info.padInfo;
+      let g = one(dy);
+      if (top + left + bottom + right > 0) {
+        const inside = (o: number, stride: number, before: number, k: number, size: number) =>
+          Math.min(o * stride - before + k, size) - Math.max(o * stride - before, 0);
+        const rows = Array.from({ length: info.outHeight }, (_, o) => inside(o, info.strideHeight, top, info.filterHeight, info.inHeight));
+        const cols = Array.from({ length: info.outWidth }, (_, o) => inside(o, info.strideWidth, left, info.filterWidth, info.inWidth));
+        const full = info.filterHeight * info.filterWidth;
+        const factor = new Float32Array(rows.length * cols.length);
+        rows.forEach((r, i) => cols.forEach((c, j) => (factor[i * cols.length + j] = full / (r * c))));
+        g = tf.mul(g, tf.tensor4d(factor, [1, rows.length, cols.length, 1]));
+      }
+      return { x: () => tf.engine().runKernel('AvgPoolGrad', { dy: g, input: x }, { filterSize, strides, pad }) };
     },
   },
 ];

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { DescribeRequest as _pfedlora_v1_DescribeRequest, DescribeRequest__Output as _pfedlora_v1_DescribeRequest__Output } from '../../pfedlora/v1/DescribeRequest';
+import type { DescribeResponse as _pfedlora_v1_DescribeResponse, DescribeResponse__Output as _pfedlora_v1_DescribeResponse__Output } from '../../pfedlora/v1/DescribeResponse';
 import type { DownloadRequest as _pfedlora_v1_DownloadRequest, DownloadRequest__Output as _pfedlora_v1_DownloadRequest__Output } from '../../pfedlora/v1/DownloadRequest';
 import type { HeartbeatRequest as _pfedlora_v1_HeartbeatRequest, HeartbeatRequest__Output as _pfedlora_v1_HeartbeatRequest__Output } from '../../pfedlora/v1/HeartbeatRequest';
 import type { HeartbeatResponse as _pfedlora_v1_HeartbeatResponse, HeartbeatResponse__Output as _pfedlora_v1_HeartbeatResponse__Output } from '../../pfedlora/v1/HeartbeatResponse';
@@ -14,6 +16,27 @@ import type { UploadAck as _pfedlora_v1_UploadAck, UploadAck__Output as _pfedlor
 import type { UploadMessage as _pfedlora_v1_UploadMessage, UploadMessage__Output as _pfedlora_v1_UploadMessage__Output } from '../../pfedlora/v1/UploadMessage';
 
 export interface FederationClient extends grpc.Client {
+  /**
+   * The run's adapter contract and settings, before joining: a client checks
+   * its model and maps its data's labels to the run's classes first, so that a
+   * mismatch is refused before it joins, naming both values. Same credential
+   * and protocol-version checks as Join.
+   */
+  Describe(argument: _pfedlora_v1_DescribeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  Describe(argument: _pfedlora_v1_DescribeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  Describe(argument: _pfedlora_v1_DescribeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  Describe(argument: _pfedlora_v1_DescribeRequest, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The run's adapter contract and settings, before joining: a client checks
+   * its model and maps its data's labels to the run's classes first, so that a
+   * mismatch is refused before it joins, naming both values. Same credential
+   * and protocol-version checks as Join.
+   */
+  describe(argument: _pfedlora_v1_DescribeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  describe(argument: _pfedlora_v1_DescribeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  describe(argument: _pfedlora_v1_DescribeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  describe(argument: _pfedlora_v1_DescribeRequest, callback: grpc.requestCallback<_pfedlora_v1_DescribeResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Streams a payload by its sha256, starting at `offset` (resume).
    */
@@ -93,6 +116,14 @@ export interface FederationClient extends grpc.Client {
 
 export interface FederationHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * The run's adapter contract and settings, before joining: a client checks
+   * its model and maps its data's labels to the run's classes first, so that a
+   * mismatch is refused before it joins, naming both values. Same credential
+   * and protocol-version checks as Join.
+   */
+  Describe: grpc.handleUnaryCall<_pfedlora_v1_DescribeRequest__Output, _pfedlora_v1_DescribeResponse>;
+  
+  /**
    * Streams a payload by its sha256, starting at `offset` (resume).
    */
   Download: grpc.handleServerStreamingCall<_pfedlora_v1_DownloadRequest__Output, _pfedlora_v1_PayloadChunk>;
@@ -124,6 +155,7 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface FederationDefinition extends grpc.ServiceDefinition {
+  Describe: MethodDefinition<_pfedlora_v1_DescribeRequest, _pfedlora_v1_DescribeResponse, _pfedlora_v1_DescribeRequest__Output, _pfedlora_v1_DescribeResponse__Output>
   Download: MethodDefinition<_pfedlora_v1_DownloadRequest, _pfedlora_v1_PayloadChunk, _pfedlora_v1_DownloadRequest__Output, _pfedlora_v1_PayloadChunk__Output>
   Heartbeat: MethodDefinition<_pfedlora_v1_HeartbeatRequest, _pfedlora_v1_HeartbeatResponse, _pfedlora_v1_HeartbeatRequest__Output, _pfedlora_v1_HeartbeatResponse__Output>
   Join: MethodDefinition<_pfedlora_v1_JoinRequest, _pfedlora_v1_JoinResponse, _pfedlora_v1_JoinRequest__Output, _pfedlora_v1_JoinResponse__Output>

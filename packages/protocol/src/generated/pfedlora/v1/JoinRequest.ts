@@ -1,6 +1,7 @@
 // Original file: ../../proto/pfedlora/v1/federation.proto
 
 import type { TensorShapeInfo as _pfedlora_v1_TensorShapeInfo, TensorShapeInfo__Output as _pfedlora_v1_TensorShapeInfo__Output } from '../../pfedlora/v1/TensorShapeInfo';
+import type { ModelDescriptor as _pfedlora_v1_ModelDescriptor, ModelDescriptor__Output as _pfedlora_v1_ModelDescriptor__Output } from '../../pfedlora/v1/ModelDescriptor';
 import type { Long } from '@grpc/proto-loader';
 
 export interface JoinRequest {
@@ -9,7 +10,8 @@ export interface JoinRequest {
    */
   'client_id'?: (string);
   /**
-   * Its private model, e.g. "cnn3" (never the model itself).
+   * Protocol 1's zoo name. Protocol 2 clients fill it with model.name so that
+   * a protocol-1 coordinator can parse the request and refuse it by version.
    */
   'model_kind'?: (string);
   /**
@@ -20,15 +22,27 @@ export interface JoinRequest {
    * Training engine it runs, e.g. "wasm", "tensorflow-gpu".
    */
   'backend'?: (string);
+  /**
+   * 2 since the adapter contract (docs/protocol.md, "Versions").
+   */
   'protocol_version'?: (number);
   /**
-   * Input shape and class count of its data, checked against the run's.
+   * Protocol 1's data shape; protocol 2 clients fill it for a protocol-1
+   * coordinator's version refusal only (model.input_shape is what counts).
    */
   'data'?: (_pfedlora_v1_TensorShapeInfo | null);
   /**
    * Bearer credential, when the coordinator requires one.
    */
   'credential'?: (string);
+  /**
+   * Its private model as the adapter contract sees it (never the model itself).
+   */
+  'model'?: (_pfedlora_v1_ModelDescriptor | null);
+  /**
+   * The class names its data's labels carry, each one of the run's classes.
+   */
+  'class_names'?: (string)[];
 }
 
 export interface JoinRequest__Output {
@@ -37,7 +51,8 @@ export interface JoinRequest__Output {
    */
   'client_id': (string);
   /**
-   * Its private model, e.g. "cnn3" (never the model itself).
+   * Protocol 1's zoo name. Protocol 2 clients fill it with model.name so that
+   * a protocol-1 coordinator can parse the request and refuse it by version.
    */
   'model_kind': (string);
   /**
@@ -48,13 +63,25 @@ export interface JoinRequest__Output {
    * Training engine it runs, e.g. "wasm", "tensorflow-gpu".
    */
   'backend': (string);
+  /**
+   * 2 since the adapter contract (docs/protocol.md, "Versions").
+   */
   'protocol_version': (number);
   /**
-   * Input shape and class count of its data, checked against the run's.
+   * Protocol 1's data shape; protocol 2 clients fill it for a protocol-1
+   * coordinator's version refusal only (model.input_shape is what counts).
    */
   'data': (_pfedlora_v1_TensorShapeInfo__Output | null);
   /**
    * Bearer credential, when the coordinator requires one.
    */
   'credential': (string);
+  /**
+   * Its private model as the adapter contract sees it (never the model itself).
+   */
+  'model': (_pfedlora_v1_ModelDescriptor__Output | null);
+  /**
+   * The class names its data's labels carry, each one of the run's classes.
+   */
+  'class_names': (string)[];
 }

@@ -1,6 +1,6 @@
 // Original file: ../../proto/pfedlora/v1/federation.proto
 
-import type { TensorShapeInfo as _pfedlora_v1_TensorShapeInfo, TensorShapeInfo__Output as _pfedlora_v1_TensorShapeInfo__Output } from '../../pfedlora/v1/TensorShapeInfo';
+import type { AdapterContract as _pfedlora_v1_AdapterContract, AdapterContract__Output as _pfedlora_v1_AdapterContract__Output } from '../../pfedlora/v1/AdapterContract';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -8,7 +8,9 @@ import type { Long } from '@grpc/proto-loader';
  */
 export interface RunConfig {
   'algorithm'?: (string);
-  'data'?: (_pfedlora_v1_TensorShapeInfo | null);
+  /**
+   * Adapter rank r (part of the contract: D is [d, r], U is [r, C]).
+   */
   'rank'?: (number);
   'adapter_alpha'?: (number | string);
   'local_epochs'?: (number);
@@ -27,6 +29,10 @@ export interface RunConfig {
    * pFedLoRA: the adapter factors averaged, "all" or "up"; empty (an older coordinator) means "all".
    */
   'adapter_share'?: (string);
+  /**
+   * What every private model must meet.
+   */
+  'contract'?: (_pfedlora_v1_AdapterContract | null);
 }
 
 /**
@@ -34,7 +40,9 @@ export interface RunConfig {
  */
 export interface RunConfig__Output {
   'algorithm': (string);
-  'data': (_pfedlora_v1_TensorShapeInfo__Output | null);
+  /**
+   * Adapter rank r (part of the contract: D is [d, r], U is [r, C]).
+   */
   'rank': (number);
   'adapter_alpha': (number);
   'local_epochs': (number);
@@ -53,4 +61,8 @@ export interface RunConfig__Output {
    * pFedLoRA: the adapter factors averaged, "all" or "up"; empty (an older coordinator) means "all".
    */
   'adapter_share': (string);
+  /**
+   * What every private model must meet.
+   */
+  'contract': (_pfedlora_v1_AdapterContract__Output | null);
 }
