@@ -10,7 +10,6 @@
  *   node scripts/make-cnn1-model-json.js OUT_DIR [HEIGHTxWIDTHxCHANNELS] [CLASSES] [SEED]
  *   node scripts/make-cnn1-model-json.js /tmp/cnn1 28x28x1 10 1
  */
-const fs = require('node:fs');
 const path = require('node:path');
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
@@ -41,25 +40,11 @@ function buildCnn1(input = [28, 28, 1], numClasses = 10, seed = 1) {
   return model;
 }
 
-/** Saves a tfjs-layers model to dir/model.json + dir/weights.bin (what tfjs-node's file:// handler writes). */
+/** Saves a tfjs-layers model to dir/model.json + dir/weights.bin with pfedlora's writer (needs npm run build). */
 async function saveModel(model, dir) {
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      fs.mkdirSync(dir, { recursive: true });
-      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      fs.writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(weights));
-      const json = {
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return path.join(dir, 'model.json');
+  const { layersModelSaveHandler, MODEL_JSON_FILE } = require(path.join(__dirname, '..', 'packages', 'ml', 'dist', 'layers-model-writer.js'));
+  await model.save(layersModelSaveHandler(dir));
+  return path.join(dir, MODEL_JSON_FILE);
 }
 
 module.exports = { buildCnn1, saveModel };

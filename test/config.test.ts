@@ -28,7 +28,7 @@ describe('YAML configuration files', () => {
     const { code, stdout } = await runCli(['config', 'print', 'client', '--config', path, '--json']);
     expect(code).toBe(0);
     const config = JSON.parse(stdout);
-    expect([config.coordinator, config.clientId, config.model, config.shard.index, config.shard.count, config.maxTrainSamples]).toEqual(['coordinator.example:7070', 'edge-7', 'cnn4', 2, 5, 300]);
+    expect([config.coordinator, config.clientId, config.model, config.shard.index, config.shard.count, config.maxTrainSamples]).toEqual(['coordinator.example:7070', 'edge-7', { kind: 'zoo', model: 'cnn4' }, 2, 5, 300]);
   });
 
   test.each([

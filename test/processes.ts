@@ -21,10 +21,13 @@ export class PfedloraProcess {
   /** Resolves once the process exited and all its output was read. */
   readonly closed: Promise<number | null>;
 
-  /** `launcher` runs the command through another program, e.g. ['ip', 'netns', 'exec', NS]. */
-  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []) {
+  /**
+   * `launcher` runs the command through another program, e.g. ['ip', 'netns', 'exec', NS].
+   * `script`: args start with a Node script of the repo (an example) instead of the CLI's arguments.
+   */
+  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = [], script = false) {
     const [program, ...prefix] = [...launcher, process.execPath];
-    this.child = spawn(program!, [...prefix, CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.child = spawn(program!, [...prefix, ...(script ? [] : [CLI]), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
       this.output += text + '\n';
       let line: LogLine;

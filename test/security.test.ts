@@ -154,7 +154,8 @@ describe('mutual TLS between real processes', () => {
     await heartbeat(one, session.sessionId);
 
     const [noCertCode, otherCaCode, expiredCode, revokedCode, misnamedCode] = await Promise.all([noCert, otherCa, expired, revoked, misnamed].map((p) => p.exit));
-    expect([noCertCode, otherCaCode, expiredCode, revokedCode, misnamedCode]).toEqual([1, 1, 1, 1, 1]);
+    // Unreachable through TLS: gave up (1); certified but refused by the coordinator: exit 4.
+    expect([noCertCode, otherCaCode, expiredCode, revokedCode, misnamedCode]).toEqual([1, 1, 1, 4, 4]);
     for (const p of [noCert, otherCa, expired]) expect(p.lines.some((l) => l.message === 'giving up: coordinator unreachable')).toBe(true);
     // Every failure that carries a TLS error comes with the hint (which failures surface first depends on timing).
     const tlsFailures = otherCa.lines.filter((l) => l.message === 'coordinator unreachable; will retry' && /certificate|handshake|SSL|TLS|alert/i.test(String(l['error'])));

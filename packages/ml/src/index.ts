@@ -4,6 +4,8 @@ export * from './engine';
 export * from './zoo';
 export * from './network';
 export * from './model-source';
+export * from './layers-model';
+export * from './layers-model-writer';
 export * from './adapter';
 export * from './optimizer';
 export * from './flops';

@@ -1,5 +1,6 @@
 /** `pfedlora bench train`: training throughput per model, input, batch and backend. */
-import { CNN_KINDS, benchmarkTrainCase, parseInputShape, parseModelKind, zooBenchCase, type BackendName, type InputShape, type TrainBenchResult } from '@pfedlora/ml';
+import { basename, dirname } from 'node:path';
+import { buildLayersNetwork, CNN_KINDS, benchmarkTrainCase, parseInputShape, parseModelKind, readLayersArtifacts, zooBenchCase, type BackendName, type InputShape, type TrainBenchCase, type TrainBenchResult } from '@pfedlora/ml';
 import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { UsageError } from '../errors';
 import { table } from '../format';
@@ -7,6 +8,8 @@ import { table } from '../format';
 const TRAIN_FLAGS: FlagSpecs = {
   models: { type: 'string', value: 'LIST', help: 'zoo models to time (cnn1..cnn5, mlp1..mlp3)', default: CNN_KINDS.join(',') },
   inputs: { type: 'string', value: 'LIST', help: 'input shapes HxWxC', default: '28x28x1,32x32x3' },
+  'model-file': { type: 'string', value: 'PATH', help: "also time a TensorFlow.js model.json (on its own input shape), beside the zoo models; e.g. the zoo's CNN-1 written by scripts/make-cnn1-model-json.js" },
+  'representation-layer': { type: 'string', value: 'NAME', help: 'with --model-file: the layer whose output is h' },
   batches: { type: 'string', value: 'LIST', help: 'batch sizes', default: '64' },
   backends: { type: 'string', value: 'LIST', help: 'backends to time; the first is the reference of the ratio', default: 'wasm,cpu' },
   steps: { type: 'string', value: 'N', help: 'timed steps per case on fast backends', default: '20' },
@@ -19,6 +22,8 @@ export interface TrainBenchReport {
   readonly results: TrainBenchResult[];
   /** samples/s of each backend over the last listed backend, per model/input/batch. */
   readonly ratios: Array<{ model: string; input: string; batch: number; backend: string; over: string; ratio: number }>;
+  /** samples/s of --model-file over each zoo model, same backend, input and batch. */
+  readonly fileVsZoo: Array<{ file: string; zoo: string; input: string; batch: number; backend: string; ratio: number }>;
 }
 
 function parseInput(text: string): InputShape {
@@ -42,6 +47,9 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const models = list(stringFlag(flags, 'models', CNN_KINDS.join(','))).map(parseModelKind);
+  const modelFile = stringFlag(flags, 'model-file');
+  const layer = stringFlag(flags, 'representation-layer');
+  const artifacts = modelFile === undefined ? undefined : await readLayersArtifacts(modelFile, layer === undefined ? {} : { representationLayer: layer });
   const inputs = list(stringFlag(flags, 'inputs', '28x28x1,32x32x3')).map(parseInput);
   const batches = list(stringFlag(flags, 'batches', '64')).map((b) => {
     const n = Number(b);
@@ -53,15 +61,18 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
   const cpuSteps = intFlag(flags, 'cpu-steps', 1, 1);
   const json = boolFlag(flags, 'json');
   const results: TrainBenchResult[] = [];
+  const fileLabel = modelFile === undefined ? '' : `${basename(dirname(modelFile))}/${basename(modelFile)}`;
+  const run = async (c: TrainBenchCase) => {
+    const r = await benchmarkTrainCase(c);
+    results.push(r);
+    if (!json) process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s\n`);
+  };
   for (const backend of backends) {
-    for (const model of models) {
-      for (const input of inputs) {
-        for (const batch of batches) {
-          const r = await benchmarkTrainCase(zooBenchCase(model, input, { batch, backend, steps: backend === 'cpu' ? cpuSteps : steps }));
-          results.push(r);
-          if (!json) process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s\n`);
-        }
-      }
+    for (const batch of batches) {
+      const timing = { batch, backend, steps: backend === 'cpu' ? cpuSteps : steps };
+      // Zoo and file model alternate within a backend and batch, so drift on a busy machine hits both.
+      for (const model of models) for (const input of inputs) await run(zooBenchCase(model, input, timing));
+      if (artifacts) await run({ model: fileLabel, create: () => buildLayersNetwork(artifacts, { ...(layer === undefined ? {} : { representationLayer: layer }), seed: 1 }), ...timing });
     }
   }
   const reference = backends[backends.length - 1]!;
@@ -71,7 +82,14 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     const base = results.find((b) => b.backend === reference && b.model === r.model && b.input === r.input && b.batch === r.batch);
     if (base) ratios.push({ model: r.model, input: r.input, batch: r.batch, backend: r.backend, over: reference, ratio: r.samplesPerSec / base.samplesPerSec });
   }
-  const report: TrainBenchReport = { results, ratios };
+  // The model file against each zoo model on the same engine, input and batch (same run): its ratio to the zoo.
+  const fileVsZoo: TrainBenchReport['fileVsZoo'] = [];
+  for (const r of results.filter((x) => x.model === fileLabel && artifacts)) {
+    for (const z of results.filter((x) => x.model !== fileLabel && x.backend === r.backend && x.input === r.input && x.batch === r.batch)) {
+      fileVsZoo.push({ file: r.model, zoo: z.model, input: r.input, batch: r.batch, backend: r.backend, ratio: r.samplesPerSec / z.samplesPerSec });
+    }
+  }
+  const report: TrainBenchReport = { results, ratios, fileVsZoo };
   if (json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;
@@ -85,6 +103,11 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
       }),
     ) + '\n',
   );
+  if (fileVsZoo.length) {
+    process.stdout.write(
+      '\n' + table(['model file', 'vs zoo', 'input', 'batch', 'backend', 'samples/s ratio'], fileVsZoo.map((f) => [f.file, f.zoo, f.input, String(f.batch), f.backend, f.ratio.toFixed(2)])) + '\n',
+    );
+  }
   return 0;
 }
 
