@@ -19,7 +19,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const IGNORED = new Set(['seed', 'workers', 'backend', 'dataDir']);
+const IGNORED = new Set(['seed', 'workers', 'backend', 'dataDir', 'representationLayer']);
+// Fields added after results were stored, and the value older results implied (as report/result-file.ts).
+const IMPLIED = { representationDim: 500 };
 const PFEDLORA_ONLY = new Set(['rank', 'adapterAlpha', 'adapterEpochs', 'adapterShare']);
 
 function findResults(dir, out = []) {
@@ -99,7 +101,7 @@ function groupRuns(runs, byDir) {
   }
   // A field only pFedLoRA reads says nothing about another algorithm's run (and older
   // results lack newer fields): such values do not split groups.
-  const value = (run, k) => (PFEDLORA_ONLY.has(k) && run.r.config.algorithm !== 'pfedlora' ? undefined : run.r.config[k]);
+  const value = (run, k) => (PFEDLORA_ONLY.has(k) && run.r.config.algorithm !== 'pfedlora' ? undefined : k in run.r.config ? run.r.config[k] : IMPLIED[k]);
   const keys = [...new Set(runs.flatMap((x) => Object.keys(x.r.config)))].filter((k) => !IGNORED.has(k));
   const varying = keys.filter((k) => new Set(runs.map((x) => value(x, k)).filter((v) => v !== undefined).map((v) => JSON.stringify(v))).size > 1);
   const groups = new Map();

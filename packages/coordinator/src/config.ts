@@ -1,23 +1,13 @@
 /** The coordinator's settings, with defaults and validation. */
-import {
-  ALGORITHM_NAMES,
-  assertAdapterShare,
-  benchmarkClassNames,
-  DEFAULT_ADAPTER_EPOCHS,
-  DEFAULT_ADAPTER_SHARE,
-  PAPER_SGD,
-  REPRESENTATION_DIM,
-  type AdapterShare,
-  type AlgorithmName,
-  type DatasetName,
-} from '@pfedlora/ml';
-import { DEFAULT_CHUNK_SIZE } from '@pfedlora/core';
+import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, validateRun, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_RUN, type RunSpec } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 
 export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean'] as const;
 export type AggregationRuleName = (typeof AGGREGATION_RULES)[number];
 
-export interface CoordinatorConfig {
+/** The coordinator's settings: the run's (RunSpec, declared once in @pfedlora/core) and the service's own. */
+export interface CoordinatorConfig extends RunSpec {
   /** Address to listen on; 0.0.0.0 for every interface. */
   readonly host: string;
   /** 0 picks a free port. */
@@ -44,21 +34,9 @@ export interface CoordinatorConfig {
   /** An upload idle this long is aborted, freeing its slot. */
   readonly uploadIdleTimeoutMs: number;
   readonly algorithm: AlgorithmName;
-  /** What every client's private model must meet: d, the classes, the default input. */
-  readonly contract: RunContract;
-  readonly rank: number;
-  readonly adapterAlpha: number;
-  readonly localEpochs: number;
-  /** pFedLoRA step-2 epochs (adapter alone, on cached representations). */
-  readonly adapterEpochs: number;
-  /** pFedLoRA: the adapter factors the federation averages. */
   readonly adapterShare: AdapterShare;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly clipNorm: number;
-  readonly seed: number;
+  /** The run's classes and default input; with representationDim, what every private model must meet. */
+  readonly contract: RunContract;
   /** Checkpoints (global payload, run state, ledger) go here after every round; a restart resumes from them. */
   readonly stateDir?: string;
   /** Server step over client deltas: the weighted mean, or a robust rule (buffers every update of the round). */
@@ -91,16 +69,15 @@ export interface CoordinatorConfig {
 }
 
 /**
- * The adapter contract a run declares (docs/models.md): every private model
- * maps its input to h of width `representationDim` and has a head to the
- * `classNames.length` classes; clients map their labels to `classNames` by
- * name. `inputShape` is the input built-in models are built for and image
+ * The adapter contract a run declares besides d (`representationDim`, a run
+ * setting; docs/models.md): every private model has a head to the
+ * `classNames.length` classes, and clients map their labels to `classNames`
+ * by name. `inputShape` is the input built-in models are built for and image
  * folders are resized to (a user's model may declare another).
  */
 export interface RunContract {
   readonly inputShape: readonly number[];
   readonly classNames: readonly string[];
-  readonly representationDim: number;
 }
 
 const BENCHMARK_INPUTS: Record<DatasetName, { inputShape: number[]; numClasses: number }> = {
@@ -110,15 +87,15 @@ const BENCHMARK_INPUTS: Record<DatasetName, { inputShape: number[]; numClasses: 
   cifar100: { inputShape: [32, 32, 3], numClasses: 100 },
 };
 
-/** The contract of a run on a benchmark set: its input, its classes, d = 500 unless given. */
-export function datasetContract(dataset: DatasetName, representationDim = REPRESENTATION_DIM): RunContract {
+/** The contract of a run on a benchmark set: its input and its classes. */
+export function datasetContract(dataset: DatasetName): RunContract {
   const { inputShape, numClasses } = BENCHMARK_INPUTS[dataset];
-  return { inputShape, classNames: benchmarkClassNames(dataset, numClasses), representationDim };
+  return { inputShape, classNames: benchmarkClassNames(dataset, numClasses) };
 }
 
 /** Throws naming the problem unless `c` is a usable contract. */
-export function validateRunContract(c: RunContract, rank: number): void {
-  const { inputShape, classNames, representationDim } = c;
+export function validateRunContract(c: RunContract): void {
+  const { inputShape, classNames } = c;
   if (!(inputShape.length >= 1 && inputShape.length <= 3 && inputShape.every((n) => Number.isInteger(n) && n >= 1))) {
     throw new Error(`contract input shape must be 1 to 3 positive integers, got [${inputShape.join(', ')}]`);
   }
@@ -129,16 +106,14 @@ export function validateRunContract(c: RunContract, rank: number): void {
     if (seen.has(name)) throw new Error(`contract names class "${name}" twice`);
     seen.add(name);
   }
-  if (!(Number.isInteger(representationDim) && representationDim >= 1 && representationDim <= 65536)) {
-    throw new Error(`contract representation width d must be an integer in [1, 65536], got ${representationDim}`);
-  }
-  if (rank > representationDim) throw new Error(`rank ${rank} exceeds the representation width d = ${representationDim}`);
 }
 
 export const DEFAULT_COORDINATOR: CoordinatorConfig = {
+  ...DEFAULT_RUN,
+  algorithm: 'pfedlora',
+  adapterShare: DEFAULT_ADAPTER_SHARE,
   host: '0.0.0.0',
   port: 7070,
-  rounds: 10,
   minClients: 2,
   waitClients: 2,
   participation: 1,
@@ -149,16 +124,7 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   chunkSize: DEFAULT_CHUNK_SIZE,
   maxConcurrentUploads: 8,
   uploadIdleTimeoutMs: 30_000,
-  algorithm: 'pfedlora',
   contract: datasetContract('fashion-mnist'),
-  rank: 8,
-  adapterAlpha: 8,
-  localEpochs: 1,
-  adapterEpochs: DEFAULT_ADAPTER_EPOCHS,
-  adapterShare: DEFAULT_ADAPTER_SHARE,
-  batchSize: 64,
-  ...PAPER_SGD,
-  seed: 1,
   aggregation: 'mean',
   trimFraction: 0.1,
   dpDelta: 1e-5,
@@ -172,8 +138,9 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
     const v = c[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`${key} must be an integer in [${min}, ${max}], got ${String(v)}`);
   };
+  validateRun(c);
+  validateRunContract(c.contract);
   int('port', 0, 65535);
-  int('rounds', 1);
   int('minClients', 1);
   int('waitClients', 1);
   int('roundTimeoutMs', 100);
@@ -183,13 +150,6 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
   int('chunkSize', 1024, 64 * 1024 * 1024);
   int('maxConcurrentUploads', 1);
   int('uploadIdleTimeoutMs', 10);
-  int('rank', 1, 65536);
-  validateRunContract(c.contract, c.rank);
-  int('localEpochs', 1);
-  int('adapterEpochs', 1);
-  assertAdapterShare(c.adapterShare);
-  int('batchSize', 1);
-  int('seed', 0);
   int('keepCheckpoints', 1);
   if (!AGGREGATION_RULES.includes(c.aggregation)) throw new Error(`aggregation must be one of ${AGGREGATION_RULES.join(', ')}, got ${c.aggregation}`);
   if (!(c.trimFraction >= 0 && c.trimFraction < 0.5)) throw new Error(`trimFraction must be in [0, 0.5), got ${c.trimFraction}`);
@@ -205,6 +165,5 @@ export function validateCoordinatorConfig(c: CoordinatorConfig): void {
     throw new Error('the admin token must differ from the client credential');
   }
   if (!(c.participation > 0 && c.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${c.participation}`);
-  if (!ALGORITHM_NAMES.includes(c.algorithm)) throw new Error(`algorithm must be one of ${ALGORITHM_NAMES.join(', ')}, got ${c.algorithm}`);
   if (c.clientTimeoutMs <= c.heartbeatIntervalMs) throw new Error(`clientTimeoutMs (${c.clientTimeoutMs}) must exceed heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
 }

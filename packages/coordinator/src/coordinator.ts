@@ -24,6 +24,7 @@ import {
   cryptoRng,
   deriveSeed,
   encodedSizeOfSpec,
+  pickRunSpec,
   RdpAccountant,
   shuffleInPlace,
   sizeOfShape,
@@ -229,21 +230,9 @@ export class Coordinator extends EventEmitter {
     };
     if (!(params.participation > 0 && params.participation <= 1)) throw new CoordinatorError('invalid-argument', `participation must be in (0, 1], got ${params.participation}`);
     const settings: RunSettings = {
-      algorithm: c.algorithm,
-      inputShape: c.contract.inputShape,
-      classNames: c.contract.classNames,
-      representationDim: c.contract.representationDim,
+      ...pickRunSpec(c),
+      ...c.contract,
       plugPoint: 'representation',
-      rank: c.rank,
-      adapterAlpha: c.adapterAlpha,
-      localEpochs: c.localEpochs,
-      adapterEpochs: c.adapterEpochs,
-      adapterShare: c.adapterShare,
-      batchSize: c.batchSize,
-      learningRate: c.learningRate,
-      momentum: c.momentum,
-      weightDecay: c.weightDecay,
-      clipNorm: c.clipNorm,
       rounds: params.rounds,
       seed: params.seed,
     };

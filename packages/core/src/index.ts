@@ -8,3 +8,4 @@ export * from './partition';
 export * from './robust';
 export * from './privacy';
 export * from './atomic-file';
+export * from './run-spec';

@@ -10,7 +10,7 @@
  * with zeros, so a fresh adapter changes nothing until it is trained.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, deriveSeed, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { createRng, DEFAULT_RUN, deriveSeed, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 
 export interface AdapterConfig {
   /** Rank r of the low-rank factors. */
@@ -26,7 +26,7 @@ export interface AdapterConfig {
  * Step 2 epochs per round (adapter alone on cached representations). Chosen by
  * measurement, docs/results.md ("Adapter epochs").
  */
-export const DEFAULT_ADAPTER_EPOCHS = 10;
+export const DEFAULT_ADAPTER_EPOCHS = DEFAULT_RUN.adapterEpochs;
 
 export const ADAPTER_DOWN = 'adapter/down';
 export const ADAPTER_UP = 'adapter/up';
@@ -38,7 +38,7 @@ export const ADAPTER_UP = 'adapter/up';
  */
 export const ADAPTER_SHARES = ['all', 'up'] as const;
 export type AdapterShare = (typeof ADAPTER_SHARES)[number];
-export const DEFAULT_ADAPTER_SHARE: AdapterShare = 'all';
+export const DEFAULT_ADAPTER_SHARE = DEFAULT_RUN.adapterShare as AdapterShare;
 
 /** Throws unless `value` names an adapter share (the configs' check). */
 export function assertAdapterShare(value: string): asserts value is AdapterShare {

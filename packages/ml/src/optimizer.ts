@@ -7,6 +7,7 @@
  * device sync, so it costs a few small kernels per step.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { DEFAULT_RUN } from '@pfedlora/core';
 import type { NamedTensor } from '@pfedlora/core';
 
 export interface SgdConfig {
@@ -17,7 +18,8 @@ export interface SgdConfig {
   readonly clipNorm: number;
 }
 
-export const PAPER_SGD: SgdConfig = { learningRate: 0.01, momentum: 0.9, weightDecay: 1e-3, clipNorm: 50 };
+/** The lab's SGD (lr 0.01, momentum 0.9, weight decay 1e-3, clip 50): the run spec's defaults. */
+export const PAPER_SGD: SgdConfig = { learningRate: DEFAULT_RUN.learningRate, momentum: DEFAULT_RUN.momentum, weightDecay: DEFAULT_RUN.weightDecay, clipNorm: DEFAULT_RUN.clipNorm };
 
 export class SgdMomentum {
   /** Momentum buffers by stable parameter name. */

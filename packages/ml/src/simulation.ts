@@ -7,7 +7,10 @@
  */
 import {
   createRng,
+  DEFAULT_RUN,
   deriveSeed,
+  validateRunSpec,
+  type RunSpec,
   dirichletPartition,
   encodedSizeOf,
   labelSkewPartition,
@@ -16,18 +19,24 @@ import {
   type NamedTensor,
 } from '@pfedlora/core';
 import { availableParallelism } from 'node:os';
-import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
+import { ALGORITHM_NAMES, getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
 import { loadDataSource, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
-import { PAPER_SGD } from './optimizer';
-import { assertAdapterShare, DEFAULT_ADAPTER_EPOCHS, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
-import { defaultModelKind, REPRESENTATION_DIM, type InputShape } from './zoo';
+import { assertAdapterShare, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
+import { defaultModelKind, type InputShape } from './zoo';
 import { loadModelFile, parseModelChoice, zooSource, type ModelSource } from './model-source';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 
 export type PartitionKind = 'label-skew' | 'dirichlet';
 
-export interface SimulationConfig {
+/**
+ * A simulated federation: the run's settings (RunSpec, declared once in
+ * @pfedlora/core), with the algorithm and adapter share narrowed to what this
+ * package runs, plus the data, its partition and the clients.
+ */
+export interface SimulationConfig extends RunSpec {
+  readonly algorithm: AlgorithmName;
+  readonly adapterShare: AdapterShare;
   /** A benchmark set, read from dataDir (or the shipped subset / Debian package). */
   readonly dataset: DatasetName;
   readonly dataDir?: string;
@@ -41,22 +50,6 @@ export interface SimulationConfig {
   readonly clients: number;
   /** Fraction of clients sampled each round, in (0, 1]. */
   readonly participation: number;
-  readonly rounds: number;
-  readonly localEpochs: number;
-  /** pFedLoRA step 2 epochs (adapter on cached representations). */
-  readonly adapterEpochs: number;
-  /** pFedLoRA: the adapter factors the federation averages. */
-  readonly adapterShare: AdapterShare;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly clipNorm: number;
-  readonly rank: number;
-  /** Adapter scaling numerator (branch scaled by alpha / rank). */
-  readonly adapterAlpha: number;
-  readonly seed: number;
-  readonly algorithm: AlgorithmName;
   /**
    * Model per client, cycled: a zoo name (cnn1..cnn5, mlp1..mlp3) or the path
    * of a TensorFlow.js model.json; empty means CNN-((k mod 5)+1) for images,
@@ -65,8 +58,6 @@ export interface SimulationConfig {
   readonly models: readonly string[];
   /** The layer whose output is h in every model.json of `models` (default: the input of its last Dense). */
   readonly representationLayer?: string;
-  /** Width d of the representation every model must produce (the adapter contract). */
-  readonly representationDim: number;
   readonly backend: BackendChoice;
   /** Caps each client's train split (evenly spaced samples) for quick runs; 0 keeps everything. */
   readonly maxTrainSamples: number;
@@ -75,24 +66,16 @@ export interface SimulationConfig {
 }
 
 export const DEFAULT_SIMULATION: SimulationConfig = {
+  ...DEFAULT_RUN,
+  algorithm: 'pfedlora',
+  adapterShare: DEFAULT_ADAPTER_SHARE,
   dataset: 'fashion-mnist',
   partition: 'label-skew',
   classesPerClient: 2,
   dirichletAlpha: 0.5,
   clients: 10,
   participation: 1,
-  rounds: 10,
-  localEpochs: 1,
-  adapterEpochs: DEFAULT_ADAPTER_EPOCHS,
-  adapterShare: DEFAULT_ADAPTER_SHARE,
-  batchSize: 64,
-  ...PAPER_SGD,
-  rank: 8,
-  adapterAlpha: 8,
-  seed: 1,
-  algorithm: 'pfedlora',
   models: [],
-  representationDim: REPRESENTATION_DIM,
   backend: 'auto',
   maxTrainSamples: 0,
   workers: 'auto',
@@ -154,32 +137,30 @@ export interface SimulationHooks {
   onRound?(record: RoundRecord): void;
 }
 
+/** The run spec's checks, and those only this package can make (the algorithm, the adapter share). */
+export function validateRun(spec: RunSpec): void {
+  validateRunSpec(spec);
+  if (!(ALGORITHM_NAMES as readonly string[]).includes(spec.algorithm)) throw new Error(`algorithm must be one of ${ALGORITHM_NAMES.join(', ')}, got ${spec.algorithm}`);
+  assertAdapterShare(spec.adapterShare);
+}
+
 export function validateSimulationConfig(config: SimulationConfig): void {
+  validateRun(config);
   const positiveInt = (key: keyof SimulationConfig) => {
     const v = config[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${key} must be a positive integer, got ${String(v)}`);
   };
   positiveInt('clients');
-  positiveInt('rounds');
-  positiveInt('localEpochs');
-  positiveInt('adapterEpochs');
-  assertAdapterShare(config.adapterShare);
-  positiveInt('batchSize');
-  positiveInt('rank');
-  positiveInt('representationDim');
-  for (const m of config.models) parseModelChoice(m);
-  if (config.rank > config.representationDim) throw new Error(`rank ${config.rank} exceeds the representation width d = ${config.representationDim}`);
   positiveInt('classesPerClient');
+  for (const m of config.models) parseModelChoice(m);
   if (!(config.participation > 0 && config.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${config.participation}`);
   if (!(config.dirichletAlpha > 0)) throw new Error(`dirichlet alpha must be > 0, got ${config.dirichletAlpha}`);
-  if (!(config.learningRate > 0)) throw new Error(`learning rate must be > 0, got ${config.learningRate}`);
   if (config.workers !== 'auto' && !(Number.isInteger(config.workers) && config.workers >= 0)) {
     throw new Error(`workers must be 'auto' or an integer >= 0, got ${String(config.workers)}`);
   }
   if (!(Number.isInteger(config.maxTrainSamples) && config.maxTrainSamples >= 0)) {
     throw new Error(`maxTrainSamples must be an integer >= 0, got ${config.maxTrainSamples}`);
   }
-  if (!Number.isInteger(config.seed)) throw new Error(`seed must be an integer, got ${config.seed}`);
 }
 
 /** The clients sampled in a round: a seeded choice of ceil(participation * N), at least 1, sorted. */
@@ -224,7 +205,7 @@ export function simulationDataSource(config: Pick<SimulationConfig, 'source' | '
   return config.source ?? { format: 'benchmark', dataset: config.dataset, ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }) };
 }
 
-export function trainingConfigOf(config: SimulationConfig): LocalTrainingConfig {
+export function trainingConfigOf(config: RunSpec): LocalTrainingConfig {
   const { localEpochs, adapterEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm } = config;
   return { localEpochs, adapterEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm };
 }

@@ -10,7 +10,7 @@
  * serialization are explicit and identical on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { createRng, DEFAULT_RUN, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 
 import { countParameters, type NetworkFlops, type PrivateNetwork } from './network';
 import { extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from './flops';
@@ -21,7 +21,7 @@ export const MODEL_KINDS = [...CNN_KINDS, ...MLP_KINDS] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** Default width d of the representation (the paper's 500). A run may declare another. */
-export const REPRESENTATION_DIM = 500;
+export const REPRESENTATION_DIM = DEFAULT_RUN.representationDim;
 
 /** Shape of one input sample: [height, width, channels] for images, [features] for tables. */
 export type InputShape = readonly number[];

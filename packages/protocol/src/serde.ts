@@ -4,7 +4,7 @@
  * and throws ProtocolError naming the field, which the services map to
  * INVALID_ARGUMENT.
  */
-import type { TensorSpec } from '@pfedlora/core';
+import type { RunSpec, TensorSpec } from '@pfedlora/core';
 import type { ClientMetrics as ClientMetricsProto, ClientMetrics__Output } from './generated/pfedlora/v1/ClientMetrics';
 import type { AdapterContract, AdapterContract__Output } from './generated/pfedlora/v1/AdapterContract';
 import type { DescribeRequest, DescribeRequest__Output } from './generated/pfedlora/v1/DescribeRequest';
@@ -239,7 +239,6 @@ export const PLUG_POINTS = ['representation'] as const;
 export interface ContractSettings {
   readonly inputShape: readonly number[];
   readonly classNames: readonly string[];
-  readonly representationDim: number;
   readonly plugPoint: string;
 }
 
@@ -247,7 +246,7 @@ function contractToProto(s: RunSettings): AdapterContract {
   return { representation_dim: s.representationDim, class_names: [...s.classNames], input_shape: [...s.inputShape], plug_point: s.plugPoint };
 }
 
-function contractFromProto(p: AdapterContract__Output | null | undefined, field: string): ContractSettings {
+function contractFromProto(p: AdapterContract__Output | null | undefined, field: string): ContractSettings & { readonly representationDim: number } {
   const c = required(p, field);
   const classNames = classNamesFromProto(c.class_names, `${field}.class_names`);
   if (classNames.length < 2) throw new ProtocolError(`field ${field}.class_names must name at least 2 classes, got ${classNames.length}`);
@@ -261,23 +260,8 @@ function contractFromProto(p: AdapterContract__Output | null | undefined, field:
   };
 }
 
-/** Everything every client of a run trains with: the adapter contract and the schedule. */
-export interface RunSettings extends ContractSettings {
-  readonly algorithm: string;
-  readonly rank: number;
-  readonly adapterAlpha: number;
-  readonly localEpochs: number;
-  readonly adapterEpochs: number;
-  /** pFedLoRA's shared factors ("all" or "up"; the ml package validates it). */
-  readonly adapterShare: string;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly clipNorm: number;
-  readonly rounds: number;
-  readonly seed: number;
-}
+/** Everything every client of a run trains with: the run spec (declared once in @pfedlora/core) and the rest of the adapter contract. */
+export interface RunSettings extends RunSpec, ContractSettings {}
 
 export function runSettingsToProto(s: RunSettings): RunConfigProto {
   return {

@@ -22,7 +22,7 @@
  * the per-repetition ratios.
  */
 import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig, type RunContract } from '@pfedlora/coordinator';
-import { indexClassNames, REPRESENTATION_DIM } from '@pfedlora/ml';
+import { indexClassNames } from '@pfedlora/ml';
 import type { DataShape } from '@pfedlora/protocol';
 import { silentLogger } from '@pfedlora/telemetry';
 import { adapterShapeForBytes } from './adapter-size';
@@ -34,9 +34,9 @@ import { LocalFleet, makeSyntheticUpdate, SyntheticClient, type Fleet, type Flee
 export const BENCH_DATA = { height: 28, width: 28, channels: 1 } as const;
 export const BENCH_INPUT: readonly number[] = [BENCH_DATA.height, BENCH_DATA.width, BENCH_DATA.channels];
 
-/** The contract of a benchmark run: the bench input, `numClasses` classes named by index, d = 500. */
+/** The contract of a benchmark run: the bench input, `numClasses` classes named by index (d: the default 500). */
 export function benchContract(numClasses: number): RunContract {
-  return { inputShape: BENCH_INPUT, classNames: indexClassNames(numClasses), representationDim: REPRESENTATION_DIM };
+  return { inputShape: BENCH_INPUT, classNames: indexClassNames(numClasses) };
 }
 
 /** A benchmark coordinator's data shape, as synthetic clients declare it. */

@@ -15,7 +15,7 @@ import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type Fl
 import { formatBytes, formatPercent, table } from '../format';
 import { createProgressBar } from '../progress';
 import { onceSignalled } from './coordinator';
-import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingFlags, type DataFlags } from './shared';
+import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingArgs, trainingFlags, type DataFlags } from './shared';
 
 const CLI_BIN = join(__dirname, '..', '..', 'bin', 'pfedlora.js');
 
@@ -111,12 +111,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   const models = stringFlag(flags, 'models') === undefined ? [] : modelsFlag(stringFlag(flags, 'models')!);
   const { representationLayer } = representationLayerFlag(flags);
   const contractArgs = await contractArgsFor(data);
-  const trainingArgs = [
-    '--algorithm', training.algorithm, '--local-epochs', String(training.localEpochs),
-    '--adapter-epochs', String(training.adapterEpochs), '--adapter-share', training.adapterShare, '--batch-size', String(training.batchSize),
-    '--lr', String(training.learningRate), '--rank', String(training.rank), '--adapter-alpha', String(training.adapterAlpha), '--seed', String(training.seed),
-    '--representation-dim', String(training.representationDim),
-  ];
+  const runArgs = trainingArgs(training);
   const dataArgs = [
     ...sourceArgs(data), '--partition', data.partition,
     '--classes-per-client', String(data.classesPerClient), '--alpha', String(data.dirichletAlpha), '--max-samples', String(data.maxTrainSamples),
@@ -132,7 +127,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
 
   const coordinatorProcess = spawnPfedlora(
     ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--rounds', String(rounds), '--min-clients', String(minClients), '--wait-clients', String(clients),
-      '--participation', String(participation), '--round-timeout', String(roundTimeout), ...contractArgs, '--state-dir', stateDir, ...trainingArgs,
+      '--participation', String(participation), '--round-timeout', String(roundTimeout), ...contractArgs, '--state-dir', stateDir, ...runArgs,
       // Plaintext on purpose: every process of a cluster is on 127.0.0.1 of this machine.
       '--insecure'],
     join(logDir, 'coordinator.log'),

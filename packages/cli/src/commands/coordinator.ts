@@ -102,9 +102,9 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
   return config;
 }
 
-/** The adapter contract: the --dataset's, with --classes, --input-shape and --representation-dim over it. */
+/** The contract's classes and input: the --dataset's, with --classes and --input-shape over it (d is --representation-dim). */
 function contractFlags(flags: ParsedFlags, dataset: (typeof DATASET_NAMES)[number]): RunContract {
-  const base = datasetContract(dataset, intFlag(flags, 'representation-dim', c.contract.representationDim, 1, 65536));
+  const base = datasetContract(dataset);
   const classesText = stringFlag(flags, 'classes');
   const shapeText = stringFlag(flags, 'input-shape');
   const classNames = classesText === undefined ? base.classNames : classesText.split(',').map((n) => n.trim());
@@ -116,7 +116,7 @@ function contractFlags(flags: ParsedFlags, dataset: (typeof DATASET_NAMES)[numbe
   } catch (error) {
     throw new UsageError(`--input-shape: ${(error as Error).message}`);
   }
-  return { inputShape, classNames, representationDim: base.representationDim };
+  return { inputShape, classNames };
 }
 
 /** Resolves on the first of the given signals. */

@@ -1,4 +1,5 @@
 /** Flags several commands share, with one reader each. */
+import { RUN_FIELD_NAMES, RUN_FIELDS, type RunField, type RunFieldName, type RunSpec } from '@pfedlora/core';
 import {
   ADAPTER_SHARES,
   ALGORITHM_NAMES,
@@ -102,47 +103,55 @@ export function dataFlags(flags: ParsedFlags, fallbackMaxSamples = d.maxTrainSam
   };
 }
 
-/** The local training schedule and the adapter's shape, whatever the algorithm. */
-export const SCHEDULE_FLAGS: FlagSpecs = {
-  'local-epochs': { type: 'string', value: 'E', help: 'local epochs per training step', default: String(d.localEpochs) },
-  'adapter-epochs': { type: 'string', value: 'EA', help: 'pFedLoRA step-2 epochs (adapter alone, on cached representations)', default: String(d.adapterEpochs) },
-  'batch-size': { type: 'string', value: 'B', help: 'mini-batch size', default: String(d.batchSize) },
-  lr: { type: 'string', value: 'LR', help: 'SGD learning rate (momentum 0.9, weight decay 1e-3, clip 50)', default: String(d.learningRate) },
-  rank: { type: 'string', value: 'R', help: 'adapter rank', default: String(d.rank) },
-  'adapter-alpha': { type: 'string', value: 'A', help: 'adapter scale numerator (branch x alpha/rank)', default: String(d.adapterAlpha) },
-  'adapter-share': { type: 'string', value: 'WHICH', help: 'adapter factors the federation averages: all (D and U, the paper) or up (U only; D stays on each client)', default: d.adapterShare },
-  'representation-dim': { type: 'string', value: 'D', help: 'width d of the representation h every private model must produce (the adapter contract)', default: String(d.representationDim) },
-};
-
-/** How every client trains; set once per run (simulation or coordinator). */
-export const TRAINING_FLAGS: FlagSpecs = {
-  algorithm: { type: 'string', value: 'NAME', help: ALGORITHM_NAMES.join(' or '), default: d.algorithm },
-  ...SCHEDULE_FLAGS,
-  seed: { type: 'string', value: 'S', help: 'seed for partition, init, sampling and batch order', default: String(d.seed) },
-};
-
-export interface ScheduleFlags {
-  readonly localEpochs: number;
-  readonly adapterEpochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly rank: number;
-  readonly adapterAlpha: number;
-  readonly adapterShare: AdapterShare;
-  readonly representationDim: number;
+/**
+ * The run's settings as flags, generated from their one declaration
+ * (RUN_FIELDS in @pfedlora/core): each flag's help, default and check.
+ * `algorithm` takes @pfedlora/ml's algorithm names.
+ */
+function runFieldChoices(name: RunFieldName): readonly string[] | undefined {
+  const field: RunField = RUN_FIELDS[name];
+  if (field.kind !== 'choice') return undefined;
+  return name === 'algorithm' ? ALGORITHM_NAMES : name === 'adapterShare' ? ADAPTER_SHARES : field.choices;
 }
 
+function runFlagSpecs(names: readonly RunFieldName[]): FlagSpecs {
+  const specs: FlagSpecs = {};
+  for (const name of names) {
+    const field: RunField = RUN_FIELDS[name];
+    const choices = runFieldChoices(name);
+    const help = choices ? `${field.help}: ${choices.join(', ')}` : field.help;
+    specs[field.flag] = { type: 'string', value: field.value, help, default: String(d[name]) };
+  }
+  return specs;
+}
+
+/** Reads `names` from the flags (absent: the default), checked as declared. */
+function readRunFlags(flags: ParsedFlags, names: readonly RunFieldName[]): Partial<RunSpec> {
+  const out: Record<string, string | number> = {};
+  for (const name of names) {
+    const field: RunField = RUN_FIELDS[name];
+    const fallback = d[name];
+    let value: string | number;
+    if (field.kind === 'choice') value = choiceFlag(flags, field.flag, runFieldChoices(name)!, fallback as string);
+    else if (field.kind === 'int') value = intFlag(flags, field.flag, fallback as number, field.min, field.max);
+    else value = floatFlag(flags, field.flag, fallback as number, field.check, field.expected);
+    out[name] = value;
+  }
+  return out as Partial<RunSpec>;
+}
+
+/** The local training schedule and the adapter's shape, whatever the algorithm. */
+const SCHEDULE_FIELDS = RUN_FIELD_NAMES.filter((n) => !['algorithm', 'rounds', 'seed'].includes(n));
+/** How every client trains, set once per run (simulation, cluster or coordinator); each command declares its own --rounds. */
+const TRAINING_FIELDS = RUN_FIELD_NAMES.filter((n) => n !== 'rounds');
+
+export const SCHEDULE_FLAGS: FlagSpecs = runFlagSpecs(SCHEDULE_FIELDS);
+export const TRAINING_FLAGS: FlagSpecs = runFlagSpecs(TRAINING_FIELDS);
+
+export type ScheduleFlags = Omit<RunSpec, 'algorithm' | 'rounds' | 'seed' | 'adapterShare'> & { readonly adapterShare: AdapterShare };
+
 export function scheduleFlags(flags: ParsedFlags): ScheduleFlags {
-  return {
-    localEpochs: intFlag(flags, 'local-epochs', d.localEpochs, 1),
-    adapterEpochs: intFlag(flags, 'adapter-epochs', d.adapterEpochs, 1),
-    batchSize: intFlag(flags, 'batch-size', d.batchSize, 1),
-    learningRate: floatFlag(flags, 'lr', d.learningRate, (n) => n > 0, 'a number > 0'),
-    rank: intFlag(flags, 'rank', d.rank, 1, 65536),
-    adapterAlpha: floatFlag(flags, 'adapter-alpha', d.adapterAlpha, (n) => n > 0, 'a number > 0'),
-    adapterShare: choiceFlag(flags, 'adapter-share', ADAPTER_SHARES, d.adapterShare),
-    representationDim: intFlag(flags, 'representation-dim', d.representationDim, 1, 65536),
-  };
+  return readRunFlags(flags, SCHEDULE_FIELDS) as ScheduleFlags;
 }
 
 export interface TrainingFlags extends ScheduleFlags {
@@ -151,11 +160,12 @@ export interface TrainingFlags extends ScheduleFlags {
 }
 
 export function trainingFlags(flags: ParsedFlags): TrainingFlags {
-  return {
-    algorithm: choiceFlag(flags, 'algorithm', ALGORITHM_NAMES, d.algorithm),
-    ...scheduleFlags(flags),
-    seed: intFlag(flags, 'seed', d.seed, 0, 2 ** 32 - 1),
-  };
+  return readRunFlags(flags, TRAINING_FIELDS) as TrainingFlags;
+}
+
+/** The flags that give `spec` to another pfedlora process (a cluster's coordinator). */
+export function trainingArgs(spec: TrainingFlags): string[] {
+  return TRAINING_FIELDS.flatMap((name) => [`--${RUN_FIELDS[name].flag}`, String(spec[name])]);
 }
 
 /** Models cycled over a simulation's or a cluster's clients: zoo names or model.json paths. */

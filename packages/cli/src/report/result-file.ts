@@ -101,7 +101,7 @@ export async function readResultFile(path: string): Promise<StoredResult> {
  * the data was read from), so a stored result made with other values still
  * counts as done.
  */
-const IRRELEVANT = new Set(['workers', 'backend', 'dataDir']);
+const IRRELEVANT = new Set(['workers', 'backend', 'dataDir', 'representationLayer']);
 
 /**
  * Config fields added after results were first stored, and the value a result.json
@@ -110,6 +110,7 @@ const IRRELEVANT = new Set(['workers', 'backend', 'dataDir']);
 const IMPLIED_BY_OLDER_RESULTS: Readonly<Record<string, (config: Readonly<Record<string, unknown>>) => unknown>> = {
   adapterEpochs: (c) => c['localEpochs'], // step 2 ran as many epochs as step 1
   adapterShare: () => 'all', // the whole adapter was federated
+  representationDim: () => 500, // the zoo's h, before the adapter contract
 };
 
 /**
