@@ -88,4 +88,16 @@ function printLedger(stateDir) {
   process.stdout.write([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n');
 }
 
-module.exports = { CLI, REPO, freePort, printLedger, requireBuild, runProcesses, runScript };
+/** Exits 1 naming the processes that failed; else prints the ledger and where the logs are. */
+function finishRun(codes, logDir, stateDir) {
+  const failed = codes.filter((c) => c.code !== 0);
+  if (failed.length) {
+    process.stderr.write(`\n${failed.map((c) => `${c.name} exited with ${c.code}`).join(', ')}; logs in ${logDir}\n`);
+    process.exit(1);
+  }
+  process.stdout.write('\npersonalized test accuracy per client (each on its own test split):\n');
+  printLedger(stateDir);
+  process.stdout.write(`\nlogs: ${logDir}\n`);
+}
+
+module.exports = { CLI, REPO, finishRun, freePort, requireBuild, runProcesses, runScript };

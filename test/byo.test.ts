@@ -7,49 +7,26 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeTensors, deriveSeed, type NamedTensor } from '@pfedlora/core';
+import { deriveSeed } from '@pfedlora/core';
 import { initialAdapter } from '@pfedlora/ml';
 import { joinInfo, RawFederationClient, statusOf } from '../packages/coordinator/src/testing/raw-client';
 import { REPO } from './helpers';
-import { clientArgs, coordinatorArgs, freePort, INSECURE, PfedloraProcess } from './processes';
+import { globalAfter, readLedger, weightedMeanError } from './ledger';
+import { clientArgs, coordinatorArgs, freePort, INSECURE, useProcesses } from './processes';
 
 jest.setTimeout(240_000);
 
 const SEATTLE_WEATHER = join(REPO, 'node_modules', 'vega-datasets', 'data', 'seattle-weather.csv');
 const WEATHER = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
 
-const running: PfedloraProcess[] = [];
-function start(name: string, args: string[]): PfedloraProcess {
-  const p = new PfedloraProcess(name, args);
-  running.push(p);
-  return p;
-}
-afterEach(() => {
-  for (const p of running.splice(0)) p.kill('SIGKILL');
-});
+const { start, script: startScript } = useProcesses();
 
 /** Runs one of the repo's plain Node scripts (they need the build, which npm test makes first). */
 function script(path: string, ...args: string[]): string {
   return execFileSync(process.execPath, [join(REPO, path), ...args], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-interface LedgerEntry {
-  round: number;
-  reported: number;
-  participants: number;
-  meanAccuracy: number;
-  clients: Array<{ clientId: string; modelKind: string; status: string; numSamples: number; accuracy?: number }>;
-}
-
-async function ledger(stateDir: string): Promise<LedgerEntry[]> {
-  return (await readFile(join(stateDir, 'ledger.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as LedgerEntry);
-}
-
-async function globalAfter(stateDir: string, round: number): Promise<NamedTensor[]> {
-  return decodeTensors(await readFile(join(stateDir, 'rounds', `global-${String(round).padStart(5, '0')}.pflt`)));
 }
 
 /** The client flags of a model.json client on an image folder (no shard: all of the team's images). */
@@ -88,29 +65,14 @@ describe('bring your own model and data (real processes on 127.0.0.1)', () => {
     // Decoded once: the cache a restart reads instead of decoding again.
     expect(existsSync(join(images, '.pfedlora-cache'))).toBe(true);
 
-    const rounds = await ledger(stateDir);
+    const rounds = await readLedger(stateDir);
     expect(rounds.map((r) => [r.round, r.reported, r.participants])).toEqual([[1, 3, 3], [2, 3, 3], [3, 3, 3]]);
     expect(rounds[0]!.clients.map((c) => c.modelKind).sort()).toEqual(['cnn1', 'cnn2', 'team-cnn']);
-    let previous = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
-    for (const round of rounds) {
-      const ids = ['client-0', 'client-1', 'site-a'];
-      const deltas = await Promise.all(
-        ids.map(async (id, k) => {
-          const file = (await readdir(dumps[k]!)).find((f) => f.startsWith(`update-r${String(round.round).padStart(5, '0')}-`));
-          if (!file) throw new Error(`${id} dumped no update for round ${round.round}`);
-          return { tensors: decodeTensors(await readFile(join(dumps[k]!, file))), weight: round.clients.find((c) => c.clientId === id)!.numSamples };
-        }),
-      );
-      const total = deltas.reduce((s, d) => s + d.weight, 0);
-      const expected = previous.map((t, i) => ({ ...t, values: Float32Array.from(t.values, (v, j) => v + deltas.reduce((s, d) => s + d.weight * d.tensors[i]!.values[j]!, 0) / total) }));
-      const actual = await globalAfter(stateDir, round.round);
-      let worst = 0;
-      actual.forEach((t, i) => t.values.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - expected[i]!.values[j]!)))));
-      expect(worst).toBeLessThan(1e-6);
-      // The team's model trained the adapter too: its delta moves U.
-      expect(deltas[2]!.tensors[1]!.values.some((v) => v !== 0)).toBe(true);
-      previous = actual;
-    }
+    const initial = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
+    const { worst, deltas } = await weightedMeanError(stateDir, initial, new Map(['client-0', 'client-1', 'site-a'].map((id, k) => [id, dumps[k]!])));
+    expect(worst).toBeLessThan(1e-6);
+    // The team's model trained the adapter too: its delta moves U every round.
+    for (const round of deltas) expect(round[2]![1]!.values.some((v) => v !== 0)).toBe(true);
     const last = rounds[2]!.clients.find((c) => c.clientId === 'site-a')!;
     expect(last.accuracy).toBeGreaterThan(0.6); // 3 classes: chance is 1/3
   });
@@ -127,7 +89,7 @@ describe('bring your own model and data (real processes on 127.0.0.1)', () => {
     const mlps = (['mlp1', 'mlp3'] as const).map((model, k) =>
       start(`client-${k}`, ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/2`, '--model', model, '--backend', 'wasm', ...csv, ...INSECURE]),
     );
-    const program = execProgram(['examples/embedded-client/index.js', '--coordinator', `127.0.0.1:${port}`, '--client-id', 'embedded-0']);
+    const program = startScript('embedded', ['examples/embedded-client/index.js', '--coordinator', `127.0.0.1:${port}`, '--client-id', 'embedded-0']);
     await coordinator.waitForMessage('run finished', 200_000);
     expect(await coordinator.exit).toBe(0);
     for (const c of mlps) expect(await c.exit).toBe(0);
@@ -140,7 +102,7 @@ describe('bring your own model and data (real processes on 127.0.0.1)', () => {
     const embeddedReady = await program.waitForMessage('client ready');
     expect([embeddedReady['family'], embeddedReady['model']]).toEqual(['custom', 'team-tanh-mlp']);
 
-    const rounds = await ledger(stateDir);
+    const rounds = await readLedger(stateDir);
     expect(rounds.map((r) => r.reported)).toEqual([3, 3, 3]);
     expect(rounds[2]!.clients.map((c) => c.modelKind).sort()).toEqual(['mlp1', 'mlp3', 'team-tanh-mlp']);
     // The adapter of this contract: D [64, 4], U [4, 5].
@@ -197,16 +159,9 @@ describe('bring your own model and data (real processes on 127.0.0.1)', () => {
     expect(await coordinator.exit).toBe(0);
     expect(await restarted.exit).toBe(0);
     for (const c of zoo) expect(await c.exit).toBe(0);
-    const rounds = await ledger(stateDir);
+    const rounds = await readLedger(stateDir);
     // Every round closed with all three: the restarted client finished round 2 and trained round 3.
     expect(rounds.map((r) => [r.round, r.reported])).toEqual([[1, 3], [2, 3], [3, 3]]);
     expect(restarted.lines.filter((l) => l.message === 'update uploaded').map((l) => l['round'])).toEqual([2, 3]);
   });
 });
-
-/** A plain Node program (an example) followed like a pfedlora process. */
-function execProgram(args: string[]): PfedloraProcess {
-  const p = new PfedloraProcess(args[0]!, args, {}, [], true);
-  running.push(p);
-  return p;
-}

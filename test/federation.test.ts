@@ -1,37 +1,14 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeTensors, deriveSeed, type NamedTensor } from '@pfedlora/core';
+import { deriveSeed } from '@pfedlora/core';
 import { initialAdapter } from '@pfedlora/ml';
-import { clientArgs, coordinatorArgs, freePort, PfedloraProcess } from './processes';
+import { readLedger, weightedMeanError } from './ledger';
+import { clientArgs, coordinatorArgs, freePort, useProcesses } from './processes';
 
 jest.setTimeout(180_000);
 
-const running: PfedloraProcess[] = [];
-function start(name: string, args: string[]): PfedloraProcess {
-  const p = new PfedloraProcess(name, args);
-  running.push(p);
-  return p;
-}
-afterEach(() => {
-  for (const p of running.splice(0)) p.kill('SIGKILL');
-});
-
-interface LedgerEntry {
-  round: number;
-  reported: number;
-  participants: number;
-  globalSha256: string;
-  clients: Array<{ clientId: string; status: string; numSamples: number; bytesUp: number }>;
-}
-
-async function ledger(stateDir: string): Promise<LedgerEntry[]> {
-  return (await readFile(join(stateDir, 'ledger.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as LedgerEntry);
-}
-
-async function globalAfter(stateDir: string, round: number): Promise<NamedTensor[]> {
-  return decodeTensors(await readFile(join(stateDir, 'rounds', `global-${String(round).padStart(5, '0')}.pflt`)));
-}
+const { start } = useProcesses();
 
 describe('gRPC federation with real processes on 127.0.0.1', () => {
   test('3 clients with different CNNs run 3 rounds; each global adapter is the weighted mean of the uploaded deltas', async () => {
@@ -47,33 +24,13 @@ describe('gRPC federation with real processes on 127.0.0.1', () => {
     const models = await Promise.all(clients.map((c) => c.waitForMessage('client ready').then((l) => l['model'])));
     expect(models).toEqual(['cnn1', 'cnn2', 'cnn3']);
 
-    const rounds = await ledger(stateDir);
+    const rounds = await readLedger(stateDir);
     expect(rounds.map((r) => [r.round, r.reported, r.participants])).toEqual([[1, 3, 3], [2, 3, 3], [3, 3, 3]]);
     // Independent check of the server step from what the clients uploaded.
-    let previous = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
-    for (const round of rounds) {
-      const deltas = await Promise.all(
-        [0, 1, 2].map(async (k) => {
-          const dir = join(work, `updates-${k}`);
-          const file = (await readdir(dir)).find((f) => f.startsWith(`update-r${String(round.round).padStart(5, '0')}-`));
-          if (!file) throw new Error(`client ${k} dumped no update for round ${round.round}`);
-          const weight = round.clients.find((c) => c.clientId === `client-${k}`)!.numSamples;
-          return { tensors: decodeTensors(await readFile(join(dir, file))), weight };
-        }),
-      );
-      const total = deltas.reduce((s, d) => s + d.weight, 0);
-      const expected = previous.map((t, i) => ({
-        ...t,
-        values: Float32Array.from(t.values, (v, j) => v + deltas.reduce((s, d) => s + d.weight * d.tensors[i]!.values[j]!, 0) / total),
-      }));
-      const actual = await globalAfter(stateDir, round.round);
-      expect(actual.map((t) => t.name)).toEqual(expected.map((t) => t.name));
-      let worst = 0;
-      actual.forEach((t, i) => t.values.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - expected[i]!.values[j]!)))));
-      expect(worst).toBeLessThan(1e-6);
-      expect(deltas.every((d) => d.tensors[1]!.values.some((v) => v !== 0))).toBe(true);
-      previous = actual;
-    }
+    const initial = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
+    const { worst, deltas } = await weightedMeanError(stateDir, initial, new Map([0, 1, 2].map((k) => [`client-${k}`, join(work, `updates-${k}`)])));
+    expect(worst).toBeLessThan(1e-6);
+    for (const round of deltas) expect(round.every((d) => d[1]!.values.some((v) => v !== 0))).toBe(true);
   });
 
   test('a client killed with SIGKILL mid-round does not hang the round: it closes with the others', async () => {
@@ -91,7 +48,7 @@ describe('gRPC federation with real processes on 127.0.0.1', () => {
     const closed = await coordinator.waitForMessage('round closed', 60_000, (l) => l['round'] === 1);
     expect(closed['reported']).toBe(2);
     await coordinator.waitForMessage('run finished', 60_000);
-    const rounds = await ledger(stateDir);
+    const rounds = await readLedger(stateDir);
     expect(rounds[0]!.clients.find((c) => c.clientId === 'client-2')!.status).toBe('failed');
     expect(rounds[1]!.participants).toBe(2);
     for (const c of clients) expect(await c.exit).toBe(0);

@@ -78,6 +78,22 @@ export class PfedloraProcess {
   }
 }
 
+/**
+ * Processes a test file starts, killed with SIGKILL after each test (registers
+ * the afterEach): `start` runs the CLI, `script` a Node script of the repo.
+ */
+export function useProcesses(): { start(name: string, args: string[]): PfedloraProcess; script(name: string, args: string[]): PfedloraProcess } {
+  const running: PfedloraProcess[] = [];
+  afterEach(() => {
+    for (const p of running.splice(0)) p.kill('SIGKILL');
+  });
+  const track = (p: PfedloraProcess) => (running.push(p), p);
+  return {
+    start: (name, args) => track(new PfedloraProcess(name, args)),
+    script: (name, args) => track(new PfedloraProcess(name, args, {}, [], true)),
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -14,7 +14,7 @@
 const { mkdtempSync, mkdirSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
-const { freePort, printLedger, requireBuild, runProcesses, runScript } = require('../federation');
+const { finishRun, freePort, requireBuild, runProcesses, runScript } = require('../federation');
 
 async function main() {
   requireBuild();
@@ -39,14 +39,7 @@ async function main() {
     ],
     path.join(work, 'logs'),
   );
-  const failed = codes.filter((c) => c.code !== 0);
-  if (failed.length) {
-    process.stderr.write(`\n${failed.map((c) => `${c.name} exited with ${c.code}`).join(', ')}; logs in ${path.join(work, 'logs')}\n`);
-    process.exit(1);
-  }
-  process.stdout.write('\npersonalized test accuracy per client (each on its own test split):\n');
-  printLedger(stateDir);
-  process.stdout.write(`\nlogs: ${path.join(work, 'logs')}\n`);
+  finishRun(codes, path.join(work, 'logs'), stateDir);
 }
 
 main().catch((error) => {

@@ -9,3 +9,4 @@ export * from './robust';
 export * from './privacy';
 export * from './atomic-file';
 export * from './run-spec';
+export * from './model-descriptor';

@@ -4,7 +4,7 @@
  * and throws ProtocolError naming the field, which the services map to
  * INVALID_ARGUMENT.
  */
-import type { RunSpec, TensorSpec } from '@pfedlora/core';
+import type { ModelDescriptor, RunSpec, TensorSpec } from '@pfedlora/core';
 import type { ClientMetrics as ClientMetricsProto, ClientMetrics__Output } from './generated/pfedlora/v1/ClientMetrics';
 import type { AdapterContract, AdapterContract__Output } from './generated/pfedlora/v1/AdapterContract';
 import type { DescribeRequest, DescribeRequest__Output } from './generated/pfedlora/v1/DescribeRequest';
@@ -98,18 +98,7 @@ export function dataShapeFromProto(p: TensorShapeInfo__Output | null | undefined
   };
 }
 
-/** A client's private model as the adapter contract sees it (the wire's ModelDescriptor). */
-export interface ModelDescriptorInfo {
-  readonly family: string;
-  readonly name: string;
-  readonly parameterCount: number;
-  readonly representationDim: number;
-  readonly numClasses: number;
-  readonly inputShape: readonly number[];
-  readonly trainFlopsPerSample: number;
-}
-
-export function modelDescriptorToProto(m: ModelDescriptorInfo): ModelDescriptorProto {
+export function modelDescriptorToProto(m: ModelDescriptor): ModelDescriptorProto {
   return {
     family: m.family,
     name: m.name,
@@ -121,7 +110,7 @@ export function modelDescriptorToProto(m: ModelDescriptorInfo): ModelDescriptorP
   };
 }
 
-export function modelDescriptorFromProto(p: ModelDescriptor__Output | null | undefined, field: string): ModelDescriptorInfo {
+export function modelDescriptorFromProto(p: ModelDescriptor__Output | null | undefined, field: string): ModelDescriptor {
   const m = required(p, field);
   const flops = finite(m.train_flops_per_sample, `${field}.train_flops_per_sample`);
   if (flops < 0) throw new ProtocolError(`field ${field}.train_flops_per_sample must be >= 0, got ${flops}`);
@@ -150,7 +139,7 @@ function classNamesFromProto(names: readonly string[], field: string, max = 100_
 
 export interface JoinInfo {
   readonly clientId: string;
-  readonly model: ModelDescriptorInfo;
+  readonly model: ModelDescriptor;
   /** The class names its data's labels carry. */
   readonly classNames: readonly string[];
   readonly numSamples: number;

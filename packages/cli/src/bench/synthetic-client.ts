@@ -15,7 +15,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { clientChannelOptions, uploadUpdate } from '@pfedlora/client';
-import { ChunkStreamVerifier, createRng, encodeTensors, sha256Hex, sizeOfShape, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { ChunkStreamVerifier, createRng, encodeTensors, sha256Hex, sizeOfShape, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import {
   joinRequestToProto,
   joinResponseFromProto,
@@ -26,7 +26,6 @@ import {
   type FederationClient,
   type JoinAccepted,
   type JoinResponse__Output,
-  type ModelDescriptorInfo,
   type PayloadChunk__Output,
   type ServerEvent__Output,
   type TrainTaskInfo,
@@ -61,7 +60,7 @@ function encodeUpdate(tensors: readonly NamedTensor[]): SyntheticUpdate {
 }
 
 /** What a synthetic client declares: a CNN-1-sized model meeting the bench contract (it never trains). */
-export function syntheticModel(data: DataShape): ModelDescriptorInfo {
+export function syntheticModel(data: DataShape): ModelDescriptor {
   return { family: 'synthetic', name: 'cnn1', parameterCount: 1, representationDim: REPRESENTATION_DIM, numClasses: data.numClasses, inputShape: [data.height, data.width, data.channels], trainFlopsPerSample: 0 };
 }
 

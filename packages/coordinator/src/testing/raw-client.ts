@@ -5,7 +5,7 @@
  * exported from the package.
  */
 import * as grpc from '@grpc/grpc-js';
-import { sha256Hex, specOf, splitIntoChunks, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { sha256Hex, specOf, splitIntoChunks, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import {
   joinRequestToProto,
   joinResponseFromProto,
@@ -21,11 +21,10 @@ import {
   type TrainTaskInfo,
   type UploadAck__Output,
   type UploadHeaderInfo,
-  type ModelDescriptorInfo,
 } from '@pfedlora/protocol';
 
 /** A CNN-2 on Fashion-MNIST as a client declares it (never trained here). */
-export const CNN2_DESCRIPTOR: ModelDescriptorInfo = { family: 'zoo', name: 'cnn2', parameterCount: 1_000_000, representationDim: 500, numClasses: 10, inputShape: [28, 28, 1], trainFlopsPerSample: 1e6 };
+export const CNN2_DESCRIPTOR: ModelDescriptor = { family: 'zoo', name: 'cnn2', parameterCount: 1_000_000, representationDim: 500, numClasses: 10, inputShape: [28, 28, 1], trainFlopsPerSample: 1e6 };
 
 export function joinInfo(clientId: string, over: Partial<JoinInfo> = {}): JoinInfo {
   return { clientId, model: CNN2_DESCRIPTOR, classNames: ['t-shirt', 'trouser'], numSamples: 100, backend: 'test', protocolVersion: PROTOCOL_VERSION, credential: '', ...over };
