@@ -6,8 +6,9 @@
  * killed with SIGKILL that resumes from its state dir.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveSeed } from '@pfedlora/core';
@@ -164,4 +165,43 @@ describe('bring your own model and data (real processes on 127.0.0.1)', () => {
     expect(rounds.map((r) => [r.round, r.reported])).toEqual([[1, 3], [2, 3], [3, 3]]);
     expect(restarted.lines.filter((l) => l.message === 'update uploaded').map((l) => l['round'])).toEqual([2, 3]);
   });
+
+  test('(e) a state dir holding another model\'s private state is refused, and not a byte of it changes', async () => {
+    // Test (d) left the team CNN's snapshots in d-site-a; a zoo CNN started on that dir must not overwrite them.
+    const clientState = join(work, 'd-site-a');
+    const before = await snapshot(clientState);
+    expect(Object.keys(before).length).toBeGreaterThan(0);
+    const port = await freePort();
+    const coordinator = start('coordinator', coordinatorArgs(port, ['--rounds', '1', '--min-clients', '1']));
+    await coordinator.waitForMessage('coordinator listening');
+    const other = start('cnn2', clientArgs(port, 0, 2, ['--model', 'cnn2', '--state-dir', clientState]));
+    expect(await other.exit).toBe(4);
+    expect(other.output).toMatch(/holds the private state of another model or run .*nothing was changed/);
+    expect(await snapshot(clientState)).toEqual(before);
+  });
+
+  test('(f) a corrupt image or a ragged CSV row stops the client before it joins, naming the file and the row', async () => {
+    const port = await freePort();
+    const coordinator = start('coordinator', coordinatorArgs(port, ['--rounds', '1', '--min-clients', '1']));
+    await coordinator.waitForMessage('coordinator listening');
+    const broken = join(work, 'broken-images');
+    await cp(images, broken, { recursive: true });
+    await writeFile(join(broken, 'train', 'bag', 'zz-broken.png'), Buffer.from('not a png at all'));
+    const imageClient = start('broken-images', imageFolderClient(port, 'broken', teamModel, broken));
+    expect(await imageClient.exit).toBe(4);
+    expect(imageClient.output).toContain(`${join(broken, 'train', 'bag', 'zz-broken.png')}: cannot decode image`);
+    const csv = join(work, 'ragged.csv');
+    await writeFile(csv, 'a,b,label\n1,2,x\n3,4,y\n5,y\n7,8,x\n');
+    const tableClient = start('ragged', ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', 'ragged', '--model', 'mlp1', '--data-format', 'csv', '--data-dir', csv, '--backend', 'wasm', ...INSECURE]);
+    expect(await tableClient.exit).toBe(4);
+    expect(tableClient.output).toContain(`${csv}:4: 2 cells, but the header (line 1) has 3 columns`);
+    expect(coordinator.lines.some((l) => l.message === 'client joined')).toBe(false);
+  });
 });
+
+/** File name -> sha256 of every file in a folder. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir)).sort()) out[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex');
+  return out;
+}

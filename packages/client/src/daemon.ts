@@ -307,10 +307,14 @@ export class ClientDaemon {
         this.trainedRound = saved.round;
         this.log.info('private state restored', { round: saved.round, stateDir: this.config.stateDir });
       } catch (error) {
-        // Another model or run settings: start fresh rather than train on a mismatched state.
-        this.log.error('saved private state does not fit this model; starting fresh', { reason: (error as Error).message });
+        // Another model or run settings: training on would overwrite (and prune) the saved
+        // personalization of the model it belongs to. Refuse, and let the operator choose.
         this.learner!.dispose();
-        this.createLearner(run, federation);
+        this.learner = undefined;
+        throw new ClientRefusedError(
+          `${this.config.stateDir} holds the private state of another model or run (${(error as Error).message}); ` +
+            'nothing was changed: start with another --state-dir, or move its private-*.pflt files away to start this model fresh',
+        );
       }
     }
   }

@@ -171,19 +171,30 @@ export class PrivateModel {
   }
 
   loadState(tensors: readonly NamedTensor[]): void {
-    const momentum = tensors.filter((t) => t.name.startsWith('momentum/'));
+    // A state that does not cover every parameter and buffer belongs to another model: refuse it whole.
+    const given = new Set(tensors.map((t) => t.name));
+    const missing = [...this.network.parameters.keys(), ...[...this.network.buffers.keys()].map((k) => BUFFER_PREFIX + k)].filter((k) => !given.has(k));
+    if (missing.length) throw new Error(`checkpoint lacks ${missing.length} of model ${this.descriptor.name}'s tensors (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''})`);
+    this.loadParameters(tensors);
+  }
+
+  /**
+   * Some parameters, buffers and momentum (e.g. a received head); the rest stay
+   * as they are. Every name and shape is checked before anything is assigned.
+   */
+  loadParameters(tensors: readonly NamedTensor[]): void {
     const { name } = this.descriptor;
-    for (const t of tensors) {
-      if (t.name.startsWith('momentum/')) continue;
-      const isBuffer = t.name.startsWith(BUFFER_PREFIX);
-      const v = isBuffer ? this.network.buffers.get(t.name.slice(BUFFER_PREFIX.length)) : this.network.parameters.get(t.name);
-      if (!v) throw new Error(`checkpoint names unknown ${isBuffer ? 'buffer' : 'parameter'} "${t.name}" for model ${name}`);
-      if (v.shape.join(',') !== t.shape.join(',')) {
-        throw new Error(`checkpoint has "${t.name}" of shape [${t.shape.join(', ')}], model ${name} has [${v.shape.join(', ')}]`);
-      }
-      tf.tidy(() => v.assign(tf.tensor(t.values, [...t.shape], 'float32')));
-    }
-    this.optimizer.loadState(momentum);
+    const targets = tensors
+      .filter((t) => !t.name.startsWith('momentum/'))
+      .map((t) => {
+        const isBuffer = t.name.startsWith(BUFFER_PREFIX);
+        const v = isBuffer ? this.network.buffers.get(t.name.slice(BUFFER_PREFIX.length)) : this.network.parameters.get(t.name);
+        if (!v) throw new Error(`checkpoint names unknown ${isBuffer ? 'buffer' : 'parameter'} "${t.name}" for model ${name}`);
+        if (v.shape.join(',') !== t.shape.join(',')) throw new Error(`checkpoint has "${t.name}" of shape [${t.shape.join(', ')}], model ${name} has [${v.shape.join(', ')}]`);
+        return { v, t };
+      });
+    for (const { v, t } of targets) tf.tidy(() => v.assign(tf.tensor(t.values, [...t.shape], 'float32')));
+    this.optimizer.loadState(tensors.filter((t) => t.name.startsWith('momentum/')));
   }
 
   dispose(): void {

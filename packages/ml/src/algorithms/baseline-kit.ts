@@ -481,7 +481,7 @@ export function initialHead(numClasses: number, representationDim: number, seed:
 export function loadHead(model: PrivateModel, received: readonly NamedTensor[], hasMomentum: boolean): void {
   const [kernel, bias] = received as [NamedTensor, NamedTensor];
   const names = headDenseNames(model);
-  model.loadState([
+  model.loadParameters([
     { name: names.kernel, shape: kernel.shape, values: kernel.values },
     { name: names.bias, shape: bias.shape, values: bias.values },
     ...(hasMomentum
