@@ -1,5 +1,5 @@
 /** `pfedlora doctor`: what this machine offers pfedlora. */
-import { initEngine, resolveCifarDir, resolveFashionMnistSource, type EngineInfo } from '@pfedlora/ml';
+import { imageDecoderInfo, initEngine, resolveCifarDir, resolveFashionMnistSource, type EngineInfo } from '@pfedlora/ml';
 import { boolFlag, helpText, parseFlags, type FlagSpecs } from '../args';
 import { backendFlag, BACKEND_FLAG } from './shared';
 
@@ -10,6 +10,8 @@ export interface DoctorReport {
   readonly cpus: number;
   readonly engine: EngineInfo;
   readonly data: Array<{ dataset: string; found: boolean; source?: string; origin?: string; problem?: string }>;
+  /** What decodes image folders (--data-format image-folder). */
+  readonly imageDecoder: { readonly found: boolean; readonly version?: string; readonly problem?: string };
 }
 
 const FLAGS: FlagSpecs = {
@@ -50,6 +52,7 @@ export async function doctor(argv: readonly string[]): Promise<number> {
     cpus: require('node:os').cpus().length as number,
     engine,
     data,
+    imageDecoder: await imageDecoderInfo(),
   };
   if (boolFlag(flags, 'json')) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -63,6 +66,7 @@ export async function doctor(argv: readonly string[]): Promise<number> {
     engine.customKernels.length ? `custom kernels: ${engine.customKernels.join(', ')}` : 'custom kernels: none',
     'data:',
     ...data.map((x) => `  ${x.dataset.padEnd(14)} ${x.found ? `${x.origin}: ${x.source}` : `not found: ${x.problem}`}`),
+    `image folders: ${report.imageDecoder.found ? report.imageDecoder.version! : `cannot decode: ${report.imageDecoder.problem}`}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
   return 0;

@@ -246,6 +246,16 @@ function loadSharp(): Promise<Sharp> {
   return sharpModule;
 }
 
+/** The image decoder here, for `pfedlora doctor`: sharp's and libvips' versions, or why it cannot load. */
+export async function imageDecoderInfo(): Promise<{ readonly found: boolean; readonly version?: string; readonly problem?: string }> {
+  try {
+    const sharp = await loadSharp();
+    return { found: true, version: `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}` };
+  } catch (error) {
+    return { found: false, problem: errnoMessage(error) };
+  }
+}
+
 /** sharp's message on one line, repeated lines once. */
 function oneLine(message: string): string {
   return [...new Set(message.split('\n').map((l) => l.trim()).filter((l) => l !== ''))].join('; ');
