@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { AggregationError, WeightedMeanAccumulator, addInPlace, applyDelta, subtractTensors, weightedMean } from './aggregate';
+import { AggregationError, FoldingAccumulator, WeightedMeanAccumulator, addInPlace, applyDelta, subtractTensors, weightedMean } from './aggregate';
 import { splitIntoChunks } from './chunking';
 import { TensorStreamDecoder, encodeTensors } from './codec';
 import { ArrayPool } from './pool';
@@ -376,5 +376,65 @@ describe('delta arithmetic', () => {
 
   it('weightedMean rejects an empty list', () => {
     expectAggError(() => weightedMean([]), /no items/);
+  });
+});
+
+describe('FoldingAccumulator', () => {
+  const spec: TensorSpec[] = [
+    { name: 'a', shape: [2, 2] },
+    { name: 'empty', shape: [0] },
+    { name: 'b', shape: [3] },
+  ];
+  const update: NamedTensor[] = [
+    { name: 'a', shape: [2, 2], values: Float32Array.of(1, -2, 3.5, 4) },
+    { name: 'empty', shape: [0], values: new Float32Array(0) },
+    { name: 'b', shape: [3], values: Float32Array.of(0, 1e-3, -7) },
+  ];
+  const make = () => {
+    const seen: Array<{ names: string[]; values: number[]; weight: number }> = [];
+    const acc = new FoldingAccumulator(spec, (u, weight) => seen.push({ names: u.map((t) => t.name), values: u.flatMap((t) => Array.from(t.values)), weight }));
+    return { acc, seen };
+  };
+
+  it('folds what add, addSlice and addBytes (split anywhere) deliver identically, once, at commit', () => {
+    const whole = make();
+    whole.acc.add(update, 2);
+    const sliced = make();
+    const c = sliced.acc.beginClient(2);
+    c.addSlice(0, 0, update[0]!.values.subarray(0, 3));
+    c.addSlice(0, 3, update[0]!.values.subarray(3));
+    c.addSlice(2, 0, update[2]!.values);
+    expect(sliced.seen).toEqual([]);
+    c.commit();
+    const bytes = make();
+    const b = bytes.acc.beginClient(2);
+    for (const i of [0, 2]) {
+      const raw = new Uint8Array(update[i]!.values.buffer.slice(0));
+      for (const [from, to] of [[0, 5], [5, 6], [6, raw.length]] as const) b.addBytes(i, from, raw.subarray(from, Math.min(to, raw.length)));
+    }
+    b.commit();
+    for (const run of [whole, sliced, bytes]) {
+      expect(run.seen).toEqual([{ names: ['a', 'empty', 'b'], values: [1, -2, 3.5, 4, 0, Math.fround(1e-3), -7], weight: 2 }]);
+      expect(run.acc.clients).toBe(1);
+    }
+  });
+
+  it('refuses bad weights, specs, non-finite values and incomplete uploads; aborted or failed folds do not count', () => {
+    const { acc, seen } = make();
+    expectAggError(() => acc.add(update, 0), /weight/);
+    expectAggError(() => acc.add(update.slice(0, 2), 1), /add/);
+    expectAggError(() => acc.add([update[0]!, update[1]!, { ...update[2]!, values: Float32Array.of(0, NaN, 0) }], 1), /non-finite/);
+    expectAggError(() => acc.beginClient(-1), /weight/);
+    const c = acc.beginClient(1);
+    c.addSlice(0, 0, update[0]!.values);
+    expectAggError(() => c.commit(), /incomplete/);
+    c.abort();
+    const failing = new FoldingAccumulator(spec, () => {
+      throw new AggregationError('fold refused');
+    });
+    expectAggError(() => failing.add(update, 1), /fold refused/);
+    expect(failing.clients).toBe(0);
+    expect(seen).toEqual([]);
+    expect(acc.clients).toBe(0);
   });
 });

@@ -3,6 +3,8 @@ export * from './tensor';
 export * from './codec';
 export * from './chunking';
 export * from './aggregate';
+export * from './class-stats';
+export * from './linalg';
 export * from './pool';
 export * from './partition';
 export * from './robust';

@@ -11,7 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AggregationError,
+  ClassMeanAccumulator,
+  ClassSums,
+  FoldingAccumulator,
   WeightedMeanAccumulator,
   assertMatchesSpec,
   createRng,
@@ -22,10 +24,12 @@ import {
   type Rng,
   type TensorSpec,
 } from '@pfedlora/core';
+
+export { ClassMeanAccumulator, ClassSums, checkCounts, classCounts, classStatsSpec, emptyClassStats } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../batches';
 import { crossEntropy } from '../optimizer';
 import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
-import type { AggregatorOptions, GlobalAggregator, UpdateContribution } from './algorithm';
+import type { AggregatorOptions, GlobalAggregator } from './algorithm';
 import type { PrivateClient } from './private-client';
 
 // ---------------------------------------------------------------- training loop
@@ -98,72 +102,6 @@ export function klDivergence(target: tf.Tensor2D, student: tf.Tensor2D): tf.Scal
 }
 
 // ---------------------------------------------------------------- per-class statistics
-
-/** Names and shapes of a per-class statistic: `<prefix>/mean` [C, dim] and `<prefix>/count` [C]. */
-export function classStatsSpec(prefix: string, numClasses: number, dim: number): TensorSpec[] {
-  return [
-    { name: `${prefix}/mean`, shape: [numClasses, dim] },
-    { name: `${prefix}/count`, shape: [numClasses] },
-  ];
-}
-
-/** Zero means, zero counts: a global that knows no class yet. */
-export function emptyClassStats(prefix: string, numClasses: number, dim: number): NamedTensor[] {
-  return classStatsSpec(prefix, numClasses, dim).map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)) }));
-}
-
-/** Samples per class in a label array. */
-export function classCounts(labels: Int32Array, numClasses: number): Float64Array {
-  const counts = new Float64Array(numClasses);
-  for (const y of labels) {
-    if (y < 0 || y >= numClasses) throw new Error(`label ${y} is outside [0, ${numClasses})`);
-    counts[y]! += 1;
-  }
-  return counts;
-}
-
-/**
- * Client side: running per-class sums of a per-sample vector (logits, h) fed
- * batch by batch as [C, dim] sums from the device, in float64.
- */
-export class ClassSums {
-  readonly sums: Float64Array;
-  readonly seen: Float64Array;
-
-  constructor(
-    readonly numClasses: number,
-    readonly dim: number,
-  ) {
-    this.sums = new Float64Array(numClasses * dim);
-    this.seen = new Float64Array(numClasses);
-  }
-
-  /** `batchSums` is oneHot(labels)^T x [C, dim]; `labels` are the batch's labels. */
-  add(batchSums: Float32Array, labels: Int32Array): void {
-    for (let i = 0; i < batchSums.length; i++) this.sums[i]! += batchSums[i]!;
-    for (const y of labels) this.seen[y]! += 1;
-  }
-
-  /**
-   * Per-class means (zero for a class never seen) with `counts` as the
-   * aggregation weights, as a `<prefix>/mean`, `<prefix>/count` payload.
-   */
-  toPayload(prefix: string, counts: Float64Array): NamedTensor[] {
-    const { numClasses: C, dim } = this;
-    const mean = new Float32Array(C * dim);
-    const count = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      const seen = this.seen[c]!;
-      if (seen === 0) continue;
-      for (let j = 0; j < dim; j++) mean[c * dim + j] = this.sums[c * dim + j]! / seen;
-      count[c] = counts[c]!;
-    }
-    return [
-      { name: `${prefix}/mean`, shape: [C, dim], values: mean },
-      { name: `${prefix}/count`, shape: [C], values: count },
-    ];
-  }
-}
 
 /** oneHot(labels)^T x rows: per-class sums of a batch's rows, [C, dim]. Call inside tf.tidy. */
 export function batchClassSums(rows: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
@@ -241,163 +179,26 @@ export async function trainTowardClassStats(
   }
 }
 
-/** Validates a per-class payload's counts: finite and >= 0 (they are aggregation weights). */
-export function checkCounts(counts: Float32Array, what: string): void {
-  for (let c = 0; c < counts.length; c++) {
-    const n = counts[c]!;
-    if (!Number.isFinite(n) || n < 0) throw new AggregationError(`${what}: count of class ${c} must be a finite number >= 0, got ${n}`);
-  }
-}
-
-/**
- * Server side of FD and FedProto: per class c,
- *   mean_c = sum_k n_{k,c} mean_{k,c} / sum_k n_{k,c},   count_c = sum_k n_{k,c}
- * over the clients that saw class c this round, in float64, one client at a
- * time (memory: one [C, dim] sum whatever the number of clients). A class no
- * reporting client saw gets count 0 (unknown to the clients next round), as in
- * FedProto's and HtFLlib's aggregation, which rebuild the global each round.
- */
-export class ClassMeanAccumulator {
-  private readonly sums: Float64Array;
-  private readonly totals: Float64Array;
-
-  constructor(
-    readonly prefix: string,
-    readonly numClasses: number,
-    readonly dim: number,
-  ) {
-    this.sums = new Float64Array(numClasses * dim);
-    this.totals = new Float64Array(numClasses);
-  }
-
-  get spec(): TensorSpec[] {
-    return classStatsSpec(this.prefix, this.numClasses, this.dim);
-  }
-
-  fold(update: readonly NamedTensor[]): void {
-    const [mean, count] = update as [NamedTensor, NamedTensor];
-    checkCounts(count.values, 'class statistics');
-    const { dim } = this;
-    for (let c = 0; c < this.numClasses; c++) {
-      const n = count.values[c]!;
-      if (n === 0) continue;
-      for (let j = 0; j < dim; j++) this.sums[c * dim + j]! += n * mean.values[c * dim + j]!;
-      this.totals[c]! += n;
-    }
-  }
-
-  result(): NamedTensor[] {
-    const { numClasses: C, dim } = this;
-    const mean = new Float32Array(C * dim);
-    const count = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      const n = this.totals[c]!;
-      if (n === 0) continue;
-      for (let j = 0; j < dim; j++) mean[c * dim + j] = this.sums[c * dim + j]! / n;
-      count[c] = n;
-    }
-    return [
-      { name: `${this.prefix}/mean`, shape: [C, dim], values: mean },
-      { name: `${this.prefix}/count`, shape: [C], values: count },
-    ];
-  }
-}
-
 // ---------------------------------------------------------------- aggregation plumbing
 
-function checkFiniteSlice(values: Float32Array, name: string, offset: number): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) throw new AggregationError(`tensor "${name}" has non-finite value ${values[i]} at index ${offset + i}`);
-  }
-}
-
-function checkWeight(weight: number): void {
-  if (!Number.isFinite(weight) || weight <= 0) throw new AggregationError(`weight must be a finite number > 0, got ${weight}`);
-}
-
 /**
- * A GlobalAggregator over whole client updates: `fold` sees each committed
- * update once, complete and validated (names, shapes, finite values), in the
- * order clients commit. Slices are staged per upload (one update's worth of
- * memory per upload in flight) and handed to `fold` at commit, so an upload
- * that dies half-way leaves no trace. Whether memory grows with the clients is
- * up to `fold` (a running sum does not; FedGH's buffered prototypes do).
+ * A GlobalAggregator over whole client updates: core's FoldingAccumulator
+ * (ClientContribution's staging and checks) with the algorithm's `fold`, and
+ * `result` given the number of clients folded.
  */
 export function foldingAggregator(
   spec: readonly TensorSpec[],
   fold: (update: readonly NamedTensor[], weight: number) => void,
   result: (clients: number) => NamedTensor[],
 ): GlobalAggregator {
-  let clients = 0;
-  const commit = (update: readonly NamedTensor[], weight: number) => {
-    fold(update, weight);
-    clients++;
-  };
+  const acc = new FoldingAccumulator(spec, fold);
   return {
-    begin(weight): UpdateContribution {
-      checkWeight(weight);
-      let staged: Float32Array[] | null = spec.map((s) => new Float32Array(sizeOfShape(s.shape)));
-      let tensor = 0;
-      let offset = 0;
-      let state: 'open' | 'committed' | 'aborted' = 'open';
-      const skipEmpty = () => {
-        while (tensor < spec.length && sizeOfShape(spec[tensor]!.shape) === 0) tensor++;
-      };
-      skipEmpty();
-      const open = (what: string): Float32Array[] => {
-        if (state !== 'open' || staged === null) throw new AggregationError(`${what}: contribution already ${state}`);
-        return staged;
-      };
-      return {
-        addSlice(tensorIndex, sliceOffset, values) {
-          const buffers = open('addSlice');
-          if (tensorIndex !== tensor || sliceOffset !== offset) {
-            throw new AggregationError(`addSlice: got tensor ${tensorIndex} at offset ${sliceOffset}, expected tensor ${tensor} at offset ${offset}`);
-          }
-          const target = buffers[tensor]!;
-          if (offset + values.length > target.length) {
-            throw new AggregationError(`addSlice: tensor "${spec[tensor]!.name}" slice [${offset}, ${offset + values.length}) runs past its ${target.length} values`);
-          }
-          checkFiniteSlice(values, spec[tensor]!.name, offset);
-          target.set(values, offset);
-          offset += values.length;
-          if (offset === target.length) {
-            tensor++;
-            offset = 0;
-            skipEmpty();
-          }
-        },
-        commit() {
-          const buffers = open('commit');
-          if (tensor < spec.length) throw new AggregationError(`commit: upload incomplete, tensor "${spec[tensor]!.name}" has ${offset} values`);
-          commit(
-            spec.map((s, i) => ({ name: s.name, shape: [...s.shape], values: buffers[i]! })),
-            weight,
-          );
-          state = 'committed';
-          staged = null;
-        },
-        abort() {
-          if (state === 'committed') throw new AggregationError('abort: contribution already committed');
-          state = 'aborted';
-          staged = null;
-        },
-      };
-    },
-    add(update, weight) {
-      checkWeight(weight);
-      try {
-        assertMatchesSpec(update, spec, 'update');
-      } catch (err) {
-        throw new AggregationError((err as Error).message);
-      }
-      for (const t of update) checkFiniteSlice(t.values, t.name, 0);
-      commit(update, weight);
-    },
+    begin: (weight) => acc.beginClient(weight),
+    add: (update, weight) => acc.add(update, weight),
     get clients() {
-      return clients;
+      return acc.clients;
     },
-    result: () => result(clients),
+    result: () => result(acc.clients),
   };
 }
 
