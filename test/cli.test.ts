@@ -34,6 +34,33 @@ describe('pfedlora CLI', () => {
     expect(unknown.stderr).toMatch(/bogus/);
   });
 
+  test('an option error is one sentence naming the command once (issue 16, item 9)', async () => {
+    const dash = await runCli(['simulate', '--clients', '-XYZ']);
+    expect(dash.code).toBe(2);
+    expect(dash.stderr).toBe(`pfedlora simulate: option --clients needs a value (got "-XYZ"? write --clients=-XYZ). See 'pfedlora simulate --help'.\n`);
+    const typo = await runCli(['simulate', '--roundz', '3']);
+    expect(typo.stderr).toBe(`pfedlora simulate: unknown option --roundz (did you mean --rounds?). See 'pfedlora simulate --help'.\n`);
+    const huge = await runCli(['simulate', '--rounds', '99999999999999999999']);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(/--rounds expects an integer >= 1, got "99999999999999999999" \(larger than 9007199254740991\)/);
+  });
+
+  test('certs issue warns of an expired certificate or one its CA outlives, and refuses one its CA can never vouch for (issue 16, item 8)', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'pfedlora-certs-')), 'certs');
+    expect((await runCli(['certs', 'init', '--dir', dir, '--json'])).code).toBe(0);
+    const expired = await runCli(['certs', 'issue', '--dir', dir, '--client-id', 'old', '--not-before', '2020-01-01', '--days', '30', '--json']);
+    expect(expired.code).toBe(0);
+    expect(expired.stderr).toMatch(/^pfedlora certs: warning: the certificate has already expired: valid 2020-01-01T00:00:00\.000Z to 2020-01-31T00:00:00\.000Z, and it is now 20/);
+    const long = await runCli(['certs', 'issue', '--dir', dir, '--client-id', 'long', '--days', '5000', '--json']);
+    expect(long.code).toBe(0);
+    expect(long.stderr).toMatch(/^pfedlora certs: warning: its CA .*ca\.pem expires 20\d\d-.*, before the certificate does \(20\d\d-.*\): it is refused from then on; with --days 36\d\d or fewer/);
+    const fresh = await runCli(['certs', 'issue', '--dir', dir, '--client-id', 'fresh', '--json']);
+    expect(fresh.stderr).toBe('');
+    const never = await runCli(['certs', 'issue', '--dir', dir, '--client-id', 'never', '--not-before', '2099-01-01']);
+    expect(never.code).toBe(2);
+    expect(never.stderr).toMatch(/valid 2099-01-01T00:00:00\.000Z to 2100-01-01T00:00:00\.000Z\) would start after its CA .*ca\.pem expires \(20\d\d-.*\), so it could never be accepted/);
+  });
+
   test('simulate --json --out prints the result and writes result.json and rounds.csv', async () => {
     const out = await mkdtemp(join(tmpdir(), 'pfedlora-sim-'));
     const { code, stdout, stderr } = await runCli(['simulate', '--json', '--data-dir', 'subset', '--clients', '3', '--rounds', '2', '--max-samples', '96', '--batch-size', '32', '--workers', '0', '--out', out]);

@@ -286,6 +286,8 @@ export interface IssueOptions {
 
 export interface IssueResult {
   readonly clientId: string;
+  /** What may surprise about the certificate's validity (already expired, outlived by its CA): one sentence each, for stderr. */
+  readonly warnings: string[];
   /** The folder to give to that client: its certificate, key and the CA certificate. */
   readonly clientDir: string;
   readonly files: WrittenFile[];
@@ -299,6 +301,8 @@ export async function issueClientCertificate(options: IssueOptions): Promise<Iss
     throw new UsageError(`the validity window is empty: not after ${options.validity.notAfter.toISOString()} is not later than not before ${options.validity.notBefore.toISOString()}`);
   }
   const ca = await loadCa(dir);
+  const { error, warnings } = validityProblems(options.validity, ca.cert, join(dir, CERT_FILES.ca));
+  if (error) throw new UsageError(error);
   if (revokedIds(dir).has(clientId)) {
     throw new UsageError(`client ${clientId} is revoked (${revocationPath(dir)}); remove its line there first if it should come back, or issue under a new client id`);
   }
@@ -331,7 +335,37 @@ export async function issueClientCertificate(options: IssueOptions): Promise<Iss
   write(CERT_FILES.clientKey, await privateKeyPem(keys.privateKey), `client ${clientId} private key (pfedlora client --tls-key)`, true);
   write(CERT_FILES.clientCert, cert.toString('pem') + '\n', `client ${clientId} certificate (pfedlora client --tls-cert)`);
   write(CERT_FILES.ca, readFileSync(join(dir, CERT_FILES.ca), 'utf8'), 'CA certificate (pfedlora client --tls-ca)');
-  return { clientId, clientDir, files, certificate: describe(cert, clientIdentityUri(clientId)) };
+  return { clientId, warnings, clientDir, files, certificate: describe(cert, clientIdentityUri(clientId)) };
+}
+
+/**
+ * A client certificate's window against now and its CA's: an error when it
+ * could never be accepted (it starts after the CA has expired), warnings when
+ * it is already expired (tests of expiry ask for that) or when the CA expires
+ * first (the certificate stops being accepted then).
+ */
+export function validityProblems(validity: Validity, ca: { readonly notBefore: Date; readonly notAfter: Date }, caPath: string, now = new Date()): { error?: string; warnings: string[] } {
+  const iso = (d: Date) => d.toISOString();
+  const window = `${iso(validity.notBefore)} to ${iso(validity.notAfter)}`;
+  if (validity.notBefore.getTime() >= ca.notAfter.getTime()) {
+    return {
+      error:
+        `the certificate (valid ${window}) would start after its CA ${caPath} expires (${iso(ca.notAfter)}), so it could never be accepted; ` +
+        (ca.notAfter.getTime() <= now.getTime() ? "the CA has expired: start a new one with 'pfedlora certs init --force'" : 'choose an earlier --not-before'),
+      warnings: [],
+    };
+  }
+  const warnings: string[] = [];
+  if (validity.notAfter.getTime() <= now.getTime()) {
+    warnings.push(`the certificate has already expired: valid ${window}, and it is now ${iso(now)}; a coordinator refuses it (fine for testing expiry; otherwise give a later --not-after or leave the dates out)`);
+  } else if (validity.notAfter.getTime() > ca.notAfter.getTime()) {
+    const days = Math.floor((ca.notAfter.getTime() - Math.max(now.getTime(), validity.notBefore.getTime())) / DAY_MS);
+    warnings.push(
+      `its CA ${caPath} expires ${iso(ca.notAfter)}, before the certificate does (${iso(validity.notAfter)}): it is refused from then on` +
+        (days >= 1 ? `; with --days ${days} or fewer it ends no later than its CA` : ''),
+    );
+  }
+  return { warnings };
 }
 
 export interface RevokeResult {

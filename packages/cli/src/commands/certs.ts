@@ -112,6 +112,7 @@ export async function certs(argv: readonly string[]): Promise<number> {
     }
     case 'issue': {
       const result = await issueClientCertificate({ dir, clientId: requireClientId(flags), validity: validityFromFlags(flags), force: boolFlag(flags, 'force') });
+      for (const warning of result.warnings) process.stderr.write(`pfedlora certs: warning: ${warning}\n`);
       if (json) {
         process.stdout.write(JSON.stringify(result) + '\n');
         break;

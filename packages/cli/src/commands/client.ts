@@ -5,7 +5,7 @@ import { defaultModelKind, zooSource, type DataSource } from '@pfedlora/ml';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
-import { CliError, EXIT, UsageError } from '../errors';
+import { CliError, EXIT, FlagError, UsageError } from '../errors';
 import { onceSignalled } from './coordinator';
 import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
 import { METRICS_FLAGS, metricsAddressFromFlags, serveClientMetrics } from './metrics-flags';
@@ -15,8 +15,13 @@ export const CLIENT_FLAGS: FlagSpecs = {
   ...CONFIG_FLAG,
   coordinator: { type: 'string', value: 'HOST:PORT', help: 'coordinator address (env PFEDLORA_COORDINATOR)', default: DEFAULT_CLIENT.coordinator },
   'client-id': { type: 'string', value: 'ID', help: 'stable id of this client (default: hostname)' },
-  model: { type: 'string', value: 'KIND', help: 'built-in private model cnn1..cnn5 (images), mlp1..mlp3 (tables) (default: CNN-((k mod 5)+1) for shard k, else cnn1; mlp for --data-format csv)' },
-  'model-file': { type: 'string', value: 'PATH', help: 'a TensorFlow.js Layers model.json (with its weight files) as the private model (docs/models.md)' },
+  model: {
+    type: 'string',
+    value: 'KIND',
+    help: 'built-in private model cnn1..cnn5 (images), mlp1..mlp3 (tables) (default: CNN-((k mod 5)+1) for shard k, else cnn1; mlp for --data-format csv)',
+    excludes: ['model-file', 'representation-layer'],
+  },
+  'model-file': { type: 'string', value: 'PATH', help: 'a TensorFlow.js Layers model.json (with its weight files) as the private model (docs/models.md)', excludes: ['model'] },
   'representation-layer': { type: 'string', value: 'NAME', help: 'with --model-file: the layer whose output is h (default: the input of the last Dense layer)' },
   ...DATA_FLAGS,
   shard: { type: 'string', value: 'K/N', help: 'train on shard K of N of the partitioned dataset (local clusters); whole dataset if omitted' },
@@ -40,7 +45,7 @@ export const CLIENT_HELP = helpText(
 
 function parseShard(text: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard expects K/N with 0 <= K < N, got "${text}"`);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new FlagError('shard', `expects K/N with 0 <= K < N, got "${text}"`);
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 
@@ -55,7 +60,7 @@ function clientModelFlags(flags: ParsedFlags, source: DataSource | undefined, sh
   try {
     return zooSource(modelText ?? defaultModelKind(shardIndex, source?.format === 'csv' ? [1] : [28, 28, 1]));
   } catch (error) {
-    throw new UsageError(`--model: ${(error as Error).message}`);
+    throw new FlagError('model', (error as Error).message, { colon: true });
   }
 }
 
@@ -79,12 +84,14 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
   const shard = shardText === undefined ? undefined : parseShard(shardText);
   const tls = clientTlsFromFlags(flags);
   const clientId = stringFlag(flags, 'client-id') ?? (tls ? certifiedClientId(tls.certFile) : undefined) ?? (shard ? `client-${shard.index}` : hostname());
-  if (!CLIENT_ID.test(clientId)) throw new UsageError(`--client-id "${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
+  if (!CLIENT_ID.test(clientId)) throw new FlagError('client-id', `"${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
   const model = clientModelFlags(flags, data.source, shard?.index ?? 0);
   const coordinatorAddress = stringFlag(flags, 'coordinator') ?? process.env['PFEDLORA_COORDINATOR'] ?? DEFAULT_CLIENT.coordinator;
   if (!/^[^:\s]+:\d+$/.test(coordinatorAddress) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(coordinatorAddress)) {
-    throw new UsageError(`--coordinator expects HOST:PORT, got "${coordinatorAddress}"`);
+    throw new FlagError('coordinator', `expects HOST:PORT, got "${coordinatorAddress}"`);
   }
+  // Read whether or not --shard is given, so a bad value is never passed over in silence.
+  const partitionSeed = intFlag(flags, 'partition-seed', 1, 0, 2 ** 32 - 1);
   const dump = stringFlag(flags, 'dump-updates');
   const stateDir = stringFlag(flags, 'state-dir');
   const credential = process.env['PFEDLORA_CLIENT_CREDENTIAL'];
@@ -96,7 +103,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
     data: data.source ?? { format: 'benchmark', dataset: data.dataset, ...(data.dataDir === undefined ? {} : { dataDir: data.dataDir }) },
     maxTrainSamples: data.maxTrainSamples,
     ...(shard
-      ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: intFlag(flags, 'partition-seed', 1, 0) } }
+      ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: partitionSeed } }
       : {}),
     backend: backendFlag(flags),
     silenceTimeoutMs: Math.round(1000 * floatFlag(flags, 'silence-timeout', DEFAULT_CLIENT.silenceTimeoutMs / 1000, (n) => n > 0, 'a number of seconds > 0')),
@@ -108,6 +115,11 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
   };
 }
 
+/** Everything the client command reads from its flags, in one pass (so a config file's values are all checked). */
+export function clientSettingsFromFlags(flags: ParsedFlags) {
+  return { config: clientConfigFromFlags(flags), metricsAddress: metricsAddressFromFlags(flags), logLevel: logLevelFlag(flags) };
+}
+
 export async function client(argv: readonly string[]): Promise<number> {
   const options = parseWithConfig(argv, CLIENT_FLAGS, 'client');
   const { flags } = options;
@@ -115,9 +127,8 @@ export async function client(argv: readonly string[]): Promise<number> {
     process.stdout.write(CLIENT_HELP);
     return 0;
   }
-  const config = withFileErrors(options, clientConfigFromFlags);
-  const metricsAddress = withFileErrors(options, metricsAddressFromFlags);
-  const log = createLogger({ service: 'client', level: logLevelFlag(flags) });
+  const { config, metricsAddress, logLevel } = withFileErrors(options, clientSettingsFromFlags);
+  const log = createLogger({ service: 'client', level: logLevel });
   const metrics = await serveClientMetrics(metricsAddress, config.clientId, log);
   const daemon = new ClientDaemon(config, log, metrics?.sink);
   void onceSignalled().then((signal) => {

@@ -2,8 +2,8 @@
 import { stringify } from 'yaml';
 import { UsageError } from '../errors';
 import { parseWithConfig, withFileErrors } from '../config-file';
-import { CLIENT_FLAGS, clientConfigFromFlags } from './client';
-import { COORDINATOR_FLAGS, coordinatorConfigFromFlags } from './coordinator';
+import { CLIENT_FLAGS, clientSettingsFromFlags } from './client';
+import { COORDINATOR_FLAGS, coordinatorSettingsFromFlags } from './coordinator';
 
 const HELP = [
   'Usage: pfedlora config print <coordinator|client> [--config FILE] [options of that command] [--json]',
@@ -29,8 +29,9 @@ export async function config(argv: readonly string[]): Promise<number> {
   const json = rest.includes('--json');
   const args = rest.filter((a) => a !== '--json');
   let effective: object;
-  if (target === 'coordinator') effective = withFileErrors(parseWithConfig(args, COORDINATOR_FLAGS, 'coordinator'), coordinatorConfigFromFlags);
-  else if (target === 'client') effective = withFileErrors(parseWithConfig(args, CLIENT_FLAGS, 'client'), clientConfigFromFlags);
+  // The whole command's settings are read, so the file is checked as the command itself would; the config is shown.
+  if (target === 'coordinator') effective = withFileErrors(parseWithConfig(args, COORDINATOR_FLAGS, 'coordinator'), coordinatorSettingsFromFlags).config;
+  else if (target === 'client') effective = withFileErrors(parseWithConfig(args, CLIENT_FLAGS, 'client'), clientSettingsFromFlags).config;
   else throw new UsageError(`config print needs coordinator or client, got "${target ?? ''}"`);
   const shown = redact(effective);
   process.stdout.write(json ? JSON.stringify(shown, null, 2) + '\n' : stringify(shown));

@@ -1,10 +1,11 @@
 /** `pfedlora coordinator`: the long-running coordinator service. */
 import { AGGREGATION_RULES, datasetContract, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig, type RunContract } from '@pfedlora/coordinator';
 import { DATASET_NAMES, parseInputShape } from '@pfedlora/ml';
+import { RUN_FIELDS } from '@pfedlora/core';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
-import { UsageError } from '../errors';
+import { FlagError, UsageError, type FlagRef } from '../errors';
 import { HELP_FLAG, LOG_FLAG, logLevelFlag, TRAINING_FLAGS, trainingFlags } from './shared';
 import { METRICS_FLAGS, metricsAddressFromFlags, serveCoordinatorMetrics } from './metrics-flags';
 import { COORDINATOR_TLS_FLAGS, coordinatorTlsFromFlags } from './tls-flags';
@@ -57,6 +58,12 @@ const seconds = (flags: ParsedFlags, name: string, fallbackMs: number) =>
 export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfig {
   const dataset = choiceFlag(flags, 'dataset', DATASET_NAMES, 'fashion-mnist');
   const minClients = intFlag(flags, 'min-clients', c.minClients, 1);
+  const waitClients = intFlag(flags, 'wait-clients', minClients, 1);
+  // A first round waiting for fewer clients than a round needs to close could only time out and retry.
+  if (waitClients < minClients) {
+    const min = (ref: FlagRef) => (flags['min-clients'] === undefined ? `the default ${ref('min-clients', minClients)}` : ref('min-clients', minClients));
+    throw new FlagError('wait-clients', (ref) => `${waitClients} is below ${min(ref)}: a round needs ${minClients} reports, so wait for at least that many clients (or lower the minimum)`, { related: ['min-clients'] });
+  }
   const stateDir = stringFlag(flags, 'state-dir');
   const runId = stringFlag(flags, 'run-id');
   const credential = process.env['PFEDLORA_CLIENT_CREDENTIAL'];
@@ -67,9 +74,9 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
     ...trainingFlags(flags),
     host: stringFlag(flags, 'host', c.host),
     port: intFlag(flags, 'port', c.port, 0, 65535),
-    rounds: intFlag(flags, 'rounds', c.rounds, 1),
+    rounds: intFlag(flags, 'rounds', c.rounds, RUN_FIELDS.rounds.min, RUN_FIELDS.rounds.max),
     minClients,
-    waitClients: intFlag(flags, 'wait-clients', minClients, 1),
+    waitClients,
     participation: floatFlag(flags, 'participation', c.participation, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
     roundTimeoutMs: seconds(flags, 'round-timeout', c.roundTimeoutMs),
     clientTimeoutMs: seconds(flags, 'client-timeout', c.clientTimeoutMs),
@@ -108,13 +115,13 @@ function contractFlags(flags: ParsedFlags, dataset: (typeof DATASET_NAMES)[numbe
   const classesText = stringFlag(flags, 'classes');
   const shapeText = stringFlag(flags, 'input-shape');
   const classNames = classesText === undefined ? base.classNames : classesText.split(',').map((n) => n.trim());
-  if (classNames.length < 2 || classNames.some((n) => !n)) throw new UsageError(`--classes expects at least two comma-separated names, got "${classesText}"`);
-  if (new Set(classNames).size !== classNames.length) throw new UsageError(`--classes names a class twice: "${classesText}"`);
+  if (classNames.length < 2 || classNames.some((n) => !n)) throw new FlagError('classes', `expects at least two comma-separated names, got "${classesText}"`);
+  if (new Set(classNames).size !== classNames.length) throw new FlagError('classes', `names a class twice: "${classesText}"`);
   let inputShape = base.inputShape;
   try {
     if (shapeText !== undefined) inputShape = parseInputShape(shapeText);
   } catch (error) {
-    throw new UsageError(`--input-shape: ${(error as Error).message}`);
+    throw new FlagError('input-shape', (error as Error).message, { colon: true });
   }
   return { inputShape, classNames };
 }
@@ -130,6 +137,11 @@ export function onceSignalled(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'])
   });
 }
 
+/** Everything the coordinator command reads from its flags, in one pass (so a config file's values are all checked). */
+export function coordinatorSettingsFromFlags(flags: ParsedFlags) {
+  return { config: coordinatorConfigFromFlags(flags), metricsAddress: metricsAddressFromFlags(flags), logLevel: logLevelFlag(flags) };
+}
+
 export async function coordinator(argv: readonly string[]): Promise<number> {
   const options = parseWithConfig(argv, COORDINATOR_FLAGS, 'coordinator');
   const { flags } = options;
@@ -137,9 +149,8 @@ export async function coordinator(argv: readonly string[]): Promise<number> {
     process.stdout.write(COORDINATOR_HELP);
     return 0;
   }
-  const config = withFileErrors(options, coordinatorConfigFromFlags);
-  const metricsAddress = withFileErrors(options, metricsAddressFromFlags);
-  const log = createLogger({ service: 'coordinator', level: logLevelFlag(flags) });
+  const { config, metricsAddress, logLevel } = withFileErrors(options, coordinatorSettingsFromFlags);
+  const log = createLogger({ service: 'coordinator', level: logLevel });
   const running = await startCoordinator(config, log, { idle: boolFlag(flags, 'idle') });
   const metrics = await serveCoordinatorMetrics(metricsAddress, running, log);
   // A run that ends (finished or aborted) ends the process, unless it was started idle for an operator.

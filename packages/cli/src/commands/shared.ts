@@ -19,7 +19,7 @@ import {
 } from '@pfedlora/ml';
 import { LOG_LEVELS, type LogLevel } from '@pfedlora/telemetry';
 import { choiceFlag, floatFlag, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
-import { UsageError } from '../errors';
+import { FlagError, UsageError } from '../errors';
 
 const d = DEFAULT_SIMULATION;
 
@@ -64,27 +64,29 @@ export function dataSourceFlags(flags: ParsedFlags): DataSource {
   const dataset = choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset);
   const dataDir = stringFlag(flags, 'data-dir');
   const format = choiceFlag(flags, 'data-format', DATA_FORMATS, BENCHMARK_FORMAT[dataset]);
+  // Read whatever the format, so a bad value is never passed over in silence (a config file's included).
+  const shapeText = stringFlag(flags, 'input-shape');
+  let inputShape;
+  try {
+    inputShape = shapeText === undefined ? undefined : parseInputShape(shapeText);
+  } catch (error) {
+    throw new FlagError('input-shape', (error as Error).message, { colon: true });
+  }
+  const testFraction = floatFlag(flags, 'test-fraction', 0.2, (n) => n > 0 && n < 1, 'a number in (0, 1)');
   if (format === 'idx' || format === 'cifar') {
-    if (BENCHMARK_FORMAT[dataset] !== format) throw new UsageError(`--data-format ${format} does not fit --dataset ${dataset} (${dataset} is ${BENCHMARK_FORMAT[dataset]})`);
+    if (BENCHMARK_FORMAT[dataset] !== format) {
+      throw new FlagError('data-format', (ref) => `${format} does not fit ${ref('dataset', dataset)} (${dataset} is ${BENCHMARK_FORMAT[dataset]})`, { related: ['dataset'] });
+    }
     return { format: 'benchmark', dataset, ...(dataDir === undefined ? {} : { dataDir }) };
   }
   if (dataDir === undefined) throw new UsageError(`--data-format ${format} needs --data-dir (docs/data.md)`);
-  if (format === 'image-folder') {
-    const shapeText = stringFlag(flags, 'input-shape');
-    let inputShape;
-    try {
-      inputShape = shapeText === undefined ? undefined : parseInputShape(shapeText);
-    } catch (error) {
-      throw new UsageError(`--input-shape: ${(error as Error).message}`);
-    }
-    return { format, dir: dataDir, ...(inputShape ? { inputShape } : {}) };
-  }
+  if (format === 'image-folder') return { format, dir: dataDir, ...(inputShape ? { inputShape } : {}) };
   return {
     format,
     path: dataDir,
     labelColumn: stringFlag(flags, 'label-column', 'label'),
     ignoreColumns: (stringFlag(flags, 'ignore-columns') ?? '').split(',').map((c) => c.trim()).filter(Boolean),
-    testFraction: floatFlag(flags, 'test-fraction', 0.2, (n) => n > 0 && n < 1, 'a number in (0, 1)'),
+    testFraction,
   };
 }
 
