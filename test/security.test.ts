@@ -157,9 +157,15 @@ describe('mutual TLS between real processes', () => {
     // Unreachable through TLS: gave up (1); certified but refused by the coordinator: exit 4.
     expect([noCertCode, otherCaCode, expiredCode, revokedCode, misnamedCode]).toEqual([1, 1, 1, 4, 4]);
     for (const p of [noCert, otherCa, expired]) expect(p.lines.some((l) => l.message === 'giving up: coordinator unreachable')).toBe(true);
-    // Every failure that carries a TLS error comes with the hint (which failures surface first depends on timing).
-    const tlsFailures = otherCa.lines.filter((l) => l.message === 'coordinator unreachable; will retry' && /certificate|handshake|SSL|TLS|alert/i.test(String(l['error'])));
-    expect(tlsFailures.every((l) => typeof l['hint'] === 'string' && /TLS handshake/.test(String(l['hint'])))).toBe(true);
+    // Refused by TLS, not unreachable: every failure is an error that says which side and what to check (test/tls-refusals.test.ts has each case).
+    const tlsFailures = (p: PfedloraProcess) => p.lines.filter((l) => l.message === 'TLS failure with the coordinator; will retry');
+    for (const p of [noCert, otherCa, expired]) {
+      expect(tlsFailures(p).length).toBeGreaterThan(0);
+      expect(p.lines.some((l) => l.message === 'coordinator unreachable; will retry')).toBe(false);
+    }
+    expect(tlsFailures(noCert).every((l) => l['problem'] === 'tls-port' && /speaks TLS/.test(String(l['hint'])))).toBe(true);
+    expect(tlsFailures(otherCa).every((l) => l['problem'] === 'certificate-refused' && /other-ca\/clients\/client-0\/client\.pem is not signed by --tls-ca/.test(String(l['hint'])))).toBe(true);
+    expect(tlsFailures(expired).every((l) => l['problem'] === 'certificate-refused' && /client\.pem expired on 2020-02-01/.test(String(l['hint'])))).toBe(true);
     expect(expired.lines.some((l) => l.message === 'the client certificate is not valid now; the coordinator will refuse it (ask for a new one)')).toBe(true);
     expect(revoked.output).toMatch(/PERMISSION_DENIED: the certificate of client gone has been revoked/);
     expect(misnamed.output).toMatch(/PERMISSION_DENIED: join as client client-0 refused: the TLS certificate is for client client-2/);

@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import {
   clientInfoFromProto,
+  connectFailureOf,
   loadAdminProto,
   runStatusFromProto,
   type AdminClient,
   type ClientInfoRecord,
+  type ConnectFailure,
   type ListClientsResponse__Output,
   type RunOverrides,
   type RunStatus__Output,
@@ -24,6 +26,8 @@ export interface AdminConnection {
   readonly address: string;
   readonly client: AdminClient;
   readonly metadata: grpc.Metadata;
+  /** The TLS files it connects with; undefined: plaintext. */
+  readonly tls: AdminTlsFiles | undefined;
   close(): void;
 }
 
@@ -54,23 +58,45 @@ export function connectAdmin(address: string, token: string | undefined, tls?: A
   const client = new (loadAdminProto().pfedlora.v1.Admin)(address, adminCredentials(tls)) as unknown as AdminClient;
   const metadata = new grpc.Metadata();
   if (token) metadata.set('authorization', `Bearer ${token}`);
-  return { address, client, metadata, close: () => client.close() };
+  return { address, client, metadata, tls, close: () => client.close() };
 }
 
-/** grpc-js reports a failed TLS handshake as UNAVAILABLE; these words in its details tell it from a coordinator that is down. */
-const TLS_FAILURE = /certificate|handshake|SSL|TLS|alert|self[- ]signed|altnames|unable to verify|wrong version number/i;
+const TLS_FILES = "--tls-ca ca.pem with --tls-cert admin.pem --tls-key admin-key.pem, or PFEDLORA_ADMIN_TLS_DIR set to the folder 'pfedlora certs init' wrote";
 
-export function adminError(address: string, error: grpc.ServiceError): CliError {
+/** What to tell an operator whose connection failed in a way TLS explains. */
+export function adminTlsFailureMessage(address: string, failure: ConnectFailure, tls: AdminTlsFiles | undefined): string {
+  switch (failure.kind) {
+    case 'tls-port':
+      return `the Admin service at ${address} speaks TLS and this command spoke plaintext (--insecure; the coordinator closed the connection without an HTTP/2 answer: ${failure.reason}): pass ${TLS_FILES}, not --insecure`;
+    case 'plaintext-port':
+      return `the Admin service at ${address} speaks plaintext (the coordinator was started with --insecure) and this command spoke TLS (${failure.reason}): pass --insecure (and unset PFEDLORA_ADMIN_TLS_DIR), or start the coordinator with --tls-cert/--tls-key/--tls-ca`;
+    case 'untrusted-server':
+      return `the coordinator's certificate at ${address} is not signed by --tls-ca ${tls?.caFile ?? ''} (${failure.reason}): check that both come from the same 'pfedlora certs init'`;
+    case 'server-certificate':
+      return `the coordinator's certificate at ${address} is not valid for this address (${failure.reason}): it expired, is not yet valid, or does not name this host ('pfedlora certs init --coordinator-host'); dial a name it was issued for, or have it re-issued`;
+    case 'certificate-required':
+      return `${address} requires a client certificate (${failure.reason}): it looks like the coordinator's Federation port, not its Admin port (--admin-port, default ${DEFAULT_ADMIN_ADDRESS.split(':')[1]}); set --coordinator or PFEDLORA_ADMIN_ADDRESS`;
+    case 'certificate-refused':
+      return `the coordinator at ${address} refused the certificate ${tls?.certFile ?? ''} (${failure.reason}): is this its Admin port (the Federation port takes only client certificates), and is the certificate admin.pem of the same 'pfedlora certs init' as the coordinator's files, and current?`;
+    case 'handshake':
+      return `TLS with the coordinator's Admin service at ${address} failed (${failure.reason}): check ${TLS_FILES}, or --insecure for a coordinator started with --insecure`;
+  }
+}
+
+/**
+ * A gRPC failure as a CLI error with its exit code. A failure TLS explains (a
+ * plaintext/TLS mismatch, a certificate refused either way) exits 5 with what
+ * to check, not 3 "is it running?": the coordinator is there, the credentials
+ * or transport do not fit it.
+ */
+export function adminError(address: string, error: grpc.ServiceError, tls: AdminTlsFiles | undefined): CliError {
   switch (error.code) {
     case grpc.status.UNAVAILABLE:
-    case grpc.status.DEADLINE_EXCEEDED:
-      if (TLS_FAILURE.test(error.details)) {
-        return new CliError(
-          `TLS with the coordinator's Admin service at ${address} failed (${error.details}): check --tls-ca/--tls-cert/--tls-key or PFEDLORA_ADMIN_TLS_DIR (the files of 'pfedlora certs init'), or --insecure for a plaintext coordinator`,
-          EXIT.unreachable,
-        );
-      }
+    case grpc.status.DEADLINE_EXCEEDED: {
+      const failure = connectFailureOf(error, tls ? 'tls' : 'plaintext');
+      if (failure) return new CliError(adminTlsFailureMessage(address, failure, tls), EXIT.unauthenticated);
       return new CliError(`cannot reach the coordinator's Admin service at ${address} (${error.details}); is it running? Set --coordinator or PFEDLORA_ADMIN_ADDRESS`, EXIT.unreachable);
+    }
     // A missing or wrong credential, or a credential of the wrong kind (a client certificate): exit 5.
     case grpc.status.UNAUTHENTICATED:
     case grpc.status.PERMISSION_DENIED:
@@ -88,7 +114,7 @@ type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: grpc.Cal
 
 function call<Req, Res>(conn: AdminConnection, method: Unary<Req, Res>, request: Req): Promise<Res> {
   return new Promise((resolve, reject) =>
-    method.call(conn.client, request, conn.metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(adminError(conn.address, error)) : resolve(response!))),
+    method.call(conn.client, request, conn.metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(adminError(conn.address, error, conn.tls)) : resolve(response!))),
   );
 }
 
@@ -114,7 +140,7 @@ export const admin = {
     return new Promise((resolve, reject) => {
       const stream = c.client.WatchStatus({}, c.metadata);
       stream.on('data', (s: RunStatus__Output) => onStatus(runStatusFromProto(s)));
-      stream.on('error', (error: grpc.ServiceError) => (error.code === grpc.status.CANCELLED ? resolve() : reject(adminError(c.address, error))));
+      stream.on('error', (error: grpc.ServiceError) => (error.code === grpc.status.CANCELLED ? resolve() : reject(adminError(c.address, error, c.tls))));
       stream.on('end', () => resolve());
     });
   },

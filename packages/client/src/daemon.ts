@@ -47,7 +47,7 @@ import { loadClientData, type ClientData } from './data';
 import { clientModelLabel, resolveModelSource } from './model';
 import type { ClientMetricsSink } from './metrics';
 import { PrivateStateStore } from './private-state';
-import { loadClientTls, tlsFailureHint } from './tls';
+import { diagnoseConnectFailure, loadClientTls } from './tls';
 import { isTransient, downloadInto, uploadUpdate } from './transfer';
 
 /**
@@ -109,6 +109,8 @@ export class ClientDaemon {
   private readonly states: PrivateStateStore;
   private finished: { runId: string; reason: string } | undefined;
   private activeStream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
+  /** Consecutive connection failures that TLS explains. */
+  private tlsFailures = 0;
 
   constructor(
     readonly config: ClientDaemonConfig,
@@ -159,8 +161,12 @@ export class ClientDaemon {
             this.log.error('refused by the coordinator', { error: (error as Error).message });
             throw new ClientRefusedError(`refused by the coordinator: ${grpcDetails(error)}`);
           }
-          const hint = tlsFailureHint(error);
-          this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt, ...(hint ? { hint } : {}) });
+          // A failure TLS explains (transport mismatch, a certificate refused either way) is still retried, since the
+          // operator may fix a certificate, but logged as an error with what to check; --give-up-after still applies.
+          const tls = diagnoseConnectFailure(error, this.config.coordinator, this.config.tls);
+          this.tlsFailures = tls ? (attempt === 0 ? 1 : this.tlsFailures + 1) : 0;
+          if (tls) this.log.error('TLS failure with the coordinator; will retry', { problem: tls.kind, reason: tls.reason, hint: tls.hint, consecutive: this.tlsFailures, attempt, error: (error as Error).message });
+          else this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
         }
         this.metrics?.disconnected();
         if (this.finished || this.stop.signal.aborted) break;

@@ -7,7 +7,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { identityFromSubjectAltName, type PeerIdentity } from '@pfedlora/protocol';
+import { connectFailureOf, identityFromSubjectAltName, type ConnectFailure, type PeerIdentity } from '@pfedlora/protocol';
 
 export interface ClientTlsConfig {
   /** PEM client certificate. */
@@ -70,13 +70,85 @@ export function loadClientTls(tls: ClientTlsConfig): ClientTlsMaterial {
   };
 }
 
+/** What this client can tell about its own certificate without the coordinator. */
+export interface OwnCertificateFacts {
+  /** The certificate is signed by --tls-ca (undefined: the files could not be read). */
+  readonly signedByCa: boolean | undefined;
+  readonly validFrom: Date | undefined;
+  readonly validTo: Date | undefined;
+}
+
+const factsCache = new WeakMap<ClientTlsConfig, OwnCertificateFacts>();
+
 /**
- * A hint for a failed connection that looks like a TLS problem (grpc-js
- * reports handshake failures as UNAVAILABLE with the TLS error in the details),
- * so the log says what to check instead of only "unreachable".
+ * Whether the client certificate is signed by --tls-ca and its validity, read
+ * once per config (the credentials in use are the ones read at start).
  */
-export function tlsFailureHint(error: unknown): string | undefined {
-  const details = `${(error as Partial<grpc.ServiceError>).details ?? ''} ${(error as Error).message ?? ''}`;
-  if (!/certificate|handshake|SSL|TLS|alert|self[- ]signed|altnames|unable to verify|wrong version number|ECONNRESET|Connection dropped/i.test(details)) return undefined;
-  return 'the TLS handshake with the coordinator failed: check that --tls-ca is the federation CA, that the certificate is from that CA, current and not revoked, and that the coordinator runs TLS (or both sides --insecure)';
+export function ownCertificateFacts(tls: ClientTlsConfig): OwnCertificateFacts {
+  const cached = factsCache.get(tls);
+  if (cached) return cached;
+  let facts: OwnCertificateFacts;
+  try {
+    const own = new X509Certificate(readFileSync(tls.certFile));
+    const ca = new X509Certificate(readFileSync(tls.caFile));
+    facts = { signedByCa: own.checkIssued(ca) && own.verify(ca.publicKey), validFrom: new Date(own.validFrom), validTo: new Date(own.validTo) };
+  } catch {
+    facts = { signedByCa: undefined, validFrom: undefined, validTo: undefined };
+  }
+  factsCache.set(tls, facts);
+  return facts;
+}
+
+export interface ClientConnectFailure extends ConnectFailure {
+  /** What to check, in words. */
+  readonly hint: string;
+}
+
+const ISSUE = "'pfedlora certs issue --client-id ID' on the coordinator's certs directory";
+
+/**
+ * The hint for a classified connection failure of a client daemon: pure, from
+ * the classification, the client's TLS files (undefined: --insecure) and what
+ * is known about its own certificate.
+ */
+export function clientConnectHint(failure: ConnectFailure, address: string, tls: ClientTlsConfig | undefined, own: OwnCertificateFacts | undefined, now: Date): string {
+  switch (failure.kind) {
+    case 'tls-port':
+      return `the coordinator at ${address} speaks TLS (it closed this plaintext connection without an HTTP/2 answer): give --tls-cert/--tls-key/--tls-ca (${ISSUE}), not --insecure; or check that ${address} is the coordinator's Federation port`;
+    case 'plaintext-port':
+      return `the coordinator at ${address} speaks plaintext (${failure.reason}: it did not answer the TLS handshake): it was started with --insecure; start it with --tls-cert/--tls-key/--tls-ca, or run this client with --insecure on a network you trust`;
+    case 'untrusted-server':
+      return `the coordinator's certificate is not signed by --tls-ca ${tls?.caFile ?? ''} (${failure.reason}): check that both come from the same 'pfedlora certs init' (the ca.pem the coordinator runs with)`;
+    case 'server-certificate':
+      return `the coordinator's certificate is not valid for ${address} (${failure.reason}): it expired, is not yet valid, or does not name this host ('pfedlora certs init --coordinator-host'); the operator issues a new one`;
+    case 'certificate-required':
+      return `the coordinator requires a client certificate and none was sent: give --tls-cert/--tls-key (${ISSUE})`;
+    case 'certificate-refused': {
+      const cert = tls?.certFile ?? 'the client certificate';
+      if (own?.signedByCa === false) {
+        return `the coordinator refused this client's certificate: ${cert} is not signed by --tls-ca ${tls?.caFile ?? ''}; use a certificate from the coordinator's CA (${ISSUE}; both from the same 'pfedlora certs init')`;
+      }
+      if (own?.validTo !== undefined && own.validTo.getTime() < now.getTime()) {
+        return `the coordinator refused this client's certificate: ${cert} expired on ${own.validTo.toISOString()}; ask the operator for a new one (${ISSUE} --force)`;
+      }
+      if (own?.validFrom !== undefined && own.validFrom.getTime() > now.getTime()) {
+        return `the coordinator refused this client's certificate: ${cert} is not valid before ${own.validFrom.toISOString()} (check this host's clock)`;
+      }
+      return `the coordinator closed the connection right after the TLS handshake (${failure.reason}): it did not accept ${cert}; check that it comes from the CA the coordinator runs with (--tls-ca there, ${ISSUE}) and is current`;
+    }
+    case 'handshake':
+      return `the TLS handshake with the coordinator at ${address} failed (${failure.reason}): check that --tls-ca is the federation's ca.pem and the certificate is from that CA and current, and that the coordinator runs TLS (or both sides --insecure)`;
+  }
+}
+
+/**
+ * A failed connection of the client daemon that TLS explains (a transport
+ * mismatch, a certificate refused either way), with what to check; undefined
+ * for an ordinary network failure.
+ */
+export function diagnoseConnectFailure(error: unknown, address: string, tls: ClientTlsConfig | undefined, now = new Date()): ClientConnectFailure | undefined {
+  const failure = connectFailureOf(error, tls ? 'tls' : 'plaintext');
+  if (!failure) return undefined;
+  const own = tls && failure.kind === 'certificate-refused' ? ownCertificateFacts(tls) : undefined;
+  return { ...failure, hint: clientConnectHint(failure, address, tls, own, now) };
 }

@@ -17,14 +17,16 @@ import type { Logger } from '@pfedlora/telemetry';
 import type { Coordinator } from './coordinator';
 import { CoordinatorError } from './errors';
 import { toServiceError } from './service';
-import { adminTlsCaller, type CallWithAuthContext } from './tls';
+import { adminTlsCaller, type AdminTokenState, type CallWithAuthContext } from './tls';
 
-function tokenMatches(metadata: grpc.Metadata, token: string): boolean {
+/** What the call's "authorization: Bearer <token>" says against the configured token. */
+export function tokenState(metadata: grpc.Metadata, token: string): AdminTokenState {
   const header = metadata.get('authorization')[0];
-  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
+  if (header === undefined || header === '') return 'missing';
+  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return 'wrong';
   const given = Buffer.from(header.slice('Bearer '.length));
   const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  return given.length === wanted.length && timingSafeEqual(given, wanted) ? 'ok' : 'wrong';
 }
 
 export interface AdminServiceOptions {
@@ -34,19 +36,24 @@ export interface AdminServiceOptions {
 
 export function adminHandlers(coordinator: Coordinator, token: string | undefined, log: Logger, options: AdminServiceOptions = {}): AdminHandlers {
   const authorize = (call: { metadata: grpc.Metadata } & CallWithAuthContext, rpc: string) => {
+    const given: AdminTokenState = token === undefined ? (call.metadata.get('authorization').length > 0 ? 'wrong' : 'missing') : tokenState(call.metadata, token);
     if (options.tls) {
       try {
-        adminTlsCaller(call, token !== undefined && tokenMatches(call.metadata, token), token !== undefined);
+        adminTlsCaller(call, given, token !== undefined);
       } catch (error) {
-        log.warn('admin call refused: bad credential', { rpc, details: (error as Error).message });
+        log.warn('admin call refused: bad credential', { rpc, token: given, details: (error as Error).message });
         throw error;
       }
       return;
     }
-    if (token !== undefined && !tokenMatches(call.metadata, token)) {
-      log.warn('admin call refused: bad credential', { rpc });
-      throw new CoordinatorError('unauthenticated', 'the Admin service needs the operator token (authorization: Bearer <token>; PFEDLORA_ADMIN_TOKEN for the CLI)');
-    }
+    if (token === undefined || given === 'ok') return;
+    log.warn('admin call refused: bad credential', { rpc, token: given });
+    throw new CoordinatorError(
+      'unauthenticated',
+      given === 'missing'
+        ? 'the Admin service needs the operator token and none was given (authorization: Bearer <token>): set PFEDLORA_ADMIN_TOKEN for the CLI to the token the coordinator was started with'
+        : "the operator token given does not match the coordinator's: PFEDLORA_ADMIN_TOKEN must be the token the coordinator was started with",
+    );
   };
   /** A unary handler: authorize, act, answer; errors become statuses. */
   function unary<Req, Res>(rpc: string, act: (request: Req) => Res) {

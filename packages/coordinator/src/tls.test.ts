@@ -2,7 +2,10 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@pfedlora/telemetry';
-import { parseRevocationList, RevocationList } from './tls';
+import * as grpc from '@grpc/grpc-js';
+import { tokenState } from './admin-service';
+import type { CoordinatorError } from './errors';
+import { adminTlsCaller, parseRevocationList, RevocationList, type AdminTokenState } from './tls';
 
 describe('revocation list', () => {
   test('one id a line, first word, # comments and blank lines ignored', () => {
@@ -25,5 +28,41 @@ describe('revocation list', () => {
     } finally {
       list.close();
     }
+  });
+});
+
+describe('Admin credentials over TLS: a missing token and a wrong one are told apart', () => {
+  const noCertificate = { getAuthContext: () => null };
+  const refusal = (token: AdminTokenState, configured: boolean) => {
+    try {
+      adminTlsCaller(noCertificate, token, configured);
+    } catch (error) {
+      return `${(error as CoordinatorError).code}: ${(error as Error).message}`;
+    }
+    return 'accepted';
+  };
+
+  test('token configured: ok is accepted, missing and wrong get their own words', () => {
+    expect(adminTlsCaller(noCertificate, 'ok', true)).toBe('token');
+    expect(refusal('missing', true)).toMatch(/^unauthenticated: the Admin service needs the operator certificate .* or the operator token, and neither was given/);
+    expect(refusal('wrong', true)).toMatch(/^unauthenticated: the operator token given does not match the coordinator's/);
+  });
+
+  test('no token configured: a token sent is said to be useless, none sent asks for the certificate', () => {
+    expect(refusal('wrong', false)).toMatch(/^unauthenticated: the coordinator was started without an admin token/);
+    expect(refusal('missing', false)).toMatch(/^unauthenticated: the Admin service needs the operator certificate: --tls-cert/);
+  });
+
+  test('tokenState reads authorization: Bearer <token>', () => {
+    const md = (value?: string) => {
+      const m = new grpc.Metadata();
+      if (value !== undefined) m.set('authorization', value);
+      return m;
+    };
+    expect(tokenState(md(), 'secret')).toBe('missing');
+    expect(tokenState(md('Bearer secret'), 'secret')).toBe('ok');
+    expect(tokenState(md('Bearer secreT'), 'secret')).toBe('wrong');
+    expect(tokenState(md('Bearer longer-secret'), 'secret')).toBe('wrong');
+    expect(tokenState(md('secret'), 'secret')).toBe('wrong');
   });
 });

@@ -263,23 +263,35 @@ export class FederationAuth {
   }
 }
 
+/** The admin token a call carried: the configured one, another (or one the coordinator has none to match), or none. */
+export type AdminTokenState = 'ok' | 'wrong' | 'missing';
+
 /**
  * Who may call the Admin service over TLS: the operator certificate, or
  * (with no certificate) the admin token; never a client certificate, even
  * together with the token, so a client's credentials are never an operator's.
+ * A missing token and a wrong one are refused with different words.
  * Returns how the caller proved itself, or throws.
  */
-export function adminTlsCaller(call: CallWithAuthContext, tokenOk: boolean, tokenConfigured: boolean): 'certificate' | 'token' {
+export function adminTlsCaller(call: CallWithAuthContext, token: AdminTokenState, tokenConfigured: boolean): 'certificate' | 'token' {
   const identity = callIdentity(call);
   if (identity.kind === 'admin') return 'certificate';
   if (identity.kind === 'client') {
     throw new CoordinatorError('permission-denied', `${describeIdentity(identity)}'s certificate cannot call the Admin service; use the operator certificate (admin.pem from 'pfedlora certs init') or the admin token`);
   }
-  if (tokenConfigured && tokenOk) return 'token';
-  throw new CoordinatorError(
-    'unauthenticated',
-    tokenConfigured
-      ? 'the Admin service needs the operator certificate (--tls-cert admin.pem, or PFEDLORA_ADMIN_TLS_DIR) or the operator token (authorization: Bearer <token>; PFEDLORA_ADMIN_TOKEN for the CLI)'
-      : "the Admin service needs the operator certificate: --tls-cert/--tls-key admin.pem, admin-key.pem (or PFEDLORA_ADMIN_TLS_DIR) from 'pfedlora certs init'",
-  );
+  if (tokenConfigured && token === 'ok') return 'token';
+  const certificate = "the operator certificate: --tls-cert/--tls-key admin.pem, admin-key.pem (or PFEDLORA_ADMIN_TLS_DIR) from 'pfedlora certs init'";
+  let message: string;
+  if (!tokenConfigured) {
+    message =
+      token === 'missing'
+        ? `the Admin service needs ${certificate}`
+        : `the coordinator was started without an admin token (PFEDLORA_ADMIN_TOKEN), so the token given cannot be checked: the Admin service needs ${certificate}`;
+  } else if (token === 'wrong') {
+    message = "the operator token given does not match the coordinator's (PFEDLORA_ADMIN_TOKEN must be the token it was started with), and no operator certificate was presented";
+  } else {
+    message =
+      'the Admin service needs the operator certificate (--tls-cert admin.pem, or PFEDLORA_ADMIN_TLS_DIR) or the operator token, and neither was given (authorization: Bearer <token>; PFEDLORA_ADMIN_TOKEN for the CLI)';
+  }
+  throw new CoordinatorError('unauthenticated', message);
 }

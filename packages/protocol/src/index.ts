@@ -2,6 +2,7 @@ export * from './load';
 export { EncodedPayloadChunk, type DownloadResponse, type FederationServerHandlers } from './download-wire';
 export * from './serde';
 export * from './identity';
+export * from './connect-failure';
 export type { ProtoGrpcType as FederationGrpc } from './generated/federation';
 export type { FederationClient, FederationHandlers } from './generated/pfedlora/v1/Federation';
 export type { UploadMessage, UploadMessage__Output } from './generated/pfedlora/v1/UploadMessage';

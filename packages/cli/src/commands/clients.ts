@@ -12,7 +12,7 @@ const FLAGS: FlagSpecs = {
 
 const HELP = helpText(
   'pfedlora clients list | pfedlora clients evict CLIENT_ID [--reason TEXT]',
-  "Lists the clients that joined the coordinator (model, backend, state, last seen, bytes, rounds), or evicts one:\nit is dropped from the round in flight and refused until the run ends. --json prints the documented array.\nExit codes: 0 ok, 2 usage, 3 coordinator unreachable, 4 refused (unknown client), 5 bad credential (token or certificate).",
+  "Lists the clients that joined the coordinator (model, backend, state, last seen, bytes, rounds), or evicts one:\nit is dropped from the round in flight and refused until the run ends. --json prints the documented array.\nExit codes: 0 ok, 2 usage, 3 coordinator unreachable, 4 refused (unknown client), 5 bad credential (token or certificate) or a TLS refusal (TLS/plaintext mismatch, certificate of another CA).",
   FLAGS,
 );
 

@@ -27,7 +27,7 @@ const HELP = helpText(
     '  resume  start rounds again',
     '  abort   cancel the round in flight and end the run',
     '  status  one line (or --watch) about the run; --json prints the documented RunStatus object',
-    'Exit codes: 0 ok, 2 usage, 3 coordinator unreachable, 4 refused (e.g. already paused, no run), 5 bad credential (token or certificate).',
+    'Exit codes: 0 ok, 2 usage, 3 coordinator unreachable, 4 refused (e.g. already paused, no run), 5 bad credential (token or certificate) or a TLS refusal (TLS/plaintext mismatch, certificate of another CA).',
   ].join('\n'),
   FLAGS,
 );
