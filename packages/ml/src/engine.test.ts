@@ -38,7 +38,7 @@ describe('initEngine', () => {
       // The built-in's setupFunc is kept: it binds the wasm entry point we delegate to.
       expect(current.setupFunc).toBe(builtinKernel(name).setupFunc);
     }
-    console.log(describeEngine(info));
+    if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(describeEngine(info));
   });
 
   test('is idempotent per choice and re-activates a cached backend', async () => {
@@ -132,7 +132,7 @@ describe('whole-model gradients on wasm equal cpu', () => {
       const { value, grads } = tf.valueAndGrads((...vars: tf.Tensor[]) => loss(vars, img!, lab!))(ps);
       return [value, ...grads];
     });
-    console.log(
+    if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(
       `whole-model gradients, wasm vs cpu: max rel err ${maxRelativeError.toExponential(2)} (loss, ${names.join(', ')}: ${perOutput
         .map((e) => e.toExponential(1))
         .join(', ')})`,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   DEFAULT_SIMULATION,
   runSimulation,
+  type ClientSummary,
   type RoundRecord,
   type SimulationConfig,
   type SimulationResult,
@@ -73,6 +74,34 @@ function roundRow(r: RoundRecord): string[] {
   return [String(r.round), formatPercent(r.meanAccuracy), r.meanTrainLoss.toFixed(4), formatBytes(r.bytesUp), formatBytes(r.bytesDown), formatCount(r.trainFlops), r.seconds.toFixed(1)];
 }
 
+/** How far above 1/k (k: the client's classes) an accuracy still counts as guessing: 2 points. */
+export const CHANCE_MARGIN = 0.02;
+
+/**
+ * The note printed after the results when clients score no better than
+ * guessing among their own classes (e.g. exactly 50.00% on 2 classes: the
+ * model answers one class for everything), which a short run such as
+ * `--rounds 2 --max-samples 200` produces and which looks like a broken
+ * program; undefined when every client learned something. Clients with one
+ * class or not evaluated yet are left out.
+ */
+export function chanceNote(clients: readonly Pick<ClientSummary, 'classes' | 'accuracy'>[], maxTrainSamples: number): string | undefined {
+  const atChance = clients.filter((c) => c.classes.length >= 2 && Number.isFinite(c.accuracy) && c.accuracy <= 1 / c.classes.length + CHANCE_MARGIN);
+  if (atChance.length === 0) return undefined;
+  const ks = [...new Set(atChance.map((c) => c.classes.length))].sort((a, b) => a - b);
+  const chance =
+    ks.length === 1
+      ? `${formatPercent(1 / ks[0]!)} with ${ks[0]} classes`
+      : `guessing among their classes: ${ks.map((k) => `${formatPercent(1 / k)} with ${k}`).join(', ')}`;
+  const all = atChance.length === clients.length;
+  const verb = atChance.length === 1 ? 'is' : 'are';
+  const tries = maxTrainSamples > 0 ? 'more --rounds or --max-samples 0 (no cap on the train split)' : 'more --rounds or --local-epochs';
+  return (
+    `note: ${atChance.length} of ${clients.length} client${clients.length === 1 ? '' : 's'} ${verb} at chance (${chance}): ` +
+    `${all ? 'the run is undertrained' : atChance.length === 1 ? 'that model is undertrained' : 'those models are undertrained'}; try ${tries}`
+  );
+}
+
 const ROUND_HEADER = ['round', 'accuracy', 'train loss', 'bytes up', 'bytes down', 'FLOPs', 'seconds'];
 
 export async function simulate(argv: readonly string[], stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -119,6 +148,8 @@ export async function simulate(argv: readonly string[], stdout: NodeJS.WritableS
       `adapter ${formatBytes(result.adapterBytes)}; sent up ${formatBytes(result.totals.bytesUp)}, down ${formatBytes(result.totals.bytesDown)}; ` +
       `${formatCount(result.totals.trainFlops)} FLOPs; ${result.totals.seconds.toFixed(1)} s\n`,
   );
+  const note = chanceNote(result.clients, config.maxTrainSamples);
+  if (note !== undefined) stdout.write(note + '\n');
   if (out) stdout.write(`wrote ${join(out, 'result.json')} and ${join(out, 'rounds.csv')}\n`);
   return 0;
 }

@@ -11,6 +11,7 @@ import {
   resolveDatasetSource,
   resolveFashionMnistSource,
 } from './load';
+import { requireSystemPackage } from '../../../../test/system-packages';
 
 let tmp: string;
 beforeAll(() => {
@@ -154,9 +155,12 @@ test('subsetOf copies the chosen samples in order', () => {
   expect(() => subsetOf(ds, Int32Array.from([5]))).toThrow(/index 5 out of range/);
 });
 
-const haveDebian = existsSync(join(DEBIAN_FASHION_MNIST_DIR, MNIST_FILES.trainImages));
+const withDebianFashionMnist = requireSystemPackage({
+  name: 'dataset-fashion-mnist',
+  check: () => Object.values(MNIST_FILES).every((f) => existsSync(join(DEBIAN_FASHION_MNIST_DIR, f))),
+});
 // Timing belongs to benchmarks, not tests (a loaded CI machine would fail it); this checks the content.
-(haveDebian ? test : test.skip)('full Fashion-MNIST from the Debian package loads whole', async () => {
+withDebianFashionMnist('full Fashion-MNIST from the Debian package loads whole', async () => {
   const splits = await loadDataset('fashion-mnist', {});
   expect(splits.origin).toBe('system');
   expect(splits.source).toBe(DEBIAN_FASHION_MNIST_DIR);

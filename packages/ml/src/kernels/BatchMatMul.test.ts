@@ -40,7 +40,7 @@ describe('BatchMatMul on wasm matches cpu', () => {
         const [aShape, bShape] = shapes(batchA, batchB, rows, k, cols, tA, tB);
         const inputs = [hostFloat(rows + k, aShape), hostFloat(cols * 3 + 1, bShape)];
         const { maxRelativeError } = await compareWithCpu('wasm', inputs, (a, b) => tf.matMul(a!, b!, tA, tB));
-        console.log(`BatchMatMul ${name} tA=${tA} tB=${tB}: max rel err ${maxRelativeError.toExponential(2)}`);
+        if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(`BatchMatMul ${name} tA=${tA} tB=${tB}: max rel err ${maxRelativeError.toExponential(2)}`);
         expect(maxRelativeError).toBeLessThan(BOUND);
       });
     }

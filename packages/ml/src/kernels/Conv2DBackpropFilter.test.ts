@@ -12,7 +12,7 @@ describe('Conv2DBackpropFilter on wasm matches cpu', () => {
     const { maxRelativeError } = await compareWithCpu('wasm', inputs, (x, dy) =>
       tf.engine().runKernel('Conv2DBackpropFilter', { x: x!, dy: dy! }, { strides: s, pad, dataFormat: 'NHWC', filterShape: [k, k, ci, co] }),
     );
-    console.log(`Conv2DBackpropFilter ${k}x${k} s${s} ${pad} ${ci}->${co} ${size}x${size}: max rel err ${maxRelativeError.toExponential(2)}`);
+    if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(`Conv2DBackpropFilter ${k}x${k} s${s} ${pad} ${ci}->${co} ${size}x${size}: max rel err ${maxRelativeError.toExponential(2)}`);
     expect(maxRelativeError).toBeLessThan(BOUND);
   });
 
@@ -29,7 +29,7 @@ describe('Conv2DBackpropFilter on wasm matches cpu', () => {
     const { maxRelativeError } = await compareWithCpu('wasm', inputs, (x, dy) =>
       tf.engine().runKernel('Conv2DBackpropFilter', { x: x!, dy: dy! }, { strides: 2, pad, dataFormat: 'NCHW', filterShape: [k, k, ci, co] } as unknown as tf.NamedAttrMap),
     );
-    console.log(`Conv2DBackpropFilter NCHW explicit pad: max rel err ${maxRelativeError.toExponential(2)}`);
+    if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(`Conv2DBackpropFilter NCHW explicit pad: max rel err ${maxRelativeError.toExponential(2)}`);
     expect(maxRelativeError).toBeLessThan(BOUND);
   });
 

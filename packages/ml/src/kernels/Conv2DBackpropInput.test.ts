@@ -14,7 +14,7 @@ describe('Conv2DBackpropInput on wasm matches cpu', () => {
     const { maxRelativeError } = await compareWithCpu('wasm', inputs, (dy, filter) =>
       tf.engine().runKernel('Conv2DBackpropInput', { dy: dy!, filter: filter! }, { strides: s, pad, dataFormat: 'NHWC', inputShape }),
     );
-    console.log(`Conv2DBackpropInput ${k}x${k} s${s} ${pad} ${ci}->${co} ${size}x${size}: max rel err ${maxRelativeError.toExponential(2)}`);
+    if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(`Conv2DBackpropInput ${k}x${k} s${s} ${pad} ${ci}->${co} ${size}x${size}: max rel err ${maxRelativeError.toExponential(2)}`);
     expect(maxRelativeError).toBeLessThan(BOUND);
   });
 

@@ -31,7 +31,7 @@ describe('MaxPoolGrad on wasm matches cpu', () => {
     const { maxRelativeError } = await compareWithCpu('wasm', inputs, (x, dy) =>
       tf.engine().runKernel('MaxPoolGrad', { dy: dy!, input: x!, output: tf.maxPool(x as tf.Tensor4D, k, s, pad) }, { filterSize: k, strides: s, pad }),
     );
-    console.log(`MaxPoolGrad ${k}x${k} s${s} ${pad} ${c}ch ${size}x${size}: max rel err ${maxRelativeError.toExponential(2)}`);
+    if (process.env['PFEDLORA_TEST_VERBOSE']) console.log(`MaxPoolGrad ${k}x${k} s${s} ${pad} ${c}ch ${size}x${size}: max rel err ${maxRelativeError.toExponential(2)}`);
     expect(maxRelativeError).toBeLessThan(1e-6);
   });
 });

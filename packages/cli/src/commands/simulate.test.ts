@@ -1,0 +1,63 @@
+import { Writable } from 'node:stream';
+import { chanceNote, simulate } from './simulate';
+
+function collect(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('the note on clients at chance', () => {
+  const two = (accuracy: number) => ({ classes: [3, 5], accuracy });
+
+  test('every client at 1/k: the run is undertrained, and what to try', () => {
+    expect(chanceNote([two(0.5), two(0.5), two(0.5), two(0.5)], 200)).toBe(
+      'note: 4 of 4 clients are at chance (50.00% with 2 classes): the run is undertrained; try more --rounds or --max-samples 0 (no cap on the train split)',
+    );
+    // No cap to lift: the other knob.
+    expect(chanceNote([two(0.5)], 0)).toBe('note: 1 of 1 client is at chance (50.00% with 2 classes): the run is undertrained; try more --rounds or --local-epochs');
+  });
+
+  test('some clients: named as a count; within 2 points of chance or below it counts, above does not', () => {
+    expect(chanceNote([two(0.985), two(0.5), two(0.97)], 200)).toMatch(/^note: 1 of 3 clients is at chance \(50\.00% with 2 classes\): that model is undertrained;/);
+    expect(chanceNote([two(0.52), two(0.45), two(0.9)], 200)).toMatch(/^note: 2 of 3 clients are at chance .*: those models are undertrained;/);
+    expect(chanceNote([two(0.5201), two(0.9)], 200)).toBeUndefined();
+  });
+
+  test('chance is 1/k for each client own classes; one-class and unevaluated clients are left out', () => {
+    const three = { classes: [0, 1, 2], accuracy: 1 / 3 };
+    expect(chanceNote([two(0.5), three], 0)).toContain('2 of 2 clients are at chance (guessing among their classes: 50.00% with 2, 33.33% with 3)');
+    expect(chanceNote([{ classes: [0, 1, 2], accuracy: 0.5 }], 0)).toBeUndefined(); // 50% on 3 classes is learning
+    expect(chanceNote([{ classes: [4], accuracy: 1 }, { classes: [0, 1], accuracy: NaN }], 0)).toBeUndefined();
+  });
+});
+
+// The issue's first-time run: 2 rounds on 200 samples a client leaves every model answering one class.
+test('simulate --clients 4 --rounds 2 --max-samples 200 says the run is undertrained where the table shows chance', async () => {
+  const out = collect();
+  const code = await simulate(['--clients', '4', '--rounds', '2', '--max-samples', '200', '--data-dir', 'subset', '--workers', '0'], out.stream);
+  expect(code).toBe(0);
+  const text = out.text();
+  // The client table: its rows end in the client's accuracy, its classes in the third column.
+  const rows = text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((cols) => cols.length === 8 && /^\d+$/.test(cols[0]!) && cols[7]!.endsWith('%'));
+  expect(rows).toHaveLength(4);
+  const atChance = rows.filter((cols) => Number.parseFloat(cols[7]!) / 100 <= 1 / cols[2]!.split(',').length + 0.02).length;
+  const notes = text.split('\n').filter((l) => l.startsWith('note: '));
+  // What this short run gives today (every client at exactly 50.00%); the note must follow the table either way.
+  expect(atChance).toBeGreaterThan(0);
+  expect(notes).toEqual([expect.stringMatching(new RegExp(`^note: ${atChance} of 4 clients? (is|are) at chance \\(50\\.00% with 2 classes\\): .*undertrained; try more --rounds or --max-samples 0`))]);
+  expect(text.indexOf(notes[0]!)).toBeGreaterThan(text.indexOf('final mean accuracy'));
+
+  // --json stays one JSON object.
+  const json = collect();
+  expect(await simulate(['--clients', '2', '--rounds', '1', '--max-samples', '64', '--data-dir', 'subset', '--workers', '0', '--json'], json.stream)).toBe(0);
+  expect(() => JSON.parse(json.text()) as unknown).not.toThrow();
+}, 120_000);
