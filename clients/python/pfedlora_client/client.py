@@ -190,6 +190,8 @@ class Daemon:
                 attempt += 1
             return EXIT_OK
         finally:
+            if self.finished is None:
+                self.stop.set()  # refused, gave up or stopped: nothing more is trained or sent
             self.tasks.put(None)
             if self.worker is not None:
                 self.worker.join()

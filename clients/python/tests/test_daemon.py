@@ -1,0 +1,160 @@
+"""The daemon against a scripted in-process coordinator: the lifecycle of docs/protocol.md
+(Describe before Join, Subscribe, Heartbeat), a download broken mid-stream and resumed from
+the bytes held, an upload refused with ABORTED and sent again, chunks of the coordinator's
+size, RunFinished, and a refusal that ends the client (exit 4)."""
+import threading
+import time
+import unittest
+from concurrent import futures
+
+import grpc
+import numpy as np
+import torch
+from torch import nn
+
+import _paths  # noqa: F401
+from pfedlora_client import codec
+from pfedlora_client._proto import federation_pb2 as pb
+from pfedlora_client._proto import federation_pb2_grpc as pb_grpc
+from pfedlora_client.client import EXIT_OK, EXIT_REFUSED, ClientConfig, Daemon, Prepared, backoff_delay
+from pfedlora_client.codec import Tensor
+from pfedlora_client.log import Logger
+from pfedlora_client.trainer import PFedLoRATrainer
+
+D, R, C = 6, 2, 3
+CHUNK = 40
+
+
+def run_config():
+    return pb.RunConfig(algorithm="pfedlora", rank=R, adapter_alpha=2.0, local_epochs=1, batch_size=8, learning_rate=0.05, momentum=0.9,
+                        weight_decay=1e-3, clip_norm=50, rounds=1, seed=5, adapter_epochs=2, adapter_share="all",
+                        contract=pb.AdapterContract(representation_dim=D, class_names=["a", "b", "c"], input_shape=[4], plug_point="representation"))
+
+
+class ScriptedCoordinator(pb_grpc.FederationServicer):
+    """One client, one round: the first Download breaks after one chunk, the first Upload is ABORTED."""
+
+    def __init__(self, refuse_join=False):
+        self.calls = []
+        self.refuse_join = refuse_join
+        self.global_bytes = codec.encode([Tensor("adapter/down", np.full((D, R), 0.1, np.float32)), Tensor("adapter/up", np.zeros((R, C), np.float32))])
+        self.sha = codec.sha256_hex(self.global_bytes)
+        self.download_offsets = []
+        self.uploads = []
+        self.heartbeats = 0
+        self.done = threading.Event()
+
+    def Describe(self, request, context):
+        self.calls.append("Describe")
+        return pb.DescribeResponse(run_id="run-1", config=run_config())
+
+    def Join(self, request, context):
+        self.calls.append("Join")
+        self.join_request = request
+        if self.refuse_join:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "client py's data has class \"zebra\" outside run run-1's 3 classes")
+        return pb.JoinResponse(session_id="s-1", run_id="run-1", config=run_config(), heartbeat_interval_ms=50, chunk_size=CHUNK)
+
+    def Subscribe(self, request, context):
+        self.calls.append("Subscribe")
+        task = pb.TrainTask(run_id="run-1", round=1, task_id="r1a1-py-x", deadline_unix_ms=int(time.time() * 1000) + 60_000)
+        getattr(task, "global").CopyFrom(pb.PayloadRef(sha256=self.sha, total_bytes=len(self.global_bytes),
+                                                       tensors=[pb.TensorHeader(name="adapter/down", dtype="float32", shape=[D, R]), pb.TensorHeader(name="adapter/up", dtype="float32", shape=[R, C])]))
+        yield pb.ServerEvent(train=task)
+        yield pb.ServerEvent(train=task)  # re-sent: the client must ignore it
+        while not self.done.wait(0.05):
+            yield pb.ServerEvent(ping=pb.Ping(unix_ms=int(time.time() * 1000)))
+        yield pb.ServerEvent(finished=pb.RunFinished(run_id="run-1", rounds_completed=1, reason="run completed"))
+
+    def Download(self, request, context):
+        self.download_offsets.append(request.offset)
+        data = self.global_bytes
+        first = len(self.download_offsets) == 1
+        for at in range(request.offset, len(data), CHUNK):
+            yield pb.PayloadChunk(offset=at, data=data[at : at + CHUNK], total_bytes=len(data))
+            if first:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "link broke")
+
+    def Upload(self, request_iterator, context):
+        messages = list(request_iterator)
+        self.uploads.append(messages)
+        if len(self.uploads) == 1:
+            context.abort(grpc.StatusCode.ABORTED, "an upload for task r1a1-py-x is already in progress")
+        self.done.set()
+        return pb.UploadAck(accepted=True, message="update accepted")
+
+    def Heartbeat(self, request, context):
+        self.heartbeats += 1
+        return pb.HeartbeatResponse(unix_ms=int(time.time() * 1000))
+
+
+def build(settings, client_seed):
+    torch.manual_seed(0)
+    x = torch.randn(24, 4)
+    y = torch.arange(24) % 3
+    trainer = PFedLoRATrainer(nn.Sequential(nn.Linear(4, D), nn.ReLU()), nn.Linear(D, C), (x, y), (x[:6], y[:6]), settings, client_seed, torch.device("cpu"), name="tiny")
+    return Prepared(trainer, ["a", "b", "c"], "memory")
+
+
+class Quiet:
+    def write(self, _):
+        pass
+
+    def flush(self):
+        pass
+
+
+def serve(servicer):
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    pb_grpc.add_FederationServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+class DaemonTest(unittest.TestCase):
+    def test_one_round_with_a_broken_download_and_a_refused_upload(self):
+        coordinator = ScriptedCoordinator()
+        server, port = serve(coordinator)
+        try:
+            daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", reconnect_initial_ms=10, reconnect_max_ms=50), build, Logger(stream=Quiet()))
+            self.assertEqual(daemon.run(), EXIT_OK)
+        finally:
+            server.stop(0)
+        self.assertEqual(coordinator.calls[:3], ["Describe", "Join", "Subscribe"])
+        self.assertEqual(coordinator.download_offsets, [0, CHUNK], "the second Download resumes from the bytes held")
+        join = coordinator.join_request
+        self.assertEqual((join.protocol_version, join.num_samples, join.model.family, join.model.representation_dim, join.model.num_classes, list(join.class_names)),
+                         (2, 24, "torch", D, C, ["a", "b", "c"]))
+        self.assertEqual(len(coordinator.uploads), 2, "an ABORTED upload is sent again")
+        messages = coordinator.uploads[1]
+        header = messages[0].header
+        payload = b"".join(m.chunk for m in messages[1:])
+        self.assertTrue(all(m.WhichOneof("kind") == "chunk" and 0 < len(m.chunk) <= CHUNK for m in messages[1:]))
+        self.assertEqual((header.run_id, header.round, header.task_id, header.num_samples), ("run-1", 1, "r1a1-py-x", 24))
+        self.assertEqual((header.total_bytes, header.sha256), (len(payload), codec.sha256_hex(payload)))
+        self.assertEqual([(t.name, t.dtype, list(t.shape)) for t in header.tensors], [("adapter/down", "float32", [D, R]), ("adapter/up", "float32", [R, C])])
+        delta = codec.decode(payload)
+        self.assertTrue(all(t.values.any() for t in delta))
+        self.assertTrue(0 <= header.metrics.accuracy <= 1 and header.metrics.test_samples == 6 and header.metrics.train_flops > 0)
+        self.assertGreater(coordinator.heartbeats, 0)
+        self.assertEqual(daemon.rounds_trained, 1)
+
+    def test_a_refused_join_ends_the_client(self):
+        coordinator = ScriptedCoordinator(refuse_join=True)
+        server, port = serve(coordinator)
+        try:
+            daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", reconnect_initial_ms=10), build, Logger(stream=Quiet()))
+            self.assertEqual(daemon.run(), EXIT_REFUSED)
+        finally:
+            server.stop(0)
+        self.assertEqual(coordinator.calls, ["Describe", "Join"])
+
+    def test_backoff_doubles_with_equal_jitter(self):
+        self.assertEqual(backoff_delay(0, 250, 10_000, lambda: 0.0), 0.125)
+        self.assertEqual(backoff_delay(3, 250, 10_000, lambda: 1.0), 2.0)
+        self.assertEqual(backoff_delay(30, 250, 10_000, lambda: 0.5), 7.5)
+
+
+if __name__ == "__main__":
+    unittest.main()
