@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ChunkAssembler, decodeTensors, deriveSeed, encodeTensors, sha256Hex, specOf } from '@pfedlora/core';
 import {
+  cancellable,
   createNetwork,
   getAlgorithm,
   initEngine,
   runFederationSetup,
   trainingConfigOf,
+  TrainingCancelledError,
   type AlgorithmClient,
   type EngineInfo,
   type FederationSetup,
@@ -47,6 +49,7 @@ import { loadClientData, type ClientData } from './data';
 import { clientModelLabel, resolveModelSource } from './model';
 import type { ClientMetricsSink } from './metrics';
 import { PrivateStateStore } from './private-state';
+import { sleep } from './sleep';
 import { diagnoseConnectFailure, loadClientTls } from './tls';
 import { isTransient, downloadInto, uploadUpdate } from './transfer';
 
@@ -60,19 +63,11 @@ export class ClientRefusedError extends Error {
 }
 
 export interface DaemonResult {
-  readonly reason: 'finished' | 'stopped' | 'gave-up';
+  /** 'aborted': an operator ended the run before its last round (the client exits 0 as for 'finished'). */
+  readonly reason: 'finished' | 'aborted' | 'stopped' | 'gave-up';
   readonly roundsTrained: number;
   readonly runId?: string;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /** Channel options: keepalive so a dead coordinator or a cut link is noticed within seconds. */
 export function clientChannelOptions(maxMessageBytes = 64 * 1024 * 1024): grpc.ChannelOptions {
@@ -90,6 +85,11 @@ export function clientChannelOptions(maxMessageBytes = 64 * 1024 * 1024): grpc.C
 
 export class ClientDaemon {
   private readonly stop = new AbortController();
+  /**
+   * This client's part in the run is over (the run finished or was aborted, the
+   * coordinator refused it): a task in progress stops at once, in whatever phase.
+   */
+  private readonly over = new AbortController();
   private grpcClient: FederationClient | undefined;
   private session: JoinAccepted | undefined;
   private learner: AlgorithmClient | undefined;
@@ -107,7 +107,7 @@ export class ClientDaemon {
   /** Last round trained into the private model (0: untrained). */
   private trainedRound = 0;
   private readonly states: PrivateStateStore;
-  private finished: { runId: string; reason: string } | undefined;
+  private finished: { runId: string; reason: string; aborted: boolean } | undefined;
   private activeStream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
   /** Consecutive connection failures that TLS explains. */
   private tlsFailures = 0;
@@ -178,9 +178,12 @@ export class ClientDaemon {
       }
       await this.working;
       return this.finished
-        ? { reason: 'finished', roundsTrained: this.roundsTrained, runId: this.finished.runId }
+        ? { reason: this.finished.aborted ? 'aborted' : 'finished', roundsTrained: this.roundsTrained, runId: this.finished.runId }
         : { reason: 'stopped', roundsTrained: this.roundsTrained };
     } finally {
+      // Refused or failed with a task in progress: stop it, and let it end before its model is disposed.
+      this.over.abort();
+      await this.working;
       this.grpcClient.close();
       this.learner?.dispose();
     }
@@ -366,8 +369,12 @@ export class ClientDaemon {
           const event = serverEventFromProto(message);
           if (event.kind === 'train') this.enqueue(event.task);
           else if (event.kind === 'finished') {
-            this.finished = { runId: event.runId, reason: event.reason };
-            this.log.info('run finished', { runId: event.runId, roundsCompleted: event.roundsCompleted, reason: event.reason });
+            // Fewer rounds than the run has: an operator aborted it (docs/protocol.md).
+            const rounds = this.session?.runId === event.runId ? this.session.settings.rounds : undefined;
+            const aborted = rounds !== undefined && event.roundsCompleted < rounds;
+            this.finished = { runId: event.runId, reason: event.reason, aborted };
+            this.log.info('run finished', { runId: event.runId, roundsCompleted: event.roundsCompleted, reason: event.reason, aborted });
+            this.over.abort();
           }
         } catch (error) {
           this.log.error('bad event from coordinator', { error: (error as Error).message });
@@ -424,21 +431,25 @@ export class ClientDaemon {
 
   private async runTask(task: TrainTaskInfo): Promise<void> {
     const log = this.log.child({ runId: task.runId, round: task.round, taskId: task.taskId });
-    // A newer task means the coordinator moved on (round closed or retried): drop this one.
+    // A newer task means the coordinator moved on (round closed or retried): drop this one. So does
+    // the end of this client's part in the run (finished, aborted, evicted), in every phase.
     const expired = () => Date.now() > task.deadlineUnixMs || this.latestTaskId !== task.taskId;
+    const over = this.over.signal;
     // 1. The global payload, resuming after breaks.
     this.state = 'downloading';
+    await this.testDelay('download', log);
     const assembler = new ChunkAssembler({ totalBytes: task.global.totalBytes, sha256: task.global.sha256, maxBytes: Math.max(task.global.totalBytes, 1) });
     for (let attempt = 0; !assembler.complete; attempt++) {
-      if (expired() || this.stop.signal.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes });
+      if (expired() || this.stop.signal.aborted || over.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes, runOver: over.aborted });
       const receivedBefore = assembler.receivedBytes; // metrics
       try {
-        await downloadInto(this.grpcClient!, this.session!.sessionId, task.global, assembler);
+        await downloadInto(this.grpcClient!, this.session!.sessionId, task.global, assembler, over);
         if (!assembler.complete) throw Object.assign(new Error(`download ended at ${assembler.receivedBytes} of ${task.global.totalBytes} bytes`), { code: grpc.status.UNAVAILABLE });
       } catch (error) {
-        if (!isTransient(error) && !isNotFound(error)) throw error;
+        if (over.aborted) continue; // cancelled: dropped above
+        if (!isTransient(error) && !isNotFound(error)) return this.taskRefused(error, log);
         log.warn('download interrupted; resuming', { received: assembler.receivedBytes, error: (error as Error).message });
-        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal);
+        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal, over);
       } finally {
         this.metrics?.downloaded(assembler.receivedBytes - receivedBefore);
       }
@@ -448,21 +459,33 @@ export class ClientDaemon {
     await this.prepareFor(task.round, log);
     this.state = 'training';
     const started = Date.now();
-    const update = await this.learner!.fit(global, task.round);
-    this.trainedRound = task.round;
-    const evaluation = await this.learner!.evaluate();
+    // Stops within a batch when the run is over for this client; the state saved before the round stays.
+    const trained = await cancellable(over, async () => {
+      const update = await this.learner!.fit(global, task.round);
+      this.trainedRound = task.round;
+      return { update, evaluation: await this.learner!.evaluate() };
+    }).catch((error: unknown) => {
+      if (error instanceof TrainingCancelledError) return undefined;
+      throw error;
+    });
+    if (!trained) return log.warn('task dropped during training: the run is over for this client');
+    const { update, evaluation } = trained;
     const trainSeconds = (Date.now() - started) / 1000;
     log.info('trained', { trainSeconds, accuracy: evaluation.accuracy, loss: evaluation.loss, trainLoss: update.trainLoss });
     this.metrics?.trained(trainSeconds, evaluation.accuracy);
     // 3. Upload only the update.
     this.state = 'uploading';
+    await this.testDelay('upload', log);
     const bytes = encodeTensors(update.tensors);
     const sha256 = sha256Hex(bytes);
     if (this.config.dumpUpdatesDir) {
       mkdirSync(this.config.dumpUpdatesDir, { recursive: true });
       writeFileSync(join(this.config.dumpUpdatesDir, `update-r${String(task.round).padStart(5, '0')}-${task.taskId}.pflt`), bytes);
     }
+    // An upload already under way is not cancelled: the coordinator ends it (accepted, or refused when the
+    // round was aborted or the client evicted), and an accepted one must be recorded and its state saved.
     for (let attempt = 0; ; attempt++) {
+      if (over.aborted) return log.warn('task dropped before the upload got through: the run is over for this client');
       if (expired() || this.stop.signal.aborted) return log.warn('task dropped: deadline passed before the upload got through');
       try {
         const ack = await uploadUpdate(
@@ -485,15 +508,39 @@ export class ClientDaemon {
         this.states.save({ round: task.round, tensors: await this.learner!.privateState() });
         break;
       } catch (error) {
+        if (over.aborted) continue; // cancelled: dropped above
         if (!isTransient(error) && !isNotFound(error)) {
           log.warn('update refused', { error: (error as Error).message });
+          if (isRefusal(error)) this.activeStream?.cancel(); // rejoin: the coordinator says whether this client may stay
           break;
         }
         log.warn('upload interrupted; retrying', { error: (error as Error).message });
-        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal);
+        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal, over);
       }
     }
     this.state = 'idle';
+  }
+
+  /**
+   * The coordinator refused a download: the task ends here. A refusal of the
+   * client itself (revoked, evicted) also drops the stream, so that the daemon
+   * rejoins, is refused there and exits 4 instead of waiting for tasks.
+   */
+  private taskRefused(error: unknown, log: Logger): void {
+    log.warn('task dropped: the coordinator refused the download', { error: (error as Error).message });
+    if (isRefusal(error)) this.activeStream?.cancel();
+  }
+
+  /**
+   * Test hook: PFEDLORA_TEST_DELAY_DOWNLOAD_MS / PFEDLORA_TEST_DELAY_UPLOAD_MS hold
+   * every task that long at the start of that phase (cut short like any wait), so
+   * end-to-end tests can catch a client there (test/run-end.test.ts). Unset: nothing.
+   */
+  private async testDelay(phase: 'download' | 'upload', log: Logger): Promise<void> {
+    const ms = Number(process.env[`PFEDLORA_TEST_DELAY_${phase.toUpperCase()}_MS`] ?? 0);
+    if (!(ms > 0)) return;
+    log.warn('test delay', { phase, ms });
+    await sleep(ms, this.stop.signal, this.over.signal);
   }
 }
 
@@ -506,4 +553,10 @@ function grpcDetails(error: unknown): string {
 
 function isNotFound(error: unknown): boolean {
   return (error as Partial<grpc.ServiceError>).code === grpc.status.NOT_FOUND;
+}
+
+/** The coordinator refuses this client itself (evicted, revoked, credential), not just one call. */
+function isRefusal(error: unknown): boolean {
+  const code = (error as Partial<grpc.ServiceError>).code;
+  return code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAUTHENTICATED;
 }

@@ -13,10 +13,16 @@ import {
   type UploadHeaderInfo,
 } from '@pfedlora/protocol';
 
-/** Downloads `payload` into `assembler`, resuming from what it already holds. Throws on a broken stream. */
-export function downloadInto(client: FederationClient, sessionId: string, payload: PayloadDescriptor, assembler: ChunkAssembler): Promise<void> {
+/**
+ * Downloads `payload` into `assembler`, resuming from what it already holds. Throws on a broken stream.
+ * `signal` cancels the call (it then fails with CANCELLED).
+ */
+export function downloadInto(client: FederationClient, sessionId: string, payload: PayloadDescriptor, assembler: ChunkAssembler, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const call = client.Download({ session_id: sessionId, sha256: payload.sha256, offset: assembler.receivedBytes });
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    const settle = () => signal?.removeEventListener('abort', cancel);
     let failed = false;
     call.on('data', (chunk: PayloadChunk__Output) => {
       if (failed) return;
@@ -25,15 +31,18 @@ export function downloadInto(client: FederationClient, sessionId: string, payloa
         if (chunk.data.length > 0) assembler.push(chunk.offset, chunk.data);
       } catch (error) {
         failed = true;
+        settle();
         call.cancel();
         reject(error);
       }
     });
     call.on('error', (error) => {
+      settle();
       if (!failed) reject(error);
       failed = true;
     });
     call.on('end', () => {
+      settle();
       if (!failed) resolve();
     });
   });

@@ -58,7 +58,8 @@ import { CHECKPOINT_FORMAT, CheckpointStore, type RunParams } from './checkpoint
 /** Where the coordinator pushes a session's events (the Subscribe stream). */
 export interface EventSink {
   send(event: ServerEventInfo): void;
-  end(): void;
+  /** Ends the stream; with `refusal`, with that error status (the client is refused, e.g. evicted). */
+  end(refusal?: CoordinatorError): void;
 }
 
 interface Session {
@@ -91,6 +92,8 @@ interface Task {
   reason?: string;
   metrics?: UploadHeaderInfo['metrics'];
   upload?: ActiveUpload;
+  /** Evicted after its update was accepted: the update stays in the round (docs/operations.md). */
+  evictedAfterReport?: boolean;
 }
 
 interface RoundInFlight {
@@ -388,14 +391,23 @@ export class Coordinator extends EventEmitter {
     return this.status();
   }
 
+  /**
+   * Refuses the client until the run ends: its stream ends with PERMISSION_DENIED
+   * (the client exits 4), its session is dropped and its task in the round in
+   * flight fails, an upload in progress included. An update already accepted
+   * stays in the round's sum (the running sum keeps no copy to take it back);
+   * the round's ledger entry marks it `evicted`.
+   */
   evict(clientId: string, reason = 'evicted by an operator'): void {
     const record = this.clients.get(clientId);
     if (!record) throw new CoordinatorError('not-found', `no client ${clientId} has joined this coordinator`);
     this.evicted.add(clientId);
-    record.session.sink?.end();
+    record.session.sink?.end(new CoordinatorError('permission-denied', `client ${clientId} was evicted from run ${this.runId}: ${reason}`));
     record.session.sink = undefined;
     this.sessions.delete(record.session.sessionId);
-    this.log.warn('client evicted', { clientId, reason });
+    const task = this.inFlight?.tasks.get(clientId);
+    if (task?.status === 'reported') task.evictedAfterReport = true;
+    this.log.warn('client evicted', { clientId, reason, ...(task?.status === 'reported' ? { round: this.inFlight!.round, updateKept: true } : {}) });
     this.failTask(clientId, reason);
     this.changed();
   }
@@ -760,7 +772,7 @@ export class Coordinator extends EventEmitter {
       const info = this.clients.get(t.clientId)!.session.info;
       const base = { clientId: t.clientId, modelKind: info.model.name, numSamples: t.numSamples, bytesDown: t.bytesDown, bytesUp: t.bytesUp };
       if (t.status === 'reported' && t.metrics) {
-        return { ...base, status: 'reported', accuracy: t.metrics.accuracy, loss: t.metrics.loss, trainSeconds: t.metrics.trainSeconds, trainFlops: t.metrics.trainFlops };
+        return { ...base, status: 'reported', accuracy: t.metrics.accuracy, loss: t.metrics.loss, trainSeconds: t.metrics.trainSeconds, trainFlops: t.metrics.trainFlops, ...(t.evictedAfterReport ? { evicted: true } : {}) };
       }
       return { ...base, status: t.status === 'failed' ? 'failed' : 'late', reason: t.reason ?? why };
     });

@@ -14,6 +14,12 @@ export interface ClientRoundEntry {
   readonly trainFlops?: number;
   /** Why it failed, when it did. */
   readonly reason?: string;
+  /**
+   * Evicted while the round was in flight, after its update was accepted: that
+   * update is in this round's aggregate (an eviction before acceptance is
+   * status 'failed' with the eviction's reason).
+   */
+  readonly evicted?: true;
 }
 
 export interface RoundRecord {

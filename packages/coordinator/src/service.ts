@@ -89,11 +89,14 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
     Subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, ServerEvent>) {
       let detach: (() => void) | undefined;
       let ended = false;
-      const end = () => {
+      const end = (refusal?: CoordinatorError) => {
         if (ended) return;
         ended = true;
         detach?.();
-        call.end();
+        if (!refusal) return void call.end();
+        // The status tells the client it is refused (evicted), not that the link broke.
+        const status = toServiceError(refusal);
+        call.emit('error', Object.assign(new Error(status.details), status));
       };
       try {
         auth?.checkSession(call, call.request.session_id);
@@ -109,8 +112,8 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
         call.emit('error', Object.assign(new Error(status.details), status));
         return;
       }
-      call.on('cancelled', end);
-      call.on('error', end);
+      call.on('cancelled', () => end());
+      call.on('error', () => end());
       call.on('close', () => detach?.());
     },
 

@@ -11,6 +11,7 @@ export * from './optimizer';
 export * from './flops';
 export * from './batches';
 export * from './private-model';
+export * from './cancellation';
 export * from './algorithms';
 export * from './data';
 export * from './simulation';

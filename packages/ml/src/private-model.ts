@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type SampleSet } from './batches';
+import { throwIfCancelled } from './cancellation';
 import { SgdMomentum, crossEntropy, type SgdConfig } from './optimizer';
 import { readVariables } from './zoo';
 import type { ForwardMode, ModelDescriptor, PrivateNetwork } from './network';
@@ -31,9 +32,13 @@ const EVAL_BATCH = 512;
 
 /**
  * Lets timers and sockets run between batches: a client daemon trains on the
- * same thread that answers gRPC keepalives and sends heartbeats.
+ * same thread that answers gRPC keepalives and sends heartbeats. Inside a
+ * cancelled `cancellable` it throws TrainingCancelledError (cancellation.ts).
  */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const yieldToEventLoop = async (): Promise<void> => {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfCancelled();
+};
 
 export { yieldToEventLoop };
 
