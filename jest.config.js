@@ -15,6 +15,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
     '^@pfedlora/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@pfedlora/ml/server$': '<rootDir>/packages/ml/src/server.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],

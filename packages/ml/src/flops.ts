@@ -6,7 +6,7 @@
  * trained, plus one forward for its input gradient if anything before it is
  * trained (the first layer never needs an input gradient).
  */
-import type { LayerSpec, ModelSpec } from './zoo';
+import type { LayerSpec, ModelSpec } from './zoo-spec';
 
 export function layerForwardFlops(layer: LayerSpec): number {
   if (layer.kind === 'conv') {

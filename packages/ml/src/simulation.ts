@@ -9,7 +9,6 @@ import {
   createRng,
   DEFAULT_RUN,
   deriveSeed,
-  validateRunSpec,
   type RunSpec,
   dirichletPartition,
   encodedSizeOf,
@@ -19,13 +18,16 @@ import {
   type NamedTensor,
 } from '@pfedlora/core';
 import { availableParallelism } from 'node:os';
-import { ALGORITHM_NAMES, getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup, type LocalTrainingConfig } from './algorithms';
+import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup } from './algorithms';
 import { loadDataSource, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
-import { assertAdapterShare, DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter';
+import { DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter-spec';
 import { defaultModelKind, type InputShape } from './zoo';
 import { loadModelFile, parseModelChoice, zooSource, type ModelSource } from './model-source';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
+import { trainingConfigOf, validateRun } from './run';
+
+export { trainingConfigOf, validateRun } from './run';
 
 export type PartitionKind = 'label-skew' | 'dirichlet';
 
@@ -137,13 +139,6 @@ export interface SimulationHooks {
   onRound?(record: RoundRecord): void;
 }
 
-/** The run spec's checks, and those only this package can make (the algorithm, the adapter share). */
-export function validateRun(spec: RunSpec): void {
-  validateRunSpec(spec);
-  if (!(ALGORITHM_NAMES as readonly string[]).includes(spec.algorithm)) throw new Error(`algorithm must be one of ${ALGORITHM_NAMES.join(', ')}, got ${spec.algorithm}`);
-  assertAdapterShare(spec.adapterShare);
-}
-
 export function validateSimulationConfig(config: SimulationConfig): void {
   validateRun(config);
   const positiveInt = (key: keyof SimulationConfig) => {
@@ -203,11 +198,6 @@ async function resolveModels(config: SimulationConfig, clients: number, input: I
 /** The data a simulation partitions: the team's own source, else the benchmark set. */
 export function simulationDataSource(config: Pick<SimulationConfig, 'source' | 'dataset' | 'dataDir'>): DataSource {
   return config.source ?? { format: 'benchmark', dataset: config.dataset, ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }) };
-}
-
-export function trainingConfigOf(config: RunSpec): LocalTrainingConfig {
-  const { localEpochs, adapterEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm } = config;
-  return { localEpochs, adapterEpochs, batchSize, learningRate, momentum, weightDecay, clipNorm };
 }
 
 export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {

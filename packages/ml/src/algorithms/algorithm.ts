@@ -5,14 +5,21 @@
  * step (fold updates into the next global payload, one client at a time so
  * memory does not grow with the federation). The simulation, the coordinator
  * and the client daemon drive every algorithm through this interface alone.
+ *
+ * Each algorithm comes in two halves, `algorithms/<name>/server.ts` (the
+ * ServerAlgorithm: schema, initial global, aggregator; no tfjs) and
+ * `client.ts` (createClient: training on the engine), joined in its
+ * `index.ts`. The coordinator loads the server halves alone
+ * (`@pfedlora/ml/server`), so it never loads tfjs. This file is tf-free too:
+ * its imports of training types are type-only.
  */
 import type { ArrayPool, NamedTensor, TensorSpec } from '@pfedlora/core';
 import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
 import type { ModelSource } from '../model-source';
-import type { InputShape } from '../zoo';
-import { parseAdapterShare, type AdapterShare } from '../adapter';
+import type { InputShape } from '../zoo-spec';
+import { parseAdapterShare, type AdapterShare } from '../adapter-spec';
 
 /** What every party of one federation agrees on: the adapter contract and the run's default input. */
 export interface FederationSetup {
@@ -145,7 +152,8 @@ export interface AggregatorOptions {
   readonly pool?: ArrayPool;
 }
 
-export interface Algorithm {
+/** The server half of an algorithm: what the coordinator needs, no training engine. */
+export interface ServerAlgorithm {
   readonly name: AlgorithmName;
   /** One line for --help and reports. */
   readonly summary: string;
@@ -159,8 +167,15 @@ export interface Algorithm {
   updateSpec(setup: FederationSetup): TensorSpec[];
   initialGlobal(setup: FederationSetup, seed: number): NamedTensor[];
   createAggregator(global: readonly NamedTensor[], setup: FederationSetup, options?: AggregatorOptions): GlobalAggregator;
+}
+
+/** The client half: local training on the engine (tfjs). */
+export interface ClientAlgorithm {
   createClient(setup: ClientSetup): AlgorithmClient;
 }
+
+/** A whole algorithm, both halves (the simulation and the daemon). */
+export interface Algorithm extends ServerAlgorithm, ClientAlgorithm {}
 
 export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd', 'fedgh', 'fedproto-head'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];

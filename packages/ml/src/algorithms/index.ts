@@ -1,5 +1,4 @@
 import type { Algorithm, AlgorithmName } from './algorithm';
-import { ALGORITHM_NAMES } from './algorithm';
 import { fd } from './fd';
 import { fedgh } from './fedgh';
 import { fedkd } from './fedkd';
@@ -8,17 +7,20 @@ import { fml } from './fml';
 import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
 import { standalone } from './standalone';
+import { unknownAlgorithm } from './server-registry';
 
 export * from './algorithm';
-export { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
-export { standalone } from './standalone';
-export { lgFedAvg } from './lg-fedavg';
-export { fd, createFd, type FdOptions } from './fd';
-export { fedproto, fedprotoHead, createFedProto, type FedProtoOptions } from './fedproto';
-export { fml, createFml, type FmlOptions } from './fml';
-export { fedkd, createFedKd, type FedKdOptions } from './fedkd';
-export { fedgh, createFedGh, type FedGhOptions } from './fedgh';
+export { getServerAlgorithm } from './server-registry';
+export { pfedlora, pfedloraServer, pfedloraFlopsPerSample } from './pfedlora';
+export { standalone, standaloneServer } from './standalone';
+export { lgFedAvg, lgFedAvgServer } from './lg-fedavg';
+export { fd, fdServer, createFd, type FdOptions } from './fd';
+export { fedproto, fedprotoHead, fedprotoServer, fedprotoHeadServer, createFedProto, type FedProtoOptions } from './fedproto';
+export { fml, fmlServer, createFml, type FmlOptions } from './fml';
+export { fedkd, fedkdServer, createFedKd, type FedKdOptions } from './fedkd';
+export { fedgh, fedghServer, createFedGh, type FedGhOptions } from './fedgh';
 
+/** Every algorithm, both halves: each is its server half (server-registry.ts) plus its createClient. */
 const REGISTRY: Record<AlgorithmName, Algorithm> = {
   pfedlora,
   standalone,
@@ -32,7 +34,5 @@ const REGISTRY: Record<AlgorithmName, Algorithm> = {
 };
 
 export function getAlgorithm(name: string): Algorithm {
-  const algorithm = (REGISTRY as Record<string, Algorithm | undefined>)[name];
-  if (!algorithm) throw new Error(`unknown algorithm "${name}": expected one of ${ALGORITHM_NAMES.join(', ')}`);
-  return algorithm;
+  return (REGISTRY as Record<string, Algorithm | undefined>)[name] ?? unknownAlgorithm(name);
 }

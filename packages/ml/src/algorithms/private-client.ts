@@ -11,7 +11,7 @@ import { sampleSetOf, type Batch, type SampleSet } from '../batches';
 import { createNetwork } from '../model-source';
 import { PrivateModel } from '../private-model';
 import type { AlgorithmClient, ClientSetup, ClientUpdate } from './algorithm';
-import { runEpoch, type BatchStep } from './baseline-kit';
+import { runEpoch, type BatchStep } from './common/client';
 
 /** The AlgorithmClient members that concern the private model and nothing else. */
 export type PrivateModelMembers = Pick<AlgorithmClient, 'privateModelBytes' | 'evaluate' | 'privateState' | 'loadPrivateState' | 'dispose'>;

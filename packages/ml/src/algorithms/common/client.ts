@@ -1,36 +1,21 @@
 /**
- * Pieces the model-heterogeneous baselines (lg-fedavg, fd, fedproto, fml,
- * fedkd, fedgh) share: a training loop that takes a custom per-batch step,
- * stop-gradient and distillation losses, per-class statistics (mean logits or
- * prototypes plus counts) on the client, the FD/FedProto client step that
- * regularises toward them, and their per-class weighted mean on the server, a
- * shared classifier head, the sample-weighted mean of LG-FedAvg and FML, and
- * an aggregator that folds whole client updates whether they arrive at once
- * (simulation) or slice by slice (coordinator). pFedLoRA itself does not use
- * this file.
+ * The client-side pieces the model-heterogeneous baselines (lg-fedavg, fd,
+ * fedproto, fml, fedkd, fedgh) share, on tfjs: a training loop that takes a
+ * custom per-batch step, stop-gradient and distillation losses, per-class
+ * statistics of a batch (summed on the client by core's ClassSums), the
+ * FD/FedProto client step that regularises toward the global ones, loading
+ * and reading the shared classifier head, nearest-prototype evaluation, and
+ * a client's trainable copy of a shared zoo model (FML's meme, FedKD's mentee).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ClassMeanAccumulator,
-  ClassSums,
-  FoldingAccumulator,
-  WeightedMeanAccumulator,
-  assertMatchesSpec,
-  createRng,
-  deriveSeed,
-  sizeOfShape,
-  uniform,
-  type NamedTensor,
-  type Rng,
-  type TensorSpec,
-} from '@pfedlora/core';
-
-export { ClassMeanAccumulator, ClassSums, checkCounts, classCounts, classStatsSpec, emptyClassStats } from '@pfedlora/core';
-import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../batches';
-import { crossEntropy } from '../optimizer';
-import { PrivateModel, yieldToEventLoop, type Evaluation } from '../private-model';
-import type { AggregatorOptions, GlobalAggregator } from './algorithm';
-import type { PrivateClient } from './private-client';
+import { ClassSums, type NamedTensor, type Rng } from '@pfedlora/core';
+import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../../batches';
+import { SgdMomentum, crossEntropy, type SgdConfig } from '../../optimizer';
+import { createModelVariables, disposeModelVariables, initialParameters, parameterSpec, readVariables, type ModelSpec, type ModelVariables } from '../../zoo';
+import type { FederationSetup } from '../algorithm';
+import { PrivateModel, yieldToEventLoop, type Evaluation } from '../../private-model';
+import type { PrivateClient } from '../private-client';
+import { HEAD_BIAS, HEAD_KERNEL, sharedModelSpecOf } from './server';
 
 // ---------------------------------------------------------------- training loop
 
@@ -179,101 +164,6 @@ export async function trainTowardClassStats(
   }
 }
 
-// ---------------------------------------------------------------- aggregation plumbing
-
-/**
- * A GlobalAggregator over whole client updates: core's FoldingAccumulator
- * (ClientContribution's staging and checks) with the algorithm's `fold`, and
- * `result` given the number of clients folded.
- */
-export function foldingAggregator(
-  spec: readonly TensorSpec[],
-  fold: (update: readonly NamedTensor[], weight: number) => void,
-  result: (clients: number) => NamedTensor[],
-): GlobalAggregator {
-  const acc = new FoldingAccumulator(spec, fold);
-  return {
-    begin: (weight) => acc.beginClient(weight),
-    add: (update, weight) => acc.add(update, weight),
-    get clients() {
-      return acc.clients;
-    },
-    result: () => result(acc.clients),
-  };
-}
-
-/**
- * The aggregator of FD and FedProto: ClassMeanAccumulator over whole updates;
- * with no client reporting, a copy of the previous global.
- */
-export function classMeanAggregator(global: readonly NamedTensor[], prefix: string, numClasses: number, dim: number): GlobalAggregator {
-  const acc = new ClassMeanAccumulator(prefix, numClasses, dim);
-  return foldingAggregator(
-    acc.spec,
-    (update) => acc.fold(update),
-    (clients) => (clients === 0 ? copyTensors(global) : acc.result()),
-  );
-}
-
-/**
- * The aggregator of LG-FedAvg and FML: the sample-weighted mean of the
- * uploads, streaming (WeightedMeanAccumulator); with no client reporting, a
- * copy of the previous global.
- */
-export function weightedMeanAggregator(
-  global: readonly NamedTensor[],
-  spec: readonly TensorSpec[],
-  options?: AggregatorOptions,
-  /** Maps the mean to the next global (pFedLoRA: the mean is a delta); default: the mean itself. */
-  toGlobal: (mean: NamedTensor[]) => NamedTensor[] = (mean) => mean,
-): GlobalAggregator {
-  const mean = new WeightedMeanAccumulator(spec, { pool: options?.pool });
-  return {
-    begin: (weight) => mean.beginClient(weight),
-    add: (update, weight) => mean.add(update, weight),
-    get clients() {
-      return mean.clients;
-    },
-    // Nobody reported: the global stays as it was.
-    result: () => (mean.clients === 0 ? copyTensors(global) : toGlobal(mean.result())),
-    release: () => mean.release(),
-  };
-}
-
-/** Fresh copies, so a result never aliases the previous global. */
-export function copyTensors(tensors: readonly NamedTensor[]): NamedTensor[] {
-  return tensors.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() }));
-}
-
-/** Throws a clear error when a received global payload does not match the algorithm's schema. */
-export function checkGlobal(global: readonly NamedTensor[], spec: readonly TensorSpec[], algorithm: string): void {
-  assertMatchesSpec(global, spec, `${algorithm} global payload`);
-}
-
-// ---------------------------------------------------------------- shared classifier head
-
-export const HEAD_KERNEL = 'head/kernel';
-export const HEAD_BIAS = 'head/bias';
-
-/** The head every zoo model ends with (fc3: d -> C), under the shared names. */
-export function headSpec(numClasses: number, representationDim: number): TensorSpec[] {
-  return [
-    { name: HEAD_KERNEL, shape: [representationDim, numClasses] },
-    { name: HEAD_BIAS, shape: [numClasses] },
-  ];
-}
-
-/** A seeded head, initialised like PyTorch's nn.Linear (U(-1/sqrt(d), 1/sqrt(d))), identical on every machine. */
-export function initialHead(numClasses: number, representationDim: number, seed: number): NamedTensor[] {
-  const bound = 1 / Math.sqrt(representationDim);
-  return headSpec(numClasses, representationDim).map((s) => {
-    const rng = createRng(deriveSeed(seed, 'head', s.name));
-    const values = new Float32Array(sizeOfShape(s.shape));
-    for (let i = 0; i < values.length; i++) values[i] = uniform(rng, -bound, bound);
-    return { name: s.name, shape: [...s.shape], values };
-  });
-}
-
 /**
  * Replaces the private model's head (fc3) with a received one. Its momentum
  * restarts at zero (when the optimizer has momentum): the old buffers belong
@@ -377,4 +267,49 @@ export async function evaluateNearestPrototype(model: PrivateModel, data: Sample
   }
   const samples = data.count;
   return { accuracy: samples ? correct / samples : 0, loss: samples ? lossSum / samples : 0, samples };
+}
+
+// ---------------------------------------------------------------- shared zoo model (FML, FedKD)
+
+/**
+ * One client's copy of a shared zoo model (FML's meme, FedKD's mentee) with
+ * its own optimizer, trained beside the private model and uploaded under
+ * `<prefix>/...`. Its values come from the global each round.
+ */
+export class SharedModelCopy {
+  readonly spec: ModelSpec;
+  readonly vars: ModelVariables;
+  readonly optimizer: SgdMomentum;
+
+  constructor(
+    readonly prefix: string,
+    setup: FederationSetup,
+    sgd: SgdConfig,
+  ) {
+    this.spec = sharedModelSpecOf(setup);
+    this.vars = createModelVariables(this.spec, initialParameters(this.spec, 0));
+    this.optimizer = new SgdMomentum(sgd, this.vars.byName);
+  }
+
+  /** Overwrites the copy with the global `<prefix>/...` tensors; its momentum restarts at zero with it. */
+  load(global: readonly NamedTensor[]): void {
+    const { prefix } = this;
+    for (const t of global) {
+      const v = this.vars.byName.get(t.name.slice(prefix.length + 1));
+      if (!t.name.startsWith(`${prefix}/`) || !v) throw new Error(`unexpected shared-model tensor "${t.name}"`);
+      tf.tidy(() => v.assign(tf.tensor(t.values, [...t.shape], 'float32')));
+    }
+    this.optimizer.reset();
+  }
+
+  /** The copy's parameters under `<prefix>/...`, in parameterSpec order. */
+  async read(): Promise<NamedTensor[]> {
+    const names = parameterSpec(this.spec).map((p) => p.name);
+    return (await readVariables(names, this.vars.byName)).map((t) => ({ ...t, name: `${this.prefix}/${t.name}` }));
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    disposeModelVariables(this.vars);
+  }
 }

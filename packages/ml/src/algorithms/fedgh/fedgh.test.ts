@@ -1,8 +1,8 @@
 import { createRng, encodedSizeOfSpec, shuffleInPlace, uniform, type NamedTensor } from '@pfedlora/core';
-import { extractorForwardFlops, modelStages, trainStepFlops } from '../flops';
-import { modelSpec } from '../zoo';
-import { FEDGH_DEFAULTS, fedgh, trainGeneralizedHead, type PrototypePair } from './fedgh';
-import { C, setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
+import { extractorForwardFlops, modelStages, trainStepFlops } from '../../flops';
+import { modelSpec } from '../../zoo';
+import { FEDGH_DEFAULTS, fedgh, trainGeneralizedHead, type PrototypePair } from '.';
+import { C, setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
 
 const D = 500;
 

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { weightedMean, type NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { indexClassNames, loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
-import { adapterSpec } from '../adapter';
-import { PAPER_SGD } from '../optimizer';
-import { pfedlora, pfedloraFlopsPerSample } from './pfedlora';
-import { modelSpec, zooFlops } from '../zoo';
-import { zooSource } from '../model-source';
-import { standalone } from './standalone';
-import type { AlgorithmClient, ClientSetup, ClientUpdate, FederationSetup } from './algorithm';
+import { initEngine } from '../../engine';
+import { indexClassNames, loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../../data';
+import { adapterSpec } from '../../adapter';
+import { PAPER_SGD } from '../../optimizer';
+import { pfedlora, pfedloraFlopsPerSample } from '.';
+import { modelSpec, zooFlops } from '../../zoo';
+import { zooSource } from '../../model-source';
+import { standalone } from '../standalone';
+import type { AlgorithmClient, ClientSetup, ClientUpdate, FederationSetup } from '../algorithm';
 
 let data: DatasetSplits;
 const setup: FederationSetup = { input: [28, 28, 1], numClasses: 10, classNames: indexClassNames(10), representationDim: 500, rank: 4, alpha: 4 };

@@ -1,52 +1,36 @@
 /**
- * pFedLoRA (docs/algorithm.md). Each client holds its private CNN F_k and a
- * copy of the shared low-rank adapter A = (D, U); the combined model is
+ * pFedLoRA's client half (docs/algorithm.md), on the training engine. Each
+ * client holds its private network F_k and a copy of the shared low-rank
+ * adapter A = (D, U); the combined model is
  *   logits = head_k(h) + (alpha / r) (h D) U,   h = extractor_k(x).
  * Client step, per round: load the global adapter; step 1, adapter frozen,
  * train F_k for E epochs on the combined logits; step 2, F_k frozen, train the
  * adapter for E_A epochs (on h and head logits computed once, since F_k is
  * frozen, so an adapter epoch costs no CNN pass); upload
  * delta = A_local - A_global with n_k.
- * Server step: A_global += sum_k n_k delta_k / sum_k n_k.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyDelta, deriveSeed, subtractTensors, type Rng, type TensorSpec } from '@pfedlora/core';
+import { deriveSeed, subtractTensors, type Rng } from '@pfedlora/core';
 import {
   ADAPTER_DOWN,
   ADAPTER_UP,
   adapterLogits,
   createAdapterVariables,
-  DEFAULT_ADAPTER_SHARE,
   disposeAdapterVariables,
   initialAdapter,
   loadAdapter,
   readAdapter,
-  sharedAdapterSpec,
   type AdapterConfig,
   type AdapterVariables,
-} from '../adapter';
-import { shuffledBatches, type SampleSet } from '../batches';
-import { adapterForwardFlops } from '../flops';
-import type { NetworkFlops } from '../network';
-import { SgdMomentum, crossEntropy, type SgdConfig } from '../optimizer';
-import { yieldToEventLoop } from '../private-model';
-import type { Algorithm, AlgorithmClient, ClientSetup, FederationSetup, GlobalAggregator } from './algorithm';
-import { weightedMeanAggregator } from './baseline-kit';
-import { createPrivateClient, lastEpochLoss } from './private-client';
-
-function adapterConfigOf(setup: FederationSetup): AdapterConfig {
-  return { rank: setup.rank, alpha: setup.alpha, numClasses: setup.numClasses, representationDim: setup.representationDim };
-}
-
-/** What goes down and up: the whole adapter, or U alone (`adapterShare`). */
-function payloadSpec(setup: FederationSetup): TensorSpec[] {
-  return sharedAdapterSpec(adapterConfigOf(setup), setup.adapterShare ?? DEFAULT_ADAPTER_SHARE);
-}
-
-/** Names of the adapter tensors the federation averages. */
-function sharedNames(setup: FederationSetup): Set<string> {
-  return new Set(payloadSpec(setup).map((t) => t.name));
-}
+} from '../../adapter';
+import { shuffledBatches, type SampleSet } from '../../batches';
+import { adapterForwardFlops } from '../../flops';
+import type { NetworkFlops } from '../../network';
+import { SgdMomentum, crossEntropy, type SgdConfig } from '../../optimizer';
+import { yieldToEventLoop } from '../../private-model';
+import type { AlgorithmClient, ClientSetup } from '../algorithm';
+import { createPrivateClient, lastEpochLoss } from '../private-client';
+import { adapterConfigOf, sharedNames } from './server';
 
 /** Step 2: SGD on the adapter alone over precomputed [h, head logits] rows. */
 async function trainAdapterEpoch(adapter: AdapterVariables, optimizer: SgdMomentum, frozen: SampleSet, batchSize: number, rng: Rng): Promise<number> {
@@ -85,7 +69,7 @@ export function pfedloraFlopsPerSample(model: NetworkFlops, config: AdapterConfi
   return { step1, step2PerEpoch, step2Once };
 }
 
-function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
+export function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
   const { federation, training } = setup;
   const config = adapterConfigOf(federation);
   const client = createPrivateClient(setup);
@@ -131,19 +115,3 @@ function createPFedLoRAClient(setup: ClientSetup): AlgorithmClient {
     },
   };
 }
-
-export const pfedlora: Algorithm = {
-  name: 'pfedlora',
-  summary: 'shared low-rank adapter beside heterogeneous private CNNs; clients upload adapter deltas',
-  updateIsDelta: true,
-  globalSpec: payloadSpec,
-  updateSpec: payloadSpec,
-  initialGlobal: (setup, seed) => {
-    const shared = sharedNames(setup);
-    return initialAdapter(adapterConfigOf(setup), seed).filter((t) => shared.has(t.name));
-  },
-  // The server step: the global moves by the weighted mean of the deltas.
-  createAggregator: (global, setup, options): GlobalAggregator =>
-    weightedMeanAggregator(global, payloadSpec(setup), options, (meanDelta) => applyDelta(global, meanDelta)),
-  createClient: createPFedLoRAClient,
-};

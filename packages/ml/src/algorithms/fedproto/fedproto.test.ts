@@ -1,8 +1,8 @@
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
-import { getAlgorithm } from '.';
-import { fedproto } from './fedproto';
-import { createPrivateClient } from './private-client';
-import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
+import { getAlgorithm } from '..';
+import { fedproto } from '.';
+import { createPrivateClient } from '../private-client';
+import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
 
 const D = 500;
 

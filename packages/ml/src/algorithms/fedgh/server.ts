@@ -1,42 +1,13 @@
 /**
- * FedGH (Yi et al., ACM MM 2023, "FedGH: Heterogeneous federated learning
- * with generalized global header"), as HtFLlib runs it (clientgh.py /
- * servergh.py): clients upload per-class prototypes; the server trains one
- * generalized head (500 -> C linear) on them and sends it back.
- *
- * Client step: replace the private head (fc3) with the global head (its
- * momentum restarts at zero), train the whole private model E epochs with
- * cross-entropy, then one extra forward pass over the train split to compute
- * per-class mean representations (prototypes) with the trained extractor;
- * upload them with the per-class sample counts.
- * Server step: every (client, class) prototype with a nonzero count is one
- * training pair (h, c), unweighted as in HtFLlib; starting from the previous
- * global head, `serverEpochs` epochs of plain SGD (no momentum or decay) with
- * softmax cross-entropy over mini-batches of `serverBatchSize` pairs. This
- * server step BUFFERS: it keeps every pair of the round (C x 500 floats per
- * client at most) until result(), because the head is trained on all of them.
- * It runs in float64 JavaScript, not tfjs: the coordinator has no training
- * engine, and the result must not depend on the backend. Pairs are sorted
- * canonically and shuffled with a fixed seed, so the new head does not depend
- * on the order in which uploads arrived.
- * Evaluation: the private model after local training (its extractor and its
- * locally fine-tuned copy of the global head).
+ * FedGH's server half: clients upload per-class prototypes; the server trains
+ * one generalized head (d -> C linear) on them, from the previous global head,
+ * in float64 JavaScript (the coordinator has no training engine, and the
+ * result must not depend on the backend), and sends it back. It buffers the
+ * round's (prototype, class) pairs until result(); see index.ts.
  */
-import { AggregationError, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
-import type { Algorithm, AlgorithmClient, ClientSetup, GlobalAggregator } from './algorithm';
-import {
-  checkCounts,
-  checkGlobal,
-  classCounts,
-  classRepresentationSums,
-  classStatsSpec,
-  copyTensors,
-  foldingAggregator,
-  headSpec,
-  initialHead,
-  loadHead,
-} from './baseline-kit';
-import { createPrivateClient } from './private-client';
+import { AggregationError, checkCounts, classStatsSpec, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
+import type { GlobalAggregator, ServerAlgorithm } from '../algorithm';
+import { copyTensors, foldingAggregator, headSpec, initialHead } from '../common/server';
 
 export interface FedGhOptions {
   /** Epochs over the round's prototype pairs on the server (HtFLlib's --server_epochs, default 100). */
@@ -50,7 +21,7 @@ export interface FedGhOptions {
 export const FEDGH_DEFAULTS: FedGhOptions = { serverEpochs: 100, serverLearningRate: 0.01, serverBatchSize: 10 };
 
 /** Upload prefix: `protos/mean` [C, 500], `protos/count` [C]. */
-const PREFIX = 'protos';
+export const FEDGH_PREFIX = 'protos';
 
 /** One server training pair: a client's prototype of class `label`. */
 export interface PrototypePair {
@@ -124,30 +95,8 @@ export function trainGeneralizedHead(start: readonly NamedTensor[], pairs: reado
   return out;
 }
 
-function createFedGhClient(setup: ClientSetup): AlgorithmClient {
-  const C = setup.federation.numClasses;
-  const client = createPrivateClient(setup);
-  const { model, train } = client;
-  const counts = classCounts(setup.train.labels, C);
-  const protoPassPerSample = model.network.flops.extractorForward;
-  const schema = headSpec(C, setup.federation.representationDim);
-  return {
-    ...client.members,
-    async fit(global, round) {
-      checkGlobal(global, schema, 'fedgh');
-      const rng = client.batchOrder(round);
-      loadHead(model, global, setup.training.momentum !== 0);
-      const loss = await client.localEpochs(rng);
-      const sums = await classRepresentationSums(model, train, C);
-      // The local epochs, then one forward pass of the extractor for the prototypes.
-      const trainFlops = train.count * (client.flopsPerSample * setup.training.localEpochs + protoPassPerSample);
-      return client.update(sums.toPayload(PREFIX, counts), loss, trainFlops);
-    },
-  };
-}
-
-/** FedGH with explicit server hyper-parameters (the registry uses FEDGH_DEFAULTS). */
-export function createFedGh(overrides: Partial<FedGhOptions> = {}): Algorithm {
+/** FedGH's server half with explicit hyper-parameters (the registry uses FEDGH_DEFAULTS). */
+export function createFedGhServer(overrides: Partial<FedGhOptions> = {}): ServerAlgorithm {
   const options: FedGhOptions = { ...FEDGH_DEFAULTS, ...overrides };
   if (!(Number.isInteger(options.serverEpochs) && options.serverEpochs >= 0)) throw new Error(`fedgh: serverEpochs must be an integer >= 0, got ${options.serverEpochs}`);
   if (!(Number.isInteger(options.serverBatchSize) && options.serverBatchSize >= 1)) throw new Error(`fedgh: serverBatchSize must be an integer >= 1, got ${options.serverBatchSize}`);
@@ -156,14 +105,14 @@ export function createFedGh(overrides: Partial<FedGhOptions> = {}): Algorithm {
     name: 'fedgh',
     summary: 'generalized global head: clients upload per-class prototypes (C x 500 + counts), the server trains a shared 500 -> C head on them',
     globalSpec: (setup) => headSpec(setup.numClasses, setup.representationDim),
-    updateSpec: (setup) => classStatsSpec(PREFIX, setup.numClasses, setup.representationDim),
+    updateSpec: (setup) => classStatsSpec(FEDGH_PREFIX, setup.numClasses, setup.representationDim),
     initialGlobal: (setup, seed) => initialHead(setup.numClasses, setup.representationDim, seed),
     createAggregator(global, setup): GlobalAggregator {
       const C = setup.numClasses;
       const D = setup.representationDim;
       const pairs: PrototypePair[] = [];
       return foldingAggregator(
-        classStatsSpec(PREFIX, C, D),
+        classStatsSpec(FEDGH_PREFIX, C, D),
         (update) => {
           const [mean, count] = update as [NamedTensor, NamedTensor];
           checkCounts(count.values, 'fedgh prototypes');
@@ -172,8 +121,7 @@ export function createFedGh(overrides: Partial<FedGhOptions> = {}): Algorithm {
         (clients) => (clients === 0 || pairs.length === 0 ? copyTensors(global) : trainGeneralizedHead(global, pairs, options)),
       );
     },
-    createClient: createFedGhClient,
   };
 }
 
-export const fedgh: Algorithm = createFedGh();
+export const fedghServer: ServerAlgorithm = createFedGhServer();

@@ -1,5 +1,5 @@
 import { createRng, encodedSizeOfSpec, svd, uniform, type NamedTensor } from '@pfedlora/core';
-import type { AlgorithmClient } from './algorithm';
+import type { AlgorithmClient } from '../algorithm';
 import {
   FEDKD_DEFAULTS,
   addDecodedDelta,
@@ -9,8 +9,8 @@ import {
   fedkdUpdateSpec,
   menteeCodecs,
   type CompressionReport,
-} from './fedkd';
-import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
+} from '.';
+import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
 
 function random(seed: number, n: number): Float64Array {
   const rng = createRng(seed);

@@ -1,8 +1,8 @@
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
-import { modelStages, trainStepFlops } from '../flops';
-import { modelSpec, parameterCount } from '../zoo';
-import { fml } from './fml';
-import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from './test-fixtures';
+import { modelStages, trainStepFlops } from '../../flops';
+import { modelSpec, parameterCount } from '../../zoo';
+import { fml } from '.';
+import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
 
 useFashionMnistSubset();
 
