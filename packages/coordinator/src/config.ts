@@ -1,5 +1,5 @@
 /** The coordinator's settings, with defaults and validation. */
-import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, validateRun, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml';
+import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, validateRun, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_RUN, type RunSpec } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 

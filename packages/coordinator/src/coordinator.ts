@@ -32,7 +32,7 @@ import {
   type NamedTensor,
   type TensorSpec,
 } from '@pfedlora/core';
-import { getAlgorithm, runFederationSetup, type Algorithm, type FederationSetup, type GlobalAggregator, type UpdateContribution } from '@pfedlora/ml';
+import { getServerAlgorithm, runFederationSetup, type FederationSetup, type GlobalAggregator, type ServerAlgorithm, type UpdateContribution } from '@pfedlora/ml/server';
 import {
   PROTOCOL_VERSION,
   ProtocolVersionError,
@@ -129,7 +129,7 @@ export class Coordinator extends EventEmitter {
   runId = '';
   settings!: RunSettings;
   private params!: RunParams;
-  private algorithm!: Algorithm;
+  private algorithm!: ServerAlgorithm;
   private setup!: FederationSetup;
   private updateSpec: TensorSpec[] = [];
   private updateBytes = 0;
@@ -203,7 +203,7 @@ export class Coordinator extends EventEmitter {
     this.runId = runId;
     this.settings = settings;
     this.params = params;
-    this.algorithm = getAlgorithm(settings.algorithm);
+    this.algorithm = getServerAlgorithm(settings.algorithm);
     this.setup = runFederationSetup(settings);
     this.updateSpec = this.algorithm.updateSpec(this.setup);
     this.updateBytes = encodedSizeOfSpec(this.updateSpec);
@@ -240,7 +240,7 @@ export class Coordinator extends EventEmitter {
       seed: params.seed,
     };
     const runId = overrides.runId ?? c.runId ?? `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
-    const algorithm = getAlgorithm(settings.algorithm);
+    const algorithm = getServerAlgorithm(settings.algorithm);
     this.activateRun(runId, settings, params, algorithm.initialGlobal(runFederationSetup(settings), deriveSeed(params.seed, 'global')));
     this.completed = 0;
     this.attempt = 1;

@@ -1,12 +1,12 @@
 /** `pfedlora coordinator`: the long-running coordinator service. */
 import { AGGREGATION_RULES, datasetContract, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig, type RunContract } from '@pfedlora/coordinator';
-import { DATASET_NAMES, parseInputShape } from '@pfedlora/ml';
+import { DATASET_NAMES, parseInputShape } from '@pfedlora/ml/server';
 import { RUN_FIELDS } from '@pfedlora/core';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
 import { FlagError, UsageError, type FlagRef } from '../errors';
-import { HELP_FLAG, LOG_FLAG, logLevelFlag, TRAINING_FLAGS, trainingFlags } from './shared';
+import { HELP_FLAG, LOG_FLAG, logLevelFlag, TRAINING_FLAGS, trainingFlags } from './run-flags';
 import { METRICS_FLAGS, metricsAddressFromFlags, serveCoordinatorMetrics } from './metrics-flags';
 import { COORDINATOR_TLS_FLAGS, coordinatorTlsFromFlags } from './tls-flags';
 

@@ -4,7 +4,7 @@
  * "Metrics"). Without --metrics-port nothing listens and nothing changes.
  */
 import { attachCoordinatorMetrics, type RunningCoordinator } from '@pfedlora/coordinator';
-import { ClientMetrics, type ClientMetricsSink } from '@pfedlora/client';
+import type { ClientMetricsSink } from '@pfedlora/client';
 import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer, type Registry } from '@pfedlora/telemetry';
 import { intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 
@@ -58,6 +58,9 @@ export interface ServedClientMetrics {
 /** Serves a client daemon's metrics; every series carries the daemon's client_id. */
 export async function serveClientMetrics(address: MetricsAddress | undefined, clientId: string, log: Logger): Promise<ServedClientMetrics | undefined> {
   if (!address) return undefined;
+  // Loaded here, not at the top: the coordinator command shares this file and must not load
+  // the client package (which loads the training engine, tfjs).
+  const { ClientMetrics } = await import('@pfedlora/client');
   const metrics = new ClientMetrics(createMetricsRegistry({ labels: { client_id: clientId } }));
   const server = await serve(address, metrics.registry, log);
   return { sink: metrics, close: () => server.close() };
