@@ -42,6 +42,7 @@ class ScriptedCoordinator(pb_grpc.FederationServicer):
         self.download_offsets = []
         self.uploads = []
         self.heartbeats = 0
+        self.uploaded = False
         self.done = threading.Event()
 
     def Describe(self, request, context):
@@ -80,11 +81,15 @@ class ScriptedCoordinator(pb_grpc.FederationServicer):
         self.uploads.append(messages)
         if len(self.uploads) == 1:
             context.abort(grpc.StatusCode.ABORTED, "an upload for task r1a1-py-x is already in progress")
-        self.done.set()
+        self.uploaded = True
+        if self.heartbeats > 0:
+            self.done.set()
         return pb.UploadAck(accepted=True, message="update accepted")
 
     def Heartbeat(self, request, context):
         self.heartbeats += 1
+        if self.uploaded:
+            self.done.set()  # the run ends once the update is in and the client has heartbeaten
         return pb.HeartbeatResponse(unix_ms=int(time.time() * 1000))
 
 
