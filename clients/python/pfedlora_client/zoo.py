@@ -1,4 +1,4 @@
-"""The model zoo's CNNs in PyTorch (packages/ml/src/zoo.ts): two 5x5 valid convolutions
+"""The model zoo's CNNs in PyTorch (packages/ml/src/zoo-spec.ts): two 5x5 valid convolutions
 with ReLU and 2x2 max-pooling, fc1 with ReLU, fc2 to the representation h (width d,
 ReLU), and the model's own head fc3 to the classes. PyTorch's default init is the one
 the TypeScript zoo copies (U(-1/sqrt(fan_in), 1/sqrt(fan_in)))."""
