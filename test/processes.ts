@@ -24,10 +24,12 @@ export class PfedloraProcess {
   /**
    * `launcher` runs the command through another program, e.g. ['ip', 'netns', 'exec', NS].
    * `script`: args start with a Node script of the repo (an example) instead of the CLI's arguments.
+   * `command`: another program altogether ([program, ...argv], e.g. the Python client); args are then ignored.
    */
-  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = [], script = false) {
+  constructor(readonly name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = [], script = false, command?: readonly string[]) {
     const [program, ...prefix] = [...launcher, process.execPath];
-    this.child = spawn(program!, [...prefix, ...(script ? [] : [CLI]), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const [file, ...argv] = command ?? [program!, ...prefix, ...(script ? [] : [CLI]), ...args];
+    this.child = spawn(file!, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
       this.output += text + '\n';
       let line: LogLine;
@@ -82,7 +84,11 @@ export class PfedloraProcess {
  * Processes a test file starts, killed with SIGKILL after each test (registers
  * the afterEach): `start` runs the CLI, `script` a Node script of the repo.
  */
-export function useProcesses(): { start(name: string, args: string[]): PfedloraProcess; script(name: string, args: string[]): PfedloraProcess } {
+export function useProcesses(): {
+  start(name: string, args: string[]): PfedloraProcess;
+  script(name: string, args: string[]): PfedloraProcess;
+  program(name: string, command: readonly string[], env?: NodeJS.ProcessEnv): PfedloraProcess;
+} {
   const running: PfedloraProcess[] = [];
   afterEach(() => {
     for (const p of running.splice(0)) p.kill('SIGKILL');
@@ -91,6 +97,7 @@ export function useProcesses(): { start(name: string, args: string[]): PfedloraP
   return {
     start: (name, args) => track(new PfedloraProcess(name, args)),
     script: (name, args) => track(new PfedloraProcess(name, args, {}, [], true)),
+    program: (name, command, env = {}) => track(new PfedloraProcess(name, [], env, [], false, command)),
   };
 }
 

@@ -10,17 +10,16 @@
  * python3-numpy (run with /usr/bin/python3): skipped, naming them, where they
  * are missing (test/system-packages.ts).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { deriveSeed } from '@pfedlora/core';
 import { initialAdapter } from '@pfedlora/ml';
 import { REPO, runCli } from './helpers';
 import { readLedger, weightedMeanError } from './ledger';
-import { clientArgs, coordinatorArgs, freePort, useProcesses, type LogLine } from './processes';
+import { clientArgs, coordinatorArgs, freePort, useProcesses, type PfedloraProcess } from './processes';
 import { requireSystemPackages, type SystemPackage } from './system-packages';
 
 jest.setTimeout(300_000);
@@ -37,62 +36,11 @@ const PYTHON_PACKAGES: SystemPackage[] = [
 ];
 const guard = requireSystemPackages(PYTHON_PACKAGES);
 
-/** `python3 -m pfedlora_client` as a process whose JSON log lines can be awaited (like PfedloraProcess). */
-class PythonClient {
-  readonly child: ChildProcess;
-  readonly lines: LogLine[] = [];
-  output = '';
-  readonly exit: Promise<number | null>;
-  private waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+const { start, program } = useProcesses();
 
-  constructor(readonly name: string, args: readonly string[]) {
-    this.child = spawn(PYTHON, ['-m', 'pfedlora_client', ...args], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONPATH: join(REPO, 'clients', 'python'), PYTHONUNBUFFERED: '1' },
-    });
-    createInterface({ input: this.child.stdout! }).on('line', (text) => {
-      this.output += text + '\n';
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        return;
-      }
-      this.lines.push(line);
-      this.waiters = this.waiters.filter((w) => (w.match(line) ? (w.resolve(line), false) : true));
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.exit = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  waitForMessage(message: string, timeoutMs = 120_000): Promise<LogLine> {
-    const seen = this.lines.find((l) => l.message === message);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no "${message}" within ${timeoutMs} ms; output:\n${this.output.slice(-3000)}`)), timeoutMs);
-      void this.exit.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`${this.name} exited (${code}) before "${message}"; output:\n${this.output.slice(-3000)}`));
-      });
-      this.waiters.push({ match: (l) => l.message === message, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-    });
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-  }
-}
-
-const { start } = useProcesses();
-const pythons: PythonClient[] = [];
-afterEach(() => {
-  for (const p of pythons.splice(0)) p.kill('SIGKILL');
-});
-function startPython(name: string, args: string[]): PythonClient {
-  const p = new PythonClient(name, args);
-  pythons.push(p);
-  return p;
+/** `python3 -m pfedlora_client` as a process whose JSON log lines can be awaited. */
+function startPython(name: string, args: string[]): PfedloraProcess {
+  return program(name, [PYTHON, '-m', 'pfedlora_client', ...args], { PYTHONPATH: join(REPO, 'clients', 'python'), PYTHONUNBUFFERED: '1' });
 }
 
 let work: string;
