@@ -21,6 +21,51 @@ export interface AccumulatorOptions {
 }
 
 /**
+ * What both accumulators share: a whole update (add) or one staged slice by
+ * slice (beginClient -> ClientContribution), each validated before it reaches
+ * the subclass's fold, which sees every committed update once, complete.
+ */
+abstract class StagingAccumulator {
+  protected readonly specs: TensorSpec[];
+
+  constructor(
+    spec: readonly TensorSpec[],
+    private readonly stagingPool: ArrayPool | undefined,
+  ) {
+    this.specs = copySpec(spec);
+  }
+
+  get spec(): readonly TensorSpec[] {
+    return this.specs;
+  }
+
+  /** Adds one whole client; validates everything before folding it. */
+  add(tensors: readonly NamedTensor[], weight: number): void {
+    this.checkOpen('add');
+    checkWeight(weight, 'add');
+    checkSpec(tensors, this.specs, 'add');
+    checkFiniteTensors(tensors, 'add');
+    this.fold(
+      tensors.map((t) => t.values),
+      weight,
+    );
+  }
+
+  /** Opens a contribution to be filled slice by slice (see ClientContribution); folded at its commit. */
+  beginClient(weight: number): ClientContribution {
+    this.checkOpen('beginClient');
+    checkWeight(weight, 'beginClient');
+    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight, this.stagingPool);
+  }
+
+  /** Throws when the accumulator can take no more updates. */
+  protected checkOpen(_what: string): void {}
+
+  /** Takes one validated, complete update; if it throws, the update does not count. */
+  protected abstract fold(values: readonly Float32Array[], weight: number): void;
+}
+
+/**
  * Running weighted mean over clients. Two ways in:
  * - add(tensors, weight): a whole client at once;
  * - beginClient(weight) -> (addSlice | addBytes)* -> commit() | abort(): a client
@@ -29,8 +74,7 @@ export interface AccumulatorOptions {
  * result() is the mean over committed clients only. release() ends its life
  * (and gives its memory back to the pool, if any).
  */
-export class WeightedMeanAccumulator {
-  private readonly specs: TensorSpec[];
+export class WeightedMeanAccumulator extends StagingAccumulator {
   /** Valid only where clientCount > 0: pooled sums hold stale values until the first fold assigns them. */
   private sums: Float64Array[] | null;
   private readonly pool: ArrayPool | undefined;
@@ -38,17 +82,13 @@ export class WeightedMeanAccumulator {
   private weightSum = 0;
 
   constructor(spec: readonly TensorSpec[], options: AccumulatorOptions = {}) {
-    this.specs = copySpec(spec);
+    super(spec, options.pool);
     const pool = options.pool;
     this.pool = pool;
     this.sums = this.specs.map((s) => {
       const n = sizeOfShape(s.shape);
       return pool ? pool.takeFloat64(n) : new Float64Array(n);
     });
-  }
-
-  get spec(): readonly TensorSpec[] {
-    return this.specs;
   }
 
   /** Committed clients. */
@@ -59,25 +99,6 @@ export class WeightedMeanAccumulator {
   /** Sum of committed clients' weights. */
   get totalWeight(): number {
     return this.weightSum;
-  }
-
-  /** Adds one whole client; validates everything before touching the sums. */
-  add(tensors: readonly NamedTensor[], weight: number): void {
-    this.live('add');
-    checkWeight(weight, 'add');
-    checkSpec(tensors, this.specs, 'add');
-    checkFiniteTensors(tensors, 'add');
-    this.fold(
-      tensors.map((t) => t.values),
-      weight,
-    );
-  }
-
-  /** Opens a contribution to be filled slice by slice (see ClientContribution). */
-  beginClient(weight: number): ClientContribution {
-    this.live('beginClient');
-    checkWeight(weight, 'beginClient');
-    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight, this.pool);
   }
 
   /** sum_k w_k x_k / sum_k w_k over committed clients, as fresh float32 tensors. */
@@ -106,13 +127,17 @@ export class WeightedMeanAccumulator {
     if (this.pool) for (const s of sums) this.pool.release(s);
   }
 
+  protected override checkOpen(what: string): void {
+    this.live(what);
+  }
+
   private live(what: string): Float64Array[] {
     if (this.sums === null) throw new AggregationError(`${what}: accumulator already released`);
     return this.sums;
   }
 
   /** Adds validated, complete values of one client. */
-  private fold(values: readonly Float32Array[], weight: number): void {
+  protected fold(values: readonly Float32Array[], weight: number): void {
     const sums = this.live('commit');
     const total = this.weightSum + weight;
     if (!Number.isFinite(total)) throw new AggregationError(`total weight overflows (${this.weightSum} + ${weight})`);
@@ -136,19 +161,14 @@ export class WeightedMeanAccumulator {
  * Whether memory grows with the clients is up to `fold` (a running sum does
  * not; FedGH's buffered prototypes do).
  */
-export class FoldingAccumulator {
-  private readonly specs: TensorSpec[];
+export class FoldingAccumulator extends StagingAccumulator {
   private clientCount = 0;
 
   constructor(
     spec: readonly TensorSpec[],
     private readonly foldUpdate: (update: readonly NamedTensor[], weight: number) => void,
   ) {
-    this.specs = copySpec(spec);
-  }
-
-  get spec(): readonly TensorSpec[] {
-    return this.specs;
+    super(spec, undefined);
   }
 
   /** Committed clients. */
@@ -156,24 +176,7 @@ export class FoldingAccumulator {
     return this.clientCount;
   }
 
-  /** Folds one whole client; validates everything first. */
-  add(tensors: readonly NamedTensor[], weight: number): void {
-    checkWeight(weight, 'add');
-    checkSpec(tensors, this.specs, 'add');
-    checkFiniteTensors(tensors, 'add');
-    this.fold(
-      tensors.map((t) => t.values),
-      weight,
-    );
-  }
-
-  /** Opens a contribution to be filled slice by slice (see ClientContribution); folded at its commit. */
-  beginClient(weight: number): ClientContribution {
-    checkWeight(weight, 'beginClient');
-    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight);
-  }
-
-  private fold(values: readonly Float32Array[], weight: number): void {
+  protected fold(values: readonly Float32Array[], weight: number): void {
     this.foldUpdate(
       this.specs.map((s, i) => ({ name: s.name, shape: [...s.shape], values: values[i]! })),
       weight,
