@@ -21,6 +21,16 @@ export interface AccumulatorOptions {
 }
 
 /**
+ * A rule on an update's values beyond finiteness (per-class counts: whole
+ * numbers summing to at most the client's samples), checked as the values are
+ * staged, so that a breach refuses the upload while it streams instead of
+ * failing its commit. Called with tensor `tensorIndex`'s values [start, end)
+ * just completed (values [0, start) already passed) and the client's weight;
+ * throws an AggregationError naming the value.
+ */
+export type StagedValueCheck = (tensorIndex: number, values: Float32Array, start: number, end: number, weight: number) => void;
+
+/**
  * Running weighted mean over clients. Two ways in:
  * - add(tensors, weight): a whole client at once;
  * - beginClient(weight) -> (addSlice | addBytes)* -> commit() | abort(): a client
@@ -134,7 +144,8 @@ export class WeightedMeanAccumulator {
  * half-way leaves no trace. `fold` sees each committed update once, complete
  * and validated, in commit order; if it throws, the update does not count.
  * Whether memory grows with the clients is up to `fold` (a running sum does
- * not; FedGH's buffered prototypes do).
+ * not; FedGH's buffered prototypes do). `checkValues`, when given, is run on
+ * every value in both ways in, before anything is folded.
  */
 export class FoldingAccumulator {
   private readonly specs: TensorSpec[];
@@ -143,6 +154,7 @@ export class FoldingAccumulator {
   constructor(
     spec: readonly TensorSpec[],
     private readonly foldUpdate: (update: readonly NamedTensor[], weight: number) => void,
+    private readonly checkValues?: StagedValueCheck,
   ) {
     this.specs = copySpec(spec);
   }
@@ -161,6 +173,7 @@ export class FoldingAccumulator {
     checkWeight(weight, 'add');
     checkSpec(tensors, this.specs, 'add');
     checkFiniteTensors(tensors, 'add');
+    tensors.forEach((t, i) => this.checkValues?.(i, t.values, 0, t.values.length, weight));
     this.fold(
       tensors.map((t) => t.values),
       weight,
@@ -170,7 +183,7 @@ export class FoldingAccumulator {
   /** Opens a contribution to be filled slice by slice (see ClientContribution); folded at its commit. */
   beginClient(weight: number): ClientContribution {
     checkWeight(weight, 'beginClient');
-    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight);
+    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight, undefined, this.checkValues);
   }
 
   private fold(values: readonly Float32Array[], weight: number): void {
@@ -241,6 +254,7 @@ export class ClientContribution {
     private readonly specs: readonly TensorSpec[],
     readonly weight: number,
     private readonly pool?: ArrayPool,
+    private readonly checkValues?: StagedValueCheck,
   ) {
     // A pooled array holds another upload's values: every value is written (and
     // checked) before commit, which refuses an incomplete upload.
@@ -278,6 +292,7 @@ export class ClientContribution {
     }
     checkFinite(values, spec.name, 'addSlice', offset);
     staged[tensorIndex]!.set(values, offset);
+    this.checkValues?.(tensorIndex, staged[tensorIndex]!, offset, offset + values.length, this.weight);
     this.advance(values.length * 4, size);
   }
 
@@ -308,12 +323,12 @@ export class ClientContribution {
     const from = Math.floor(byteOffset / 4);
     const to = Math.floor(end / 4);
     if (from < to) {
-      if (HOST_IS_LITTLE_ENDIAN) checkFinite(target, spec.name, 'addBytes', 0, from, to);
+      if (HOST_IS_LITTLE_ENDIAN) this.checkStaged(target, tensorIndex, from, to);
       else {
         const region = view.subarray(4 * from, 4 * to);
         swap32InPlace(region);
         try {
-          checkFinite(target, spec.name, 'addBytes', 0, from, to);
+          this.checkStaged(target, tensorIndex, from, to);
         } catch (error) {
           swap32InPlace(region); // back to wire order: the split float's first bytes stay valid
           throw error;
@@ -321,6 +336,12 @@ export class ClientContribution {
       }
     }
     this.advance(bytes.length, target.length);
+  }
+
+  /** Every check of staged values [from, to) of tensor `tensorIndex` (see addBytes). */
+  private checkStaged(target: Float32Array, tensorIndex: number, from: number, to: number): void {
+    checkFinite(target, this.specs[tensorIndex]!.name, 'addBytes', 0, from, to);
+    this.checkValues?.(tensorIndex, target, from, to, this.weight);
   }
 
   /** Folds the complete upload into the mean; counts the client and its weight once. */
