@@ -11,25 +11,14 @@ import { classStatsSpec, deriveSeed, encodeTensors, sha256Hex, splitIntoChunks, 
 import { adapterSpec, initialAdapter } from '@pfedlora/ml';
 import { uploadHeaderToProto, type JoinAccepted, type TrainTaskInfo, type UploadHeaderInfo } from '@pfedlora/protocol';
 import { silentLogger } from '@pfedlora/telemetry';
-import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
+import type { CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
+import { testCoordinatorConfig } from './testing/config';
 import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
 
 jest.setTimeout(30_000);
 
-const config: CoordinatorConfig = {
-  ...DEFAULT_COORDINATOR,
-  host: '127.0.0.1',
-  port: 0,
-  adminPort: undefined,
-  rounds: 2,
-  minClients: 1,
-  waitClients: 1,
-  rank: 2,
-  adapterAlpha: 2,
-  seed: 3,
-  uploadIdleTimeoutMs: 1_000,
-};
+const config = testCoordinatorConfig({ rounds: 2, minClients: 1, waitClients: 1, seed: 3, uploadIdleTimeoutMs: 1_000 });
 const ADAPTER = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 /** joinInfo's sample count: every upload header declares it. */
 const SAMPLES = 100;
