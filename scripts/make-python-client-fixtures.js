@@ -4,8 +4,9 @@
  * from the TypeScript implementation, so the Python side is tested against bytes and
  * numbers the TypeScript side produced:
  *   codec-*.pflt + codec.json   PFLT payloads encodeTensors wrote, with their tensors and sha256
- *   rng.json                    mulberry32 draws, deriveSeed values, an initialAdapter
- *   partition.json              the label-skew shards of the committed Fashion-MNIST subset
+ *   rng.json                    mulberry32 draws, deriveSeed values, an initialAdapter, Gamma and
+ *                               Dirichlet draws
+ *   partition.json              the label-skew and Dirichlet shards of the committed Fashion-MNIST subset
  *                               (sha256 of each shard's train / test index lists, after capSamples)
  * Needs the build (npm run build). Usage: node scripts/make-python-client-fixtures.js [OUT_DIR]
  */
@@ -66,6 +67,14 @@ async function main() {
         mulberry32: [0, 1, 12345, 4294967295].map((seed) => ({ seed, draws: draws(seed) })),
         deriveSeed: seeds.map(([seed, parts]) => ({ seed, parts, value: core.deriveSeed(seed, ...parts) })),
         initialAdapter: { seed: 2024, d: 5, r: 3, c: 4, down: Array.from(adapter[0].values) },
+        gamma: [0.1, 0.5, 1, 2.5].map((shape) => {
+          const r = core.createRng(core.deriveSeed(9, 'gamma', String(shape)));
+          return { seed: core.deriveSeed(9, 'gamma', String(shape)), shape, draws: Array.from({ length: 6 }, () => core.gamma(r, shape)) };
+        }),
+        dirichlet: [0.1, 0.5, 2].map((alpha) => {
+          const r = core.createRng(core.deriveSeed(9, 'dirichlet', String(alpha)));
+          return { seed: core.deriveSeed(9, 'dirichlet', String(alpha)), alpha, k: 5, draws: Array.from({ length: 4 }, () => Array.from(core.dirichlet(r, alpha, 5))) };
+        }),
       },
       null,
       1,
@@ -76,15 +85,29 @@ async function main() {
   const data = await ml.loadDataset('fashion-mnist', { dataDir: 'subset' });
   const digest = (idx) => createHash('sha256').update(Array.from(idx).join(',')).digest('hex');
   const shards = [];
-  for (const [clients, classesPerClient, partitionSeed, maxSamples] of [
-    [3, 2, 1, 160],
-    [3, 2, 1, 0],
-    [5, 3, 7, 0],
+  for (const [partition, clients, classesPerClient, dirichletAlpha, partitionSeed, maxSamples] of [
+    ['label-skew', 3, 2, 0.5, 1, 160],
+    ['label-skew', 3, 2, 0.5, 1, 0],
+    ['label-skew', 5, 3, 0.5, 7, 0],
+    ['dirichlet', 3, 2, 0.5, 1, 160],
+    ['dirichlet', 5, 2, 0.1, 7, 0],
+    ['dirichlet', 4, 2, 2, 3, 0],
   ]) {
-    const parts = ml.partitionClients(data, { ...ml.DEFAULT_SIMULATION, partition: 'label-skew', classesPerClient, clients, seed: partitionSeed });
+    const parts = ml.partitionClients(data, { ...ml.DEFAULT_SIMULATION, partition, classesPerClient, dirichletAlpha, clients, seed: partitionSeed });
     parts.forEach((p) => {
       const train = ml.capSamples(p.train, maxSamples);
-      shards.push({ clients, classesPerClient, partitionSeed, maxSamples, index: p.client, classes: p.classes, train: { count: train.length, sha256: digest(train) }, test: { count: p.test.length, sha256: digest(p.test) } });
+      shards.push({
+        partition,
+        clients,
+        classesPerClient,
+        dirichletAlpha,
+        partitionSeed,
+        maxSamples,
+        index: p.client,
+        classes: p.classes,
+        train: { count: train.length, sha256: digest(train) },
+        test: { count: p.test.length, sha256: digest(p.test) },
+      });
     });
   }
   writeFileSync(join(out, 'partition.json'), JSON.stringify({ data: 'packages/ml/data/fashion-mnist-subset', indexDigest: "sha256 of the ascending indices joined with ','", shards }, null, 1) + '\n');

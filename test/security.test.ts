@@ -62,7 +62,7 @@ function join_(client: FederationClient, clientId: string): Promise<JoinAccepted
   const request = joinRequestToProto({
     clientId,
     model: CNN2_DESCRIPTOR,
-    classNames: [],
+    classNames: ['t-shirt'],
     numSamples: 100,
     backend: 'test',
     protocolVersion: PROTOCOL_VERSION,

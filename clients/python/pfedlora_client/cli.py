@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -49,6 +50,16 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expects a number > 0, got {text}")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not value >= 0:
@@ -64,8 +75,10 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--data-dir", default=os.path.join("packages", "ml", "data", "fashion-mnist-subset"),
                       help="folder of IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be .gz) (default: the committed Fashion-MNIST subset)")
     data.add_argument("--class-names", help="comma-separated names of the file's labels 0, 1, ... (default: label i is the run's class i)")
-    data.add_argument("--shard", help="train on shard K of N of the seeded label-skew partition the TypeScript clients use")
+    data.add_argument("--shard", help="train on shard K of N of the seeded partition the TypeScript clients use")
+    data.add_argument("--partition", default="label-skew", choices=["label-skew", "dirichlet"], help="the partition --shard cuts (default label-skew)")
     data.add_argument("--classes-per-client", type=int, default=2, help="label-skew classes per shard (default 2)")
+    data.add_argument("--alpha", type=_positive, default=0.5, help="dirichlet concentration (default 0.5)")
     data.add_argument("--partition-seed", type=_nonneg_int, default=1, help="seed of the partition shared by all shards (default 1)")
     data.add_argument("--max-samples", type=_nonneg_int, default=0, help="cap on training samples, evenly spread (0: all)")
     model = p.add_argument_group("model and training")
@@ -73,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--device", default="auto", help="torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
     model.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     model.add_argument("--model-seed", type=_nonneg_int, help="seed of the model's init (default: derived from the run seed and client id)")
+    model.add_argument("--state-dir", metavar="DIR", help="save the private model, optimizer momentum and adapter there every round (private-NNNNN.pflt); a restart resumes from it")
     net = p.add_argument_group("transport")
     net.add_argument("--insecure", action="store_true", help="plaintext gRPC (a network you trust); otherwise all three --tls-* files are needed")
     net.add_argument("--tls-cert", help="client certificate (clients/ID/client.pem from 'pfedlora certs issue')")
@@ -105,7 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             p.print_usage(sys.stderr)
             print(f"error: {e}", file=sys.stderr)
             return EXIT_USAGE
-        shard = ShardSpec(k, n, args.classes_per_client, args.partition_seed)
+        shard = ShardSpec(k, n, args.classes_per_client, args.partition_seed, args.partition, args.alpha)
     tls_given = [args.tls_cert, args.tls_key, args.tls_ca]
     errors = []
     if args.coordinator is None:
@@ -163,6 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         silence_timeout_ms=max(1, int(args.silence_timeout * 1000)),
         give_up_after_ms=int(args.give_up_after * 1000),
         dump_updates_dir=args.dump_updates,
+        state_dir=args.state_dir,
     )
     if args.insecure:
         log.warn("insecure: plaintext gRPC, the coordinator is not authenticated and neither is this client", clientId=client_id)

@@ -19,6 +19,7 @@ from . import codec
 from ._proto import federation_pb2 as pb
 from ._proto import federation_pb2_grpc as pb_grpc
 from .log import Logger
+from .state import PrivateSnapshot, PrivateStateStore
 from .trainer import PFedLoRATrainer, Stopped
 from .wire import PROTOCOL_VERSION, RunSettings, WireError, headers, pfedlora_spec, run_settings, spec_of_headers
 
@@ -58,6 +59,8 @@ class ClientConfig:
     silence_timeout_ms: int = 30_000
     give_up_after_ms: int = 0
     dump_updates_dir: Optional[str] = None
+    #: Where the private state is saved every round; a restart resumes from it (None: memory only).
+    state_dir: Optional[str] = None
 
 
 @dataclass
@@ -144,6 +147,9 @@ class Daemon:
         self.stub: Optional[pb_grpc.FederationStub] = None
         self.current_round = 0
         self.end_reason = ""
+        self.states = PrivateStateStore(config.state_dir, self.log)
+        #: The last round trained into the trainer's private state (0: untrained).
+        self.trained_round = 0
 
     # ---- lifecycle ----
 
@@ -221,6 +227,7 @@ class Daemon:
         except (ValueError, OSError) as e:
             raise ClientRefused(str(e)) from None
         prepared.trainer.should_stop = self._task_expired_or_stopped
+        self._restore(prepared.trainer)
         self.prepared = prepared
         self.settings = settings
         self.run_id = described.run_id
@@ -230,6 +237,35 @@ class Daemon:
                       testSamples=len(prepared.trainer.test_set), classes=prepared.class_names, data=prepared.source)
         self.worker = threading.Thread(target=self._work, name="pfedlora-tasks", daemon=True)
         self.worker.start()
+
+    def _restore(self, trainer: PFedLoRATrainer) -> None:
+        """The newest private state in --state-dir, if any: the personalization survives a restart."""
+        saved = self.states.latest()
+        if saved is None:
+            return
+        try:
+            trainer.load_private_state(saved.tensors)
+        except ValueError as e:
+            # Training on would overwrite (and prune) the saved state of the model it belongs to.
+            raise ClientRefused(f"{self.config.state_dir} holds the private state of another model or run ({e}); nothing was changed: "
+                                "start with another --state-dir, or move its private-*.pflt files away to start this model fresh") from None
+        self.trained_round = saved.round
+        self.log.info("private state restored", round=saved.round, stateDir=self.config.state_dir)
+
+    def _prepare_for(self, round_number: int, log: Logger) -> None:
+        """Round r starts from the state after the last round before r: the current one (snapshot it), or, when this
+        client already trained r or later (the coordinator restarted or retried the round), an earlier snapshot."""
+        trainer = self.prepared.trainer
+        if self.trained_round < round_number:
+            self.states.save(PrivateSnapshot(self.trained_round, trainer.private_state()))
+            return
+        before = self.states.latest_before(round_number)
+        if before is None:
+            log.warn("round re-issued but no earlier private state is kept; training from the current one", trainedRound=self.trained_round)
+            return
+        trainer.load_private_state(before.tensors)
+        self.trained_round = before.round
+        log.info("private state rolled back for a re-issued round", to=before.round)
 
     def _join(self) -> pb.JoinResponse:
         trainer = self.prepared.trainer
@@ -350,11 +386,13 @@ class Daemon:
         if data is None:
             return
         global_tensors = codec.decode(data, spec)
-        # 2. Train and evaluate.
+        # 2. Train and evaluate, from the state this round must start from.
+        trainer = self.prepared.trainer
+        self._prepare_for(task.round, log)
         self.state = "training"
         started = time.monotonic()
-        trainer = self.prepared.trainer
         result = trainer.fit(global_tensors, task.round)
+        self.trained_round = task.round
         evaluation = trainer.evaluate()
         train_seconds = time.monotonic() - started
         log.info("trained", trainSeconds=round(train_seconds, 3), accuracy=evaluation.accuracy, loss=evaluation.loss, trainLoss=result.train_loss)
@@ -368,7 +406,8 @@ class Daemon:
                 f.write(payload)
         metrics = pb.ClientMetrics(accuracy=evaluation.accuracy, loss=evaluation.loss, test_samples=evaluation.samples,
                                    train_loss=result.train_loss, train_seconds=train_seconds, train_flops=result.train_flops)
-        self._upload(task, payload, digest, codec.spec_of(result.delta), result.num_samples, metrics, log)
+        if self._upload(task, payload, digest, codec.spec_of(result.delta), result.num_samples, metrics, log):
+            self.states.save(PrivateSnapshot(task.round, trainer.private_state()))
 
     def _download(self, task: pb.TrainTask, log: Logger) -> Optional[bytes]:
         ref = getattr(task, "global")
@@ -403,12 +442,13 @@ class Daemon:
             raise WireError(f"downloaded payload's sha256 {codec.sha256_hex(data)} is not the task's {ref.sha256}")
         return data
 
-    def _upload(self, task: pb.TrainTask, payload: bytes, digest: str, spec, num_samples: int, metrics: pb.ClientMetrics, log: Logger) -> None:
+    def _upload(self, task: pb.TrainTask, payload: bytes, digest: str, spec, num_samples: int, metrics: pb.ClientMetrics, log: Logger) -> bool:
+        """Sends the update until it is accepted (True) or cannot be (False)."""
         attempt = 0
         while True:
             if self._expired(task) or self.stop.is_set():
                 log.warn("task dropped: deadline passed, superseded or stopped before the upload got through")
-                return
+                return False
             session = self.session
             header = pb.UploadHeader(session_id=session.session_id, run_id=task.run_id, round=task.round, task_id=task.task_id, sha256=digest,
                                      total_bytes=len(payload), tensors=headers(spec), num_samples=num_samples, metrics=metrics)
@@ -423,16 +463,16 @@ class Daemon:
                 ack = self.stub.Upload(messages(), timeout=120)
                 self.rounds_trained += 1
                 log.info("update uploaded", bytes=len(payload), sha256=digest, ack=ack.message)
-                return
+                return True
             except grpc.RpcError as e:
                 code = _code(e)
                 details = _details(e)
                 if code == grpc.StatusCode.ABORTED and details.startswith("duplicate upload"):
                     log.info("update already reported (an earlier attempt got through)", ack=details)
-                    return
+                    return True
                 if code not in TRANSIENT and code not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ABORTED):
                     log.warn("update refused", code=code.name if code else None, error=details)
-                    return
+                    return False
                 log.warn("upload interrupted; retrying", code=code.name if code else None, error=details)
                 self.stop.wait(backoff_delay(attempt, self.config.reconnect_initial_ms, self.config.reconnect_max_ms))
                 attempt += 1

@@ -1,7 +1,7 @@
 """Client data for the reference client: IDX files (Fashion-MNIST's format, gzipped or
-not), optionally cut to one shard of the same seeded label-skew partition the
-TypeScript side computes (packages/core/src/partition.ts, ported exactly with the
-PRNG of rng.py), and capped like `--max-samples` (capSamples).
+not), optionally cut to one shard of the same seeded partition the TypeScript side
+computes (label skew or Dirichlet: packages/core/src/partition.ts, ported exactly with
+the PRNG of rng.py), and capped like `--max-samples` (capSamples).
 
 A team with its own data does not need this module: hand the trainer any
 torch Dataset (README.md)."""
@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .rng import Mulberry32, derive_seed
+from .rng import Mulberry32, derive_seed, dirichlet
 
 #: The committed Fashion-MNIST subset of @pfedlora/ml (relative to the repository root).
 SUBSET_DIR = os.path.join("packages", "ml", "data", "fashion-mnist-subset")
@@ -94,7 +94,7 @@ def map_labels(split: Split, file_class_names: Sequence[str], run_class_names: S
     return Split(split.images, table[split.labels])
 
 
-# ---- the seeded label-skew partition (packages/core/src/partition.ts) ----
+# ---- the seeded partitions (packages/core/src/partition.ts) ----
 
 
 def _shuffle(rng: Mulberry32, items: List[int]) -> None:
@@ -175,14 +175,7 @@ def label_skew_partition(train_labels: np.ndarray, test_labels: np.ndarray, clie
     """labelSkewPartition: c classes per client, per-holder shares ~ U[0.4, 0.6], test mirrors train."""
     if classes_per_client > num_classes:
         raise ValueError(f"partition: classesPerClient ({classes_per_client}) > numClasses ({num_classes})")
-    by_class = {}
-    for split, labels in (("train", train_labels), ("test", test_labels)):
-        lists: List[List[int]] = [[] for _ in range(num_classes)]
-        for i, l in enumerate(labels.tolist()):
-            if l < 0 or l >= num_classes:
-                raise ValueError(f"partition: {split} label {l} at index {i} is outside [0, {num_classes})")
-            lists[l].append(i)
-        by_class[split] = lists
+    by_class = _indices_by_class(train_labels, test_labels, num_classes)
     classes_of = assign_classes(clients, classes_per_client, num_classes, Mulberry32(derive_seed(seed, "classes")))
     holders_of: List[List[int]] = [[] for _ in range(num_classes)]
     for k, cls in enumerate(classes_of):
@@ -200,17 +193,93 @@ def label_skew_partition(train_labels: np.ndarray, test_labels: np.ndarray, clie
         share_rng = Mulberry32(derive_seed(seed, "shares", c))
         shares = [share_rng.uniform(share_low, share_high) for _ in holders]
         for split in ("train", "test"):
-            idx = list(by_class[split][c])
-            _shuffle(Mulberry32(derive_seed(seed, split, c)), idx)
+            idx = _shuffled_class(by_class[split][c], seed, split, c)
             sizes = _ensure_one_each(apportion(len(idx), shares))
             at = 0
             for h, k in enumerate(holders):
                 parts[split][k].extend(idx[at : at + sizes[h]])
                 at += sizes[h]
+    return _partitions(classes_of, parts)
+
+
+def _indices_by_class(train_labels: np.ndarray, test_labels: np.ndarray, num_classes: int) -> dict:
+    """Per split, the sample indices of each class, every label validated."""
+    by_class = {}
+    for split, labels in (("train", train_labels), ("test", test_labels)):
+        lists: List[List[int]] = [[] for _ in range(num_classes)]
+        for i, l in enumerate(labels.tolist()):
+            if l < 0 or l >= num_classes:
+                raise ValueError(f"partition: {split} label {l} at index {i} is outside [0, {num_classes})")
+            lists[l].append(i)
+        by_class[split] = lists
+    return by_class
+
+
+def _shuffled_class(indices: Sequence[int], seed: int, split: str, c: int) -> List[int]:
+    """A class's indices shuffled with a stream of its own (shuffledClass)."""
+    idx = list(indices)
+    _shuffle(Mulberry32(derive_seed(seed, split, c)), idx)
+    return idx
+
+
+def _partitions(classes_of: List[List[int]], parts: dict) -> List[ClientPartition]:
     return [
         ClientPartition(k, classes_of[k], np.array(sorted(parts["train"][k]), dtype=np.int64), np.array(sorted(parts["test"][k]), dtype=np.int64))
-        for k in range(clients)
+        for k in range(len(classes_of))
     ]
+
+
+def dirichlet_partition(train_labels: np.ndarray, test_labels: np.ndarray, clients: int, alpha: float, num_classes: int, seed: int,
+                        min_samples: int = 10, min_test_samples: int = 1, max_tries: int = 1000) -> List[ClientPartition]:
+    """dirichletPartition: per class, proportions over clients ~ Dir(alpha) split its train samples, and its test
+    samples among the clients that got train samples of it; redrawn until every client has min_samples train and
+    min_test_samples test samples."""
+    if not (alpha > 0 and math.isfinite(alpha)):
+        raise ValueError(f"partition: alpha must be > 0, got {alpha}")
+    by_class = _indices_by_class(train_labels, test_labels, num_classes)
+    if len(train_labels) < clients * min_samples:
+        raise ValueError(f"partition: {len(train_labels)} train samples cannot give {clients} clients {min_samples} each")
+    if len(test_labels) < clients * min_test_samples:
+        raise ValueError(f"partition: {len(test_labels)} test samples cannot give {clients} clients {min_test_samples} each")
+    rng = Mulberry32(derive_seed(seed, "dirichlet"))
+    sizes = {"train": [], "test": []}
+    worst = ""
+    for _ in range(max_tries):
+        sizes = {"train": [], "test": []}
+        train_total, test_total = [0] * clients, [0] * clients
+        for c in range(num_classes):
+            p = dirichlet(rng, alpha, clients)
+            tr = apportion(len(by_class["train"][c]), p)
+            w = [v if tr[k] > 0 else 0.0 for k, v in enumerate(p)]
+            te = apportion(len(by_class["test"][c]), w) if any(v > 0 for v in w) else [0] * clients
+            for k in range(clients):
+                train_total[k] += tr[k]
+                test_total[k] += te[k]
+            sizes["train"].append(tr)
+            sizes["test"].append(te)
+        worst = f"smallest client had {min(train_total)} train / {min(test_total)} test samples"
+        if min(train_total) >= min_samples and min(test_total) >= min_test_samples:
+            break
+    else:
+        raise ValueError(f"partition: no Dirichlet(alpha={alpha}) draw in {max_tries} tries gave all {clients} clients "
+                         f">= {min_samples} train and >= {min_test_samples} test samples (last: {worst}); raise alpha or lower minSamples/clients")
+    parts = {"train": [[] for _ in range(clients)], "test": [[] for _ in range(clients)]}
+    classes_of: List[List[int]] = [[] for _ in range(clients)]
+    for c in range(num_classes):
+        for split in ("train", "test"):
+            idx = _shuffled_class(by_class[split][c], seed, split, c)
+            at = 0
+            for k, n in enumerate(sizes[split][c]):
+                parts[split][k].extend(idx[at : at + n])
+                at += n
+        for k, n in enumerate(sizes["train"][c]):
+            if n > 0:
+                classes_of[k].append(c)
+    return _partitions(classes_of, parts)
+
+
+#: The partitions a shard may be cut from (the TypeScript client's --partition).
+PARTITIONS = ("label-skew", "dirichlet")
 
 
 def cap_samples(indices: np.ndarray, maximum: int) -> np.ndarray:
@@ -227,6 +296,19 @@ class ShardSpec:
     count: int
     classes_per_client: int = 2
     partition_seed: int = 1
+    #: label-skew or dirichlet.
+    partition: str = "label-skew"
+    dirichlet_alpha: float = 0.5
+
+
+def partition_shards(train_labels: np.ndarray, test_labels: np.ndarray, shard: ShardSpec, num_classes: int) -> List[ClientPartition]:
+    """Every shard of the partition `shard` names (partitionClients): the same for every client of the run."""
+    seed = derive_seed(shard.partition_seed, "partition")
+    if shard.partition == "label-skew":
+        return label_skew_partition(train_labels, test_labels, shard.count, shard.classes_per_client, num_classes, seed)
+    if shard.partition == "dirichlet":
+        return dirichlet_partition(train_labels, test_labels, shard.count, shard.dirichlet_alpha, num_classes, seed)
+    raise ValueError(f'partition must be one of {", ".join(PARTITIONS)}, got "{shard.partition}"')
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -250,18 +332,19 @@ class ClientData:
 
 def load_client_data(directory: str, run_class_names: Sequence[str], file_class_names: Optional[Sequence[str]] = None,
                      shard: Optional[ShardSpec] = None, max_train_samples: int = 0) -> ClientData:
-    """IDX data mapped to the run's classes, optionally one shard of the seeded label-skew partition, capped."""
+    """IDX data mapped to the run's classes, optionally one shard of a seeded partition, capped."""
     train, test = load_idx_dir(directory)
     names = list(file_class_names) if file_class_names is not None else list(run_class_names)
     train = map_labels(train, names, run_class_names, f"{directory} (train)")
     test = map_labels(test, names, run_class_names, f"{directory} (test)")
     source = directory
     if shard is not None:
-        parts = label_skew_partition(train.labels, test.labels, shard.count, shard.classes_per_client, len(run_class_names),
-                                     derive_seed(shard.partition_seed, "partition"))
-        part = parts[shard.index]
+        try:
+            part = partition_shards(train.labels, test.labels, shard, len(run_class_names))[shard.index]
+        except ValueError as e:
+            raise DataError(f"{directory}: {e}") from None
         train, test = train.subset(cap_samples(part.train, max_train_samples)), test.subset(part.test)
-        source = f"{directory} shard {shard.index}/{shard.count} (label-skew)"
+        source = f"{directory} shard {shard.index}/{shard.count} ({shard.partition})"
     else:
         train = train.subset(cap_samples(np.arange(len(train), dtype=np.int64), max_train_samples))
     if len(train) == 0:

@@ -1,9 +1,13 @@
 """Ports of @pfedlora/core's seeded randomness (packages/core/src/random.ts), bit for bit:
 mulberry32 streams and FNV-1a seed derivation. A Python client draws what a TypeScript
-client with the same client id draws (its private adapter factor, its batch-order seeds)."""
+client with the same client id draws (its private adapter factor, its batch-order seeds).
+The Gamma and Dirichlet draws of the Dirichlet partition follow the same steps; they match
+JavaScript's to the last bit or so (libm's log, cos and pow may differ from V8's by an ulp),
+which leaves the partition's sample counts identical (tests/test_rng_and_partition.py)."""
 from __future__ import annotations
 
-from typing import Union
+import math
+from typing import List, Union
 
 import numpy as np
 
@@ -48,6 +52,45 @@ def derive_seed(seed: int, *parts: Union[int, str]) -> int:
         h ^= 0xFF
         h = _imul(h, 0x01000193)
     return h
+
+
+def gaussian(rng: Mulberry32) -> float:
+    """Standard normal via Box-Muller (gaussian)."""
+    u = 0.0
+    while u == 0.0:
+        u = rng.next()
+    v = rng.next()
+    return math.sqrt(-2 * math.log(u)) * math.cos(2 * math.pi * v)
+
+
+def gamma(rng: Mulberry32, shape: float) -> float:
+    """Gamma(shape, 1), Marsaglia-Tsang, boosted below shape 1 (gamma)."""
+    if shape < 1:
+        u = rng.next()
+        return gamma(rng, shape + 1) * math.pow(5e-324 if u == 0 else u, 1 / shape)
+    d = shape - 1 / 3
+    c = 1 / math.sqrt(9 * d)
+    while True:
+        while True:
+            x = gaussian(rng)
+            v = 1 + c * x
+            if v > 0:
+                break
+        v = v * v * v
+        u = rng.next()
+        if u < 1 - 0.0331 * x * x * x * x:
+            return d * v
+        if math.log(u) < 0.5 * x * x + d * (1 - v + math.log(v)):
+            return d * v
+
+
+def dirichlet(rng: Mulberry32, alpha: float, k: int) -> List[float]:
+    """One draw from a symmetric Dirichlet(alpha) over k categories (dirichlet)."""
+    out = [gamma(rng, alpha) for _ in range(k)]
+    total = 0.0
+    for v in out:
+        total += v
+    return [v / total if total > 0 else 1 / k for v in out]
 
 
 def initial_adapter(representation_dim: int, rank: int, num_classes: int, seed: int):

@@ -280,6 +280,39 @@ class PFedLoRATrainer:
             ys.append(y.to(self.device))
         return torch.cat(hs), torch.cat(zs), torch.cat(ys)
 
+    # ---- the private state (--state-dir) ----
+
+    def _state_tensors(self) -> Dict[str, torch.Tensor]:
+        """Everything private, by name: the model's parameters and buffers, step 1's momentum, the local adapter."""
+        out: Dict[str, torch.Tensor] = {}
+        for prefix, module in (("model/extractor/", self.extractor), ("model/head/", self.head)):
+            for key, value in module.state_dict(keep_vars=True).items():
+                out[prefix + key] = value
+        for i, p in enumerate(self.model_params):
+            buffer = self.model_optimizer.state.get(p, {}).get("momentum_buffer")
+            # Before the first step there is none; zeros then give the same next step (buf = grad).
+            out[f"optimizer/momentum/{i}"] = buffer if buffer is not None else torch.zeros_like(p)
+        out[ADAPTER_DOWN] = self.down
+        out[ADAPTER_UP] = self.up
+        return out
+
+    def private_state(self) -> List[Tensor]:
+        """A snapshot of the private state as float32 tensors (integer buffers, such as a batch-norm count, cast)."""
+        return [Tensor(name, t.detach().cpu().to(torch.float32).numpy().copy()) for name, t in self._state_tensors().items()]
+
+    def load_private_state(self, tensors: Sequence[Tensor]) -> None:
+        """Restores a snapshot of private_state(); refuses (ValueError, nothing changed) one of another model or run."""
+        from .state import check_names
+
+        targets = self._state_tensors()
+        check_names(tensors, [(name, tuple(t.shape)) for name, t in targets.items()], "the private state is not this model's")
+        with torch.no_grad():
+            for t in tensors:
+                target = targets[t.name]
+                target.copy_(torch.tensor(t.values).to(device=target.device, dtype=target.dtype))  # 0-d stays 0-d
+        for i, p in enumerate(self.model_params):
+            self.model_optimizer.state[p]["momentum_buffer"] = targets[f"optimizer/momentum/{i}"].detach().clone()
+
     @torch.no_grad()
     def evaluate(self) -> Evaluation:
         """Accuracy and mean cross-entropy of the personalized model (private model + adapter) on the test split."""

@@ -125,6 +125,37 @@ class BadInput(unittest.TestCase):
         with self.assertRaisesRegex(CodecError, "rank 9"):
             codec.encode([Tensor("x", np.ones([1] * 9, np.float32))])
 
+    def test_every_truncation_of_a_typescript_payload_is_refused(self):
+        for key, entry in load_manifest().items():
+            data = read(entry["file"])
+            for n in range(len(data)):
+                with self.subTest(key, bytes=n), self.assertRaises(CodecError):
+                    codec.decode(data[:n])
+
+    def test_corrupted_typescript_bytes_raise_only_codec_errors(self):
+        """Every byte of the headers, and a sample of the values, set to hostile values: decoded or a CodecError, nothing else."""
+        data = adapter_bytes()
+        header_end = 10 + 2 + len("adapter/down") + 2 + 8
+        positions = list(range(header_end)) + list(range(header_end, len(data), 7))
+        for at in positions:
+            for value in (0x00, 0x01, 0x7F, 0x80, 0xFF):
+                corrupted = data[:at] + bytes([value]) + data[at + 1 :]
+                with self.subTest(at=at, value=value):
+                    try:
+                        codec.decode(corrupted)
+                    except CodecError:
+                        pass
+
+    def test_a_nan_bit_pattern_in_typescript_bytes_is_refused(self):
+        data = bytearray(adapter_bytes())
+        values_at = 10 + 2 + len("adapter/down") + 2 + 8  # first value of the first tensor
+        data[values_at + 4 : values_at + 8] = b"\x00\x00\xc0\x7f"  # a quiet NaN, little-endian
+        with self.assertRaisesRegex(CodecError, 'tensor "adapter/down": non-finite value nan at index 1'):
+            codec.decode(bytes(data))
+        data[values_at + 4 : values_at + 8] = b"\x00\x00\x80\xff"  # -Inf
+        with self.assertRaisesRegex(CodecError, 'tensor "adapter/down": non-finite value -inf at index 1'):
+            codec.decode(bytes(data))
+
     def test_chunks_cover_the_payload(self):
         data = bytes(range(256)) * 5
         chunks = codec.split_chunks(data, 100)

@@ -81,7 +81,7 @@ const download = (session: JoinAccepted, sha256: string) => raw.download(session
 const upload = (header: UploadHeaderInfo, bytes: Uint8Array) => raw.upload(header, bytes);
 const delta = (fill: (i: number) => number): NamedTensor[] => tensorsOf(spec, fill);
 const headerFor = (session: JoinAccepted, task: TrainTaskInfo, tensors: NamedTensor[], bytes: Uint8Array): UploadHeaderInfo =>
-  baseHeader(session, task, tensors, bytes, { metrics: { accuracy: 0.625, loss: 1, testSamples: 10, trainLoss: 1, trainSeconds: 1.5, trainFlops: 0 } });
+  baseHeader(session, task, tensors, bytes, { metrics: { accuracy: 0.625, loss: 1, testSamples: 16, trainLoss: 1, trainSeconds: 1.5, trainFlops: 0 } });
 
 const outcome = (p: Promise<unknown>) => p.then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code]);
 

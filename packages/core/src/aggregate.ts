@@ -21,6 +21,16 @@ export interface AccumulatorOptions {
 }
 
 /**
+ * A rule on an update's values beyond finiteness (per-class counts: whole
+ * numbers summing to at most the client's samples), checked as the values are
+ * staged, so that a breach refuses the upload while it streams instead of
+ * failing its commit. Called with tensor `tensorIndex`'s values [start, end)
+ * just completed (values [0, start) already passed) and the client's weight;
+ * throws an AggregationError naming the value.
+ */
+export type StagedValueCheck = (tensorIndex: number, values: Float32Array, start: number, end: number, weight: number) => void;
+
+/**
  * What both accumulators share: a whole update (add) or one staged slice by
  * slice (beginClient -> ClientContribution), each validated before it reaches
  * the subclass's fold, which sees every committed update once, complete.
@@ -31,6 +41,7 @@ abstract class StagingAccumulator {
   constructor(
     spec: readonly TensorSpec[],
     private readonly stagingPool: ArrayPool | undefined,
+    private readonly checkValues: StagedValueCheck | undefined,
   ) {
     this.specs = copySpec(spec);
   }
@@ -45,6 +56,7 @@ abstract class StagingAccumulator {
     checkWeight(weight, 'add');
     checkSpec(tensors, this.specs, 'add');
     checkFiniteTensors(tensors, 'add');
+    tensors.forEach((t, i) => this.checkValues?.(i, t.values, 0, t.values.length, weight));
     this.fold(
       tensors.map((t) => t.values),
       weight,
@@ -55,7 +67,7 @@ abstract class StagingAccumulator {
   beginClient(weight: number): ClientContribution {
     this.checkOpen('beginClient');
     checkWeight(weight, 'beginClient');
-    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight, this.stagingPool);
+    return new ClientContribution((values, w) => this.fold(values, w), this.specs, weight, this.stagingPool, this.checkValues);
   }
 
   /** Throws when the accumulator can take no more updates. */
@@ -82,7 +94,7 @@ export class WeightedMeanAccumulator extends StagingAccumulator {
   private weightSum = 0;
 
   constructor(spec: readonly TensorSpec[], options: AccumulatorOptions = {}) {
-    super(spec, options.pool);
+    super(spec, options.pool, undefined);
     const pool = options.pool;
     this.pool = pool;
     this.sums = this.specs.map((s) => {
@@ -159,7 +171,8 @@ export class WeightedMeanAccumulator extends StagingAccumulator {
  * half-way leaves no trace. `fold` sees each committed update once, complete
  * and validated, in commit order; if it throws, the update does not count.
  * Whether memory grows with the clients is up to `fold` (a running sum does
- * not; FedGH's buffered prototypes do).
+ * not; FedGH's buffered prototypes do). `checkValues`, when given, is run on
+ * every value in both ways in, before anything is folded.
  */
 export class FoldingAccumulator extends StagingAccumulator {
   private clientCount = 0;
@@ -167,8 +180,9 @@ export class FoldingAccumulator extends StagingAccumulator {
   constructor(
     spec: readonly TensorSpec[],
     private readonly foldUpdate: (update: readonly NamedTensor[], weight: number) => void,
+    checkValues?: StagedValueCheck,
   ) {
-    super(spec, undefined);
+    super(spec, undefined, checkValues);
   }
 
   /** Committed clients. */
@@ -244,6 +258,7 @@ export class ClientContribution {
     private readonly specs: readonly TensorSpec[],
     readonly weight: number,
     private readonly pool?: ArrayPool,
+    private readonly checkValues?: StagedValueCheck,
   ) {
     // A pooled array holds another upload's values: every value is written (and
     // checked) before commit, which refuses an incomplete upload.
@@ -281,6 +296,7 @@ export class ClientContribution {
     }
     checkFinite(values, spec.name, 'addSlice', offset);
     staged[tensorIndex]!.set(values, offset);
+    this.checkValues?.(tensorIndex, staged[tensorIndex]!, offset, offset + values.length, this.weight);
     this.advance(values.length * 4, size);
   }
 
@@ -311,12 +327,12 @@ export class ClientContribution {
     const from = Math.floor(byteOffset / 4);
     const to = Math.floor(end / 4);
     if (from < to) {
-      if (HOST_IS_LITTLE_ENDIAN) checkFinite(target, spec.name, 'addBytes', 0, from, to);
+      if (HOST_IS_LITTLE_ENDIAN) this.checkStaged(target, tensorIndex, from, to);
       else {
         const region = view.subarray(4 * from, 4 * to);
         swap32InPlace(region);
         try {
-          checkFinite(target, spec.name, 'addBytes', 0, from, to);
+          this.checkStaged(target, tensorIndex, from, to);
         } catch (error) {
           swap32InPlace(region); // back to wire order: the split float's first bytes stay valid
           throw error;
@@ -324,6 +340,12 @@ export class ClientContribution {
       }
     }
     this.advance(bytes.length, target.length);
+  }
+
+  /** Every check of staged values [from, to) of tensor `tensorIndex` (see addBytes). */
+  private checkStaged(target: Float32Array, tensorIndex: number, from: number, to: number): void {
+    checkFinite(target, this.specs[tensorIndex]!.name, 'addBytes', 0, from, to);
+    this.checkValues?.(tensorIndex, target, from, to, this.weight);
   }
 
   /** Folds the complete upload into the mean; counts the client and its weight once. */

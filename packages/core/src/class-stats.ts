@@ -5,6 +5,7 @@
  * the server the per-class weighted mean over clients (ClassMeanAccumulator),
  * in float64, one client at a time.
  */
+import type { StagedValueCheck } from './aggregate';
 import { AggregationError } from './validate';
 import { sizeOfShape, type NamedTensor, type TensorSpec } from './tensor';
 
@@ -31,12 +32,32 @@ export function classCounts(labels: Int32Array, numClasses: number): Float64Arra
   return counts;
 }
 
-/** Validates a per-class payload's counts: finite and >= 0 (they are aggregation weights). */
-export function checkCounts(counts: Float32Array, what: string): void {
-  for (let c = 0; c < counts.length; c++) {
+/**
+ * Validates per-class counts counts[start, end) (the weights of a per-class
+ * payload, docs/protocol.md): each the number of the client's train samples of
+ * its class, so a whole number >= 0, and counts[0, end) summing to at most
+ * `numSamples`, the client's train samples (its num_samples).
+ */
+export function checkCounts(counts: Float32Array, what: string, numSamples = Infinity, start = 0, end = counts.length): void {
+  for (let c = start; c < end; c++) {
     const n = counts[c]!;
-    if (!Number.isFinite(n) || n < 0) throw new AggregationError(`${what}: count of class ${c} must be a finite number >= 0, got ${n}`);
+    if (!(Number.isInteger(n) && n >= 0)) throw new AggregationError(`${what}: count of class ${c} must be a whole number >= 0, got ${n}`);
   }
+  if (numSamples === Infinity) return;
+  let total = 0;
+  for (let c = 0; c < end; c++) total += counts[c]!;
+  if (total > numSamples) throw new AggregationError(`${what}: class counts sum to ${total}, more than the client's ${numSamples} samples (num_samples)`);
+}
+
+/**
+ * The StagedValueCheck of a `<prefix>/mean`, `<prefix>/count` payload: its
+ * counts obey checkCounts against the client's weight, its num_samples, as
+ * they stream in (the coordinator refuses a breach while the upload is open).
+ */
+export function classCountsCheck(prefix: string): StagedValueCheck {
+  return (tensorIndex, values, start, end, weight) => {
+    if (tensorIndex === 1) checkCounts(values, `${prefix}/count`, weight, start, end);
+  };
 }
 
 /**

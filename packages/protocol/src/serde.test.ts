@@ -5,6 +5,7 @@ import {
   joinRequestToProto,
   joinResponseFromProto,
   joinResponseToProto,
+  MAX_SAMPLES,
   ProtocolError,
   PROTOCOL_VERSION,
   serverEventFromProto,
@@ -51,8 +52,13 @@ describe('serde', () => {
   });
 
   test('upload headers round-trip for any valid values', () => {
+    // accuracy = right / testSamples, as a client measures it (in float64, or float32: Math.fround).
+    const report = fc.tuple(fc.integer({ min: 1, max: MAX_SAMPLES }), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean()).map(([testSamples, share, single]) => {
+      const accuracy = Math.round(share * testSamples) / testSamples;
+      return { testSamples, accuracy: single ? Math.fround(accuracy) : accuracy };
+    });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0, max: 1, noNaN: true }), (round, n, accuracy) => {
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: MAX_SAMPLES }), report, (round, n, { accuracy, testSamples }) => {
         const h: UploadHeaderInfo = {
           sessionId: 's',
           runId: 'r',
@@ -60,7 +66,7 @@ describe('serde', () => {
           taskId: 't',
           payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2, 3] }] },
           numSamples: n,
-          metrics: { accuracy, loss: 1, testSamples: 5, trainLoss: 0.5, trainSeconds: 2, trainFlops: 1e9 },
+          metrics: { accuracy, loss: 1, testSamples, trainLoss: 0.5, trainSeconds: 2, trainFlops: 1e9 },
         };
         expect(uploadHeaderFromProto(wire(uploadHeaderToProto(h)) as never)).toEqual(h);
       }),
@@ -71,20 +77,48 @@ describe('serde', () => {
     [{ client_id: '' }, /missing field client_id/],
     [{ client_id: 'a b' }, /client_id "a b" must be/],
     [{ num_samples: 0 }, /num_samples must be a positive integer/],
+    [{ num_samples: 2 ** 31 }, /num_samples must be a positive integer at most 2147483647 \(2\^31 - 1\), got 2147483648/],
+    [{ class_names: [] }, /class_names must name at least 1 class, got 0/],
     [{ model: null }, /missing field model/],
     [{ class_names: ['a', 'a'] }, /class_names names class "a" twice/],
     [{ protocol_version: 1 }, /protocol version 1, this coordinator speaks 2: upgrade the client/],
   ])('a bad join (%o) names the field', (patch, message) => {
-    const good = wire(joinRequestToProto({ clientId: 'c', model, classNames: [], numSamples: 1, backend: 'wasm', protocolVersion: PROTOCOL_VERSION, credential: '' }));
+    const good = wire(joinRequestToProto({ clientId: 'c', model, classNames: ['bag'], numSamples: 1, backend: 'wasm', protocolVersion: PROTOCOL_VERSION, credential: '' }));
     expect(() => joinRequestFromProto({ ...good, ...patch } as never)).toThrow(ProtocolError);
     expect(() => joinRequestFromProto({ ...good, ...patch } as never)).toThrow(message);
   });
 
   test('upload headers with a bad sha256, dtype or accuracy are refused', () => {
-    const h = wire(uploadHeaderToProto({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: { accuracy: 0.5, loss: 1, testSamples: 1, trainLoss: 1, trainSeconds: 1, trainFlops: 1 } }));
+    const h = wire(uploadHeaderToProto({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: { accuracy: 0.5, loss: 1, testSamples: 2, trainLoss: 1, trainSeconds: 1, trainFlops: 1 } }));
     expect(() => uploadHeaderFromProto({ ...h, sha256: 'xyz' } as never)).toThrow(/header.sha256 must be a lowercase hex sha256/);
     expect(() => uploadHeaderFromProto({ ...h, tensors: [{ name: 'a', dtype: 'float64', shape: [2] }] } as never)).toThrow(/dtype "float64", only float32/);
     expect(() => uploadHeaderFromProto({ ...h, metrics: { ...h.metrics, accuracy: 2 } } as never)).toThrow(/metrics.accuracy must be in \[0, 1\]/);
+  });
+
+  test.each([
+    [{ accuracy: NaN }, /metrics.accuracy must be in \[0, 1\], got NaN/],
+    [{ accuracy: -0.5 }, /metrics.accuracy must be in \[0, 1\]/],
+    [{ loss: -1 }, /field metrics.loss must be a finite number >= 0, got -1/],
+    [{ loss: Infinity }, /field metrics.loss must be a finite number >= 0, got Infinity/],
+    [{ train_loss: NaN }, /field metrics.train_loss must be finite, got NaN/],
+    [{ train_seconds: -0.1 }, /field metrics.train_seconds must be a finite number >= 0, got -0.1/],
+    [{ train_flops: -1e9 }, /field metrics.train_flops must be a finite number >= 0, got -1000000000/],
+    [{ train_flops: Infinity }, /field metrics.train_flops must be a finite number >= 0, got Infinity/],
+    [{ test_samples: 2 ** 31 }, /field metrics.test_samples must be an integer >= 0 at most 2147483647/],
+    [{ test_samples: 1.5 }, /field metrics.test_samples must be an integer >= 0/],
+    [{ test_samples: 0 }, /metrics.test_samples is 0 but accuracy 0.5 and loss 1 are not/],
+    [{ test_samples: 3 }, /metrics.accuracy 0.5 is not a whole number of the 3 test_samples/],
+  ])('out-of-range metrics (%o) are refused naming the field', (patch, message) => {
+    const h = wire(uploadHeaderToProto({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: { accuracy: 0.5, loss: 1, testSamples: 2, trainLoss: 1, trainSeconds: 1, trainFlops: 1 } }));
+    expect(() => uploadHeaderFromProto({ ...h, metrics: { ...h.metrics, ...patch } } as never)).toThrow(ProtocolError);
+    expect(() => uploadHeaderFromProto({ ...h, metrics: { ...h.metrics, ...patch } } as never)).toThrow(message);
+  });
+
+  test('metrics: a client with no test split reports accuracy and loss 0; negative zero and train_loss of either sign pass', () => {
+    const h = wire(uploadHeaderToProto({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: { accuracy: 0, loss: 0, testSamples: 0, trainLoss: -0.25, trainSeconds: 0, trainFlops: 0 } }));
+    expect(uploadHeaderFromProto(h as never).metrics).toEqual({ accuracy: 0, loss: 0, testSamples: 0, trainLoss: -0.25, trainSeconds: 0, trainFlops: 0 });
+    expect(uploadHeaderFromProto({ ...h, metrics: { ...h.metrics, loss: -0 } } as never).metrics.loss).toBe(-0);
+    expect(() => uploadHeaderFromProto({ ...h, num_samples: 2 ** 31 } as never)).toThrow(/field header.num_samples must be a positive integer at most 2147483647/);
   });
 
   test('run status round-trips, nulls included', () => {

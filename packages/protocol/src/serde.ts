@@ -65,8 +65,28 @@ function positiveInt(value: number, field: string): number {
   return value;
 }
 
+/**
+ * The most samples a client may declare (`num_samples`, `test_samples`):
+ * 2^31 - 1, the int32 range of a data set's sample index. It keeps a client's
+ * weight, and sums of millions of them, exact in a double.
+ */
+export const MAX_SAMPLES = 2 ** 31 - 1;
+
+/** A sample count: an integer in [min, MAX_SAMPLES], min 0 or 1. */
+function sampleCount(value: number, field: string, min: 0 | 1): number {
+  if (!Number.isSafeInteger(value) || value < min || value > MAX_SAMPLES) {
+    throw new ProtocolError(`field ${field} must be ${min === 1 ? 'a positive integer' : 'an integer >= 0'} at most ${MAX_SAMPLES} (2^31 - 1), got ${value}`);
+  }
+  return value;
+}
+
 function finite(value: number, field: string): number {
   if (!Number.isFinite(value)) throw new ProtocolError(`field ${field} must be finite, got ${value}`);
+  return value;
+}
+
+function finiteNonNegative(value: number, field: string): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new ProtocolError(`field ${field} must be a finite number >= 0, got ${value}`);
   return value;
 }
 
@@ -112,8 +132,7 @@ export function modelDescriptorToProto(m: ModelDescriptor): ModelDescriptorProto
 
 export function modelDescriptorFromProto(p: ModelDescriptor__Output | null | undefined, field: string): ModelDescriptor {
   const m = required(p, field);
-  const flops = finite(m.train_flops_per_sample, `${field}.train_flops_per_sample`);
-  if (flops < 0) throw new ProtocolError(`field ${field}.train_flops_per_sample must be >= 0, got ${flops}`);
+  const flops = finiteNonNegative(m.train_flops_per_sample, `${field}.train_flops_per_sample`);
   return {
     family: nonEmpty(m.family, `${field}.family`, 64),
     name: nonEmpty(m.name, `${field}.name`, 128),
@@ -125,8 +144,9 @@ export function modelDescriptorFromProto(p: ModelDescriptor__Output | null | und
   };
 }
 
-/** Class names: non-empty, distinct, at most 128 characters each. */
-function classNamesFromProto(names: readonly string[], field: string, max = 100_000): string[] {
+/** Class names: `min` to `max` of them, non-empty, distinct, at most 128 characters each. */
+function classNamesFromProto(names: readonly string[], field: string, min: number, max = 100_000): string[] {
+  if (names.length < min) throw new ProtocolError(`field ${field} must name at least ${min} class${min === 1 ? '' : 'es'}, got ${names.length}`);
   if (names.length > max) throw new ProtocolError(`field ${field} has ${names.length} names, more than ${max}`);
   const seen = new Set<string>();
   for (const [i, name] of names.entries()) {
@@ -181,8 +201,9 @@ export function joinRequestFromProto(p: JoinRequest__Output): JoinInfo {
   return {
     clientId: clientIdFromProto(p.client_id, 'client_id'),
     model: modelDescriptorFromProto(p.model, 'model'),
-    classNames: classNamesFromProto(p.class_names, 'class_names'),
-    numSamples: positiveInt(p.num_samples, 'num_samples'),
+    // A client holds at least one sample, so its data carries at least one class.
+    classNames: classNamesFromProto(p.class_names, 'class_names', 1),
+    numSamples: sampleCount(p.num_samples, 'num_samples', 1),
     backend: nonEmpty(p.backend, 'backend', 64),
     protocolVersion: p.protocol_version,
     credential: p.credential,
@@ -237,8 +258,7 @@ function contractToProto(s: RunSettings): AdapterContract {
 
 function contractFromProto(p: AdapterContract__Output | null | undefined, field: string): ContractSettings & { readonly representationDim: number } {
   const c = required(p, field);
-  const classNames = classNamesFromProto(c.class_names, `${field}.class_names`);
-  if (classNames.length < 2) throw new ProtocolError(`field ${field}.class_names must name at least 2 classes, got ${classNames.length}`);
+  const classNames = classNamesFromProto(c.class_names, `${field}.class_names`, 2);
   const plugPoint = c.plug_point || 'representation';
   if (!(PLUG_POINTS as readonly string[]).includes(plugPoint)) throw new ProtocolError(`field ${field}.plug_point "${plugPoint}" is not one of ${PLUG_POINTS.join(', ')}`);
   return {
@@ -412,16 +432,30 @@ export function clientMetricsToProto(m: ClientMetricsInfo): ClientMetricsProto {
   return { accuracy: m.accuracy, loss: m.loss, test_samples: m.testSamples, train_loss: m.trainLoss, train_seconds: m.trainSeconds, train_flops: m.trainFlops };
 }
 
+/**
+ * A report's ranges (docs/protocol.md, "Metrics"): accuracy in [0, 1], the
+ * fraction of test_samples answered right (so accuracy * test_samples is a
+ * whole number, to float32 rounding); loss, train_seconds and train_flops
+ * finite and >= 0; train_loss finite (some algorithms' objectives add terms
+ * that are not a cross-entropy); with no test samples, accuracy and loss 0.
+ */
 export function clientMetricsFromProto(p: ClientMetrics__Output | null | undefined): ClientMetricsInfo {
   const m = required(p, 'metrics');
   if (!(m.accuracy >= 0 && m.accuracy <= 1)) throw new ProtocolError(`metrics.accuracy must be in [0, 1], got ${m.accuracy}`);
+  const testSamples = sampleCount(m.test_samples, 'metrics.test_samples', 0);
+  const loss = finiteNonNegative(m.loss, 'metrics.loss');
+  if (testSamples === 0 && (m.accuracy !== 0 || loss !== 0)) throw new ProtocolError(`metrics.test_samples is 0 but accuracy ${m.accuracy} and loss ${loss} are not: with no test samples both are 0`);
+  const correct = m.accuracy * testSamples;
+  if (Math.abs(correct - Math.round(correct)) > 1e-6 * testSamples) {
+    throw new ProtocolError(`metrics.accuracy ${m.accuracy} is not a whole number of the ${testSamples} test_samples (${correct} right): accuracy is correct / test_samples`);
+  }
   return {
     accuracy: m.accuracy,
-    loss: finite(m.loss, 'metrics.loss'),
-    testSamples: m.test_samples,
+    loss,
+    testSamples,
     trainLoss: finite(m.train_loss, 'metrics.train_loss'),
-    trainSeconds: finite(m.train_seconds, 'metrics.train_seconds'),
-    trainFlops: finite(m.train_flops, 'metrics.train_flops'),
+    trainSeconds: finiteNonNegative(m.train_seconds, 'metrics.train_seconds'),
+    trainFlops: finiteNonNegative(m.train_flops, 'metrics.train_flops'),
   };
 }
 
@@ -457,7 +491,7 @@ export function uploadHeaderFromProto(p: UploadHeader__Output | null | undefined
     round: positiveInt(h.round, 'header.round'),
     taskId: nonEmpty(h.task_id, 'header.task_id'),
     payload: { sha256: sha256(h.sha256, 'header.sha256'), totalBytes: h.total_bytes, tensors: tensorHeadersFromProto(h.tensors, 'header.tensors') },
-    numSamples: positiveInt(h.num_samples, 'header.num_samples'),
+    numSamples: sampleCount(h.num_samples, 'header.num_samples', 1),
     metrics: clientMetricsFromProto(h.metrics),
   };
 }

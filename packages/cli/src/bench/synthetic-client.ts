@@ -30,7 +30,7 @@ import {
   type ServerEvent__Output,
   type TrainTaskInfo,
 } from '@pfedlora/protocol';
-import { REPRESENTATION_DIM } from '@pfedlora/ml';
+import { indexClassNames, REPRESENTATION_DIM } from '@pfedlora/ml';
 import { loadDelta } from './load-check';
 import { RawClient } from './raw-grpc';
 import { wallMs, withTimeout } from './stats';
@@ -110,7 +110,7 @@ export class SyntheticClient {
     const request = joinRequestToProto({
       clientId: o.clientId,
       model: syntheticModel(o.data),
-      classNames: [],
+      classNames: indexClassNames(o.data.numClasses), // the bench contract's classes (benchContract)
       numSamples: o.numSamples,
       backend: 'synthetic',
       protocolVersion: PROTOCOL_VERSION,
@@ -227,7 +227,7 @@ export class SyntheticClient {
         taskId: task.taskId,
         payload: { sha256: update.sha256, totalBytes: update.bytes.length, tensors: update.tensors },
         numSamples: this.options.numSamples,
-        metrics: { accuracy: 0.5, loss: 1, testSamples: 1, trainLoss: 1, trainSeconds: 0, trainFlops: 0 },
+        metrics: { accuracy: 0.5, loss: 1, testSamples: 2, trainLoss: 1, trainSeconds: 0, trainFlops: 0 },
       },
       update.bytes,
       session.chunkSize,

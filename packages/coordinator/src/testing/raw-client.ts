@@ -21,6 +21,7 @@ import {
   type TrainTaskInfo,
   type UploadAck__Output,
   type UploadHeaderInfo,
+  type UploadMessage,
 } from '@pfedlora/protocol';
 
 /** A CNN-2 on Fashion-MNIST as a client declares it (never trained here). */
@@ -90,12 +91,17 @@ export class RawFederationClient {
 
   /** Header, then chunks; `stopAfter` sends only that many chunks and leaves the stream open (a stall). */
   upload(header: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number; chunkSize?: number } = {}): Promise<UploadAck__Output> {
+    const chunks = options.chunks ?? splitIntoChunks(bytes, options.chunkSize ?? 4096);
+    const sent = chunks.slice(0, options.stopAfter ?? chunks.length).map((c): UploadMessage => ({ chunk: c }));
+    return this.uploadMessages([{ header: uploadHeaderToProto(header) }, ...sent], options.stopAfter === undefined);
+  }
+
+  /** Upload messages exactly as given (a header no serde writes, a chunk first, two headers); `end`: half-close after them. */
+  uploadMessages(messages: readonly UploadMessage[], end = true): Promise<UploadAck__Output> {
     return new Promise((resolve, reject) => {
       const call = this.track(this.client.Upload((e: grpc.ServiceError | null, ack?: UploadAck__Output) => (e ? reject(e) : resolve(ack!))));
-      call.write({ header: uploadHeaderToProto(header) });
-      const chunks = options.chunks ?? splitIntoChunks(bytes, options.chunkSize ?? 4096);
-      chunks.slice(0, options.stopAfter ?? chunks.length).forEach((c) => call.write({ chunk: c }));
-      if (options.stopAfter === undefined) call.end();
+      for (const m of messages) call.write(m);
+      if (end) call.end();
     });
   }
 

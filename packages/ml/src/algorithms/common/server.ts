@@ -13,11 +13,13 @@ import {
   FoldingAccumulator,
   WeightedMeanAccumulator,
   assertMatchesSpec,
+  classCountsCheck,
   createRng,
   deriveSeed,
   sizeOfShape,
   uniform,
   type NamedTensor,
+  type StagedValueCheck,
   type TensorSpec,
 } from '@pfedlora/core';
 import { initialParameters, modelSpec, parameterSpec, type ModelKind, type ModelSpec } from '../../zoo-spec';
@@ -28,14 +30,16 @@ import type { AggregatorOptions, FederationSetup, GlobalAggregator } from '../al
 /**
  * A GlobalAggregator over whole client updates: core's FoldingAccumulator
  * (ClientContribution's staging and checks) with the algorithm's `fold`, and
- * `result` given the number of clients folded.
+ * `result` given the number of clients folded; `checkValues`: the payload's
+ * own rule on its values, checked as they arrive.
  */
 export function foldingAggregator(
   spec: readonly TensorSpec[],
   fold: (update: readonly NamedTensor[], weight: number) => void,
   result: (clients: number) => NamedTensor[],
+  checkValues?: StagedValueCheck,
 ): GlobalAggregator {
-  const acc = new FoldingAccumulator(spec, fold);
+  const acc = new FoldingAccumulator(spec, fold, checkValues);
   return {
     begin: (weight) => acc.beginClient(weight),
     add: (update, weight) => acc.add(update, weight),
@@ -47,8 +51,9 @@ export function foldingAggregator(
 }
 
 /**
- * The aggregator of FD and FedProto: ClassMeanAccumulator over whole updates;
- * with no client reporting, a copy of the previous global.
+ * The aggregator of FD and FedProto: ClassMeanAccumulator over whole updates,
+ * whose counts are checked as they arrive (classCountsCheck); with no client
+ * reporting, a copy of the previous global.
  */
 export function classMeanAggregator(global: readonly NamedTensor[], prefix: string, numClasses: number, dim: number): GlobalAggregator {
   const acc = new ClassMeanAccumulator(prefix, numClasses, dim);
@@ -56,6 +61,7 @@ export function classMeanAggregator(global: readonly NamedTensor[], prefix: stri
     acc.spec,
     (update) => acc.fold(update),
     (clients) => (clients === 0 ? copyTensors(global) : acc.result()),
+    classCountsCheck(prefix),
   );
 }
 

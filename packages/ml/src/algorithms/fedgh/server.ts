@@ -5,7 +5,7 @@
  * result must not depend on the backend), and sends it back. It buffers the
  * round's (prototype, class) pairs until result(); see index.ts.
  */
-import { AggregationError, checkCounts, classStatsSpec, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
+import { AggregationError, classCountsCheck, classStatsSpec, createRng, deriveSeed, shuffleInPlace, type NamedTensor } from '@pfedlora/core';
 import type { GlobalAggregator, ServerAlgorithm } from '../algorithm';
 import { copyTensors, foldingAggregator, headSpec, initialHead } from '../common/server';
 
@@ -115,10 +115,10 @@ export function createFedGhServer(overrides: Partial<FedGhOptions> = {}): Server
         classStatsSpec(FEDGH_PREFIX, C, D),
         (update) => {
           const [mean, count] = update as [NamedTensor, NamedTensor];
-          checkCounts(count.values, 'fedgh prototypes');
           for (let c = 0; c < C; c++) if (count.values[c]! > 0) pairs.push({ label: c, proto: mean.values.slice(c * D, (c + 1) * D) });
         },
         (clients) => (clients === 0 || pairs.length === 0 ? copyTensors(global) : trainGeneralizedHead(global, pairs, options)),
+        classCountsCheck(FEDGH_PREFIX),
       );
     },
   };
