@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveSeed } from '@pfedlora/core';
 import { initialAdapter } from '@pfedlora/ml';
-import { joinInfo, RawFederationClient, statusOf } from '../packages/coordinator/src/testing/raw-client';
+import { joinInfo, RawFederationClient, statusOf } from '../packages/coordinator/test/raw-client';
 import { REPO } from './helpers';
 import { globalAfter, readLedger, weightedMeanError } from './ledger';
 import { clientArgs, coordinatorArgs, freePort, INSECURE, useProcesses } from './processes';

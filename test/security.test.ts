@@ -21,7 +21,7 @@ import {
   type JoinAccepted,
   type JoinResponse__Output,
 } from '@pfedlora/protocol';
-import { CNN2_DESCRIPTOR } from '../packages/coordinator/src/testing/raw-client';
+import { CNN2_DESCRIPTOR } from '../packages/coordinator/test/raw-client';
 import { clientArgs, coordinatorArgs, freePort, PfedloraProcess, runCli } from './processes';
 
 jest.setTimeout(120_000);

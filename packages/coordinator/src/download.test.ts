@@ -10,7 +10,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { StoredPayload } from './payload-store';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { joinInfo, RawFederationClient } from './testing/raw-client';
+import { joinInfo, RawFederationClient } from '../test/raw-client';
 
 const CHUNK = 1024;
 // rank 4 x 10 classes: ~8 KiB of PFLT, so 8 chunks and a short last one.

@@ -15,7 +15,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import type { RoundRecord } from './ledger';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
+import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 let server: RunningCoordinator;

@@ -10,7 +10,7 @@ import { adapterSpec, initialAdapter } from '@pfedlora/ml';
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
+import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
 jest.setTimeout(30_000);
 

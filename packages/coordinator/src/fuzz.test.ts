@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { joinRequestToProto, joinResponseFromProto, loadFederationProto, type FederationClient } from '@pfedlora/protocol';
-import { joinInfo } from './testing/raw-client';
+import { joinInfo } from '../test/raw-client';
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';

@@ -13,7 +13,7 @@ import { uploadHeaderToProto, type JoinAccepted, type TrainTaskInfo, type Upload
 import { silentLogger } from '@pfedlora/telemetry';
 import type { CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { testCoordinatorConfig } from './testing/config';
+import { testCoordinatorConfig } from '../test/config';
 import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
 
 jest.setTimeout(30_000);

@@ -12,7 +12,7 @@ import { createMetricsRegistry, silentLogger, startMetricsServer, type MetricsSe
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { attachCoordinatorMetrics, type CoordinatorMetrics } from './metrics';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { headerFor as baseHeader, joinInfo, RawFederationClient, tensorsOf } from './testing/raw-client';
+import { headerFor as baseHeader, joinInfo, RawFederationClient, tensorsOf } from '../test/raw-client';
 
 const config: CoordinatorConfig = {
   ...DEFAULT_COORDINATOR,

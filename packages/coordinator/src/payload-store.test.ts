@@ -1,7 +1,7 @@
 /** The payload store's cache of encoded Download chunks. */
 import { adapterSpec } from '@pfedlora/ml';
 import { PayloadStore } from './payload-store';
-import { tensorsOf } from './testing/raw-client';
+import { tensorsOf } from '../test/raw-client';
 
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 

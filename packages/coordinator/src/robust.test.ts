@@ -9,7 +9,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import type { RoundRecord } from './ledger';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
+import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
 const base: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, adminPort: undefined, rounds: 1, minClients: 3, waitClients: 3, rank: 2, adapterAlpha: 2, seed: 4 };
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });

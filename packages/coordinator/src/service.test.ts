@@ -10,7 +10,7 @@ import { serverEventFromProto, type JoinAccepted, type JoinInfo, type ServerEven
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { headerFor as header, joinInfo, RawFederationClient, statusOf as code, tensorsOf } from './testing/raw-client';
+import { headerFor as header, joinInfo, RawFederationClient, statusOf as code, tensorsOf } from '../test/raw-client';
 
 const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, clientCredential: 'sesame', adminPort: undefined, heartbeatIntervalMs: 200, clientTimeoutMs: 5_000, uploadIdleTimeoutMs: 1_000 };
 const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });

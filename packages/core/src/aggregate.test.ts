@@ -4,7 +4,7 @@ import { splitIntoChunks } from './chunking';
 import { TensorStreamDecoder, encodeTensors } from './codec';
 import { ArrayPool } from './pool';
 import { sizeOfShape, specOf, type NamedTensor, type TensorSpec } from './tensor';
-import { cutAt } from './testing/cut-points';
+import { cutAt } from '../test/cut-points';
 
 const specArb: fc.Arbitrary<TensorSpec[]> = fc.uniqueArray(
   fc.record({

@@ -12,7 +12,7 @@ import {
   type TensorSlice,
 } from './codec';
 import { sizeOfShape, specOf, type NamedTensor } from './tensor';
-import { cutAt } from './testing/cut-points';
+import { cutAt } from '../test/cut-points';
 
 const float32 = fc.float({ noNaN: true, noDefaultInfinity: true });
 

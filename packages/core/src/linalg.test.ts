@@ -3,7 +3,7 @@
  * @pfedlora/ml's fedkd.ts with its tests).
  */
 import { leadingEigen, rankForEnergy, svd, symmetricEigen, truncatedFactors } from './linalg';
-import { random, reconstruct, relativeError, withSingularValues } from './testing/linalg-fixtures';
+import { random, reconstruct, relativeError, withSingularValues } from '../test/linalg-fixtures';
 
 describe('SVD (Gram eigen-decomposition)', () => {
   test.each([

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describeEngine, initEngine, parseBackendChoice, type BackendChoice } from './engine';
 import { builtinKernel } from './kernels/kernel_utils';
-import { compareWithCpu, hostFloat, hostInt } from './kernels/verify';
+import { compareWithCpu, hostFloat, hostInt } from '../test/kernel-verify';
 
 function installed(pkg: string): boolean {
   try {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine, registerMissingGradients } from './engine';
 import { extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from './flops';
-import { maxRelativeError, seededUniform } from './kernels/verify';
+import { maxRelativeError, seededUniform } from '../test/kernel-verify';
 import { loadLayersModel, parseLayersTopology, planLayersNetwork, readLayersArtifacts, buildLayersNetwork, SUPPORTED_LAYERS } from './layers-model';
 import { layersModelSaveHandler } from './layers-model-writer';
 import type { PrivateNetwork } from './network';

@@ -1,7 +1,7 @@
 import { modelStages, trainStepFlops } from '../flops';
 import { modelSpec } from '../zoo';
 import { createPrivateClient, lastEpochLoss } from './private-client';
-import { clientSetup, expectNoTensorLeak, useFashionMnistSubset } from './test-fixtures';
+import { clientSetup, expectNoTensorLeak, useFashionMnistSubset } from '../../test/algorithm-fixtures';
 
 describe('lastEpochLoss', () => {
   it('runs every epoch in order and keeps the last loss; 0 for no epoch', async () => {

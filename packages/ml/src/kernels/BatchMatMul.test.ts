@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine';
-import { compareWithCpu, hostFloat } from './verify';
+import { compareWithCpu, hostFloat } from '../../test/kernel-verify';
 
 const BOUND = 1e-4;
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BOUND, CONV_GRID as GRID, useCpuAndWasm } from './test-fixtures';
-import { compareWithCpu, hostFloat } from './verify';
+import { BOUND, CONV_GRID as GRID, useCpuAndWasm } from '../../test/kernel-fixtures';
+import { compareWithCpu, hostFloat } from '../../test/kernel-verify';
 
 useCpuAndWasm();
 

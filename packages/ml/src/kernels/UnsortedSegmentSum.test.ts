@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine';
-import { compareWithCpu, hostFloat, hostInt } from './verify';
+import { compareWithCpu, hostFloat, hostInt } from '../../test/kernel-verify';
 
 beforeAll(async () => {
   await initEngine('cpu');

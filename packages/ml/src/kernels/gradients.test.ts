@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine';
 import { GRADIENT_KERNELS, registerMissingGradients } from './gradients';
-import { hostFloat, hostInt, maxRelativeError, runOn, seededUniform, type HostTensor } from './verify';
+import { hostFloat, hostInt, maxRelativeError, runOn, seededUniform, type HostTensor } from '../../test/kernel-verify';
 
 beforeAll(async () => {
   await initEngine('cpu');

@@ -1,6 +1,6 @@
 import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
 import { createFd, fd } from '.';
-import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
+import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../../../test/algorithm-fixtures';
 
 /** Hand-made per-class logits: class c's row filled with `fill(c)`, counts as given. */
 const logits = (counts: number[], fill: (c: number) => number): NamedTensor[] => classStats('logits', C, counts, fill);

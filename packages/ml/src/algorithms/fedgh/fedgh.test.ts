@@ -2,7 +2,7 @@ import { createRng, encodedSizeOfSpec, shuffleInPlace, uniform, type NamedTensor
 import { extractorForwardFlops, modelStages, trainStepFlops } from '../../flops';
 import { modelSpec } from '../../zoo';
 import { FEDGH_DEFAULTS, fedgh, trainGeneralizedHead, type PrototypePair } from '.';
-import { C, setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
+import { C, setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../../../test/algorithm-fixtures';
 
 const D = 500;
 

@@ -1,5 +1,5 @@
 import { encodedSizeOfSpec, svd, type NamedTensor } from '@pfedlora/core';
-import { random, reconstruct, relativeError, withSingularValues } from '../../../../core/src/testing/linalg-fixtures';
+import { random, reconstruct, relativeError, withSingularValues } from '../../../../core/test/linalg-fixtures';
 import type { AlgorithmClient } from '../algorithm';
 import {
   FEDKD_DEFAULTS,
@@ -11,7 +11,7 @@ import {
   menteeCodecs,
   type CompressionReport,
 } from '.';
-import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
+import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../../../test/algorithm-fixtures';
 
 useFashionMnistSubset();
 

@@ -2,7 +2,7 @@ import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
 import { getAlgorithm } from '..';
 import { fedproto } from '.';
 import { createPrivateClient } from '../private-client';
-import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
+import { C, setup, names, clientSetup, classStats, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../../../test/algorithm-fixtures';
 
 const D = 500;
 

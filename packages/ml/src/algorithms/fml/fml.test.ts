@@ -2,7 +2,7 @@ import { encodedSizeOfSpec, type NamedTensor } from '@pfedlora/core';
 import { modelStages, trainStepFlops } from '../../flops';
 import { modelSpec, parameterCount } from '../../zoo';
 import { fml } from '.';
-import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
+import { setup, names, same, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../../../test/algorithm-fixtures';
 
 useFashionMnistSubset();
 

@@ -1,6 +1,6 @@
 import { encodedSizeOfSpec, weightedMean, type NamedTensor } from '@pfedlora/core';
 import { lgFedAvg } from '.';
-import { setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../test-fixtures';
+import { setup, names, clientSetup, expectNoTensorLeak, twoClientSimulation, useFashionMnistSubset } from '../../../test/algorithm-fixtures';
 
 useFashionMnistSubset();
 

@@ -1,9 +1,9 @@
 /**
  * Test support shared by the Conv2D gradient kernel tests: the error bound
  * against cpu, both engines started, and the grid of convolutions they cover.
- * Not part of the package build (see tsconfig.json).
+ * Lives outside src/, so no build emits it.
  */
-import { initEngine } from '../engine';
+import { initEngine } from '../src/engine';
 
 /** Largest relative error accepted against the cpu backend. */
 export const BOUND = 1e-4;

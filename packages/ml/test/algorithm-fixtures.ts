@@ -2,17 +2,17 @@
  * Test support shared by the baseline algorithm tests (fd, fedproto, fedgh,
  * fml, fedkd, lg-fedavg): the Fashion-MNIST subset, per-client setups over
  * chosen classes, hand-made per-class payloads, the 2-client simulation check
- * and the no-leak check. Not part of the package build (see tsconfig.json).
+ * and the no-leak check. Lives outside src/, so no build emits it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@pfedlora/core';
-import { initEngine } from '../engine';
-import { indexClassNames, loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../data';
-import { zooSource } from '../model-source';
-import { PAPER_SGD } from '../optimizer';
-import { DEFAULT_SIMULATION, runSimulation, type SimulationResult } from '../simulation';
-import type { ModelKind } from '../zoo';
-import type { AlgorithmName, ClientSetup, FederationSetup } from './algorithm';
+import { initEngine } from '../src/engine';
+import { indexClassNames, loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../src/data';
+import { zooSource } from '../src/model-source';
+import { PAPER_SGD } from '../src/optimizer';
+import { DEFAULT_SIMULATION, runSimulation, type SimulationResult } from '../src/simulation';
+import type { ModelKind } from '../src/zoo';
+import type { AlgorithmName, ClientSetup, FederationSetup } from '../src/algorithms/algorithm';
 
 /** Classes of the federation every baseline test uses. */
 export const C = 10;

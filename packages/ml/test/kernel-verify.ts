@@ -1,6 +1,6 @@
 /**
  * Numerical checks of our kernels against the cpu backend (the reference
- * implementation): the tests use them, and so can `pfedlora doctor`.
+ * implementation), for the tests (outside src/: no build emits it).
  * Inputs are plain arrays so that each backend builds its own tensors; a
  * tensor made on one backend and read on another would be copied implicitly
  * and hide which backend computed what.

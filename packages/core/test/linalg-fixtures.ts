@@ -1,6 +1,6 @@
 /** Test matrices with known singular values, and the checks the SVD tests share (core's and FedKD's). */
-import { createRng, uniform } from '../random';
-import { svd } from '../linalg';
+import { createRng, uniform } from '../src/random';
+import { svd } from '../src/linalg';
 
 export function random(seed: number, n: number): Float64Array {
   const rng = createRng(seed);
