@@ -109,7 +109,7 @@ const MiB = 2 ** 20;
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const { LocalFleet } = require(path.join(HERE, 'packages/cli/dist/bench/synthetic-client.js'));
+  const { LocalFleet } = require(path.join(HERE, 'packages/bench/dist/synthetic-client.js'));
   const runs = [];
   for (let i = 0; i < o.runs; i++) {
     const r = await oneRun(o, LocalFleet);

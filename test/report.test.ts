@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ALGORITHM_NAMES, VARIANT_ALGORITHMS } from '../packages/ml/src/algorithms/algorithm';
-import { PAPER_ALGORITHMS, reproducePlanFromFlags } from '../packages/cli/src/commands/reproduce';
+import { reproducePlanFromFlags } from '../packages/cli/src/commands/reproduce';
 import { CIFAR_LAYOUTS, CIFAR_PIXELS, encodeCifarRecords } from '../packages/ml/src/data/cifar';
 import {
   buildReport,
@@ -36,7 +36,8 @@ import {
   type RunCosts,
   type Setting,
   type TargetRule,
-} from '../packages/cli/src/report';
+  PAPER_ALGORITHMS,
+} from '../packages/report/src';
 import { runCli } from './helpers';
 import { CHROMIUM, requireSystemPackage } from './system-packages';
 

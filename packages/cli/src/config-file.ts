@@ -24,19 +24,19 @@ const NOT_IN_FILE = new Set(['config', 'help']);
 /** A file's value: YAML integers are read as bigint so `99999999999999999999` reaches the flag's check as written, not as 1e20. */
 export type ConfigValue = string | number | bigint | boolean;
 
-export function configSchema(specs: FlagSpecs): z.ZodType<Record<string, ConfigValue>> {
-  const shape: Record<string, z.ZodTypeAny> = {};
+export function configSchema(specs: FlagSpecs): z.ZodType<Partial<Record<string, ConfigValue>>> {
+  const shape: Record<string, z.ZodType<ConfigValue>> = {};
   for (const [name, spec] of Object.entries(specs)) {
     if (NOT_IN_FILE.has(name)) continue;
     shape[name] =
       spec.type === 'boolean'
-        ? z.boolean({ invalid_type_error: 'expected true or false' })
-        : z.union([z.string(), z.number(), z.bigint()], { errorMap: () => ({ message: `expected ${spec.value ?? 'a value'} (a string or number)` }) });
+        ? z.boolean({ error: 'expected true or false' })
+        : z.union([z.string(), z.number(), z.bigint()], { error: `expected ${spec.value ?? 'a value'} (a string or number)` });
   }
-  return z.object(shape).partial().strict() as unknown as z.ZodType<Record<string, ConfigValue>>;
+  return z.strictObject(shape).partial();
 }
 
-export function readConfigFile(path: string, specs: FlagSpecs, command: string): Record<string, ConfigValue> {
+export function readConfigFile(path: string, specs: FlagSpecs, command: string): Partial<Record<string, ConfigValue>> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -89,7 +89,7 @@ export function parseWithConfig(argv: readonly string[], specs: FlagSpecs, comma
   if (!file) return { flags, positionals, fromFile: new Set() };
   const values = readConfigFile(file, specs, command);
   const fileValues: ParsedFlags = {};
-  for (const [key, value] of Object.entries(values)) fileValues[key] = typeof value === 'boolean' ? value : String(value);
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) fileValues[key] = typeof value === 'boolean' ? value : String(value);
   const merged: ParsedFlags = { ...flags };
   const fromFile = new Set<string>();
   for (const [key, value] of Object.entries(fileValues)) {

@@ -1,31 +1,4 @@
-/** Human-readable numbers for tables. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
-
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const units = ['', 'K', 'M', 'G', 'T', 'P'];
-  let i = 0;
-  let v = n;
-  while (Math.abs(v) >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v.toFixed(0) : v.toFixed(2)}${units[i]}`;
-}
-
-export function formatPercent(x: number): string {
-  return Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : 'n/a';
-}
+/** Plain-text tables for the commands' output (numbers: formatBytes and friends in @pfedlora/core). */
 
 /** Left-aligned first column, right-aligned others. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -1,4 +1,5 @@
 export { runCli, mainHelp } from './main';
 export { UsageError, EXIT } from './errors';
-export { simulationConfigFromFlags, roundsCsv } from './commands/simulate';
+export { simulationConfigFromFlags } from './commands/simulate';
+export { roundsCsv } from '@pfedlora/report';
 export type { DoctorReport } from './commands/doctor';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
@@ -25,6 +25,22 @@ describe('writeFileAtomic', () => {
     const path = join(dir, 'empty');
     writeFileAtomic(path, new Uint8Array(0));
     expect(readFileSync(path).length).toBe(0);
+  });
+
+  it('gives the file exactly the mode asked for, whatever the umask or a stale temp file', () => {
+    const path = join(dir, 'key.pem');
+    writeFileSync(`${path}.tmp-${process.pid}`, 'stale', { mode: 0o644 });
+    const umask = process.umask(0o000);
+    try {
+      writeFileAtomic(path, 'secret', { mode: 0o600 });
+    } finally {
+      process.umask(umask);
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, 'utf8')).toBe('secret');
+    writeFileAtomic(join(dir, 'plain'), 'x', { mode: 0o644 });
+    expect(statSync(join(dir, 'plain')).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir).sort()).toEqual(['key.pem', 'plain']);
   });
 
   it('throws when the directory is missing, leaving nothing behind', () => {

@@ -12,3 +12,4 @@ export * from './privacy';
 export * from './atomic-file';
 export * from './run-spec';
 export * from './model-descriptor';
+export * from './units';

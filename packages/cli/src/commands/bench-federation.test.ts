@@ -4,8 +4,7 @@
  * (The memory benchmark and --client-processes fork compiled scripts from
  * dist/: they run when the package has been built, as `npm test` does first.)
  */
-import { compiledScriptExists } from '../bench/child';
-import { rssFlatness, slope } from '../bench/load';
+import { compiledScriptExists, rssFlatness, slope } from '@pfedlora/bench';
 import { benchAggregate, benchLoad, benchMemory, benchOverhead, benchTransport } from './bench-federation';
 
 jest.setTimeout(60_000);

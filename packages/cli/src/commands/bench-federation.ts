@@ -1,19 +1,36 @@
 /**
  * `pfedlora bench transport | aggregate | overhead | memory | load`: the
- * federation benchmarks (coordinator transport against raw grpc-js, the
- * aggregation step against a copy loop, round overhead, coordinator peak
- * memory, the bounded load run). Each prints a table, or one JSON object with
- * --json; progress goes to stderr.
+ * flags and the tables of the federation benchmarks (coordinator transport
+ * against raw grpc-js, the aggregation step against a copy loop, round
+ * overhead, coordinator peak memory, the bounded load run), which
+ * @pfedlora/bench runs. Each prints a table, or one JSON object with --json;
+ * progress goes to stderr.
  */
-import { DEFAULT_AGGREGATE, runAggregateBench, type AggregateReport } from '../bench/aggregate';
-import { DEFAULT_LOAD, defaultWarmupRounds, runLoadBench, type LoadReport } from '../bench/load';
-import { DEFAULT_MEMORY, runMemoryBench, type MemoryReport } from '../bench/memory';
-import { DEFAULT_OVERHEAD, runOverheadBench, type OverheadReport } from '../bench/overhead';
-import { MIB, parseNumberList, type TargetCheck } from '../bench/stats';
-import { DEFAULT_TRANSPORT, runTransportBench, type TransportReport } from '../bench/transport';
+import {
+  DEFAULT_AGGREGATE,
+  DEFAULT_LOAD,
+  DEFAULT_MEMORY,
+  DEFAULT_OVERHEAD,
+  DEFAULT_TRANSPORT,
+  defaultWarmupRounds,
+  MIB,
+  parseNumberList,
+  runAggregateBench,
+  runLoadBench,
+  runMemoryBench,
+  runOverheadBench,
+  runTransportBench,
+  type AggregateReport,
+  type LoadReport,
+  type MemoryReport,
+  type OverheadReport,
+  type TargetCheck,
+  type TransportReport,
+} from '@pfedlora/bench';
+import { formatBytes } from '@pfedlora/core';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { UsageError } from '../errors';
-import { formatBytes, table } from '../format';
+import { table } from '../format';
 
 const COMMON: FlagSpecs = {
   quick: { type: 'boolean', help: 'a smaller configuration (seconds instead of minutes)' },

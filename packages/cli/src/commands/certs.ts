@@ -2,16 +2,17 @@
 import { boolFlag, helpText, intFlag, parseActionCommand, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { UsageError } from '../errors';
 import {
+  CertificateError,
   DEFAULT_CERT_DAYS,
   DEFAULT_COORDINATOR_HOSTS,
   initCertificates,
   issueClientCertificate,
-  parseHosts,
   revokeClient,
+  splitHosts,
   validityForDays,
   type Validity,
   type WrittenFile,
-} from '../certs';
+} from '@pfedlora/certs';
 import { HELP_FLAG } from './shared';
 
 const FLAGS: FlagSpecs = {
@@ -78,11 +79,31 @@ function validityFromFlags(flags: ParsedFlags): Validity {
   return { notBefore: start, notAfter: end };
 }
 
+/** Splits "a,b, 10.0.0.1" into DNS names and IP addresses for the server certificate. */
+function parseHosts(text: string): { dns: string[]; ips: string[] } {
+  const names = text.split(',').map((h) => h.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--coordinator-host expects a comma-separated list of DNS names or IP addresses, got nothing');
+  try {
+    return splitHosts(names);
+  } catch (error) {
+    throw new UsageError(`--coordinator-host: ${(error as Error).message}`);
+  }
+}
+
 function printFiles(files: readonly WrittenFile[]): void {
   for (const f of files) process.stdout.write(`  ${f.path}${f.secret ? ' (0600)' : ''}\n      ${f.role}\n`);
 }
 
 export async function certs(argv: readonly string[]): Promise<number> {
+  try {
+    return await runCerts(argv);
+  } catch (error) {
+    // What the CA cannot do as asked (no CA, a CA already there, a revoked client...) is a usage error: exit 2.
+    throw error instanceof CertificateError ? new UsageError(error.message) : error;
+  }
+}
+
+async function runCerts(argv: readonly string[]): Promise<number> {
   const parsed = parseActionCommand(argv, FLAGS, 'certs', ACTIONS, HELP);
   if ('exitCode' in parsed) return parsed.exitCode;
   const { flags, action } = parsed;

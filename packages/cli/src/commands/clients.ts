@@ -1,8 +1,9 @@
 /** `pfedlora clients list|evict`: the clients the coordinator knows. */
+import { formatBytes } from '@pfedlora/core';
 import { admin } from '../admin-client';
 import { boolFlag, helpText, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { UsageError } from '../errors';
-import { formatBytes, table } from '../format';
+import { table } from '../format';
 import { OPERATOR_FLAGS, operatorConnection, wantsJson } from './operator-flags';
 
 const FLAGS: FlagSpecs = {

@@ -1,8 +1,8 @@
 /** `pfedlora rounds start|pause|resume|abort|status`: operate the coordinator's run. */
 import type { RunStatusInfo } from '@pfedlora/protocol';
+import { formatPercent } from '@pfedlora/core';
 import { admin } from '../admin-client';
 import { boolFlag, floatFlag, helpText, intFlag, parseActionCommand, stringFlag, type FlagSpecs } from '../args';
-import { formatPercent } from '../format';
 import { OPERATOR_FLAGS, operatorConnection, wantsJson } from './operator-flags';
 
 const FLAGS: FlagSpecs = {

@@ -1,5 +1,4 @@
 /** `pfedlora simulate`: an in-process federation for research. */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEFAULT_SIMULATION,
@@ -7,10 +6,11 @@ import {
   type ClientSummary,
   type RoundRecord,
   type SimulationConfig,
-  type SimulationResult,
 } from '@pfedlora/ml';
+import { writeSimulationOutputs } from '@pfedlora/report';
+import { formatBytes, formatCount, formatPercent } from '@pfedlora/core';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
-import { formatBytes, formatCount, formatPercent, table } from '../format';
+import { table } from '../format';
 import { createProgressBar } from '../progress';
 import { backendFlag, BACKEND_FLAG, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingFlags } from './shared';
 
@@ -54,20 +54,6 @@ export function simulationConfigFromFlags(argv: readonly string[]): { config: Si
   };
   const out = stringFlag(flags, 'out');
   return { config, json: boolFlag(flags, 'json'), help: boolFlag(flags, 'help'), ...(out === undefined ? {} : { out }) };
-}
-
-export function roundsCsv(rounds: readonly RoundRecord[]): string {
-  const header = 'round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds';
-  const rows = rounds.map((r) =>
-    [r.round, r.participants.length, r.meanAccuracy, r.meanLoss, r.meanTrainLoss, r.bytesUp, r.bytesDown, r.trainFlops, r.seconds].join(','),
-  );
-  return [header, ...rows].join('\n') + '\n';
-}
-
-export async function writeSimulationOutputs(dir: string, result: SimulationResult): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-  await writeFile(join(dir, 'rounds.csv'), roundsCsv(result.rounds));
 }
 
 function roundRow(r: RoundRecord): string[] {

@@ -1,13 +1,31 @@
 /**
- * Reading a cell's result.json (written by `simulate --out` and `reproduce`)
+ * A simulation's result files: writing them (result.json and rounds.csv, by
+ * `simulate --out` and for each cell of a grid), and reading a result.json
  * back, checked: the file may be from an older version, hand-edited, or cut
  * short by a killed run, and the report must say which rather than plot
  * garbage.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { meanLatestAccuracy } from '@pfedlora/ml';
+import { meanLatestAccuracy, type RoundRecord, type SimulationResult } from '@pfedlora/ml';
 import type { RoundCost } from './metrics';
+
+/** One line per round: who took part, accuracy, losses, bytes, FLOPs, seconds. */
+export function roundsCsv(rounds: readonly RoundRecord[]): string {
+  const header = 'round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds';
+  const rows = rounds.map((r) =>
+    [r.round, r.participants.length, r.meanAccuracy, r.meanLoss, r.meanTrainLoss, r.bytesUp, r.bytesDown, r.trainFlops, r.seconds].join(','),
+  );
+  return [header, ...rows].join('\n') + '\n';
+}
+
+/** Writes `dir`/result.json (the whole SimulationResult) and `dir`/rounds.csv. */
+export async function writeSimulationOutputs(dir: string, result: SimulationResult): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(dir, 'rounds.csv'), roundsCsv(result.rounds));
+}
 
 /** JSON has no NaN: JSON.stringify writes it as null, so null reads back as NaN. */
 const numberOrNaN = z.union([z.number(), z.null()]).transform((v) => (v === null ? NaN : v));
@@ -32,14 +50,14 @@ const configSchema = z
     rounds: z.number().int().positive(),
     seed: z.number().int(),
   })
-  .passthrough();
+  .loose();
 
 const resultSchema = z.object({
   config: configSchema,
   dataSource: z.string().optional(),
-  engine: z.object({ backend: z.string() }).passthrough().optional(),
+  engine: z.object({ backend: z.string() }).loose().optional(),
   rounds: z.array(roundSchema),
-  clients: z.array(z.object({ accuracy: numberOrNaN }).passthrough()).optional(),
+  clients: z.array(z.object({ accuracy: numberOrNaN }).loose()).optional(),
   final: z.object({ meanAccuracy: numberOrNaN, round: z.number() }),
   totals: z.object({ bytesUp: z.number(), bytesDown: z.number(), trainFlops: z.number(), seconds: z.number() }),
 });

@@ -1,8 +1,8 @@
 /**
  * Child processes of the benchmarks (client fleets, the coordinator of the
- * memory benchmark): compiled scripts in dist/bench, spoken to over Node's
- * IPC channel with one request/reply shape. Run from sources (jest), the
- * compiled scripts of the last `npm run build` are used.
+ * memory benchmark): compiled scripts in this package's dist/, spoken to over
+ * Node's IPC channel with one request/reply shape. Run from sources (jest),
+ * the compiled scripts of the last `npm run build` are used.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,9 +30,9 @@ function isReply(message: unknown): message is ChildReply {
   return isRecord(message) && typeof message['id'] === 'number' && typeof message['ok'] === 'boolean';
 }
 
-/** The compiled script `name`.js of this folder, from dist/ or (under ts-jest) ../../dist/bench. */
+/** The compiled script `name`.js of this folder, from dist/ or (under ts-jest, from src/) ../dist. */
 export function compiledScript(name: string): string {
-  const candidates = [join(__dirname, `${name}.js`), join(__dirname, '..', '..', 'dist', 'bench', `${name}.js`)];
+  const candidates = [join(__dirname, `${name}.js`), join(__dirname, '..', 'dist', `${name}.js`)];
   const found = candidates.find((p) => existsSync(p) && !p.endsWith('.ts'));
   if (!found) throw new Error(`benchmark child script ${name}.js not found (looked in ${candidates.join(', ')}); run npm run build first`);
   return found;

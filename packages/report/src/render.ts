@@ -3,7 +3,7 @@
  * numbers for scripts), report.md and report.html (the paper's table form,
  * plots), and the SVG plots themselves. Pure: strings in, strings out.
  */
-import { formatBytes, formatCount } from '../format';
+import { formatBytes, formatCount } from '@pfedlora/core';
 import { PROPOSED, type AlgorithmSummary } from './metrics';
 import { colorOf, displayName, type Report, type SettingReport } from './report';
 import { escapeXml, linePlot, siLabel, type PlotPoint } from './svg';

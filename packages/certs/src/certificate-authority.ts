@@ -14,13 +14,13 @@
  */
 import 'reflect-metadata'; // @peculiar/x509's dependency injection (tsyringe) needs it loaded first
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { writeFileAtomic } from '@pfedlora/core';
 import { ADMIN_IDENTITY, CLIENT_ID_PATTERN, clientIdentityUri, identityFromSubjectAltName } from '@pfedlora/protocol';
 import { parseRevocationList, REVOCATION_FILE } from '@pfedlora/coordinator';
-import { UsageError } from './errors';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -65,21 +65,17 @@ export interface IssuedCertificate {
 }
 
 /**
- * Writes a file atomically (temp, fsync, rename) so a reader never sees half
- * of it; secrets are created 0600 from the first byte, never chmod-ed later.
+ * What the caller asked for cannot be done (a CA already there, none there, a
+ * revoked or existing client, an empty validity window): the message says
+ * what to run instead. `pfedlora certs` exits 2 with it.
  */
+export class CertificateError extends Error {
+  override readonly name = 'CertificateError';
+}
+
+/** Atomically (core's writeFileAtomic: temp, fsync, rename, directory fsync); secrets are 0600 from their first byte. */
 function writeAtomic(path: string, data: string, secret: boolean): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', secret ? 0o600 : 0o644);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  // The umask may have cleared bits, never added any; make a secret exactly 0600 anyway.
-  if (secret) chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileAtomic(path, data, { mode: secret ? 0o600 : 0o644 });
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
@@ -136,16 +132,14 @@ function describe(cert: x509.X509Certificate, identity: string): IssuedCertifica
   return { subject: cert.subject, identity, serialNumber: cert.serialNumber, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() };
 }
 
-/** Splits "a,b, 10.0.0.1" into DNS names and IP addresses for the server certificate. */
-export function parseHosts(text: string): { dns: string[]; ips: string[] } {
-  const names = text.split(',').map((h) => h.trim()).filter(Boolean);
-  if (names.length === 0) throw new UsageError('--coordinator-host expects a comma-separated list of DNS names or IP addresses, got nothing');
+/** Sorts the coordinator's names into DNS names and IP addresses for its certificate's SANs. */
+export function splitHosts(names: readonly string[]): { dns: string[]; ips: string[] } {
   const dns: string[] = [];
   const ips: string[] = [];
   for (const name of names) {
     if (isIP(name)) ips.push(name);
     else if (/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(name)) dns.push(name);
-    else throw new UsageError(`--coordinator-host: "${name}" is neither a DNS name nor an IP address`);
+    else throw new CertificateError(`"${name}" is neither a DNS name nor an IP address`);
   }
   return { dns, ips };
 }
@@ -171,7 +165,7 @@ export async function initCertificates(options: InitOptions): Promise<InitResult
   const { dir } = options;
   const caKeyPath = join(dir, CERT_FILES.caKey);
   if (existsSync(caKeyPath) && !options.force) {
-    throw new UsageError(
+    throw new CertificateError(
       `${dir} already holds a CA (${CERT_FILES.caKey}); 'pfedlora certs issue --dir ${dir} --client-id ID' issues client certificates from it. ` +
         'To start over with a new CA pass --force (every certificate the old CA issued stops working).',
     );
@@ -250,14 +244,14 @@ async function loadCa(dir: string): Promise<Ca> {
   const certPath = join(dir, CERT_FILES.ca);
   const keyPath = join(dir, CERT_FILES.caKey);
   if (!existsSync(certPath) || !existsSync(keyPath)) {
-    throw new UsageError(`${dir} holds no CA (${CERT_FILES.ca} and ${CERT_FILES.caKey}); create one with 'pfedlora certs init --dir ${dir}'`);
+    throw new CertificateError(`${dir} holds no CA (${CERT_FILES.ca} and ${CERT_FILES.caKey}); create one with 'pfedlora certs init --dir ${dir}'`);
   }
   const cert = new x509.X509Certificate(readFileSync(certPath, 'utf8'));
   const keyObject = createPrivateKey(readFileSync(keyPath));
   if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new UsageError(`${keyPath} is not an ECDSA P-256 key as 'pfedlora certs init' writes; issue certificates for another CA with that CA's own tools`);
+    throw new CertificateError(`${keyPath} is not an ECDSA P-256 key as 'pfedlora certs init' writes; issue certificates for another CA with that CA's own tools`);
   }
-  if (!new NodeX509Certificate(readFileSync(certPath)).checkPrivateKey(keyObject)) throw new UsageError(`${keyPath} is not the key of ${certPath}`);
+  if (!new NodeX509Certificate(readFileSync(certPath)).checkPrivateKey(keyObject)) throw new CertificateError(`${keyPath} is not the key of ${certPath}`);
   const der = keyObject.export({ type: 'pkcs8', format: 'der' });
   const key = await webcrypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign']);
   return { cert, key };
@@ -273,7 +267,7 @@ function revokedIds(dir: string): Set<string> {
 }
 
 export function checkClientId(clientId: string): void {
-  if (!CLIENT_ID_PATTERN.test(clientId)) throw new UsageError(`--client-id "${clientId}" must be 1-128 letters, digits, '.', '_' or '-' (the same rule as 'pfedlora client --client-id')`);
+  if (!CLIENT_ID_PATTERN.test(clientId)) throw new CertificateError(`--client-id "${clientId}" must be 1-128 letters, digits, '.', '_' or '-' (the same rule as 'pfedlora client --client-id')`);
 }
 
 export interface IssueOptions {
@@ -298,18 +292,18 @@ export async function issueClientCertificate(options: IssueOptions): Promise<Iss
   const { dir, clientId } = options;
   checkClientId(clientId);
   if (options.validity.notAfter.getTime() <= options.validity.notBefore.getTime()) {
-    throw new UsageError(`the validity window is empty: not after ${options.validity.notAfter.toISOString()} is not later than not before ${options.validity.notBefore.toISOString()}`);
+    throw new CertificateError(`the validity window is empty: not after ${options.validity.notAfter.toISOString()} is not later than not before ${options.validity.notBefore.toISOString()}`);
   }
   const ca = await loadCa(dir);
   const { error, warnings } = validityProblems(options.validity, ca.cert, join(dir, CERT_FILES.ca));
-  if (error) throw new UsageError(error);
+  if (error) throw new CertificateError(error);
   if (revokedIds(dir).has(clientId)) {
-    throw new UsageError(`client ${clientId} is revoked (${revocationPath(dir)}); remove its line there first if it should come back, or issue under a new client id`);
+    throw new CertificateError(`client ${clientId} is revoked (${revocationPath(dir)}); remove its line there first if it should come back, or issue under a new client id`);
   }
   const clientDir = join(dir, CERT_FILES.clients, clientId);
   const certPath = join(clientDir, CERT_FILES.clientCert);
   if (existsSync(certPath) && !options.force) {
-    throw new UsageError(`client ${clientId} already has a certificate (${certPath}); pass --force to issue a new one (renewal; the old one stays valid until it expires unless the id is revoked)`);
+    throw new CertificateError(`client ${clientId} already has a certificate (${certPath}); pass --force to issue a new one (renewal; the old one stays valid until it expires unless the id is revoked)`);
   }
   mkdirSync(clientDir, { recursive: true, mode: 0o700 });
   const keys = await newKeys();
@@ -383,7 +377,7 @@ export interface RevokeResult {
  */
 export function revokeClient(dir: string, clientId: string, reason: string | undefined, now = new Date()): RevokeResult {
   checkClientId(clientId);
-  if (!existsSync(join(dir, CERT_FILES.ca))) throw new UsageError(`${dir} holds no CA (${CERT_FILES.ca}); pass the --dir given to 'pfedlora certs init'`);
+  if (!existsSync(join(dir, CERT_FILES.ca))) throw new CertificateError(`${dir} holds no CA (${CERT_FILES.ca}); pass the --dir given to 'pfedlora certs init'`);
   const file = revocationPath(dir);
   const issuedHere = existsSync(join(dir, CERT_FILES.clients, clientId, CERT_FILES.clientCert));
   if (revokedIds(dir).has(clientId)) return { clientId, file, added: false, issuedHere };

@@ -1,0 +1,49 @@
+/**
+ * The benchmarks as a library, without the CLI: tiny configurations return
+ * reports with positive, finite figures, progress goes to the callback, and
+ * nothing is written to stdout (a program's own output stays its own).
+ */
+import { DEFAULT_AGGREGATE, DEFAULT_OVERHEAD, DEFAULT_TRANSPORT, runAggregateBench, runOverheadBench, runTransportBench } from './index';
+
+jest.setTimeout(60_000);
+
+const positive = (x: number) => expect(Number.isFinite(x) && x > 0).toBe(true);
+
+describe('the benchmarks as a library', () => {
+  let stdout: string[];
+  let spy: jest.SpyInstance;
+  beforeEach(() => {
+    stdout = [];
+    spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+  });
+  afterEach(() => {
+    spy.mockRestore();
+    expect(stdout).toEqual([]);
+  });
+
+  test('transport: in-process coordinator against raw grpc-js, both directions', async () => {
+    const lines: string[] = [];
+    const report = await runTransportBench({ ...DEFAULT_TRANSPORT, sizesMiB: [0.0625], clients: [2], reps: 1, progress: (line) => lines.push(line) });
+    expect(report.benchmark).toBe('transport');
+    expect(report.cases).toHaveLength(1);
+    const [c] = report.cases;
+    for (const d of [c!.broadcast, c!.upload]) [d.mbps, d.rawMbps, d.ratioToRawGrpc].forEach(positive);
+    expect(lines.length).toBeGreaterThan(0);
+  });
+
+  test('aggregate: the accumulator against a copy loop', () => {
+    const report = runAggregateBench({ ...DEFAULT_AGGREGATE, sizesMiB: [0.25], clients: 2, reps: 1 });
+    expect(report.benchmark).toBe('aggregate');
+    const [c] = report.cases;
+    [c!.memcpyGBps, c!.addGBps, c!.streamGBps, c!.uploadPathGBps].forEach(positive);
+  });
+
+  test('overhead: every round reported by every client', async () => {
+    const report = await runOverheadBench({ ...DEFAULT_OVERHEAD, clients: 2, rounds: 2 });
+    expect(report.rounds.map((r) => r.reported)).toEqual([2, 2]);
+    positive(report.medianOverheadSeconds);
+  });
+});
