@@ -1,5 +1,8 @@
-/** The client daemon's settings. */
-import type { BackendChoice, DataSource, PartitionKind } from '@pfedlora/ml';
+/** The client daemon's settings, with defaults and their schema. */
+import { z } from 'zod';
+import { assertValid, integerIn, numberWhere, objectWith, oneOf, text } from '@pfedlora/core';
+import { BACKEND_CHOICES, type BackendChoice, type DataSource, type PartitionKind } from '@pfedlora/ml';
+import { CLIENT_ID_PATTERN } from '@pfedlora/protocol';
 import type { ClientModelSource } from './model';
 import type { ClientTlsConfig } from './tls';
 
@@ -54,6 +57,58 @@ export const DEFAULT_CLIENT: Omit<ClientDaemonConfig, 'clientId' | 'model'> = {
   silenceTimeoutMs: 30_000,
   giveUpAfterMs: 0,
 };
+
+/** `host:port` or `[ipv6]:port`: how a client names its coordinator. */
+export function isCoordinatorAddress(text: string): boolean {
+  return /^[^:\s]+:\d+$/.test(text) || /^\[[0-9a-fA-F:]+\]:\d+$/.test(text);
+}
+
+const PARTITION_KINDS: readonly PartitionKind[] = ['label-skew', 'dirichlet'];
+const positive = numberWhere((n) => n > 0, '> 0');
+
+const shardSchema = z
+  .object({
+    index: integerIn(0),
+    count: integerIn(1),
+    partition: oneOf(PARTITION_KINDS),
+    classesPerClient: integerIn(1),
+    dirichletAlpha: positive,
+    seed: integerIn(0, 2 ** 32 - 1),
+  })
+  .superRefine((shard, ctx) => {
+    if (shard.index >= shard.count) ctx.addIssue({ code: 'custom', path: ['index'], message: `must be below count ${shard.count}, got ${shard.index}` });
+  });
+
+/**
+ * The daemon's settings as runClient checks them. The data source and the
+ * model are checked where they are read (their loaders name the file and
+ * the problem); here only that they say what they are.
+ */
+export const clientConfigSchema = z
+  .object({
+    coordinator: text().refine(isCoordinatorAddress, { error: (issue) => `must be HOST:PORT, got "${String(issue.input)}"` }),
+    clientId: text().refine((id) => CLIENT_ID_PATTERN.test(id), { error: (issue) => `must be 1-128 letters, digits, '.', '_' or '-', got "${String(issue.input)}"` }),
+    data: objectWith({ format: text() }),
+    shard: shardSchema.optional(),
+    maxTrainSamples: integerIn(0),
+    model: objectWith({ kind: text() }),
+    backend: oneOf(BACKEND_CHOICES),
+    credential: text().optional(),
+    reconnectInitialMs: positive,
+    reconnectMaxMs: positive,
+    silenceTimeoutMs: positive,
+    giveUpAfterMs: numberWhere((n) => n >= 0, '>= 0'),
+    stateDir: text().optional(),
+    dumpUpdatesDir: text().optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.reconnectMaxMs < c.reconnectInitialMs) ctx.addIssue({ code: 'custom', message: `reconnectMaxMs (${c.reconnectMaxMs}) must be at least reconnectInitialMs (${c.reconnectInitialMs})` });
+  });
+
+/** Throws naming the first problem (`clientId must be ...`) unless `config` is usable. */
+export function validateClientConfig(config: ClientDaemonConfig): void {
+  assertValid(clientConfigSchema, config);
+}
 
 /**
  * Exponential backoff with "equal jitter": half the capped delay plus a

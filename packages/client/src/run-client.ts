@@ -5,7 +5,7 @@
  */
 import { createLogger, type Logger } from '@pfedlora/telemetry';
 import type { BackendChoice, DataSource } from '@pfedlora/ml';
-import { DEFAULT_CLIENT, type ClientDaemonConfig, type ShardSpec } from './config';
+import { DEFAULT_CLIENT, validateClientConfig, type ClientDaemonConfig, type ShardSpec } from './config';
 import { ClientDaemon, type DaemonResult } from './daemon';
 import type { ClientModelSource } from './model';
 import type { ClientTlsConfig } from './tls';
@@ -49,6 +49,7 @@ export async function runClient(options: RunClientOptions): Promise<DaemonResult
     ...(options.credential ? { credential: options.credential } : {}),
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
   };
+  validateClientConfig(config);
   const daemon = new ClientDaemon(config, options.logger ?? createLogger({ service: 'client' }));
   options.signal?.addEventListener('abort', () => daemon.shutdown());
   return daemon.run();

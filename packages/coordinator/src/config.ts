@@ -1,6 +1,7 @@
 /** The coordinator's settings, with defaults and validation. */
-import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, validateRun, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_RUN, type RunSpec } from '@pfedlora/core';
+import { z } from 'zod';
+import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, runShape, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
+import { assertValid, DEFAULT_CHUNK_SIZE, DEFAULT_RUN, integerIn, listOf, numberWhere, objectWith, oneOf, runSpecChecks, text, type RunSpec } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 
 export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean'] as const;
@@ -93,19 +94,27 @@ export function datasetContract(dataset: DatasetName): RunContract {
   return { inputShape, classNames: benchmarkClassNames(dataset, numClasses) };
 }
 
+const className = text().refine((name) => name.length >= 1 && name.length <= 128, { error: (issue) => `must be 1 to 128 characters, got "${String(issue.input)}"` });
+
+/** A usable contract: an input of 1 to 3 positive sizes, at least 2 classes, each named once. */
+export const runContractSchema = objectWith({
+  inputShape: listOf(z.unknown(), 'sizes').refine((shape) => shape.length >= 1 && shape.length <= 3 && shape.every((n) => Number.isInteger(n) && (n as number) >= 1), {
+    error: (issue) => `must be 1 to 3 positive integers, got [${(issue.input as unknown[]).join(', ')}]`,
+  }),
+  classNames: listOf(className, 'class names')
+    .refine((names) => names.length >= 2, { error: (issue) => `needs at least 2 classes, got ${(issue.input as string[]).length}` })
+    .superRefine((names, ctx) => {
+      const seen = new Set<string>();
+      for (const name of names) {
+        if (seen.has(name)) ctx.addIssue({ code: 'custom', message: `names class "${name}" twice` });
+        seen.add(name);
+      }
+    }),
+});
+
 /** Throws naming the problem unless `c` is a usable contract. */
 export function validateRunContract(c: RunContract): void {
-  const { inputShape, classNames } = c;
-  if (!(inputShape.length >= 1 && inputShape.length <= 3 && inputShape.every((n) => Number.isInteger(n) && n >= 1))) {
-    throw new Error(`contract input shape must be 1 to 3 positive integers, got [${inputShape.join(', ')}]`);
-  }
-  if (classNames.length < 2) throw new Error(`contract needs at least 2 classes, got ${classNames.length}`);
-  const seen = new Set<string>();
-  for (const name of classNames) {
-    if (!name || name.length > 128) throw new Error(`contract class names must be 1 to 128 characters, got "${name}"`);
-    if (seen.has(name)) throw new Error(`contract names class "${name}" twice`);
-    seen.add(name);
-  }
+  assertValid(runContractSchema, c);
 }
 
 export const DEFAULT_COORDINATOR: CoordinatorConfig = {
@@ -133,37 +142,50 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   adminPort: 7071,
 };
 
+const positive = numberWhere((n) => n > 0, '> 0');
+const port = integerIn(0, 65535);
+
+/** The coordinator's settings as it checks them: the run's, the service's, and what they must satisfy together. */
+export const coordinatorConfigSchema = z
+  .object({
+    ...runShape,
+    contract: runContractSchema,
+    host: text(),
+    port,
+    minClients: integerIn(1),
+    waitClients: integerIn(1),
+    participation: numberWhere((n) => n > 0 && n <= 1, 'in (0, 1]'),
+    roundTimeoutMs: integerIn(100),
+    heartbeatIntervalMs: integerIn(10),
+    clientTimeoutMs: integerIn(10),
+    disconnectGraceMs: integerIn(0),
+    chunkSize: integerIn(1024, 64 * 1024 * 1024),
+    maxConcurrentUploads: integerIn(1),
+    uploadIdleTimeoutMs: integerIn(10),
+    keepCheckpoints: integerIn(1),
+    aggregation: oneOf(AGGREGATION_RULES),
+    trimFraction: numberWhere((n) => n >= 0 && n < 0.5, 'in [0, 0.5)'),
+    deltaClipNorm: positive.optional(),
+    dpNoiseMultiplier: positive.optional(),
+    dpDelta: numberWhere((n) => n > 0 && n < 1, 'in (0, 1)'),
+    adminHost: text(),
+    adminPort: port.optional(),
+    adminToken: text().optional(),
+    clientCredential: text().optional(),
+    stateDir: text().optional(),
+    runId: text().optional(),
+  })
+  .superRefine((c, ctx) => {
+    runSpecChecks(c, ctx);
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (c.dpNoiseMultiplier !== undefined) {
+      if (c.deltaClipNorm === undefined) problem('differential privacy needs deltaClipNorm: the noise is calibrated to the clipped delta norm');
+      if (c.aggregation !== 'mean') problem(`differential privacy is only accounted for the mean, not ${c.aggregation}`);
+    }
+    if (c.adminToken !== undefined && c.clientCredential !== undefined && c.adminToken === c.clientCredential) problem('the admin token must differ from the client credential');
+    if (c.clientTimeoutMs <= c.heartbeatIntervalMs) problem(`clientTimeoutMs (${c.clientTimeoutMs}) must exceed heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
+  });
+
 export function validateCoordinatorConfig(c: CoordinatorConfig): void {
-  const int = (key: keyof CoordinatorConfig, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const v = c[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`${key} must be an integer in [${min}, ${max}], got ${String(v)}`);
-  };
-  validateRun(c);
-  validateRunContract(c.contract);
-  int('port', 0, 65535);
-  int('minClients', 1);
-  int('waitClients', 1);
-  int('roundTimeoutMs', 100);
-  int('heartbeatIntervalMs', 10);
-  int('clientTimeoutMs', 10);
-  int('disconnectGraceMs', 0);
-  int('chunkSize', 1024, 64 * 1024 * 1024);
-  int('maxConcurrentUploads', 1);
-  int('uploadIdleTimeoutMs', 10);
-  int('keepCheckpoints', 1);
-  if (!AGGREGATION_RULES.includes(c.aggregation)) throw new Error(`aggregation must be one of ${AGGREGATION_RULES.join(', ')}, got ${c.aggregation}`);
-  if (!(c.trimFraction >= 0 && c.trimFraction < 0.5)) throw new Error(`trimFraction must be in [0, 0.5), got ${c.trimFraction}`);
-  if (c.deltaClipNorm !== undefined && !(c.deltaClipNorm > 0 && Number.isFinite(c.deltaClipNorm))) throw new Error(`deltaClipNorm must be > 0, got ${c.deltaClipNorm}`);
-  if (c.dpNoiseMultiplier !== undefined) {
-    if (!(c.dpNoiseMultiplier > 0 && Number.isFinite(c.dpNoiseMultiplier))) throw new Error(`dpNoiseMultiplier must be > 0, got ${c.dpNoiseMultiplier}`);
-    if (c.deltaClipNorm === undefined) throw new Error('differential privacy needs deltaClipNorm: the noise is calibrated to the clipped delta norm');
-    if (c.aggregation !== 'mean') throw new Error(`differential privacy is only accounted for the mean, not ${c.aggregation}`);
-  }
-  if (!(c.dpDelta > 0 && c.dpDelta < 1)) throw new Error(`dpDelta must be in (0, 1), got ${c.dpDelta}`);
-  if (c.adminPort !== undefined) int('adminPort', 0, 65535);
-  if (c.adminToken !== undefined && c.clientCredential !== undefined && c.adminToken === c.clientCredential) {
-    throw new Error('the admin token must differ from the client credential');
-  }
-  if (!(c.participation > 0 && c.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${c.participation}`);
-  if (c.clientTimeoutMs <= c.heartbeatIntervalMs) throw new Error(`clientTimeoutMs (${c.clientTimeoutMs}) must exceed heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
+  assertValid(coordinatorConfigSchema, c);
 }

@@ -13,3 +13,4 @@ export * from './atomic-file';
 export * from './run-spec';
 export * from './model-descriptor';
 export * from './units';
+export * from './validation';

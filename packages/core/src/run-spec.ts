@@ -2,9 +2,12 @@
  * The settings every client of a run trains with, declared once: each field's
  * default, range, flag and meaning. The simulation's and the coordinator's
  * configs extend RunSpec, the wire's RunSettings carries it, and the command
- * line's flags, their help and their reader are generated from RUN_FIELDS,
- * so a new setting is one entry here (plus what reads it).
+ * line's flags, their help and their reader, and the zod schema every
+ * config checks them with, are generated from RUN_FIELDS, so a new setting
+ * is one entry here (plus what reads it).
  */
+import { z } from 'zod';
+import { assertValid, integerIn, numberWhere, oneOf } from './validation';
 
 interface FieldBase {
   /** The command-line flag (`--<flag>`). */
@@ -64,25 +67,42 @@ export const RUN_FIELD_NAMES = Object.keys(RUN_FIELDS) as RunFieldName[];
 /** Every field at its default (the paper's SGD, rank 8, d = 500, 10 rounds). */
 export const DEFAULT_RUN: RunSpec = Object.fromEntries(RUN_FIELD_NAMES.map((k) => [k, RUN_FIELDS[k].default])) as unknown as RunSpec;
 
+/**
+ * A field's schema, from its declaration; `choices` for a choice field whose
+ * names this package does not know (the algorithm: @pfedlora/ml knows them).
+ */
+function fieldSchema(field: RunField, choices?: readonly string[]): z.ZodType<string | number> {
+  if (field.kind === 'choice') return oneOf(choices ?? field.choices);
+  if (field.kind === 'int') return integerIn(field.min, field.max);
+  return numberWhere(field.check, field.expected);
+}
+
+/** Each run field's schema, typed as the field's value. */
+export type RunSpecShape = { readonly [K in RunFieldName]: z.ZodType<RunSpec[K]> };
+
+/** The run's fields as zod schemas, to spread into a config's schema (with runSpecChecks as its cross-field check). */
+export function runSpecShape(choices: Partial<Record<RunFieldName, readonly string[]>> = {}): RunSpecShape {
+  // fieldSchema gives a choice field a string schema and the others a number schema, as RunSpec types them.
+  return Object.fromEntries(RUN_FIELD_NAMES.map((name) => [name, fieldSchema(RUN_FIELDS[name], choices[name])])) as unknown as RunSpecShape;
+}
+
+/** What no single field can say: the rank must fit in d. */
+export function runSpecChecks(spec: Pick<RunSpec, 'rank' | 'representationDim'>, ctx: z.RefinementCtx): void {
+  if (spec.rank > spec.representationDim) ctx.addIssue({ code: 'custom', message: `rank ${spec.rank} exceeds the representation width d = ${spec.representationDim}` });
+}
+
+/** The run's settings: every declared field in its range, and the rank within d. */
+export const runSpecSchema = z.object(runSpecShape()).superRefine(runSpecChecks);
+
 /** A field's value, or the problem with it (for the flags' and the configs' messages). */
 export function checkRunField(name: RunFieldName, value: unknown): string | undefined {
-  const field: RunField = RUN_FIELDS[name];
-  if (field.kind === 'choice') {
-    if (typeof value !== 'string' || value === '') return `must be a non-empty string, got ${String(value)}`;
-    return field.choices.length && !field.choices.includes(value) ? `must be one of ${field.choices.join(', ')}, got "${value}"` : undefined;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a number, got ${String(value)}`;
-  if (field.kind === 'int') return Number.isInteger(value) && value >= field.min && value <= field.max ? undefined : `must be an integer in [${field.min}, ${field.max}], got ${value}`;
-  return field.check(value) ? undefined : `must be ${field.expected}, got ${value}`;
+  const result = fieldSchema(RUN_FIELDS[name]).safeParse(value);
+  return result.success ? undefined : result.error.issues[0]!.message;
 }
 
 /** Throws naming the first field out of range; rank must also fit in d. */
 export function validateRunSpec(spec: RunSpec): void {
-  for (const name of RUN_FIELD_NAMES) {
-    const problem = checkRunField(name, spec[name]);
-    if (problem) throw new Error(`${name} ${problem}`);
-  }
-  if (spec.rank > spec.representationDim) throw new Error(`rank ${spec.rank} exceeds the representation width d = ${spec.representationDim}`);
+  assertValid(runSpecSchema, spec);
 }
 
 /** The declared fields of a larger object (a config), nothing else. */

@@ -4,15 +4,19 @@
  * adapter shares exist) and the local training schedule a client gets. The
  * coordinator, the daemon and the simulation share them.
  */
-import { validateRunSpec, type RunSpec } from '@pfedlora/core';
-import { assertAdapterShare } from './adapter-spec';
+import { z } from 'zod';
+import { assertValid, runSpecChecks, runSpecShape, type RunSpec } from '@pfedlora/core';
+import { ADAPTER_SHARES } from './adapter-spec';
 import { ALGORITHM_NAMES, type LocalTrainingConfig } from './algorithms/algorithm';
 
-/** The run spec's checks, and those only this package can make (the algorithm, the adapter share). */
+/** The run's fields as zod schemas with the names only this package knows (algorithms, adapter shares): a config's schema spreads them. */
+export const runShape = runSpecShape({ algorithm: ALGORITHM_NAMES, adapterShare: ADAPTER_SHARES });
+
+/** The run's settings as this package checks them (with runSpecChecks: the rank within d). */
+export const runSchema = z.object(runShape).superRefine(runSpecChecks);
+
 export function validateRun(spec: RunSpec): void {
-  validateRunSpec(spec);
-  if (!(ALGORITHM_NAMES as readonly string[]).includes(spec.algorithm)) throw new Error(`algorithm must be one of ${ALGORITHM_NAMES.join(', ')}, got ${spec.algorithm}`);
-  assertAdapterShare(spec.adapterShare);
+  assertValid(runSchema, spec);
 }
 
 export function trainingConfigOf(config: RunSpec): LocalTrainingConfig {

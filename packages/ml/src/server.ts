@@ -31,7 +31,7 @@ export { fmlServer } from './algorithms/fml/server';
 export { createFedKdServer, fedkdServer } from './algorithms/fedkd/server';
 export { createFedGhServer, fedghServer, FEDGH_DEFAULTS, type FedGhOptions } from './algorithms/fedgh/server';
 export { FEDKD_DEFAULTS, type FedKdOptions } from './algorithms/fedkd/codec';
-export { trainingConfigOf, validateRun } from './run';
+export { runSchema, runShape, trainingConfigOf, validateRun } from './run';
 export * from './adapter-spec';
 export * from './zoo-spec';
 export { DATASET_NAMES, benchmarkClassNames, indexClassNames, isDatasetName, type DatasetName } from './data/dataset';

@@ -5,14 +5,21 @@
  * order), so two algorithms compared with the same seed see the same clients,
  * models and data.
  */
+import { z } from 'zod';
 import {
+  assertValid,
   createRng,
   DEFAULT_RUN,
   deriveSeed,
   type RunSpec,
   dirichletPartition,
   encodedSizeOf,
+  integerIn,
   labelSkewPartition,
+  listOf,
+  numberWhere,
+  runSpecChecks,
+  text,
   shuffleInPlace,
   type ClientPartition,
   type NamedTensor,
@@ -25,9 +32,9 @@ import { DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter-spec';
 import { defaultModelKind, type InputShape } from './zoo';
 import { loadModelFile, parseModelChoice, zooSource, type ModelSource } from './model-source';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
-import { trainingConfigOf, validateRun } from './run';
+import { runShape, trainingConfigOf } from './run';
 
-export { trainingConfigOf, validateRun } from './run';
+export { runSchema, runShape, trainingConfigOf, validateRun } from './run';
 
 export type PartitionKind = 'label-skew' | 'dirichlet';
 
@@ -139,23 +146,31 @@ export interface SimulationHooks {
   onRound?(record: RoundRecord): void;
 }
 
+/** A model choice of `models`: a zoo name or a model.json path. */
+const modelChoiceSchema = text().superRefine((choice, ctx) => {
+  try {
+    parseModelChoice(choice);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `must be a zoo model or a model.json path: ${(error as Error).message}` });
+  }
+});
+
+/** The simulation's settings as it checks them: the run's, the clients', the partition's and the schedule's. */
+export const simulationConfigSchema = z
+  .object({
+    ...runShape,
+    clients: integerIn(1),
+    classesPerClient: integerIn(1),
+    models: listOf(modelChoiceSchema, 'zoo models or model.json paths'),
+    participation: numberWhere((n) => n > 0 && n <= 1, 'in (0, 1]'),
+    dirichletAlpha: numberWhere((n) => n > 0, '> 0'),
+    workers: z.union([z.literal('auto'), integerIn(0)], { error: (issue) => `must be 'auto' or an integer >= 0, got ${String(issue.input)}` }),
+    maxTrainSamples: integerIn(0),
+  })
+  .superRefine(runSpecChecks);
+
 export function validateSimulationConfig(config: SimulationConfig): void {
-  validateRun(config);
-  const positiveInt = (key: keyof SimulationConfig) => {
-    const v = config[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${key} must be a positive integer, got ${String(v)}`);
-  };
-  positiveInt('clients');
-  positiveInt('classesPerClient');
-  for (const m of config.models) parseModelChoice(m);
-  if (!(config.participation > 0 && config.participation <= 1)) throw new Error(`participation must be in (0, 1], got ${config.participation}`);
-  if (!(config.dirichletAlpha > 0)) throw new Error(`dirichlet alpha must be > 0, got ${config.dirichletAlpha}`);
-  if (config.workers !== 'auto' && !(Number.isInteger(config.workers) && config.workers >= 0)) {
-    throw new Error(`workers must be 'auto' or an integer >= 0, got ${String(config.workers)}`);
-  }
-  if (!(Number.isInteger(config.maxTrainSamples) && config.maxTrainSamples >= 0)) {
-    throw new Error(`maxTrainSamples must be an integer >= 0, got ${config.maxTrainSamples}`);
-  }
+  assertValid(simulationConfigSchema, config);
 }
 
 /** The clients sampled in a round: a seeded choice of ceil(participation * N), at least 1, sorted. */

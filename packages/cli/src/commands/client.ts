@@ -1,7 +1,8 @@
 /** `pfedlora client`: the long-running client daemon. */
 import { hostname } from 'node:os';
-import { certificateIdentity, ClientDaemon, ClientRefusedError, DEFAULT_CLIENT, type ClientDaemonConfig, type ClientModelSource } from '@pfedlora/client';
+import { certificateIdentity, ClientDaemon, ClientRefusedError, DEFAULT_CLIENT, isCoordinatorAddress, type ClientDaemonConfig, type ClientModelSource } from '@pfedlora/client';
 import { defaultModelKind, zooSource, type DataSource } from '@pfedlora/ml';
+import { CLIENT_ID_PATTERN } from '@pfedlora/protocol';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
@@ -64,8 +65,6 @@ function clientModelFlags(flags: ParsedFlags, source: DataSource | undefined, sh
   }
 }
 
-const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
 /** The client id a certificate names: with TLS the identity comes from the certificate, so --client-id may be left out. */
 function certifiedClientId(certFile: string): string {
   let identity;
@@ -84,10 +83,10 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
   const shard = shardText === undefined ? undefined : parseShard(shardText);
   const tls = clientTlsFromFlags(flags);
   const clientId = stringFlag(flags, 'client-id') ?? (tls ? certifiedClientId(tls.certFile) : undefined) ?? (shard ? `client-${shard.index}` : hostname());
-  if (!CLIENT_ID.test(clientId)) throw new FlagError('client-id', `"${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
+  if (!CLIENT_ID_PATTERN.test(clientId)) throw new FlagError('client-id', `"${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
   const model = clientModelFlags(flags, data.source, shard?.index ?? 0);
   const coordinatorAddress = stringFlag(flags, 'coordinator') ?? process.env['PFEDLORA_COORDINATOR'] ?? DEFAULT_CLIENT.coordinator;
-  if (!/^[^:\s]+:\d+$/.test(coordinatorAddress) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(coordinatorAddress)) {
+  if (!isCoordinatorAddress(coordinatorAddress)) {
     throw new FlagError('coordinator', `expects HOST:PORT, got "${coordinatorAddress}"`);
   }
   // Read whether or not --shard is given, so a bad value is never passed over in silence.
