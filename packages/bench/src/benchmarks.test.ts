@@ -3,7 +3,7 @@
  * reports with positive, finite figures, progress goes to the callback, and
  * nothing is written to stdout (a program's own output stays its own).
  */
-import { DEFAULT_AGGREGATE, DEFAULT_OVERHEAD, DEFAULT_TRANSPORT, runAggregateBench, runOverheadBench, runTransportBench } from './index';
+import { DEFAULT_AGGREGATE, DEFAULT_OVERHEAD, DEFAULT_TRANSPORT, runAggregateBench, runOverheadBench, runTrainBench, runTransportBench } from './index';
 
 jest.setTimeout(60_000);
 
@@ -39,6 +39,20 @@ describe('the benchmarks as a library', () => {
     expect(report.benchmark).toBe('aggregate');
     const [c] = report.cases;
     [c!.memcpyGBps, c!.addGBps, c!.streamGBps, c!.uploadPathGBps].forEach(positive);
+  });
+
+  test('train: a table model on two backends, the ratio between them from the same run', async () => {
+    const seen: string[] = [];
+    const report = await runTrainBench({ models: ['mlp1'], inputs: [[16]], batches: [8], backends: ['wasm', 'cpu'], steps: 2, cpuSteps: 1, onResult: (r) => seen.push(r.backend) });
+    expect(seen).toEqual(['wasm', 'cpu']);
+    expect(report.results.map((r) => [r.model, r.input, r.batch, r.backend])).toEqual([
+      ['mlp1', '16', 8, 'wasm'],
+      ['mlp1', '16', 8, 'cpu'],
+    ]);
+    const [wasm, cpu] = report.results;
+    expect(report.ratios).toEqual([{ model: 'mlp1', input: '16', batch: 8, backend: 'wasm', over: 'cpu', ratio: wasm!.samplesPerSec / cpu!.samplesPerSec }]);
+    positive(report.ratios[0]!.ratio);
+    expect(report.fileVsZoo).toEqual([]);
   });
 
   test('overhead: every round reported by every client', async () => {

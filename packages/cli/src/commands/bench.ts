@@ -1,6 +1,7 @@
-/** `pfedlora bench train`: training throughput per model, input, batch and backend. */
+/** `pfedlora bench`: the benchmarks' dispatcher, and `bench train`'s flags and table (@pfedlora/bench runs it). */
 import { basename, dirname } from 'node:path';
-import { buildLayersNetwork, CNN_KINDS, benchmarkTrainCase, parseInputShape, parseModelKind, readLayersArtifacts, zooBenchCase, type BackendName, type InputShape, type TrainBenchCase, type TrainBenchResult } from '@pfedlora/ml';
+import { runTrainBench } from '@pfedlora/bench';
+import { CNN_KINDS, parseInputShape, parseModelKind, readLayersArtifacts, type BackendName, type InputShape } from '@pfedlora/ml';
 import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { UsageError } from '../errors';
 import { table } from '../format';
@@ -17,14 +18,6 @@ const TRAIN_FLAGS: FlagSpecs = {
   json: { type: 'boolean', help: 'print one JSON object' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
-
-export interface TrainBenchReport {
-  readonly results: TrainBenchResult[];
-  /** samples/s of each backend over the last listed backend, per model/input/batch. */
-  readonly ratios: Array<{ model: string; input: string; batch: number; backend: string; over: string; ratio: number }>;
-  /** samples/s of --model-file over each zoo model, same backend, input and batch. */
-  readonly fileVsZoo: Array<{ file: string; zoo: string; input: string; batch: number; backend: string; ratio: number }>;
-}
 
 function parseInput(text: string): InputShape {
   try {
@@ -60,36 +53,20 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
   const steps = intFlag(flags, 'steps', 20, 1);
   const cpuSteps = intFlag(flags, 'cpu-steps', 1, 1);
   const json = boolFlag(flags, 'json');
-  const results: TrainBenchResult[] = [];
-  const fileLabel = modelFile === undefined ? '' : `${basename(dirname(modelFile))}/${basename(modelFile)}`;
-  const run = async (c: TrainBenchCase) => {
-    const r = await benchmarkTrainCase(c);
-    results.push(r);
-    if (!json) process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s\n`);
-  };
-  for (const backend of backends) {
-    for (const batch of batches) {
-      const timing = { batch, backend, steps: backend === 'cpu' ? cpuSteps : steps };
-      // Zoo and file model alternate within a backend and batch, so drift on a busy machine hits both.
-      for (const model of models) for (const input of inputs) await run(zooBenchCase(model, input, timing));
-      if (artifacts) await run({ model: fileLabel, create: () => buildLayersNetwork(artifacts, { ...(layer === undefined ? {} : { representationLayer: layer }), seed: 1 }), ...timing });
-    }
-  }
+  const report = await runTrainBench({
+    models,
+    inputs,
+    batches,
+    backends,
+    steps,
+    cpuSteps,
+    ...(modelFile === undefined || artifacts === undefined
+      ? {}
+      : { modelFile: { label: `${basename(dirname(modelFile))}/${basename(modelFile)}`, artifacts, ...(layer === undefined ? {} : { representationLayer: layer }) } }),
+    ...(json ? {} : { onResult: (r) => process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s\n`) }),
+  });
+  const { results, ratios, fileVsZoo } = report;
   const reference = backends[backends.length - 1]!;
-  const ratios: TrainBenchReport['ratios'] = [];
-  for (const r of results) {
-    if (r.backend === reference) continue;
-    const base = results.find((b) => b.backend === reference && b.model === r.model && b.input === r.input && b.batch === r.batch);
-    if (base) ratios.push({ model: r.model, input: r.input, batch: r.batch, backend: r.backend, over: reference, ratio: r.samplesPerSec / base.samplesPerSec });
-  }
-  // The model file against each zoo model on the same engine, input and batch (same run): its ratio to the zoo.
-  const fileVsZoo: TrainBenchReport['fileVsZoo'] = [];
-  for (const r of results.filter((x) => x.model === fileLabel && artifacts)) {
-    for (const z of results.filter((x) => x.model !== fileLabel && x.backend === r.backend && x.input === r.input && x.batch === r.batch)) {
-      fileVsZoo.push({ file: r.model, zoo: z.model, input: r.input, batch: r.batch, backend: r.backend, ratio: r.samplesPerSec / z.samplesPerSec });
-    }
-  }
-  const report: TrainBenchReport = { results, ratios, fileVsZoo };
   if (json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;
