@@ -1,4 +1,4 @@
-/** `pfedlora certs init|issue|revoke`: the federation's certificates (docs/security.md). */
+/** `pfedlora certs init|issue|revoke`: the flags and output over @pfedlora/certs, the federation's certificate authority (docs/security.md). */
 import { boolFlag, helpText, intFlag, parseActionCommand, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { UsageError } from '../errors';
 import {

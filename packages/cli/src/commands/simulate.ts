@@ -1,5 +1,6 @@
 /** `pfedlora simulate`: an in-process federation for research. */
 import { join } from 'node:path';
+import { formatBytes, formatCount, formatPercent } from '@pfedlora/core';
 import {
   DEFAULT_SIMULATION,
   runSimulation,
@@ -8,7 +9,6 @@ import {
   type SimulationConfig,
 } from '@pfedlora/ml';
 import { writeSimulationOutputs } from '@pfedlora/report';
-import { formatBytes, formatCount, formatPercent } from '@pfedlora/core';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { table } from '../format';
 import { createProgressBar } from '../progress';
