@@ -14,7 +14,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import type { CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
 import { testCoordinatorConfig } from '../test/config';
-import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
+import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
 jest.setTimeout(30_000);
 
