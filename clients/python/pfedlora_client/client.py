@@ -181,11 +181,16 @@ class Daemon:
                     return EXIT_REFUSED
                 except grpc.RpcError as e:
                     code = _code(e)
-                    if code not in TRANSIENT and code != grpc.StatusCode.NOT_FOUND:
+                    if code == grpc.StatusCode.ALREADY_EXISTS:
+                        # Another session holds this client id and this process lacks its resume token (a
+                        # restart): it is dropped once it is gone; a second process with this id keeps failing here.
+                        self.log.warn("another session of this client id is connected; will retry", error=_details(e), attempt=attempt)
+                    elif code not in TRANSIENT and code != grpc.StatusCode.NOT_FOUND:
                         self.log.error("refused by the coordinator", code=code.name if code else None, error=_details(e))
                         self.end_reason = "refused"
                         return EXIT_REFUSED
-                    self.log.warn("coordinator unreachable; will retry", code=code.name if code else None, error=_details(e), attempt=attempt)
+                    else:
+                        self.log.warn("coordinator unreachable; will retry", code=code.name if code else None, error=_details(e), attempt=attempt)
                 if self.finished is not None or self.stop.is_set():
                     break
                 if self.config.give_up_after_ms > 0 and (time.monotonic() - last_contact) * 1000 > self.config.give_up_after_ms:
@@ -282,6 +287,9 @@ class Daemon:
             credential=self.config.credential,
             model=pb.ModelDescriptor(**d),
             class_names=self.prepared.class_names,
+            # The last session's token: a rejoin takes its own session over even while the coordinator
+            # still counts it as connected (docs/protocol.md, "Join rules").
+            resume_token=self.session.resume_token if self.session is not None else "",
         )
         response = self.stub.Join(request, timeout=15)
         if not response.session_id or response.chunk_size < 1 or response.heartbeat_interval_ms < 1:

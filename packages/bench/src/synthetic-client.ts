@@ -16,20 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { clientChannelOptions, uploadUpdate } from '@pfedlora/client';
 import { ChunkStreamVerifier, createRng, encodeTensors, sha256Hex, sizeOfShape, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
-import {
-  joinRequestToProto,
-  joinResponseFromProto,
-  loadFederationProto,
-  PROTOCOL_VERSION,
-  serverEventFromProto,
-  type DataShape,
-  type FederationClient,
-  type JoinAccepted,
-  type JoinResponse__Output,
-  type PayloadChunk__Output,
-  type ServerEvent__Output,
-  type TrainTaskInfo,
-} from '@pfedlora/protocol';
+import { FederationConnection, PROTOCOL_VERSION, type DataShape, type EventStream, type JoinAccepted, type TrainTaskInfo } from '@pfedlora/protocol';
 import { indexClassNames, REPRESENTATION_DIM } from '@pfedlora/ml';
 import { loadDelta } from './load-check';
 import { RawClient } from './raw-grpc';
@@ -75,9 +62,9 @@ export interface SyntheticClientOptions {
 }
 
 export class SyntheticClient {
-  private readonly client: FederationClient;
+  private readonly client: FederationConnection;
   private session: JoinAccepted | undefined;
-  private stream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
+  private stream: EventStream | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly queue: TrainTaskInfo[] = [];
   private waiter: ((task: TrainTaskInfo | undefined) => void) | undefined;
@@ -87,12 +74,11 @@ export class SyntheticClient {
   state = 'idle';
 
   constructor(readonly options: SyntheticClientOptions) {
-    const proto = loadFederationProto();
     // A connection of its own, as a separate daemon process would have.
-    this.client = new proto.pfedlora.v1.Federation(options.address, grpc.credentials.createInsecure(), {
+    this.client = new FederationConnection(options.address, grpc.credentials.createInsecure(), {
       ...clientChannelOptions(),
       'grpc.use_local_subchannel_pool': 1,
-    }) as unknown as FederationClient;
+    });
   }
 
   get chunkSize(): number {
@@ -107,34 +93,23 @@ export class SyntheticClient {
   /** Join, then hold the Subscribe stream and heartbeat. */
   async connect(): Promise<void> {
     const o = this.options;
-    const request = joinRequestToProto({
-      clientId: o.clientId,
-      model: syntheticModel(o.data),
-      classNames: indexClassNames(o.data.numClasses), // the bench contract's classes (benchContract)
-      numSamples: o.numSamples,
-      backend: 'synthetic',
-      protocolVersion: PROTOCOL_VERSION,
-      credential: '',
-    });
-    const response = await new Promise<JoinResponse__Output>((resolve, reject) =>
-      this.client.Join(request, { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, r?: JoinResponse__Output) => (error || !r ? reject(error ?? new Error('empty Join response')) : resolve(r))),
-    );
-    const session = joinResponseFromProto(response);
+    // classNames: the bench contract's classes (benchContract).
+    const join = { clientId: o.clientId, model: syntheticModel(o.data), classNames: indexClassNames(o.data.numClasses), numSamples: o.numSamples, backend: 'synthetic', protocolVersion: PROTOCOL_VERSION, credential: '' };
+    const session = await this.client.join(join, 30_000);
     this.session = session;
-    const stream = this.client.Subscribe({ session_id: session.sessionId });
-    this.stream = stream;
-    stream.on('data', (message: ServerEvent__Output) => {
-      const event = serverEventFromProto(message);
-      if (event.kind === 'train') this.deliver(event.task);
-      else if (event.kind === 'finished') this.end();
+    this.stream = this.client.subscribe(session.sessionId, {
+      event: (event) => {
+        if (event.kind === 'train') this.deliver(event.task);
+        else if (event.kind === 'finished') this.end();
+      },
+      malformed: (error) => this.fail(new Error(`${o.clientId}: bad event: ${error.message}`)),
+      closed: (error) => {
+        if (!error || error.code === grpc.status.CANCELLED) this.end();
+        else this.fail(new Error(`${o.clientId}: Subscribe stream failed: ${error.message}`));
+      },
     });
-    stream.on('error', (error: grpc.ServiceError) => {
-      if (error.code === grpc.status.CANCELLED) this.end();
-      else this.fail(new Error(`${o.clientId}: Subscribe stream failed: ${error.message}`));
-    });
-    stream.on('end', () => this.end());
     this.heartbeatTimer = setInterval(() => {
-      this.client.Heartbeat({ session_id: session.sessionId, state: this.state, round: 0 }, { deadline: Date.now() + 5_000 }, () => undefined);
+      this.client.heartbeat({ sessionId: session.sessionId, state: this.state, round: 0 }, 5_000).catch(() => undefined);
     }, session.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
   }
@@ -180,38 +155,19 @@ export class SyntheticClient {
     const session = this.joined();
     const payload = task.global;
     this.state = 'downloading';
-    return new Promise((resolve, reject) => {
-      const verifier = this.options.verify ? new ChunkStreamVerifier({ totalBytes: payload.totalBytes, sha256: payload.sha256, maxBytes: payload.totalBytes }) : undefined;
-      let received = 0;
-      let failed = false;
-      const call = this.client.Download({ session_id: session.sessionId, sha256: payload.sha256, offset: 0 });
-      call.on('data', (chunk: PayloadChunk__Output) => {
-        if (failed) return;
-        try {
-          if (chunk.total_bytes !== payload.totalBytes) throw new Error(`download of ${payload.sha256}: ${chunk.total_bytes} bytes, the task said ${payload.totalBytes}`);
-          verifier?.push(chunk.offset, chunk.data);
-          received += chunk.data.length;
-        } catch (error) {
-          failed = true;
-          call.cancel();
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
+    const verifier = this.options.verify ? new ChunkStreamVerifier({ totalBytes: payload.totalBytes, sha256: payload.sha256, maxBytes: payload.totalBytes }) : undefined;
+    let received = 0;
+    return this.client
+      .download({ sessionId: session.sessionId, sha256: payload.sha256, offset: 0 }, (chunk) => {
+        if (chunk.totalBytes !== payload.totalBytes) throw new Error(`download of ${payload.sha256}: ${chunk.totalBytes} bytes, the task said ${payload.totalBytes}`);
+        verifier?.push(chunk.offset, chunk.data);
+        received += chunk.data.length;
+      })
+      .then(() => {
+        if (received !== payload.totalBytes) throw new Error(`download ended after ${received} of ${payload.totalBytes} bytes`);
+        verifier?.finish();
+        return received;
       });
-      call.on('error', (error: Error) => {
-        if (!failed) reject(error);
-        failed = true;
-      });
-      call.on('end', () => {
-        if (failed) return;
-        try {
-          if (received !== payload.totalBytes) throw new Error(`download ended after ${received} of ${payload.totalBytes} bytes`);
-          verifier?.finish();
-          resolve(received);
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
   }
 
   /** Uploads `update` as this task's result (trainSeconds 0: nothing was trained). */

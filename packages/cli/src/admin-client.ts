@@ -5,27 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import {
-  clientInfoFromProto,
-  connectFailureOf,
-  loadAdminProto,
-  runStatusFromProto,
-  type AdminClient,
-  type ClientInfoRecord,
-  type ConnectFailure,
-  type ListClientsResponse__Output,
-  type RunOverrides,
-  type RunStatus__Output,
-  type RunStatusInfo,
-} from '@pfedlora/protocol';
+import { AdminChannel, connectFailureOf, type ClientInfoRecord, type ConnectFailure, type RunOverrides, type RunStatusInfo } from '@pfedlora/protocol';
 import { CliError, EXIT } from './errors';
 
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:7071';
 
 export interface AdminConnection {
   readonly address: string;
-  readonly client: AdminClient;
-  readonly metadata: grpc.Metadata;
+  readonly channel: AdminChannel;
   /** The TLS files it connects with; undefined: plaintext. */
   readonly tls: AdminTlsFiles | undefined;
   close(): void;
@@ -55,10 +42,10 @@ function adminCredentials(tls: AdminTlsFiles | undefined): grpc.ChannelCredentia
 
 /** `tls` undefined: plaintext (the operator commands allow that only with --insecure). */
 export function connectAdmin(address: string, token: string | undefined, tls?: AdminTlsFiles): AdminConnection {
-  const client = new (loadAdminProto().pfedlora.v1.Admin)(address, adminCredentials(tls)) as unknown as AdminClient;
   const metadata = new grpc.Metadata();
   if (token) metadata.set('authorization', `Bearer ${token}`);
-  return { address, client, metadata, tls, close: () => client.close() };
+  const channel = new AdminChannel(address, adminCredentials(tls), metadata);
+  return { address, channel, tls, close: () => channel.close() };
 }
 
 const TLS_FILES = "--tls-ca ca.pem with --tls-cert admin.pem --tls-key admin-key.pem, or PFEDLORA_ADMIN_TLS_DIR set to the folder 'pfedlora certs init' wrote";
@@ -110,38 +97,21 @@ export function adminError(address: string, error: grpc.ServiceError, tls: Admin
   }
 }
 
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response?: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(conn: AdminConnection, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method.call(conn.client, request, conn.metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(adminError(conn.address, error, conn.tls)) : resolve(response!))),
-  );
+/** A call's failure as the CLI error that says what to do. */
+function call<T>(conn: AdminConnection, pending: Promise<T>): Promise<T> {
+  return pending.catch((error: grpc.ServiceError) => {
+    throw adminError(conn.address, error, conn.tls);
+  });
 }
 
 export const admin = {
-  start: (c: AdminConnection, o: RunOverrides) =>
-    call(c, c.client.StartRun as Unary<object, RunStatus__Output>, {
-      rounds: o.rounds ?? 0,
-      min_clients: o.minClients ?? 0,
-      participation: o.participation ?? 0,
-      seed: o.seed ?? 0,
-      run_id: o.runId ?? '',
-    }).then(runStatusFromProto),
-  pause: (c: AdminConnection, runId = '') => call(c, c.client.PauseRun as Unary<object, RunStatus__Output>, { run_id: runId }).then(runStatusFromProto),
-  resume: (c: AdminConnection, runId = '') => call(c, c.client.ResumeRun as Unary<object, RunStatus__Output>, { run_id: runId }).then(runStatusFromProto),
-  abort: (c: AdminConnection, runId = '', reason = '') => call(c, c.client.AbortRun as Unary<object, RunStatus__Output>, { run_id: runId, reason }).then(runStatusFromProto),
-  status: (c: AdminConnection): Promise<RunStatusInfo> => call(c, c.client.Status as Unary<object, RunStatus__Output>, {}).then(runStatusFromProto),
-  listClients: (c: AdminConnection): Promise<ClientInfoRecord[]> =>
-    call(c, c.client.ListClients as Unary<object, ListClientsResponse__Output>, {}).then((r) => r.clients.map(clientInfoFromProto)),
-  evict: (c: AdminConnection, clientId: string, reason = '') =>
-    call(c, c.client.EvictClient as Unary<object, { evicted: boolean; message: string }>, { client_id: clientId, reason }),
+  start: (c: AdminConnection, o: RunOverrides) => call(c, c.channel.startRun(o)),
+  pause: (c: AdminConnection, runId = '') => call(c, c.channel.pause({ runId })),
+  resume: (c: AdminConnection, runId = '') => call(c, c.channel.resume({ runId })),
+  abort: (c: AdminConnection, runId = '', reason = '') => call(c, c.channel.abort({ runId, reason })),
+  status: (c: AdminConnection): Promise<RunStatusInfo> => call(c, c.channel.status()),
+  listClients: (c: AdminConnection): Promise<ClientInfoRecord[]> => call(c, c.channel.listClients()),
+  evict: (c: AdminConnection, clientId: string, reason = '') => call(c, c.channel.evict({ clientId, reason })),
   /** Calls onStatus for every status the coordinator pushes until it ends or fails. */
-  watch(c: AdminConnection, onStatus: (s: RunStatusInfo) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stream = c.client.WatchStatus({}, c.metadata);
-      stream.on('data', (s: RunStatus__Output) => onStatus(runStatusFromProto(s)));
-      stream.on('error', (error: grpc.ServiceError) => (error.code === grpc.status.CANCELLED ? resolve() : reject(adminError(c.address, error, c.tls))));
-      stream.on('end', () => resolve());
-    });
-  },
+  watch: (c: AdminConnection, onStatus: (s: RunStatusInfo) => void): Promise<void> => call(c, c.channel.watch(onStatus)),
 };

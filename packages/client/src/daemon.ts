@@ -18,6 +18,8 @@ import {
   createNetwork,
   getAlgorithm,
   initEngine,
+  modelSourceLabel,
+  privateNetworkSeed,
   runFederationSetup,
   trainingConfigOf,
   TrainingCancelledError,
@@ -26,23 +28,9 @@ import {
   type FederationSetup,
   type ModelDescriptor,
   type ModelSource,
+  type PrivateNetwork,
 } from '@pfedlora/ml';
-import {
-  describeRequestToProto,
-  describeResponseFromProto,
-  joinRequestToProto,
-  joinResponseFromProto,
-  loadFederationProto,
-  PROTOCOL_VERSION,
-  serverEventFromProto,
-  type FederationClient,
-  type JoinAccepted,
-  type DescribeResponse__Output,
-  type JoinResponse__Output,
-  type RunDescription,
-  type ServerEvent__Output,
-  type TrainTaskInfo,
-} from '@pfedlora/protocol';
+import { FederationConnection, PROTOCOL_VERSION, type EventStream, type JoinAccepted, type RunDescription, type TrainTaskInfo } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import { backoffDelay, type ClientDaemonConfig } from './config';
 import { loadClientData, type ClientData } from './data';
@@ -90,12 +78,15 @@ export class ClientDaemon {
    * coordinator refused it): a task in progress stops at once, in whatever phase.
    */
   private readonly over = new AbortController();
-  private grpcClient: FederationClient | undefined;
+  private connection: FederationConnection | undefined;
   private session: JoinAccepted | undefined;
   private learner: AlgorithmClient | undefined;
   private data: ClientData | undefined;
   private engine: EngineInfo | undefined;
   private model: ModelSource | undefined;
+  /** Built for the run's contract before joining; the learner takes it over (createLearner). */
+  private network: PrivateNetwork | undefined;
+  /** What the private model declares at Join. */
   private descriptor: ModelDescriptor | undefined;
   /** The run the learner was built for (Describe). */
   private run_: RunDescription | undefined;
@@ -108,7 +99,7 @@ export class ClientDaemon {
   private trainedRound = 0;
   private readonly states: PrivateStateStore;
   private finished: { runId: string; reason: string; aborted: boolean } | undefined;
-  private activeStream: grpc.ClientReadableStream<ServerEvent__Output> | undefined;
+  private activeStream: EventStream | undefined;
   /** Consecutive connection failures that TLS explains. */
   private tlsFailures = 0;
 
@@ -136,8 +127,7 @@ export class ClientDaemon {
     this.model = await resolveModelSource(this.config.model).catch((error: Error) => {
       throw new ClientRefusedError(`model ${clientModelLabel(this.config.model)}: ${error.message}`);
     });
-    const proto = loadFederationProto();
-    this.grpcClient = new proto.pfedlora.v1.Federation(this.config.coordinator, credentials, clientChannelOptions()) as unknown as FederationClient;
+    this.connection = new FederationConnection(this.config.coordinator, credentials, clientChannelOptions());
     let attempt = 0;
     let lastContact = Date.now();
     try {
@@ -156,17 +146,23 @@ export class ClientDaemon {
             this.log.error('cannot join this run', { error: error.message });
             throw error;
           }
-          if (!isTransient(error) && !isNotFound(error)) {
+          if (isAlreadyExists(error)) {
+            // Another session holds this client id and this process lacks its resume token (a restart):
+            // the coordinator drops that session once it is gone; a second process with this id keeps failing here.
+            this.log.warn('another session of this client id is connected; will retry', { error: grpcDetails(error), attempt });
+          } else if (!isTransient(error) && !isNotFound(error)) {
             // A refusal (wrong identity, revoked, evicted, bad credential, contract): retrying cannot change it.
             this.log.error('refused by the coordinator', { error: (error as Error).message });
             throw new ClientRefusedError(`refused by the coordinator: ${grpcDetails(error)}`);
           }
           // A failure TLS explains (transport mismatch, a certificate refused either way) is still retried, since the
           // operator may fix a certificate, but logged as an error with what to check; --give-up-after still applies.
-          const tls = diagnoseConnectFailure(error, this.config.coordinator, this.config.tls);
-          this.tlsFailures = tls ? (attempt === 0 ? 1 : this.tlsFailures + 1) : 0;
-          if (tls) this.log.error('TLS failure with the coordinator; will retry', { problem: tls.kind, reason: tls.reason, hint: tls.hint, consecutive: this.tlsFailures, attempt, error: (error as Error).message });
-          else this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
+          else {
+            const tls = diagnoseConnectFailure(error, this.config.coordinator, this.config.tls);
+            this.tlsFailures = tls ? (attempt === 0 ? 1 : this.tlsFailures + 1) : 0;
+            if (tls) this.log.error('TLS failure with the coordinator; will retry', { problem: tls.kind, reason: tls.reason, hint: tls.hint, consecutive: this.tlsFailures, attempt, error: (error as Error).message });
+            else this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
+          }
         }
         this.metrics?.disconnected();
         if (this.finished || this.stop.signal.aborted) break;
@@ -184,7 +180,8 @@ export class ClientDaemon {
       // Refused or failed with a task in progress: stop it, and let it end before its model is disposed.
       this.over.abort();
       await this.working;
-      this.grpcClient.close();
+      this.connection.close();
+      this.network?.dispose();
       this.learner?.dispose();
     }
   }
@@ -216,19 +213,7 @@ export class ClientDaemon {
 
   /** The run's contract and settings, before joining. */
   private describe(): Promise<RunDescription> {
-    const request = describeRequestToProto({ clientId: this.config.clientId, protocolVersion: PROTOCOL_VERSION, credential: this.config.credential ?? '' });
-    return new Promise((resolve, reject) =>
-      this.grpcClient!.Describe(request, { deadline: Date.now() + 15_000 }, (error: grpc.ServiceError | null, response?: DescribeResponse__Output) => {
-        if (error) reject(error);
-        else {
-          try {
-            resolve(describeResponseFromProto(response!));
-          } catch (e) {
-            reject(e);
-          }
-        }
-      }),
-    );
+    return this.connection!.describe({ clientId: this.config.clientId, protocolVersion: PROTOCOL_VERSION, credential: this.config.credential ?? '' }, 15_000);
   }
 
   /**
@@ -238,12 +223,13 @@ export class ClientDaemon {
    */
   private async prepare(run: RunDescription): Promise<void> {
     const federation = runFederationSetup(run.settings);
-    this.descriptor = this.describeModel(federation);
+    const network = this.buildNetwork(run, federation);
+    this.descriptor = network.descriptor;
     try {
       this.data = await loadClientData({
         source: this.config.data,
         classNames: federation.classNames,
-        inputShape: this.descriptor.inputShape,
+        inputShape: network.descriptor.inputShape,
         ...(this.config.shard ? { shard: this.config.shard } : {}),
         maxTrainSamples: this.config.maxTrainSamples,
       });
@@ -254,9 +240,9 @@ export class ClientDaemon {
     this.log.info('client ready', {
       runId: run.runId,
       backend: this.engine!.backend,
-      model: this.descriptor.name,
-      family: this.descriptor.family,
-      parameters: this.descriptor.parameterCount,
+      model: network.descriptor.name,
+      family: network.descriptor.family,
+      parameters: network.descriptor.parameterCount,
       trainSamples: this.data.train.count,
       testSamples: this.data.test.count,
       classes: this.data.classNames,
@@ -265,44 +251,44 @@ export class ClientDaemon {
     this.ensureLearner(run, federation);
   }
 
-  /** The model's descriptor for this run, checked against its contract (a throwaway build: the learner builds its own). */
-  private describeModel(federation: FederationSetup): ModelDescriptor {
-    let network;
+  /**
+   * The private network, built once for the run's contract (a model that does not meet it
+   * refuses here) with the seed the learner would build it with: its descriptor decides how
+   * the data loads, and the learner takes this network over instead of building another.
+   */
+  private buildNetwork(run: RunDescription, federation: FederationSetup): PrivateNetwork {
+    this.network?.dispose();
     try {
-      network = createNetwork(this.model!, federation, 0);
+      this.network = createNetwork(this.model!, federation, privateNetworkSeed(this.clientSeed(run)));
     } catch (error) {
       throw new ClientRefusedError((error as Error).message);
     }
-    const descriptor = network.descriptor;
-    network.dispose();
-    return descriptor;
+    return this.network;
   }
 
-  private join(): Promise<JoinAccepted> {
+  private clientSeed(run: RunDescription): number {
+    return deriveSeed(run.settings.seed, 'client', this.config.clientId);
+  }
+
+  /** Joins, or rejoins with the last session's resume token so that it takes its own session over. */
+  private async join(): Promise<JoinAccepted> {
     const data = this.data!;
-    const request = joinRequestToProto({
-      clientId: this.config.clientId,
-      model: this.descriptor!,
-      classNames: data.classNames,
-      numSamples: data.train.count,
-      backend: this.engine!.backend,
-      protocolVersion: PROTOCOL_VERSION,
-      credential: this.config.credential ?? '',
-    });
-    return new Promise((resolve, reject) =>
-      this.grpcClient!.Join(request, { deadline: Date.now() + 15_000 }, (error: grpc.ServiceError | null, response?: JoinResponse__Output) => {
-        if (error) reject(error);
-        else {
-          try {
-            const accepted = joinResponseFromProto(response!);
-            this.log.info('joined', { runId: accepted.runId, algorithm: accepted.settings.algorithm, rounds: accepted.settings.rounds });
-            resolve(accepted);
-          } catch (e) {
-            reject(e);
-          }
-        }
-      }),
+    const resumeToken = this.session?.resumeToken;
+    const accepted = await this.connection!.join(
+      {
+        clientId: this.config.clientId,
+        model: this.descriptor!,
+        classNames: data.classNames,
+        numSamples: data.train.count,
+        backend: this.engine!.backend,
+        protocolVersion: PROTOCOL_VERSION,
+        credential: this.config.credential ?? '',
+        ...(resumeToken ? { resumeToken } : {}),
+      },
+      15_000,
     );
+    this.log.info('joined', { runId: accepted.runId, algorithm: accepted.settings.algorithm, rounds: accepted.settings.rounds });
+    return accepted;
   }
 
   /** Creates the private model and algorithm state once; it survives reconnects. */
@@ -331,42 +317,31 @@ export class ClientDaemon {
   private createLearner(run: RunDescription, federation: FederationSetup): void {
     const s = run.settings;
     const data = this.data!;
-    this.learner = getAlgorithm(s.algorithm).createClient({
-      clientIndex: 0,
-      model: this.model!,
-      federation,
-      training: trainingConfigOf(s),
-      train: data.train,
-      test: data.test,
-      seed: deriveSeed(s.seed, 'client', this.config.clientId),
-    });
+    const model = this.model!;
+    const seed = this.clientSeed(run);
+    const built = this.network;
+    this.network = undefined;
+    // The network built before joining, handed over as it is (it was built with this seed).
+    const handOver: ModelSource = {
+      kind: 'program',
+      name: modelSourceLabel(model),
+      create: (f, networkSeed) => (built && networkSeed === privateNetworkSeed(seed) ? built : createNetwork(model, f, networkSeed)),
+    };
+    try {
+      this.learner = getAlgorithm(s.algorithm).createClient({ clientIndex: 0, model: handOver, federation, training: trainingConfigOf(s), train: data.train, test: data.test, seed });
+    } catch (error) {
+      built?.dispose();
+      throw error;
+    }
   }
 
   /** Holds the Subscribe stream until it ends; tasks run beside it, one at a time. */
   private consumeEvents(session: JoinAccepted): Promise<void> {
     return new Promise((resolve, reject) => {
-      const stream = this.grpcClient!.Subscribe({ session_id: session.sessionId });
-      this.activeStream = stream;
-      this.state = 'idle';
-      const heartbeat = setInterval(() => this.heartbeat(session, stream), session.heartbeatIntervalMs);
-      // No event (pings included) for this long means the link or the coordinator is gone.
-      const silenceLimit = this.config.silenceTimeoutMs;
       let lastEvent = Date.now();
-      const watchdog = setInterval(() => {
-        if (Date.now() - lastEvent > silenceLimit) {
-          this.log.warn('no word from the coordinator; reconnecting', { silentMs: Date.now() - lastEvent });
-          stream.cancel();
-        }
-      }, Math.min(1_000, silenceLimit));
-      const cleanup = () => {
-        clearInterval(heartbeat);
-        clearInterval(watchdog);
-        if (this.activeStream === stream) this.activeStream = undefined;
-      };
-      stream.on('data', (message: ServerEvent__Output) => {
-        lastEvent = Date.now();
-        try {
-          const event = serverEventFromProto(message);
+      const stream = this.connection!.subscribe(session.sessionId, {
+        event: (event) => {
+          lastEvent = Date.now();
           if (event.kind === 'train') this.enqueue(event.task);
           else if (event.kind === 'finished') {
             // Fewer rounds than the run has: an operator aborted it (docs/protocol.md).
@@ -376,25 +351,36 @@ export class ClientDaemon {
             this.log.info('run finished', { runId: event.runId, roundsCompleted: event.roundsCompleted, reason: event.reason, aborted });
             this.over.abort();
           }
-        } catch (error) {
-          this.log.error('bad event from coordinator', { error: (error as Error).message });
+        },
+        malformed: (error) => {
+          lastEvent = Date.now();
+          this.log.error('bad event from coordinator', { error: error.message });
+        },
+        closed: (error) => {
+          clearInterval(heartbeat);
+          clearInterval(watchdog);
+          if (this.activeStream === stream) this.activeStream = undefined;
+          if (!error || error.code === grpc.status.CANCELLED) resolve();
+          else reject(error);
+        },
+      });
+      this.activeStream = stream;
+      this.state = 'idle';
+      const heartbeat = setInterval(() => this.heartbeat(session, stream), session.heartbeatIntervalMs);
+      // No event (pings included) for this long means the link or the coordinator is gone.
+      const silenceLimit = this.config.silenceTimeoutMs;
+      const watchdog = setInterval(() => {
+        if (Date.now() - lastEvent > silenceLimit) {
+          this.log.warn('no word from the coordinator; reconnecting', { silentMs: Date.now() - lastEvent });
+          stream.cancel();
         }
-      });
-      stream.on('error', (error: grpc.ServiceError) => {
-        cleanup();
-        if (error.code === grpc.status.CANCELLED) resolve();
-        else reject(error);
-      });
-      stream.on('end', () => {
-        cleanup();
-        resolve();
-      });
+      }, Math.min(1_000, silenceLimit));
     });
   }
 
-  private heartbeat(session: JoinAccepted, stream: grpc.ClientReadableStream<ServerEvent__Output>): void {
-    this.grpcClient!.Heartbeat({ session_id: session.sessionId, state: this.state, round: 0 }, { deadline: Date.now() + 5_000 }, (error: grpc.ServiceError | null) => {
-      if (error?.code === grpc.status.NOT_FOUND) {
+  private heartbeat(session: JoinAccepted, stream: EventStream): void {
+    this.connection!.heartbeat({ sessionId: session.sessionId, state: this.state, round: 0 }, 5_000).catch((error: unknown) => {
+      if (isNotFound(error)) {
         // The coordinator forgot us (restart): rejoin.
         this.log.warn('session unknown to the coordinator; rejoining');
         stream.cancel();
@@ -443,7 +429,7 @@ export class ClientDaemon {
       if (expired() || this.stop.signal.aborted || over.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes, runOver: over.aborted });
       const receivedBefore = assembler.receivedBytes; // metrics
       try {
-        await downloadInto(this.grpcClient!, this.session!.sessionId, task.global, assembler, over);
+        await downloadInto(this.connection!, this.session!.sessionId, task.global, assembler, over);
         if (!assembler.complete) throw Object.assign(new Error(`download ended at ${assembler.receivedBytes} of ${task.global.totalBytes} bytes`), { code: grpc.status.UNAVAILABLE });
       } catch (error) {
         if (over.aborted) continue; // cancelled: dropped above
@@ -489,7 +475,7 @@ export class ClientDaemon {
       if (expired() || this.stop.signal.aborted) return log.warn('task dropped: deadline passed before the upload got through');
       try {
         const ack = await uploadUpdate(
-          this.grpcClient!,
+          this.connection!,
           {
             sessionId: this.session!.sessionId,
             runId: task.runId,
@@ -553,6 +539,11 @@ function grpcDetails(error: unknown): string {
 
 function isNotFound(error: unknown): boolean {
   return (error as Partial<grpc.ServiceError>).code === grpc.status.NOT_FOUND;
+}
+
+/** Another session holds this client id (docs/protocol.md, "Join rules"): retried, not a refusal. */
+function isAlreadyExists(error: unknown): boolean {
+  return (error as Partial<grpc.ServiceError>).code === grpc.status.ALREADY_EXISTS;
 }
 
 /** The coordinator refuses this client itself (evicted, revoked, credential), not just one call. */

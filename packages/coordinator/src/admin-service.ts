@@ -7,11 +7,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  clientInfoToProto,
+  evictClientRequestFromProto,
+  evictClientResponseToProto,
+  listClientsResponseToProto,
   runOverridesFromProto,
+  runRequestFromProto,
   runStatusToProto,
   type AdminHandlers,
-  type RunStatus,
 } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import type { Coordinator } from './coordinator';
@@ -72,16 +74,20 @@ export function adminHandlers(coordinator: Coordinator, token: string | undefine
   }
   return {
     StartRun: unary('StartRun', (r) => runStatusToProto(coordinator.startRun(runOverridesFromProto(r)))),
-    PauseRun: unary('PauseRun', (r) => runStatusToProto(coordinator.pause(r.run_id || undefined))),
-    ResumeRun: unary('ResumeRun', (r) => runStatusToProto(coordinator.resume(r.run_id || undefined))),
-    AbortRun: unary('AbortRun', (r) => runStatusToProto(coordinator.abort(r.run_id || undefined, r.reason || undefined))),
-    Status: unary('Status', () => runStatusToProto(coordinator.status())),
-    ListClients: unary('ListClients', () => ({ clients: coordinator.listClients().map(clientInfoToProto) })),
-    EvictClient: unary('EvictClient', (r) => {
-      coordinator.evict(r.client_id, r.reason || undefined);
-      return { evicted: true, message: `client ${r.client_id} evicted` };
+    PauseRun: unary('PauseRun', (r) => runStatusToProto(coordinator.pause(runRequestFromProto(r).runId))),
+    ResumeRun: unary('ResumeRun', (r) => runStatusToProto(coordinator.resume(runRequestFromProto(r).runId))),
+    AbortRun: unary('AbortRun', (r) => {
+      const { runId, reason } = runRequestFromProto(r);
+      return runStatusToProto(coordinator.abort(runId, reason));
     }),
-    WatchStatus(call: grpc.ServerWritableStream<unknown, RunStatus>) {
+    Status: unary('Status', () => runStatusToProto(coordinator.status())),
+    ListClients: unary('ListClients', () => listClientsResponseToProto(coordinator.listClients())),
+    EvictClient: unary('EvictClient', (r) => {
+      const { clientId, reason } = evictClientRequestFromProto(r);
+      coordinator.evict(clientId, reason);
+      return evictClientResponseToProto({ evicted: true, message: `client ${clientId} evicted` });
+    }),
+    WatchStatus(call) {
       try {
         authorize(call, 'WatchStatus');
       } catch (error) {

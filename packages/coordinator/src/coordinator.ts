@@ -1,59 +1,50 @@
 /**
- * The coordinator's round state machine, independent of gRPC:
+ * The coordinator: carries out what the round state machine decides, over
+ * the state store, with upload admission on its own and the server step of
+ * the run's algorithm. Independent of gRPC (service.ts and admin-service.ts
+ * translate the wire to these calls).
  *
- *   waiting for clients -> round r: sample, send tasks (global payload ref)
- *   -> clients download, train, upload deltas (folded into a running weighted
- *   sum as chunks arrive) -> close when every participant reported or failed,
- *   or at the deadline with >= minClients reports (else retry the round)
- *   -> aggregate, persist, next round ... -> finished.
+ *   round-machine.ts    decides: phases, sampling, when a round closes and how, operator actions
+ *   state-store.ts      remembers: sessions, clients, tasks, payloads, checkpoints, ledger
+ *   upload-admission.ts admits: upload slots, header checks, staging and folding of chunks
+ *   join-admission.ts   admits: Describe and Join (credential, contract, resume token)
+ *   server-step.ts      aggregates: the algorithm's or a robust / private step
  *
- * Clients are keyed by their stable client id; a client that reconnects
- * (new session) keeps its task in the round in flight. A client whose stream
- * closed and is not back within disconnectGraceMs, or that sends no heartbeat
- * for clientTimeoutMs, is failed for the round, so dead or stuck clients never
- * hang it (and the round deadline bounds everything else).
+ * What stays here: the live parts (Subscribe streams, uploads in progress,
+ * the round deadline and the sweep timers), the run's algorithm and global
+ * payload, and the events operators and metrics follow.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  addGaussianNoise,
-  applyDelta,
-  ArrayPool,
-  BufferedAggregator,
-  createRng,
-  cryptoRng,
-  deriveSeed,
-  encodedSizeOfSpec,
-  pickRunSpec,
-  RdpAccountant,
-  shuffleInPlace,
-  sizeOfShape,
-  TensorStreamDecoder,
-  type NamedTensor,
-  type TensorSpec,
-} from '@pfedlora/core';
-import { getServerAlgorithm, runFederationSetup, type FederationSetup, type GlobalAggregator, type ServerAlgorithm, type UpdateContribution } from '@pfedlora/ml/server';
-import {
-  PROTOCOL_VERSION,
-  ProtocolVersionError,
-  type DescribeInfo,
-  type RunDescription,
-  type ClientInfoRecord,
-  type JoinAccepted,
-  type JoinInfo,
-  type RunOverrides,
-  type RunPhase,
-  type RunSettings,
-  type RunStatusInfo,
-  type ServerEventInfo,
-  type UploadHeaderInfo,
+import { ArrayPool, deriveSeed, encodedSizeOfSpec, pickRunSpec, RdpAccountant, sizeOfShape, type NamedTensor } from '@pfedlora/core';
+import { getServerAlgorithm, runFederationSetup, type FederationSetup, type GlobalAggregator, type ServerAlgorithm } from '@pfedlora/ml/server';
+import type {
+  ClientInfoRecord,
+  DescribeInfo,
+  JoinAccepted,
+  JoinInfo,
+  RunDescription,
+  RunOverrides,
+  RunPhase,
+  RunSettings,
+  RunStatusInfo,
+  ServerEventInfo,
+  UploadHeaderInfo,
 } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
+import { CHECKPOINT_FORMAT, type RunParams } from './checkpoint';
 import { validateCoordinatorConfig, type CoordinatorConfig } from './config';
 import { CoordinatorError } from './errors';
-import type { ClientRoundEntry, RoundRecord } from './ledger';
-import { PayloadStore, type StoredPayload } from './payload-store';
-import { CHECKPOINT_FORMAT, CheckpointStore, type RunParams } from './checkpoint';
+import { checkClientAccess, checkContract, checkTakeover, newResumeToken } from './join-admission';
+import type { RoundRecord } from './ledger';
+import type { StoredPayload } from './payload-store';
+import { livenessVerdict, RoundMachine, type CloseDecision, type RoundInFlight } from './round-machine';
+import { roundRecord } from './round-record';
+import { createServerStep, usesRobustStep } from './server-step';
+import { InMemoryStateStore, type SessionRecord, type StateStore, type TaskRecord } from './state-store';
+import { checkUploadHeader, StagedUpload, UploadSlots, type UpdateForm, type UploadSink } from './upload-admission';
+
+export type { UploadSink } from './upload-admission';
 
 /** Where the coordinator pushes a session's events (the Subscribe stream). */
 export interface EventSink {
@@ -62,77 +53,26 @@ export interface EventSink {
   end(refusal?: CoordinatorError): void;
 }
 
-interface Session {
-  readonly sessionId: string;
-  readonly info: JoinInfo;
-  sink: EventSink | undefined;
-  lastSeen: number;
-  /** When its stream closed (undefined while connected or before it subscribed). */
-  disconnectedAt: number | undefined;
-  state: string;
+export interface CoordinatorOptions {
+  /** Start with no run; an operator starts one (Admin.StartRun). Ignored when a checkpoint is resumed. */
+  readonly idle?: boolean;
+  /** Where the state lives; default: in memory with checkpoints in config.stateDir. */
+  readonly store?: StateStore;
 }
 
-interface ClientRecord {
-  session: Session;
-  roundsJoined: number;
-  roundsReported: number;
-  bytesDown: number;
-  bytesUp: number;
-}
-
-type TaskStatus = 'pending' | 'uploading' | 'reported' | 'failed';
-
-interface Task {
-  readonly clientId: string;
-  readonly taskId: string;
-  readonly numSamples: number;
-  status: TaskStatus;
-  bytesDown: number;
-  bytesUp: number;
-  reason?: string;
-  metrics?: UploadHeaderInfo['metrics'];
-  upload?: ActiveUpload;
-  /** Evicted after its update was accepted: the update stays in the round (docs/operations.md). */
-  evictedAfterReport?: boolean;
-}
-
-interface RoundInFlight {
-  readonly round: number;
-  readonly attempt: number;
-  readonly startedAt: number;
-  readonly tasks: Map<string, Task>;
+/** The round attempt in flight as the coordinator carries it out. */
+interface Flight {
+  readonly round: RoundInFlight;
   readonly aggregator: GlobalAggregator;
   readonly global: StoredPayload;
   readonly deadline: NodeJS.Timeout;
 }
 
-/** One upload in progress: decodes and folds chunks as they arrive. */
-export interface UploadSink {
-  push(chunk: Uint8Array): void;
-  /** Verifies length and sha256, then counts the update. */
-  finish(): void;
-  abort(reason: string): void;
-}
-
-interface ActiveUpload extends UploadSink {
-  readonly contribution: UpdateContribution;
-}
-
-export interface CoordinatorOptions {
-  /** Start with no run; an operator starts one (Admin.StartRun). Ignored when a checkpoint is resumed. */
-  readonly idle?: boolean;
-}
-
-const ACTIVE_PHASES: readonly RunPhase[] = ['waiting', 'running', 'paused'];
-
 export class Coordinator extends EventEmitter {
-  runId = '';
   settings!: RunSettings;
-  private params!: RunParams;
   private algorithm!: ServerAlgorithm;
   private setup!: FederationSetup;
-  private updateSpec: TensorSpec[] = [];
-  private updateBytes = 0;
+  private form: UpdateForm = { runId: '', spec: [], bytes: 0, maxChunkBytes: 0 };
   /**
    * Upload staging and round sums, reused across uploads and rounds (see
    * ArrayPool). Idle it keeps at most one float64 sum and two float32 updates:
@@ -143,22 +83,18 @@ export class Coordinator extends EventEmitter {
    * One per run (the spec fixes the sizes).
    */
   private pool = new ArrayPool(0);
-  private readonly payloads = new PayloadStore();
-  private readonly clients = new Map<string, ClientRecord>();
-  private readonly sessions = new Map<string, Session>();
-  private readonly evicted = new Set<string>();
-  private readonly checkpoints: CheckpointStore | undefined;
+  private readonly store: StateStore;
+  private machine = RoundMachine.idle();
+  /** Subscribe streams by session id: a client is connected while its session has one. */
+  private readonly streams = new Map<string, EventSink>();
+  /** Uploads in progress in the round in flight, by client id. */
+  private readonly uploads = new Map<string, UploadSink>();
+  private readonly slots: UploadSlots;
+  private flight: Flight | undefined;
   private global: NamedTensor[] = [];
   private current: StoredPayload | undefined;
-  private inFlight: RoundInFlight | undefined;
-  private attempt = 1;
-  private completed = 0;
-  private phase: RunPhase = 'idle';
-  private pauseRequested = false;
   private resumedFromRound: number | null = null;
-  private activeUploads = 0;
   private lastPing = 0;
-  private readonly uploadWaiters: Array<() => void> = [];
   private readonly sweeper: NodeJS.Timeout;
   private log: Logger;
   /** Privacy spent so far when DP noise is on (rebuilt from the round count on resume). */
@@ -174,19 +110,19 @@ export class Coordinator extends EventEmitter {
     super();
     validateCoordinatorConfig(config);
     this.log = baseLog;
-    this.checkpoints = config.stateDir ? new CheckpointStore(config.stateDir, config.keepCheckpoints) : undefined;
-    const resumed = this.checkpoints?.loadLatest(baseLog);
+    this.store = options.store ?? new InMemoryStateStore(config.stateDir, config.keepCheckpoints);
+    this.slots = new UploadSlots(config.maxConcurrentUploads);
+    const resumed = this.store.latestCheckpoint(baseLog);
     if (resumed) {
-      this.activateRun(resumed.meta.runId, resumed.meta.settings, resumed.meta.params, resumed.global);
-      this.completed = resumed.meta.round;
-      this.lastRound = resumed.meta.lastRound;
-      if (this.lastRound && this.checkpoints?.ensureLedgerHas(this.lastRound)) {
+      const { meta } = resumed;
+      this.activateRun(meta.runId, meta.settings, meta.params, resumed.global, { completed: meta.round, phase: meta.phase === 'running' ? 'waiting' : meta.phase });
+      this.lastRound = meta.lastRound;
+      if (this.lastRound && this.store.ensureLedgerHas(this.lastRound)) {
         this.log.warn('ledger.jsonl lacked the last checkpointed round; appended it', { round: this.lastRound.round });
       }
-      this.accountant?.step(this.completed);
-      this.resumedFromRound = resumed.meta.round;
-      this.phase = resumed.meta.phase === 'running' ? 'waiting' : resumed.meta.phase;
-      this.log.info('resumed from checkpoint', { roundsCompleted: this.completed, phase: this.phase, nextRound: this.completed + 1, stateDir: config.stateDir });
+      this.accountant?.step(meta.round);
+      this.resumedFromRound = meta.round;
+      this.log.info('resumed from checkpoint', { roundsCompleted: meta.round, phase: this.machine.phase, nextRound: meta.round + 1, stateDir: config.stateDir });
     } else if (!options.idle) {
       this.beginRun({});
     }
@@ -194,25 +130,28 @@ export class Coordinator extends EventEmitter {
     this.sweeper.unref();
   }
 
+  get runId(): string {
+    return this.machine.runId;
+  }
+
   /** The global payload tensors now (after the last completed round). */
   get globalTensors(): readonly NamedTensor[] {
     return this.global;
   }
 
-  private activateRun(runId: string, settings: RunSettings, params: RunParams, global: NamedTensor[]): void {
-    this.runId = runId;
+  private activateRun(runId: string, settings: RunSettings, params: RunParams, global: NamedTensor[], start: { completed: number; phase: RunPhase }): void {
     this.settings = settings;
-    this.params = params;
     this.algorithm = getServerAlgorithm(settings.algorithm);
     this.setup = runFederationSetup(settings);
-    this.updateSpec = this.algorithm.updateSpec(this.setup);
-    this.updateBytes = encodedSizeOfSpec(this.updateSpec);
-    const valueBytes = this.updateSpec.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
+    const spec = this.algorithm.updateSpec(this.setup);
+    this.form = { runId, spec, bytes: encodedSizeOfSpec(spec), maxChunkBytes: this.config.chunkSize };
+    const valueBytes = spec.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
     this.pool = new ArrayPool((2 + 2) * valueBytes);
     this.global = global;
-    this.current = this.payloads.put(global);
+    this.current = this.store.putGlobal(global);
+    this.machine = new RoundMachine(runId, params, this.config.roundTimeoutMs, start);
     this.log = this.baseLog.child({ runId });
-    if (this.usesRobustStep() && !this.algorithm.updateIsDelta) {
+    if (usesRobustStep(this.config) && !this.algorithm.updateIsDelta) {
       throw new Error(`${settings.algorithm} does not send deltas: --aggregation ${this.config.aggregation}, --clip-norm and DP noise apply only to delta-averaging algorithms such as pfedlora`);
     }
     this.accountant =
@@ -241,14 +180,10 @@ export class Coordinator extends EventEmitter {
     };
     const runId = overrides.runId ?? c.runId ?? `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
     const algorithm = getServerAlgorithm(settings.algorithm);
-    this.activateRun(runId, settings, params, algorithm.initialGlobal(runFederationSetup(settings), deriveSeed(params.seed, 'global')));
-    this.completed = 0;
-    this.attempt = 1;
+    this.activateRun(runId, settings, params, algorithm.initialGlobal(runFederationSetup(settings), deriveSeed(params.seed, 'global')), { completed: 0, phase: 'waiting' });
     this.lastRound = undefined;
-    this.evicted.clear();
-    this.pauseRequested = false;
+    this.store.clearEvictions();
     this.resumedFromRound = null;
-    this.phase = 'waiting';
     // Round 0 is checkpointed too, so a restart during round 1 resumes this run, not a new one.
     this.saveCheckpoint();
     this.log.info('run started', { rounds: params.rounds, minClients: params.minClients, participation: params.participation, seed: params.seed, algorithm: settings.algorithm });
@@ -256,14 +191,14 @@ export class Coordinator extends EventEmitter {
   }
 
   private saveCheckpoint(): void {
-    if (!this.checkpoints || !this.current) return;
-    this.checkpoints.save(
+    if (!this.current) return;
+    this.store.saveCheckpoint(
       {
         format: CHECKPOINT_FORMAT,
         runId: this.runId,
-        round: this.completed,
-        phase: this.phase,
-        params: this.params,
+        round: this.machine.completed,
+        phase: this.machine.phase,
+        params: this.machine.params,
         settings: this.settings,
         globalSha256: this.current.descriptor.sha256,
         globalBytes: this.current.bytes.length,
@@ -279,14 +214,28 @@ export class Coordinator extends EventEmitter {
     this.emit('status', this.status());
   }
 
+  private connected(session: SessionRecord): boolean {
+    return this.streams.has(session.sessionId);
+  }
+
+  private sinkOf(clientId: string): EventSink | undefined {
+    const client = this.store.client(clientId);
+    return client && this.streams.get(client.session.sessionId);
+  }
+
+  private connectedClientIds(): string[] {
+    return this.store.clients().filter((c) => this.connected(c.session)).map((c) => c.clientId);
+  }
+
   status(): RunStatusInfo {
-    const f = this.inFlight;
+    const m = this.machine;
+    const f = m.inFlight;
     const last = this.lastRound;
     return {
       runId: this.runId,
-      phase: this.phase,
-      roundsCompleted: this.completed,
-      roundsTotal: this.params?.rounds ?? 0,
+      phase: m.phase,
+      roundsCompleted: m.completed,
+      roundsTotal: m.params.rounds,
       inFlight: f
         ? {
             round: f.round,
@@ -294,31 +243,31 @@ export class Coordinator extends EventEmitter {
             participants: f.tasks.size,
             reported: [...f.tasks.values()].filter((t) => t.status === 'reported').length,
             startedUnixMs: f.startedAt,
-            deadlineUnixMs: f.startedAt + this.config.roundTimeoutMs,
+            deadlineUnixMs: f.deadlineAt,
           }
         : null,
       connectedClients: this.connectedClientIds().length,
-      knownClients: this.clients.size,
+      knownClients: this.store.clients().length,
       globalSha256: this.current?.descriptor.sha256 ?? '',
       lastMeanAccuracy: last ? last.meanAccuracy : null,
       updatedUnixMs: Date.now(),
       resumedFromRound: this.resumedFromRound,
-      pauseRequested: this.pauseRequested,
+      pauseRequested: m.pauseRequested,
     };
   }
 
   listClients(): ClientInfoRecord[] {
-    return [...this.clients.values()]
+    return this.store
+      .clients()
       .map((c) => {
-        const id = c.session.info.clientId;
-        const connected = c.session.sink !== undefined;
+        const info = c.session.info;
         return {
-          clientId: id,
-          modelKind: c.session.info.model.name,
-          backend: c.session.info.backend,
-          numSamples: c.session.info.numSamples,
-          state: this.evicted.has(id) ? 'evicted' : c.session.state,
-          connected,
+          clientId: c.clientId,
+          modelKind: info.model.name,
+          backend: info.backend,
+          numSamples: info.numSamples,
+          state: this.store.isEvicted(c.clientId) ? 'evicted' : c.session.state,
+          connected: this.connected(c.session),
           lastSeenUnixMs: c.session.lastSeen,
           bytesDown: c.bytesDown,
           bytesUp: c.bytesUp,
@@ -331,63 +280,42 @@ export class Coordinator extends EventEmitter {
 
   // ---- operator actions (called by the Admin service) ----
 
-  private checkRunId(runId: string | undefined): void {
-    if (runId && runId !== this.runId) throw new CoordinatorError('failed-precondition', `run ${runId} is not this coordinator's run (${this.runId || 'none'})`);
-  }
-
   startRun(overrides: RunOverrides): RunStatusInfo {
-    if (ACTIVE_PHASES.includes(this.phase)) {
-      throw new CoordinatorError('failed-precondition', `run ${this.runId} is ${this.phase}; abort it or let it finish before starting another`);
-    }
+    this.machine.checkCanStartAnother();
     this.beginRun(overrides);
     this.maybeStartRound();
     return this.status();
   }
 
   pause(runId?: string): RunStatusInfo {
-    this.checkRunId(runId);
-    if (this.phase === 'paused' || this.pauseRequested) throw new CoordinatorError('failed-precondition', `run ${this.runId} is already paused${this.pauseRequested ? ' (after the round in flight)' : ''}`);
-    if (!ACTIVE_PHASES.includes(this.phase)) throw new CoordinatorError('failed-precondition', `run ${this.runId || '(none)'} is ${this.phase}: nothing to pause`);
-    if (this.inFlight) {
-      this.pauseRequested = true;
-      this.log.info('pause requested: takes effect when the round in flight closes', { round: this.inFlight.round });
+    this.machine.checkRunId(runId);
+    if (this.machine.pause() === 'pause-requested') {
+      this.log.info('pause requested: takes effect when the round in flight closes', { round: this.machine.inFlight?.round });
     } else {
-      this.phase = 'paused';
       this.saveCheckpoint();
-      this.log.info('run paused', { roundsCompleted: this.completed });
+      this.log.info('run paused', { roundsCompleted: this.machine.completed });
     }
     this.changed();
     return this.status();
   }
 
   resume(runId?: string): RunStatusInfo {
-    this.checkRunId(runId);
-    if (this.pauseRequested) {
-      this.pauseRequested = false;
-    } else if (this.phase === 'paused') {
-      this.phase = 'waiting';
-      this.saveCheckpoint();
-    } else {
-      throw new CoordinatorError('failed-precondition', `run ${this.runId || '(none)'} is ${this.phase}, not paused`);
-    }
-    this.log.info('run resumed', { roundsCompleted: this.completed });
+    this.machine.checkRunId(runId);
+    if (this.machine.resume() === 'resumed') this.saveCheckpoint();
+    this.log.info('run resumed', { roundsCompleted: this.machine.completed });
     this.changed();
     this.maybeStartRound();
     return this.status();
   }
 
   abort(runId?: string, reason = 'aborted by an operator'): RunStatusInfo {
-    this.checkRunId(runId);
-    if (!ACTIVE_PHASES.includes(this.phase)) throw new CoordinatorError('failed-precondition', `run ${this.runId || '(none)'} is ${this.phase}: nothing to abort`);
-    const round = this.inFlight;
+    this.machine.checkRunId(runId);
+    const round = this.machine.abort();
     if (round) {
-      clearTimeout(round.deadline);
-      this.inFlight = undefined;
-      for (const t of round.tasks.values()) t.upload?.abort(reason);
-      round.aggregator.release?.();
+      this.dropFlight(round, reason).aggregator.release?.();
+      this.store.closeTasks([]);
     }
-    this.pauseRequested = false;
-    this.finish('aborted', reason);
+    this.announceEnd('aborted', reason);
     return this.status();
   }
 
@@ -399,78 +327,57 @@ export class Coordinator extends EventEmitter {
    * the round's ledger entry marks it `evicted`.
    */
   evict(clientId: string, reason = 'evicted by an operator'): void {
-    const record = this.clients.get(clientId);
+    const record = this.store.client(clientId);
     if (!record) throw new CoordinatorError('not-found', `no client ${clientId} has joined this coordinator`);
-    this.evicted.add(clientId);
-    record.session.sink?.end(new CoordinatorError('permission-denied', `client ${clientId} was evicted from run ${this.runId}: ${reason}`));
-    record.session.sink = undefined;
-    this.sessions.delete(record.session.sessionId);
-    const task = this.inFlight?.tasks.get(clientId);
-    if (task?.status === 'reported') task.evictedAfterReport = true;
-    this.log.warn('client evicted', { clientId, reason, ...(task?.status === 'reported' ? { round: this.inFlight!.round, updateKept: true } : {}) });
+    this.store.evict(clientId);
+    const sessionId = record.session.sessionId;
+    this.streams.get(sessionId)?.end(new CoordinatorError('permission-denied', `client ${clientId} was evicted from run ${this.runId}: ${reason}`));
+    this.streams.delete(sessionId);
+    this.store.dropSession(sessionId);
+    const kept = this.machine.task(clientId)?.status === 'reported';
+    if (kept) this.store.markEvictedAfterReport(clientId);
+    this.log.warn('client evicted', { clientId, reason, ...(kept ? { round: this.machine.inFlight!.round, updateKept: true } : {}) });
     this.failTask(clientId, reason);
     this.changed();
   }
 
   // ---- client-facing operations (called by the gRPC service) ----
 
+  private accessPolicy() {
+    return { clientCredential: this.config.clientCredential, runId: this.runId, phase: this.machine.phase, isEvicted: (id: string) => this.store.isEvicted(id) };
+  }
+
   join(info: JoinInfo): JoinAccepted {
-    this.admitClient(info);
-    const existing = this.clients.get(info.clientId);
+    checkClientAccess(info, this.accessPolicy());
+    checkContract(info, this.settings, this.runId);
+    const existing = this.store.client(info.clientId);
+    checkTakeover(info, existing && { connected: this.connected(existing.session), resumeToken: existing.session.resumeToken });
     if (existing) {
-      this.sessions.delete(existing.session.sessionId);
-      existing.session.sink?.end();
+      this.store.dropSession(existing.session.sessionId);
+      this.streams.get(existing.session.sessionId)?.end();
     }
-    const session: Session = { sessionId: randomUUID(), info, sink: undefined, lastSeen: Date.now(), disconnectedAt: Date.now(), state: 'joined' };
-    this.sessions.set(session.sessionId, session);
-    if (existing) existing.session = session;
-    else this.clients.set(info.clientId, { session, roundsJoined: 0, roundsReported: 0, bytesDown: 0, bytesUp: 0 });
+    const { session } = this.store.openSession(randomUUID(), info, newResumeToken(), Date.now());
     this.log.info('client joined', { clientId: info.clientId, model: `${info.model.family}/${info.model.name}`, backend: info.backend, samples: info.numSamples, rejoin: Boolean(existing) });
     this.emit('client-joined', info.clientId);
     this.changed();
-    return { sessionId: session.sessionId, runId: this.runId, settings: this.settings, heartbeatIntervalMs: this.config.heartbeatIntervalMs, chunkSize: this.config.chunkSize };
+    return {
+      sessionId: session.sessionId,
+      runId: this.runId,
+      settings: this.settings,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      chunkSize: this.config.chunkSize,
+      resumeToken: session.resumeToken,
+    };
   }
 
   /** The run's contract and settings, for a client about to join (same checks as join but the model's). */
   describe(info: DescribeInfo): RunDescription {
-    this.checkClientAccess(info);
+    checkClientAccess(info, this.accessPolicy());
     return { runId: this.runId, settings: this.settings };
   }
 
-  private checkClientAccess(info: { readonly clientId: string; readonly protocolVersion: number; readonly credential: string }): void {
-    if (info.protocolVersion !== PROTOCOL_VERSION) throw new CoordinatorError('failed-precondition', new ProtocolVersionError(info.protocolVersion).message);
-    if (this.config.clientCredential !== undefined && info.credential !== this.config.clientCredential) {
-      throw new CoordinatorError('unauthenticated', `client ${info.clientId}: wrong or missing credential`);
-    }
-    if (this.phase === 'idle') throw new CoordinatorError('unavailable', 'no run has been started on this coordinator yet; retry later');
-    if (this.evicted.has(info.clientId)) throw new CoordinatorError('permission-denied', `client ${info.clientId} was evicted from run ${this.runId} by an operator`);
-  }
-
-  /**
-   * The adapter contract at the door: a model whose d or C differ from the
-   * run's, or data with a class the run does not have, is refused with both
-   * values named (FAILED_PRECONDITION), before it holds a session.
-   */
-  private admitClient(info: JoinInfo): void {
-    this.checkClientAccess(info);
-    const { model } = info;
-    const want = this.settings;
-    const problems: string[] = [];
-    if (model.representationDim !== want.representationDim) problems.push(`representation width d = ${model.representationDim}, the run requires d = ${want.representationDim}`);
-    if (model.numClasses !== want.classNames.length) problems.push(`${model.numClasses} classes, the run requires C = ${want.classNames.length}`);
-    if (problems.length) {
-      throw new CoordinatorError('failed-precondition', `client ${info.clientId}'s model ${model.family}/${model.name} does not meet run ${this.runId}'s adapter contract: ${problems.join('; ')}`);
-    }
-    const known = new Set(want.classNames);
-    const unknown = info.classNames.filter((c) => !known.has(c));
-    if (unknown.length) {
-      const shown = want.classNames.slice(0, 20).join(', ') + (want.classNames.length > 20 ? ', ...' : '');
-      throw new CoordinatorError('failed-precondition', `client ${info.clientId}'s data has class${unknown.length > 1 ? 'es' : ''} ${unknown.slice(0, 5).map((c) => `"${c}"`).join(', ')} outside run ${this.runId}'s ${want.classNames.length} classes (${shown})`);
-    }
-  }
-
-  private session(sessionId: string): Session {
-    const s = this.sessions.get(sessionId);
+  private session(sessionId: string): SessionRecord {
+    const s = this.store.session(sessionId);
     if (!s) throw new CoordinatorError('not-found', `unknown session ${sessionId}: join first (the coordinator may have restarted)`);
     return s;
   }
@@ -478,388 +385,237 @@ export class Coordinator extends EventEmitter {
   /** Attaches a session's push channel; returns the function to call when the stream closes. */
   subscribe(sessionId: string, sink: EventSink): () => void {
     const s = this.session(sessionId);
-    if (s.sink && s.sink !== sink) s.sink.end();
-    s.sink = sink;
-    s.lastSeen = Date.now();
-    s.disconnectedAt = undefined;
-    s.state = 'idle';
-    if (this.phase === 'finished' || this.phase === 'aborted') {
-      sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.completed, reason: this.phase === 'aborted' ? 'run aborted' : 'run completed' });
+    const previous = this.streams.get(sessionId);
+    if (previous && previous !== sink) previous.end();
+    this.streams.set(sessionId, sink);
+    this.store.markConnected(sessionId, Date.now());
+    if (this.machine.over) {
+      sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.machine.completed, reason: this.machine.phase === 'aborted' ? 'run aborted' : 'run completed' });
       sink.end();
     } else {
-      const task = this.inFlight?.tasks.get(s.info.clientId);
-      if (task && task.status === 'pending') sink.send(this.trainEvent(this.inFlight!, task));
+      const task = this.store.task(s.info.clientId);
+      if (this.flight && task && this.machine.task(s.info.clientId)?.status === 'pending') sink.send(this.trainEvent(this.flight, task));
       this.maybeStartRound();
     }
     return () => {
-      if (s.sink === sink) {
-        s.sink = undefined;
-        s.disconnectedAt = Date.now();
-        s.state = 'disconnected';
-        this.log.info('client stream closed', { clientId: s.info.clientId });
-        this.changed();
-      }
+      if (this.streams.get(sessionId) !== sink) return;
+      this.streams.delete(sessionId);
+      this.store.markDisconnected(sessionId, Date.now(), 'disconnected');
+      this.log.info('client stream closed', { clientId: s.info.clientId });
+      this.changed();
     };
   }
 
   heartbeat(sessionId: string, state: string): void {
-    const s = this.session(sessionId);
-    s.lastSeen = Date.now();
-    if (state) s.state = state.slice(0, 32);
+    this.session(sessionId);
+    this.store.touch(sessionId, Date.now());
+    if (state) this.store.setActivity(sessionId, state.slice(0, 32));
   }
 
-  /** The payload a session may download, by sha256. */
+  /**
+   * A payload the session may download, by sha256: the global payload its task
+   * names, or the current global. Any other (an earlier round's, a made-up
+   * one) is NOT_FOUND, whether or not the coordinator holds it.
+   */
   payload(sessionId: string, sha256: string): StoredPayload {
-    this.session(sessionId).lastSeen = Date.now();
-    const p = this.payloads.get(sha256);
-    if (!p) throw new CoordinatorError('not-found', `payload ${sha256} is not served any more (the run moved on); wait for the next task`);
-    return p;
+    const s = this.session(sessionId);
+    this.store.touch(sessionId, Date.now());
+    const ofTask = this.flight && this.machine.task(s.info.clientId) ? this.flight.global : undefined;
+    const allowed = [ofTask, this.current].find((p) => p?.descriptor.sha256 === sha256);
+    if (!allowed) {
+      throw new CoordinatorError('not-found', `payload ${sha256} is not served to this session (only its task's global payload and the current one are; the run may have moved on): wait for the next task`);
+    }
+    return allowed;
   }
 
   /** Counts bytes a session downloaded (for the ledger). */
   recordDownload(sessionId: string, sha256: string, bytes: number): void {
-    const s = this.sessions.get(sessionId);
+    const s = this.store.session(sessionId);
     if (!s) return;
-    const client = this.clients.get(s.info.clientId);
-    if (client) client.bytesDown += bytes;
-    const task = this.inFlight?.global.descriptor.sha256 === sha256 ? this.inFlight.tasks.get(s.info.clientId) : undefined;
-    if (task) task.bytesDown += bytes;
+    this.store.recordDownload(s.info.clientId, bytes, this.flight?.global.descriptor.sha256 === sha256);
   }
 
   /** Waits for an upload slot: at most maxConcurrentUploads updates are staged at once. */
-  async acquireUploadSlot(): Promise<() => void> {
-    while (this.activeUploads >= this.config.maxConcurrentUploads) await new Promise<void>((resolve) => this.uploadWaiters.push(resolve));
-    this.activeUploads++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.activeUploads--;
-      this.uploadWaiters.shift()?.();
-    };
+  acquireUploadSlot(): Promise<() => void> {
+    return this.slots.acquire();
   }
 
   /** Validates an upload header against the round in flight and opens its sink. */
   beginUpload(header: UploadHeaderInfo): UploadSink {
     const s = this.session(header.sessionId);
-    s.lastSeen = Date.now();
+    this.store.touch(header.sessionId, Date.now());
     const clientId = s.info.clientId;
-    if (header.runId !== this.runId) throw new CoordinatorError('failed-precondition', `upload for run ${header.runId}, but this coordinator runs ${this.runId}`);
-    const round = this.inFlight;
-    const task = round?.tasks.get(clientId);
-    if (!round || !task || header.round !== round.round || header.taskId !== task.taskId) {
-      throw new CoordinatorError(
-        'failed-precondition',
-        `stale upload from ${clientId}: task ${header.taskId} (round ${header.round}) is not open` + (round ? `; round ${round.round} attempt ${round.attempt} is in flight` : '; no round is in flight'),
-      );
-    }
-    if (task.status === 'reported') throw new CoordinatorError('aborted', `duplicate upload: ${clientId} already reported task ${task.taskId}`);
-    if (task.status === 'failed') throw new CoordinatorError('failed-precondition', `task ${task.taskId} of ${clientId} was cancelled: ${task.reason ?? 'client timed out'}`);
-    if (task.status === 'uploading') throw new CoordinatorError('aborted', `an upload for task ${task.taskId} is already in progress`);
-    const expected = this.updateSpec;
-    const got = header.payload.tensors;
-    const describe = (specs: readonly TensorSpec[]) => specs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ');
-    if (got.length !== expected.length || got.some((t, i) => t.name !== expected[i]!.name || t.shape.length !== expected[i]!.shape.length || t.shape.some((d, j) => d !== expected[i]!.shape[j]))) {
-      throw new CoordinatorError('invalid-argument', `update tensors ${describe(got) || '(none)'} do not match the run's ${describe(expected) || '(none)'}`);
-    }
-    if (header.payload.totalBytes !== this.updateBytes) {
-      throw new CoordinatorError('invalid-argument', `update declares ${header.payload.totalBytes} bytes; the run's update is exactly ${this.updateBytes}`);
-    }
-    if (header.numSamples !== task.numSamples) {
-      throw new CoordinatorError('invalid-argument', `update declares ${header.numSamples} samples; ${clientId} joined with ${task.numSamples}`);
-    }
-    task.status = 'uploading';
-    const contribution = round.aggregator.begin(header.numSamples);
-    const decoder = new TensorStreamDecoder({ expected, totalBytes: this.updateBytes, maxBytes: this.updateBytes });
-    const hash = createHash('sha256');
-    let received = 0;
-    let open = true;
-    const fail = (reason: string) => {
-      if (!open) return;
-      open = false;
-      contribution.abort();
-      if (task.status === 'uploading') task.status = 'pending';
-      task.upload = undefined;
-      this.log.warn('upload rejected', { clientId, round: round.round, reason });
-    };
-    const upload: ActiveUpload = {
-      contribution,
-      push: (chunk) => {
-        if (!open) throw new CoordinatorError('aborted', `upload of task ${task.taskId} was aborted`);
-        try {
-          received += chunk.length;
-          hash.update(chunk);
-          // One copy, straight into the contribution's staging (checked there), where the
-          // contribution takes bytes; else decoded (and checked) into fresh Float32Arrays.
-          if (contribution.addBytes) {
-            for (const slice of decoder.pushBytes(chunk)) contribution.addBytes(slice.tensorIndex, slice.byteOffset, slice.bytes);
-          } else {
-            for (const slice of decoder.push(chunk)) contribution.addSlice(slice.tensorIndex, slice.offset, slice.values);
-          }
-        } catch (error) {
-          fail((error as Error).message);
-          throw new CoordinatorError('invalid-argument', (error as Error).message);
-        }
-      },
-      finish: () => {
-        if (!open) throw new CoordinatorError('aborted', `upload of task ${task.taskId} was aborted`);
-        try {
-          decoder.finish();
-        } catch (error) {
-          fail((error as Error).message);
-          throw new CoordinatorError('invalid-argument', `truncated upload: ${(error as Error).message}`);
-        }
-        const digest = hash.digest('hex');
-        if (digest !== header.payload.sha256) {
-          fail('sha256 mismatch');
-          throw new CoordinatorError('invalid-argument', `upload sha256 ${digest} does not match the declared ${header.payload.sha256}`);
-        }
-        if (this.inFlight !== round || task.status !== 'uploading') {
-          fail('round closed during upload');
-          throw new CoordinatorError('failed-precondition', `round ${round.round} closed while the upload was in flight`);
-        }
-        open = false;
-        contribution.commit();
-        task.status = 'reported';
-        task.bytesUp = received;
-        task.metrics = header.metrics;
-        task.upload = undefined;
-        const client = this.clients.get(clientId);
-        if (client) client.bytesUp += received;
+    const flight = this.flight;
+    const state = this.machine.task(clientId);
+    const task = this.store.task(clientId);
+    const open = flight && state && task ? { round: flight.round.round, attempt: flight.round.attempt, taskId: task.taskId, numSamples: task.numSamples, state } : undefined;
+    checkUploadHeader(header, clientId, this.form, flight?.round, open);
+    const { round, aggregator } = flight!;
+    this.machine.uploadStarted(clientId);
+    const upload: UploadSink = new StagedUpload(header, this.form, round.round, aggregator.begin(header.numSamples), {
+      stillOpen: () => this.machine.isInFlight(round) && this.machine.task(clientId)?.status === 'uploading',
+      accepted: (received) => {
+        this.uploads.delete(clientId);
+        this.store.recordContribution(clientId, received, header.metrics);
+        this.machine.reported(clientId);
         this.log.info('update accepted', { clientId, round: round.round, bytes: received, accuracy: header.metrics.accuracy, trainSeconds: header.metrics.trainSeconds });
         this.changed();
-        this.checkRoundComplete();
+        this.closeIfDone();
       },
-      abort: (reason) => fail(reason),
-    };
-    task.upload = upload;
+      dropped: (reason) => {
+        this.machine.uploadDropped(round, clientId);
+        if (this.uploads.get(clientId) === upload) this.uploads.delete(clientId);
+        this.log.warn('upload rejected', { clientId, round: round.round, reason });
+      },
+    });
+    this.uploads.set(clientId, upload);
     return upload;
   }
 
-  // ---- the round state machine ----
+  // ---- carrying out the round state machine's decisions ----
 
-  private connectedClientIds(): string[] {
-    return [...this.clients.values()].filter((c) => c.session.sink !== undefined).map((c) => c.session.info.clientId);
-  }
-
-  private trainEvent(round: RoundInFlight, task: Task): ServerEventInfo {
+  private trainEvent(flight: Flight, task: TaskRecord): ServerEventInfo {
     return {
       kind: 'train',
-      task: { runId: this.runId, round: round.round, taskId: task.taskId, global: round.global.descriptor, deadlineUnixMs: round.startedAt + this.config.roundTimeoutMs },
-    };
-  }
-
-  /** Whether the server step is the algorithm's own or a robust / clipped / private one over deltas. */
-  private usesRobustStep(): boolean {
-    const c = this.config;
-    return c.aggregation !== 'mean' || c.deltaClipNorm !== undefined || c.dpNoiseMultiplier !== undefined;
-  }
-
-  /**
-   * The round's server step. By default the algorithm's own (a running sum:
-   * memory independent of the number of clients). With a robust rule, delta
-   * clipping or DP noise, a BufferedAggregator over the deltas instead.
-   */
-  private createAggregator(): GlobalAggregator {
-    if (!this.usesRobustStep()) return this.algorithm.createAggregator(this.global, this.setup, { pool: this.pool });
-    const c = this.config;
-    const rule = c.aggregation === 'trimmed-mean' ? { kind: 'trimmed-mean' as const, trim: c.trimFraction } : { kind: c.aggregation };
-    const buffered = new BufferedAggregator(this.updateSpec, rule, c.deltaClipNorm === undefined ? {} : { clipNorm: c.deltaClipNorm });
-    const global = this.global;
-    return {
-      begin: (weight) => buffered.beginClient(weight),
-      add: (update, weight) => void buffered.add(update, weight),
-      get clients() {
-        return buffered.clients;
-      },
-      result: () => {
-        if (buffered.clients === 0) return global.map((t) => ({ ...t, values: t.values.slice() }));
-        let step = buffered.result();
-        if (c.dpNoiseMultiplier !== undefined && c.deltaClipNorm !== undefined) {
-          // Calibrated to one client's clipped contribution to the mean (docs/robust-aggregation.md).
-          step = addGaussianNoise(step, (c.dpNoiseMultiplier * c.deltaClipNorm) / buffered.clients, cryptoRng());
-        }
-        return applyDelta(global, step);
-      },
+      task: { runId: this.runId, round: flight.round.round, taskId: task.taskId, global: flight.global.descriptor, deadlineUnixMs: flight.round.deadlineAt },
     };
   }
 
   /** Starts the next round when none is in flight and enough clients are connected. */
   maybeStartRound(): void {
-    if ((this.phase !== 'waiting' && this.phase !== 'running') || this.pauseRequested || this.inFlight) return;
-    const connected = this.connectedClientIds().sort();
-    const needed = this.completed === 0 && this.attempt === 1 ? Math.max(this.params.waitClients, this.params.minClients) : this.params.minClients;
-    if (connected.length < needed) {
-      if (this.phase === 'waiting') this.log.debug('waiting for clients', { connected: connected.length, needed });
+    const decision = this.machine.nextRound(this.connectedClientIds(), Date.now());
+    if (!decision) return;
+    if (decision.kind === 'wait') {
+      if (this.machine.phase === 'waiting') this.log.debug('waiting for clients', { connected: decision.connected, needed: decision.needed });
       return;
     }
-    const round = this.completed + 1;
-    const count = Math.min(connected.length, Math.max(this.params.minClients, Math.round(this.params.participation * connected.length), 1));
-    const order = [...connected];
-    shuffleInPlace(createRng(deriveSeed(this.params.seed, 'sample', round, this.attempt)), order);
-    const participants = order.slice(0, count).sort();
-    const tasks = new Map<string, Task>();
-    for (const clientId of participants) {
-      const record = this.clients.get(clientId)!;
-      record.roundsJoined++;
-      tasks.set(clientId, {
+    const { round } = decision;
+    const participants = [...round.tasks.keys()];
+    this.store.openTasks(
+      participants.map((clientId) => ({
         clientId,
-        taskId: `r${round}a${this.attempt}-${clientId}-${randomBytes(4).toString('hex')}`,
-        numSamples: record.session.info.numSamples,
-        status: 'pending',
-        bytesDown: 0,
-        bytesUp: 0,
-      });
-    }
-    if (this.phase === 'waiting') this.phase = 'running';
-    const inFlight: RoundInFlight = {
-      round,
-      attempt: this.attempt,
-      startedAt: Date.now(),
-      tasks,
-      aggregator: this.createAggregator(),
-      global: this.current!,
-      deadline: setTimeout(() => this.closeRound('deadline'), this.config.roundTimeoutMs),
-    };
-    inFlight.deadline.unref();
-    this.inFlight = inFlight;
-    this.log.info('round started', { round, attempt: this.attempt, participants, connected: connected.length });
-    this.emit('round-started', { round, attempt: this.attempt, participants });
+        taskId: `r${round.round}a${round.attempt}-${clientId}-${randomBytes(4).toString('hex')}`,
+        numSamples: this.store.client(clientId)!.session.info.numSamples,
+      })),
+    );
+    const deadline = setTimeout(() => this.closeRound(this.machine.close('deadline')), this.config.roundTimeoutMs);
+    deadline.unref();
+    const flight: Flight = { round, aggregator: createServerStep(this.algorithm, this.global, this.setup, this.form.spec, this.config, this.pool), global: this.current!, deadline };
+    this.flight = flight;
+    this.log.info('round started', { round: round.round, attempt: round.attempt, participants, connected: decision.connected });
+    this.emit('round-started', { round: round.round, attempt: round.attempt, participants });
     this.changed();
-    for (const task of tasks.values()) this.clients.get(task.clientId)!.session.sink?.send(this.trainEvent(inFlight, task));
+    for (const clientId of participants) this.sinkOf(clientId)?.send(this.trainEvent(flight, this.store.task(clientId)!));
   }
 
   private failTask(clientId: string, reason: string): void {
-    const task = this.inFlight?.tasks.get(clientId);
-    if (!task || task.status === 'reported' || task.status === 'failed') return;
-    task.upload?.abort(reason);
-    task.status = 'failed';
-    task.reason = reason;
-    this.log.warn('participant failed', { clientId, round: this.inFlight!.round, reason });
-    this.checkRoundComplete();
+    const state = this.machine.task(clientId);
+    if (!state || state.status === 'reported' || state.status === 'failed') return;
+    this.uploads.get(clientId)?.abort(reason);
+    this.machine.fail(clientId, reason);
+    this.log.warn('participant failed', { clientId, round: this.machine.inFlight!.round, reason });
+    this.closeIfDone();
   }
 
-  private checkRoundComplete(): void {
-    const round = this.inFlight;
-    if (!round) return;
-    if ([...round.tasks.values()].every((t) => t.status === 'reported' || t.status === 'failed')) this.closeRound('all participants done');
+  private closeIfDone(): void {
+    this.closeRound(this.machine.closeIfDone());
   }
 
-  private closeRound(why: string): void {
-    const round = this.inFlight;
-    if (!round) return;
-    clearTimeout(round.deadline);
-    this.inFlight = undefined;
-    const tasks = [...round.tasks.values()];
-    for (const t of tasks) if (t.status === 'uploading' || t.status === 'pending') t.upload?.abort(`round closed: ${why}`);
-    const reported = tasks.filter((t) => t.status === 'reported');
-    const enough = reported.length >= this.params.minClients || (reported.length > 0 && reported.length === tasks.length);
-    if (!enough) {
-      round.aggregator.release?.();
-      this.log.warn('round retried: too few reports', { round: round.round, attempt: round.attempt, reported: reported.length, minClients: this.params.minClients, why });
-      this.emit('round-retry', { round: round.round, attempt: round.attempt, reported: reported.length });
+  /** Ends the flight of `round` (closed or aborted): no deadline, its uploads aborted. */
+  private dropFlight(round: RoundInFlight, why: string): Flight {
+    const flight = this.flight!;
+    clearTimeout(flight.deadline);
+    this.flight = undefined;
+    for (const clientId of round.tasks.keys()) this.uploads.get(clientId)?.abort(why);
+    return flight;
+  }
+
+  private closeRound(decision: CloseDecision | undefined): void {
+    if (!decision) return;
+    const { round, why } = decision;
+    const flight = this.dropFlight(round, `round closed: ${why}`);
+    if (decision.kind === 'retry') {
+      flight.aggregator.release?.();
+      this.store.closeTasks([]);
+      this.log.warn('round retried: too few reports', { round: round.round, attempt: round.attempt, reported: decision.reported, minClients: this.machine.params.minClients, why });
+      this.emit('round-retry', { round: round.round, attempt: round.attempt, reported: decision.reported });
       this.changed();
-      this.attempt++;
       setImmediate(() => this.maybeStartRound());
       return;
     }
-    this.global = round.aggregator.result();
-    round.aggregator.release?.();
-    this.current = this.payloads.put(this.global);
-    const seconds = (Date.now() - round.startedAt) / 1000;
-    const slowest = Math.max(0, ...reported.map((t) => t.metrics?.trainSeconds ?? 0));
-    const clients: ClientRoundEntry[] = tasks.map((t) => {
-      const info = this.clients.get(t.clientId)!.session.info;
-      const base = { clientId: t.clientId, modelKind: info.model.name, numSamples: t.numSamples, bytesDown: t.bytesDown, bytesUp: t.bytesUp };
-      if (t.status === 'reported' && t.metrics) {
-        return { ...base, status: 'reported', accuracy: t.metrics.accuracy, loss: t.metrics.loss, trainSeconds: t.metrics.trainSeconds, trainFlops: t.metrics.trainFlops, ...(t.evictedAfterReport ? { evicted: true } : {}) };
-      }
-      return { ...base, status: t.status === 'failed' ? 'failed' : 'late', reason: t.reason ?? why };
-    });
-    const record: RoundRecord = {
+    this.global = flight.aggregator.result();
+    flight.aggregator.release?.();
+    this.current = this.store.putGlobal(this.global);
+    const tasks = this.store.closeTasks([...round.tasks.values()].filter((t) => t.status === 'reported').map((t) => t.clientId));
+    const record = roundRecord({
       runId: this.runId,
       round: round.round,
-      attempts: round.attempt,
-      startedAt: new Date(round.startedAt).toISOString(),
-      seconds,
-      overheadSeconds: Math.max(0, seconds - slowest),
-      participants: tasks.length,
-      reported: reported.length,
-      meanAccuracy: reported.reduce((s, t) => s + (t.metrics?.accuracy ?? 0), 0) / reported.length,
-      bytesDown: tasks.reduce((s, t) => s + t.bytesDown, 0),
-      bytesUp: reported.reduce((s, t) => s + t.bytesUp, 0),
-      trainFlops: reported.reduce((s, t) => s + (t.metrics?.trainFlops ?? 0), 0),
+      attempt: round.attempt,
+      startedAt: round.startedAt,
+      closedAt: Date.now(),
+      tasks: tasks.map((t) => ({ ...t, ...round.tasks.get(t.clientId)!, modelKind: this.store.client(t.clientId)!.session.info.model.name })),
+      why,
       globalSha256: this.current.descriptor.sha256,
-      clients,
       ...(this.accountant ? { dpEpsilon: (this.accountant.step(), this.accountant.epsilon) } : {}),
-    };
+    });
     this.lastRound = record;
-    this.completed = round.round;
-    this.attempt = 1;
-    for (const t of reported) this.clients.get(t.clientId)!.roundsReported++;
-    const last = this.completed >= this.params.rounds;
-    if (!last && this.pauseRequested) {
-      this.pauseRequested = false;
-      this.phase = 'paused';
-    }
     // Persist before announcing: whoever reads the log line (an operator, `pfedlora cluster`)
     // must find the round in the checkpoint and the ledger.
-    if (last) this.phase = 'finished';
     this.saveCheckpoint();
-    this.checkpoints?.appendLedger(record);
-    this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why, ...(record.dpEpsilon === undefined ? {} : { dpEpsilon: record.dpEpsilon }) });
-    if (last) {
-      this.finish('finished', 'run completed');
+    this.store.appendLedger(record);
+    this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds: record.seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why, ...(record.dpEpsilon === undefined ? {} : { dpEpsilon: record.dpEpsilon }) });
+    if (decision.finished) {
+      this.announceEnd('finished', 'run completed');
       this.emit('round-closed', record);
       return;
     }
-    if (this.phase === 'paused') this.log.info('run paused', { roundsCompleted: this.completed });
+    if (decision.paused) this.log.info('run paused', { roundsCompleted: this.machine.completed });
     this.emit('round-closed', record);
     this.changed();
     this.maybeStartRound();
   }
 
-  private finish(phase: 'finished' | 'aborted', reason: string): void {
-    this.phase = phase;
+  /** The run is over (the machine says finished or aborted): checkpoint, tell every client, end their streams. */
+  private announceEnd(phase: 'finished' | 'aborted', reason: string): void {
     this.saveCheckpoint();
-    for (const c of this.clients.values()) {
-      c.session.sink?.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.completed, reason });
-      c.session.sink?.end();
+    for (const c of this.store.clients()) {
+      const sink = this.streams.get(c.session.sessionId);
+      sink?.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.machine.completed, reason });
+      sink?.end();
     }
-    this.log.info(phase === 'finished' ? 'run finished' : 'run aborted', { roundsCompleted: this.completed, reason, globalSha256: this.current?.descriptor.sha256 });
-    this.emit('finished', { roundsCompleted: this.completed, reason, phase });
+    this.log.info(phase === 'finished' ? 'run finished' : 'run aborted', { roundsCompleted: this.machine.completed, reason, globalSha256: this.current?.descriptor.sha256 });
+    this.emit('finished', { roundsCompleted: this.machine.completed, reason, phase });
     this.changed();
   }
 
   /** Drops clients that went silent and pings the live ones. */
   private sweep(): void {
     const now = Date.now();
+    const clients = this.store.clients();
     if (now - this.lastPing >= this.config.heartbeatIntervalMs) {
       // Pings keep idle proxies from closing the stream and let clients notice a dead coordinator.
       this.lastPing = now;
-      for (const c of this.clients.values()) c.session.sink?.send({ kind: 'ping', unixMs: now });
+      for (const c of clients) this.streams.get(c.session.sessionId)?.send({ kind: 'ping', unixMs: now });
     }
-    for (const c of this.clients.values()) {
+    for (const c of clients) {
       const s = c.session;
-      if (s.sink === undefined && s.disconnectedAt !== undefined && now - s.disconnectedAt > this.config.disconnectGraceMs) {
-        this.failTask(s.info.clientId, `disconnected for ${now - s.disconnectedAt} ms`);
-      } else if (now - s.lastSeen > this.config.clientTimeoutMs) {
-        if (s.sink) {
-          this.log.warn('client timed out', { clientId: s.info.clientId, silentMs: now - s.lastSeen });
-          s.sink.end();
-          s.sink = undefined;
-          s.disconnectedAt = now;
-          s.state = 'timed out';
-        }
-        this.failTask(s.info.clientId, `no heartbeat for ${now - s.lastSeen} ms`);
+      const sink = this.streams.get(s.sessionId);
+      const verdict = livenessVerdict({ connected: sink !== undefined, disconnectedAt: s.disconnectedAt, lastSeen: s.lastSeen }, now, this.config);
+      if (!verdict) continue;
+      if (verdict.verdict === 'silent' && sink) {
+        this.log.warn('client timed out', { clientId: c.clientId, silentMs: now - s.lastSeen });
+        sink.end();
+        this.streams.delete(s.sessionId);
+        this.store.markDisconnected(s.sessionId, now, 'timed out');
       }
+      this.failTask(c.clientId, verdict.reason);
     }
   }
 
   /** Stops timers and ends every stream (shutdown). */
   close(): void {
     clearInterval(this.sweeper);
-    if (this.inFlight) clearTimeout(this.inFlight.deadline);
-    for (const c of this.clients.values()) c.session.sink?.end();
+    if (this.flight) clearTimeout(this.flight.deadline);
+    for (const sink of [...this.streams.values()]) sink.end();
   }
 }

@@ -4,6 +4,7 @@ export type CoordinatorErrorCode =
   | 'unauthenticated'
   | 'permission-denied'
   | 'not-found'
+  | 'already-exists'
   | 'failed-precondition'
   | 'resource-exhausted'
   | 'aborted'

@@ -1,10 +1,11 @@
 /**
- * Content-addressed payloads (PFLT bytes) served to clients: the current
- * global payload and the one before, so a client that reconnects right after
- * a round closed still resumes its download.
+ * Content-addressed payloads (PFLT bytes) served to clients: the newest
+ * `keep` global payloads (the coordinator's state store keeps one: a session
+ * may download only its task's global, which is the current one).
  */
 import { encodeTensors, sha256Hex, specOf, type NamedTensor } from '@pfedlora/core';
-import { encodePayloadChunk, type EncodedPayloadChunk, type PayloadDescriptor } from '@pfedlora/protocol';
+import { CoordinatorError } from './errors';
+import { encodePayloadChunk, type EncodedPayloadChunk, type PayloadChunkInfo, type PayloadDescriptor } from '@pfedlora/protocol';
 
 export class StoredPayload {
   /**
@@ -29,12 +30,40 @@ export class StoredPayload {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
     if (!Number.isSafeInteger(index) || index < 0 || index * chunkSize >= total) throw new RangeError(`chunk ${index} is outside the payload's ${total} bytes (chunks of ${chunkSize})`);
     const offset = index * chunkSize;
-    const encode = () => encodePayloadChunk({ offset, data: this.bytes.subarray(offset, Math.min(total, offset + chunkSize)), total_bytes: total });
+    const encode = () => encodePayloadChunk({ offset, data: this.bytes.subarray(offset, Math.min(total, offset + chunkSize)), totalBytes: total });
     // A superseded payload is only downloaded by the odd client resuming after a round closed.
     if (this.retired) return encode();
     // One chunk size per coordinator; another one replaces the cache rather than adding to it.
     if (this.encoded?.chunkSize !== chunkSize) this.encoded = { chunkSize, chunks: new Array<EncodedPayloadChunk | undefined>(Math.ceil(total / chunkSize)) };
     return (this.encoded.chunks[index] ??= encode());
+  }
+
+  /**
+   * A Download from byte `offset`, chunk by chunk, with the payload bytes each carries.
+   * A download resumed inside a chunk first gets the rest of that chunk, encoded for this
+   * call alone; then it is on the chunk grid every client shares and gets the cached
+   * chunks (one small fresh encode instead of a whole uncached stream). `offset` at the
+   * end gets one empty chunk; outside the payload, INVALID_ARGUMENT.
+   */
+  *download(offset: number, chunkSize: number): Generator<{ readonly chunk: EncodedPayloadChunk | PayloadChunkInfo; readonly bytes: number }> {
+    const total = this.bytes.length;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > total) {
+      throw new CoordinatorError('invalid-argument', `download offset ${offset} is outside the payload's ${total} bytes`);
+    }
+    if (offset === total) {
+      yield { chunk: { offset, data: new Uint8Array(0), totalBytes: total }, bytes: 0 };
+      return;
+    }
+    let at = offset;
+    if (at % chunkSize !== 0) {
+      const end = Math.min(total, (Math.floor(at / chunkSize) + 1) * chunkSize);
+      yield { chunk: { offset: at, data: this.bytes.subarray(at, end), totalBytes: total }, bytes: end - at };
+      at = end;
+    }
+    for (; at < total; at += chunkSize) {
+      const chunk = this.encodedChunk(at / chunkSize, chunkSize);
+      yield { chunk, bytes: chunk.dataLength };
+    }
   }
 
   /** Drops the cached chunks and caches no more (a newer payload is served). */

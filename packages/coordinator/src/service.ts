@@ -1,26 +1,27 @@
 /**
  * The Federation gRPC service: thin handlers that decode with the serde
- * module, call the Coordinator, and map domain errors to gRPC status codes in
- * one place. Streaming handlers clean up on cancellation.
+ * module, call the Coordinator, encode its answers, and map domain errors to
+ * gRPC status codes in one place; nothing here decides anything about the run.
+ * Streaming handlers clean up on cancellation.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
   describeRequestFromProto,
   describeResponseToProto,
+  downloadRequestFromProto,
+  heartbeatRequestFromProto,
+  heartbeatResponseToProto,
   joinRequestFromProto,
-  ProtocolVersionError,
   joinResponseToProto,
+  payloadChunkToProto,
   ProtocolError,
+  ProtocolVersionError,
   serverEventToProto,
-  uploadHeaderFromProto,
-  type DownloadRequest__Output,
-  type DownloadResponse,
+  subscribeRequestFromProto,
+  uploadAckToProto,
+  uploadParts,
+  EncodedPayloadChunk,
   type FederationServerHandlers,
-  type HeartbeatRequest__Output,
-  type ServerEvent,
-  type SubscribeRequest__Output,
-  type UploadAck,
-  type UploadMessage__Output,
 } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import type { Coordinator, UploadSink } from './coordinator';
@@ -33,6 +34,7 @@ const STATUS: Record<CoordinatorErrorCode, grpc.status> = {
   unauthenticated: grpc.status.UNAUTHENTICATED,
   'permission-denied': grpc.status.PERMISSION_DENIED,
   'not-found': grpc.status.NOT_FOUND,
+  'already-exists': grpc.status.ALREADY_EXISTS,
   'failed-precondition': grpc.status.FAILED_PRECONDITION,
   'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,
   aborted: grpc.status.ABORTED,
@@ -86,7 +88,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
       }
     },
 
-    Subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, ServerEvent>) {
+    Subscribe(call) {
       let detach: (() => void) | undefined;
       let ended = false;
       const end = (refusal?: CoordinatorError) => {
@@ -99,8 +101,9 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
         call.emit('error', Object.assign(new Error(status.details), status));
       };
       try {
-        auth?.checkSession(call, call.request.session_id);
-        detach = coordinator.subscribe(call.request.session_id, {
+        const sessionId = subscribeRequestFromProto(call.request);
+        auth?.checkSession(call, sessionId);
+        detach = coordinator.subscribe(sessionId, {
           send: (event) => {
             if (!ended) call.write(serverEventToProto(event));
           },
@@ -117,37 +120,20 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
       call.on('close', () => detach?.());
     },
 
-    async Download(call: grpc.ServerWritableStream<DownloadRequest__Output, DownloadResponse>) {
-      const { session_id: sessionId, sha256, offset } = call.request;
+    async Download(call) {
+      const { sessionId, sha256, offset } = downloadRequestFromProto(call.request);
       let cancelled = false;
       call.on('cancelled', () => (cancelled = true));
       try {
         auth?.checkSession(call, sessionId);
         const payload = coordinator.payload(sessionId, sha256);
-        const total = payload.bytes.length;
-        if (!Number.isSafeInteger(offset) || offset < 0 || offset > total) {
-          throw new CoordinatorError('invalid-argument', `download offset ${offset} is outside the payload's ${total} bytes`);
-        }
-        const send = async (message: DownloadResponse, bytes: number) => {
-          await writeWithBackpressure(call, message);
+        for (const { chunk, bytes } of payload.download(offset, coordinator.config.chunkSize)) {
+          if (cancelled) break;
+          await writeWithBackpressure(call, chunk instanceof EncodedPayloadChunk ? chunk : payloadChunkToProto(chunk));
+          if (bytes === 0) continue;
           coordinator.recordDownload(sessionId, sha256, bytes);
           noteServiceMetric(coordinator, { kind: 'bytes-out', bytes }); // metrics
-        };
-        const chunkSize = coordinator.config.chunkSize;
-        let at = offset;
-        if (at % chunkSize !== 0 && at < total && !cancelled) {
-          // A download resumed inside a chunk: the rest of that chunk is encoded for this call
-          // alone, then the client is back on the chunk grid every client shares and gets the
-          // payload's cached chunks (one small fresh encode instead of a whole uncached stream).
-          const end = Math.min(total, (Math.floor(at / chunkSize) + 1) * chunkSize);
-          await send({ offset: at, data: payload.bytes.subarray(at, end), total_bytes: total }, end - at);
-          at = end;
         }
-        for (; at < total && !cancelled; at += chunkSize) {
-          const chunk = payload.encodedChunk(at / chunkSize, chunkSize);
-          await send(chunk, chunk.dataLength);
-        }
-        if (total === offset) await writeWithBackpressure(call, { offset, data: new Uint8Array(0), total_bytes: total });
         call.end();
       } catch (error) {
         const status = fail('Download', error);
@@ -155,12 +141,12 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
       }
     },
 
-    Upload(call: grpc.ServerReadableStream<UploadMessage__Output, UploadAck>, callback: grpc.sendUnaryData<UploadAck>) {
+    Upload(call, callback) {
       let sink: UploadSink | undefined;
       let release: (() => void) | undefined;
       let done = false;
       let idle: NodeJS.Timeout | undefined;
-      const finish = (error: unknown, ack?: UploadAck) => {
+      const finish = (error: unknown, accepted?: string) => {
         if (done) return;
         done = true;
         clearTimeout(idle);
@@ -170,7 +156,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
           sink?.abort(status.details ?? 'upload failed');
           callback(status);
           call.destroy();
-        } else callback(null, ack);
+        } else callback(null, uploadAckToProto({ accepted: true, message: accepted ?? '' }));
       };
       const touch = () => {
         clearTimeout(idle);
@@ -189,36 +175,34 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
           if (done) return granted(); // cancelled while queued: hand the slot on
           release = granted;
           touch();
-          for await (const message of call as AsyncIterable<UploadMessage__Output>) {
+          for await (const part of uploadParts(call)) {
             if (done) return;
             touch();
-            if (!sink) {
-              if (message.kind !== 'header') throw new ProtocolError('an upload must start with its header');
-              const header = uploadHeaderFromProto(message.header);
-              auth?.checkSession(call, header.sessionId);
-              sink = coordinator.beginUpload(header);
+            if (part.kind === 'header') {
+              auth?.checkSession(call, part.header.sessionId);
+              sink = coordinator.beginUpload(part.header);
             } else {
-              if (message.kind !== 'chunk' || !message.chunk) throw new ProtocolError('after the header an upload carries only chunks');
-              noteServiceMetric(coordinator, { kind: 'bytes-in', bytes: message.chunk.length }); // metrics
-              sink.push(message.chunk);
+              noteServiceMetric(coordinator, { kind: 'bytes-in', bytes: part.chunk.length }); // metrics
+              sink!.push(part.chunk);
             }
           }
           if (done) return;
           if (!sink) throw new ProtocolError('empty upload: no header');
           sink.finish();
           noteServiceMetric(coordinator, { kind: 'upload-accepted' }); // metrics
-          finish(undefined, { accepted: true, message: 'update accepted' });
+          finish(undefined, 'update accepted');
         } catch (error) {
           finish(error);
         }
       })();
     },
 
-    Heartbeat(call: grpc.ServerUnaryCall<HeartbeatRequest__Output, unknown>, callback) {
+    Heartbeat(call, callback) {
       try {
-        auth?.checkSession(call, call.request.session_id);
-        coordinator.heartbeat(call.request.session_id, call.request.state);
-        callback(null, { unix_ms: Date.now() });
+        const heartbeat = heartbeatRequestFromProto(call.request);
+        auth?.checkSession(call, heartbeat.sessionId);
+        coordinator.heartbeat(heartbeat.sessionId, heartbeat.state);
+        callback(null, heartbeatResponseToProto(Date.now()));
       } catch (error) {
         callback(fail('Heartbeat', error));
       }

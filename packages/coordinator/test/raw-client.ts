@@ -43,6 +43,8 @@ export class RawFederationClient {
   readonly client: FederationClient;
   /** Calls still open, so kill() can drop them all like a dying process. */
   private readonly open = new Set<{ cancel(): void }>();
+  /** The coordinator's chunk size (learnt at Join): uploads never send bigger chunks. */
+  private maxChunk = Number.POSITIVE_INFINITY;
 
   private track<T extends { cancel(): void; on(event: 'close', listener: () => void): unknown }>(call: T): T {
     this.open.add(call);
@@ -56,7 +58,12 @@ export class RawFederationClient {
 
   join(info: JoinInfo): Promise<JoinAccepted> {
     return new Promise((resolve, reject) =>
-      this.client.Join(joinRequestToProto(info), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => (e ? reject(e) : resolve(joinResponseFromProto(r!)))),
+      this.client.Join(joinRequestToProto(info), (e: grpc.ServiceError | null, r?: Parameters<typeof joinResponseFromProto>[0]) => {
+        if (e) return reject(e);
+        const accepted = joinResponseFromProto(r!);
+        this.maxChunk = accepted.chunkSize;
+        resolve(accepted);
+      }),
     );
   }
 
@@ -91,7 +98,7 @@ export class RawFederationClient {
 
   /** Header, then chunks; `stopAfter` sends only that many chunks and leaves the stream open (a stall). */
   upload(header: UploadHeaderInfo, bytes: Uint8Array, options: { chunks?: Uint8Array[]; stopAfter?: number; chunkSize?: number } = {}): Promise<UploadAck__Output> {
-    const chunks = options.chunks ?? splitIntoChunks(bytes, options.chunkSize ?? 4096);
+    const chunks = options.chunks ?? splitIntoChunks(bytes, options.chunkSize ?? Math.min(4096, this.maxChunk));
     const sent = chunks.slice(0, options.stopAfter ?? chunks.length).map((c): UploadMessage => ({ chunk: c }));
     return this.uploadMessages([{ header: uploadHeaderToProto(header) }, ...sent], options.stopAfter === undefined);
   }

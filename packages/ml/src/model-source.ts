@@ -3,6 +3,7 @@
  * crosses into simulation worker threads), except `program`, which a program
  * that embeds the client builds itself and which stays in its process.
  */
+import { deriveSeed } from '@pfedlora/core';
 import type { FederationSetup } from './algorithms/algorithm';
 import type { PrivateNetwork } from './network';
 import { modelSpec, parseModelKind, zooNetwork, type ModelKind } from './zoo';
@@ -34,6 +35,11 @@ export const zooSource = (model: ModelKind | string): ModelSource => ({ kind: 'z
 /** A short label for logs and reports: 'cnn3', 'mlp2', the model file's name. */
 export function modelSourceLabel(source: ModelSource): string {
   return source.kind === 'zoo' ? source.model : source.name;
+}
+
+/** The seed a client's private network is built with, from the client's seed (ClientSetup.seed). */
+export function privateNetworkSeed(clientSeed: number): number {
+  return deriveSeed(clientSeed, 'model');
 }
 
 /**

@@ -4,8 +4,12 @@
  * list` (docs/operations.md): change them only compatibly.
  */
 import type { ClientInfo, ClientInfo__Output } from './generated/pfedlora/v1/ClientInfo';
+import type { EvictClientRequest, EvictClientRequest__Output } from './generated/pfedlora/v1/EvictClientRequest';
+import type { EvictClientResponse, EvictClientResponse__Output } from './generated/pfedlora/v1/EvictClientResponse';
+import type { ListClientsResponse, ListClientsResponse__Output } from './generated/pfedlora/v1/ListClientsResponse';
+import type { RunRequest, RunRequest__Output } from './generated/pfedlora/v1/RunRequest';
 import type { RunStatus, RunStatus__Output } from './generated/pfedlora/v1/RunStatus';
-import type { StartRunRequest__Output } from './generated/pfedlora/v1/StartRunRequest';
+import type { StartRunRequest, StartRunRequest__Output } from './generated/pfedlora/v1/StartRunRequest';
 
 export const RUN_PHASES = ['idle', 'waiting', 'running', 'paused', 'finished', 'aborted'] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
@@ -149,4 +153,56 @@ export function runOverridesFromProto(p: StartRunRequest__Output): RunOverrides 
     ...(p.seed > 0 ? { seed: p.seed } : {}),
     ...(p.run_id ? { runId: p.run_id } : {}),
   };
+}
+
+export function startRunRequestToProto(o: RunOverrides): StartRunRequest {
+  return { rounds: o.rounds ?? 0, min_clients: o.minClients ?? 0, participation: o.participation ?? 0, seed: o.seed ?? 0, run_id: o.runId ?? '' };
+}
+
+/** Pause, resume or abort: which run (absent: the coordinator's), and why (abort). */
+export interface RunAction {
+  readonly runId?: string;
+  readonly reason?: string;
+}
+
+export function runRequestToProto(a: RunAction): RunRequest {
+  return { run_id: a.runId ?? '', reason: a.reason ?? '' };
+}
+
+export function runRequestFromProto(p: RunRequest__Output): RunAction {
+  return { ...(p.run_id ? { runId: p.run_id } : {}), ...(p.reason ? { reason: p.reason } : {}) };
+}
+
+export function listClientsResponseToProto(clients: readonly ClientInfoRecord[]): ListClientsResponse {
+  return { clients: clients.map(clientInfoToProto) };
+}
+
+export function listClientsResponseFromProto(p: ListClientsResponse__Output): ClientInfoRecord[] {
+  return p.clients.map(clientInfoFromProto);
+}
+
+export interface EvictAction {
+  readonly clientId: string;
+  readonly reason?: string;
+}
+
+export function evictClientRequestToProto(e: EvictAction): EvictClientRequest {
+  return { client_id: e.clientId, reason: e.reason ?? '' };
+}
+
+export function evictClientRequestFromProto(p: EvictClientRequest__Output): EvictAction {
+  return { clientId: p.client_id, ...(p.reason ? { reason: p.reason } : {}) };
+}
+
+export interface EvictResult {
+  readonly evicted: boolean;
+  readonly message: string;
+}
+
+export function evictClientResponseToProto(r: EvictResult): EvictClientResponse {
+  return { evicted: r.evicted, message: r.message };
+}
+
+export function evictClientResponseFromProto(p: EvictClientResponse__Output): EvictResult {
+  return { evicted: p.evicted, message: p.message };
 }

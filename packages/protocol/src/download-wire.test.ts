@@ -20,6 +20,9 @@ function freshDownloadMethod(): DownloadMethod {
   return service['Download'] as unknown as DownloadMethod;
 }
 
+/** The domain form encodePayloadChunk takes. */
+const info = (c: PayloadChunk & { data: Uint8Array }) => ({ offset: c.offset as number, data: c.data, totalBytes: c.total_bytes as number });
+
 const payload = Uint8Array.from({ length: 3000 }, (_, i) => (i * 31 + 7) & 0xff);
 const cases: [string, PayloadChunk & { data: Uint8Array }][] = [
   ['a whole chunk at offset 0', { offset: 0, data: payload.subarray(0, 1024), total_bytes: payload.length }],
@@ -35,7 +38,7 @@ describe('pre-encoded PayloadChunks', () => {
   const installed = loadFederationProto().pfedlora.v1.Federation.service.Download.responseSerialize as (response: DownloadResponse) => Buffer;
 
   test.each(cases)('%s: the same bytes as the Download serializer, decoding to the same message', (_, chunk) => {
-    const encoded = encodePayloadChunk(chunk);
+    const encoded = encodePayloadChunk(info(chunk));
     const ordinary = fresh.responseSerialize(chunk);
     expect(Buffer.isBuffer(encoded.bytes)).toBe(true);
     expect(encoded.bytes.equals(ordinary)).toBe(true);
@@ -47,7 +50,7 @@ describe('pre-encoded PayloadChunks', () => {
   });
 
   test.each(cases)("%s: the service's serializer passes the encoded chunk through and still encodes the plain message", (_, chunk) => {
-    const encoded = encodePayloadChunk(chunk);
+    const encoded = encodePayloadChunk(info(chunk));
     expect(installed(encoded)).toBe(encoded.bytes);
     expect(installed(chunk).equals(fresh.responseSerialize(chunk))).toBe(true);
   });

@@ -1,6 +1,10 @@
+// Domain types, the serde functions and the typed connections: what the other packages use.
+// The generated message types below are exported for tests that craft hostile wire messages;
+// src/wire-boundary.test.ts fails if a non-test file outside packages/protocol imports them.
 export * from './load';
 export { EncodedPayloadChunk, type DownloadResponse, type FederationServerHandlers } from './download-wire';
 export * from './serde';
+export * from './federation-connection';
 export * from './identity';
 export * from './connect-failure';
 export type { ProtoGrpcType as FederationGrpc } from './generated/federation';
@@ -17,6 +21,7 @@ export type { DescribeResponse__Output } from './generated/pfedlora/v1/DescribeR
 export type { JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
 export type { UploadAck, UploadAck__Output } from './generated/pfedlora/v1/UploadAck';
 export * from './admin-serde';
+export * from './admin-channel';
 export type { ProtoGrpcType as AdminGrpc } from './generated/admin';
 export type { AdminClient, AdminHandlers } from './generated/pfedlora/v1/Admin';
 export type { RunStatus, RunStatus__Output } from './generated/pfedlora/v1/RunStatus';

@@ -9,7 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { EncodedPayloadChunk, passEncodedChunks, type PayloadChunkSerializer } from './download-wire';
 import type { ProtoGrpcType as AdminGrpc } from './generated/admin';
 import type { ProtoGrpcType as FederationGrpc } from './generated/federation';
-import type { PayloadChunk } from './generated/pfedlora/v1/PayloadChunk';
+import { payloadChunkToProto, type PayloadChunkInfo } from './serde';
 
 /** The options the generated types were made with (package.json "generate"). */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -50,8 +50,8 @@ export function loadFederationProto(): FederationGrpc {
 }
 
 /** `chunk` encoded once by the Download method's own serializer: the bytes grpc-js would put on the wire for it. */
-export function encodePayloadChunk(chunk: PayloadChunk & { data: Uint8Array }): EncodedPayloadChunk {
-  return EncodedPayloadChunk.encode(loadFederation().serializeChunk, chunk);
+export function encodePayloadChunk(chunk: PayloadChunkInfo): EncodedPayloadChunk {
+  return EncodedPayloadChunk.encode(loadFederation().serializeChunk, payloadChunkToProto(chunk));
 }
 
 let admin: AdminGrpc | undefined;

@@ -9,15 +9,22 @@ import type { ClientMetrics as ClientMetricsProto, ClientMetrics__Output } from 
 import type { AdapterContract, AdapterContract__Output } from './generated/pfedlora/v1/AdapterContract';
 import type { DescribeRequest, DescribeRequest__Output } from './generated/pfedlora/v1/DescribeRequest';
 import type { DescribeResponse, DescribeResponse__Output } from './generated/pfedlora/v1/DescribeResponse';
+import type { DownloadRequest, DownloadRequest__Output } from './generated/pfedlora/v1/DownloadRequest';
+import type { HeartbeatRequest, HeartbeatRequest__Output } from './generated/pfedlora/v1/HeartbeatRequest';
+import type { HeartbeatResponse, HeartbeatResponse__Output } from './generated/pfedlora/v1/HeartbeatResponse';
 import type { JoinRequest, JoinRequest__Output } from './generated/pfedlora/v1/JoinRequest';
 import type { ModelDescriptor as ModelDescriptorProto, ModelDescriptor__Output } from './generated/pfedlora/v1/ModelDescriptor';
 import type { JoinResponse, JoinResponse__Output } from './generated/pfedlora/v1/JoinResponse';
+import type { PayloadChunk, PayloadChunk__Output } from './generated/pfedlora/v1/PayloadChunk';
 import type { PayloadRef, PayloadRef__Output } from './generated/pfedlora/v1/PayloadRef';
 import type { RunConfig as RunConfigProto, RunConfig__Output } from './generated/pfedlora/v1/RunConfig';
 import type { ServerEvent, ServerEvent__Output } from './generated/pfedlora/v1/ServerEvent';
+import type { SubscribeRequest, SubscribeRequest__Output } from './generated/pfedlora/v1/SubscribeRequest';
 import type { TensorHeader, TensorHeader__Output } from './generated/pfedlora/v1/TensorHeader';
 import type { TensorShapeInfo, TensorShapeInfo__Output } from './generated/pfedlora/v1/TensorShapeInfo';
+import type { UploadAck, UploadAck__Output } from './generated/pfedlora/v1/UploadAck';
 import type { UploadHeader, UploadHeader__Output } from './generated/pfedlora/v1/UploadHeader';
+import type { UploadMessage, UploadMessage__Output } from './generated/pfedlora/v1/UploadMessage';
 
 /**
  * The wire's version. 2: the adapter contract (RunConfig.contract), model
@@ -166,6 +173,8 @@ export interface JoinInfo {
   readonly backend: string;
   readonly protocolVersion: number;
   readonly credential: string;
+  /** The resume token of this client's previous session (JoinAccepted.resumeToken); absent: none. */
+  readonly resumeToken?: string;
 }
 
 /** Protocol 1's data shape, filled so that a protocol-1 coordinator can parse a join and refuse it by version. */
@@ -185,6 +194,7 @@ export function joinRequestToProto(j: JoinInfo): JoinRequest {
     credential: j.credential,
     model: modelDescriptorToProto(j.model),
     class_names: [...j.classNames],
+    resume_token: j.resumeToken ?? '',
   };
 }
 
@@ -207,6 +217,7 @@ export function joinRequestFromProto(p: JoinRequest__Output): JoinInfo {
     backend: nonEmpty(p.backend, 'backend', 64),
     protocolVersion: p.protocol_version,
     credential: p.credential,
+    ...(p.resume_token ? { resumeToken: nonEmpty(p.resume_token, 'resume_token', 128) } : {}),
   };
 }
 
@@ -317,7 +328,10 @@ export interface JoinAccepted {
   readonly runId: string;
   readonly settings: RunSettings;
   readonly heartbeatIntervalMs: number;
+  /** The largest upload chunk the coordinator takes, and the size it downloads in. */
   readonly chunkSize: number;
+  /** What the client's next Join sends to take this session over (JoinInfo.resumeToken). */
+  readonly resumeToken?: string;
 }
 
 export function joinResponseToProto(j: JoinAccepted): JoinResponse {
@@ -327,6 +341,7 @@ export function joinResponseToProto(j: JoinAccepted): JoinResponse {
     config: runSettingsToProto(j.settings),
     heartbeat_interval_ms: j.heartbeatIntervalMs,
     chunk_size: j.chunkSize,
+    resume_token: j.resumeToken ?? '',
   };
 }
 
@@ -337,6 +352,7 @@ export function joinResponseFromProto(p: JoinResponse__Output): JoinAccepted {
     settings: runSettingsFromProto(p.config),
     heartbeatIntervalMs: positiveInt(p.heartbeat_interval_ms, 'heartbeat_interval_ms'),
     chunkSize: positiveInt(p.chunk_size, 'chunk_size'),
+    ...(p.resume_token ? { resumeToken: p.resume_token } : {}),
   };
 }
 
@@ -494,4 +510,121 @@ export function uploadHeaderFromProto(p: UploadHeader__Output | null | undefined
     numSamples: sampleCount(h.num_samples, 'header.num_samples', 1),
     metrics: clientMetricsFromProto(h.metrics),
   };
+}
+
+// ---- the calls' small messages: Subscribe, Heartbeat, Download, Upload ----
+// Decoded as they are (no range checks): what a value means is the coordinator's to judge.
+
+export function subscribeRequestToProto(sessionId: string): SubscribeRequest {
+  return { session_id: sessionId };
+}
+
+/** The session a Subscribe call is for. */
+export function subscribeRequestFromProto(p: SubscribeRequest__Output): string {
+  return p.session_id;
+}
+
+export interface HeartbeatInfo {
+  readonly sessionId: string;
+  /** What the client is doing: idle, downloading, training, uploading (free text). */
+  readonly state: string;
+  /** Informational; ignored. */
+  readonly round: number;
+}
+
+export function heartbeatRequestToProto(h: HeartbeatInfo): HeartbeatRequest {
+  return { session_id: h.sessionId, state: h.state, round: h.round };
+}
+
+export function heartbeatRequestFromProto(p: HeartbeatRequest__Output): HeartbeatInfo {
+  return { sessionId: p.session_id, state: p.state, round: p.round };
+}
+
+/** The coordinator's clock (ms since the epoch). */
+export function heartbeatResponseToProto(unixMs: number): HeartbeatResponse {
+  return { unix_ms: unixMs };
+}
+
+export function heartbeatResponseFromProto(p: HeartbeatResponse__Output): number {
+  return p.unix_ms;
+}
+
+export interface DownloadRequestInfo {
+  readonly sessionId: string;
+  readonly sha256: string;
+  /** Bytes the client holds already (resume). */
+  readonly offset: number;
+}
+
+export function downloadRequestToProto(d: DownloadRequestInfo): DownloadRequest {
+  return { session_id: d.sessionId, sha256: d.sha256, offset: d.offset };
+}
+
+export function downloadRequestFromProto(p: DownloadRequest__Output): DownloadRequestInfo {
+  return { sessionId: p.session_id, sha256: p.sha256, offset: p.offset };
+}
+
+/** Bytes [offset, offset + data.length) of a payload of totalBytes. */
+export interface PayloadChunkInfo {
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly totalBytes: number;
+}
+
+export function payloadChunkToProto(c: PayloadChunkInfo): PayloadChunk & { data: Uint8Array } {
+  return { offset: c.offset, data: c.data, total_bytes: c.totalBytes };
+}
+
+export function payloadChunkFromProto(p: PayloadChunk__Output): PayloadChunkInfo {
+  return { offset: p.offset, data: p.data, totalBytes: p.total_bytes };
+}
+
+/** An upload's messages: its header first, then the payload's chunks. */
+export function uploadHeaderMessageToProto(h: UploadHeaderInfo): UploadMessage {
+  return { header: uploadHeaderToProto(h) };
+}
+
+export function uploadChunkMessageToProto(chunk: Uint8Array): UploadMessage {
+  return { chunk };
+}
+
+/** An Upload call's messages as the domain sees them. */
+export type UploadPart = { readonly kind: 'header'; readonly header: UploadHeaderInfo } | { readonly kind: 'chunk'; readonly chunk: Uint8Array };
+
+/** Decodes an Upload call's messages as they arrive: its header first (checked), then only chunks; anything else throws ProtocolError. */
+export async function* uploadParts(messages: AsyncIterable<UploadMessage__Output>): AsyncGenerator<UploadPart> {
+  let first = true;
+  for await (const message of messages) {
+    if (first) {
+      first = false;
+      yield { kind: 'header', header: uploadHeaderMessageFromProto(message) };
+    } else {
+      yield { kind: 'chunk', chunk: uploadChunkMessageFromProto(message) };
+    }
+  }
+}
+
+/** An upload's first message: its header, checked. */
+export function uploadHeaderMessageFromProto(p: UploadMessage__Output): UploadHeaderInfo {
+  if (p.kind !== 'header') throw new ProtocolError('an upload must start with its header');
+  return uploadHeaderFromProto(p.header);
+}
+
+/** A message after the header: one chunk of the payload. */
+export function uploadChunkMessageFromProto(p: UploadMessage__Output): Uint8Array {
+  if (p.kind !== 'chunk' || !p.chunk) throw new ProtocolError('after the header an upload carries only chunks');
+  return p.chunk;
+}
+
+export interface UploadAckInfo {
+  readonly accepted: boolean;
+  readonly message: string;
+}
+
+export function uploadAckToProto(a: UploadAckInfo): UploadAck {
+  return { accepted: a.accepted, message: a.message };
+}
+
+export function uploadAckFromProto(p: UploadAck__Output): UploadAckInfo {
+  return { accepted: p.accepted, message: p.message };
 }

@@ -8,7 +8,7 @@
  */
 import { createRng, deriveSeed, type NamedTensor, type Rng } from '@pfedlora/core';
 import { sampleSetOf, type Batch, type SampleSet } from '../batches';
-import { createNetwork } from '../model-source';
+import { createNetwork, privateNetworkSeed } from '../model-source';
 import { PrivateModel } from '../private-model';
 import type { AlgorithmClient, ClientSetup, ClientUpdate } from './algorithm';
 import { runEpoch, type BatchStep } from './common/client';
@@ -52,7 +52,7 @@ export async function lastEpochLoss(epochs: number, epoch: () => Promise<number>
 
 export function createPrivateClient(setup: ClientSetup): PrivateClient {
   const { federation, training } = setup;
-  const model = new PrivateModel(createNetwork(setup.model, federation, deriveSeed(setup.seed, 'model')), training);
+  const model = new PrivateModel(createNetwork(setup.model, federation, privateNetworkSeed(setup.seed)), training);
   const train = sampleSetOf(setup.train);
   const test = sampleSetOf(setup.test);
   const flopsPerSample = model.network.flops.trainStep;

@@ -43,6 +43,13 @@ export interface JoinRequest {
    * The class names its data's labels carry, each one of the run's classes.
    */
   'class_names'?: (string)[];
+  /**
+   * The resume_token of this client id's previous JoinResponse, when it has
+   * one (empty: none). While that session still holds its Subscribe stream, a
+   * Join under the same client id without this token is refused with
+   * ALREADY_EXISTS, so a Join cannot silently take a live session over.
+   */
+  'resume_token'?: (string);
 }
 
 export interface JoinRequest__Output {
@@ -84,4 +91,11 @@ export interface JoinRequest__Output {
    * The class names its data's labels carry, each one of the run's classes.
    */
   'class_names': (string)[];
+  /**
+   * The resume_token of this client id's previous JoinResponse, when it has
+   * one (empty: none). While that session still holds its Subscribe stream, a
+   * Join under the same client id without this token is refused with
+   * ALREADY_EXISTS, so a Join cannot silently take a live session over.
+   */
+  'resume_token': (string);
 }

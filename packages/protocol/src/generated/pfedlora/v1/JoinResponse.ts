@@ -11,9 +11,16 @@ export interface JoinResponse {
    */
   'heartbeat_interval_ms'?: (number);
   /**
-   * Chunk size the coordinator uses; clients upload with the same.
+   * Chunk size the coordinator uses; an upload chunk may not be larger
+   * (RESOURCE_EXHAUSTED).
    */
   'chunk_size'?: (number);
+  /**
+   * Proof of this session for the client's next Join (JoinRequest.resume_token):
+   * a reconnecting client sends it to take its own session over. Random, new at
+   * every Join; a secret like the session id.
+   */
+  'resume_token'?: (string);
 }
 
 export interface JoinResponse__Output {
@@ -25,7 +32,14 @@ export interface JoinResponse__Output {
    */
   'heartbeat_interval_ms': (number);
   /**
-   * Chunk size the coordinator uses; clients upload with the same.
+   * Chunk size the coordinator uses; an upload chunk may not be larger
+   * (RESOURCE_EXHAUSTED).
    */
   'chunk_size': (number);
+  /**
+   * Proof of this session for the client's next Join (JoinRequest.resume_token):
+   * a reconnecting client sends it to take its own session over. Random, new at
+   * every Join; a secret like the session id.
+   */
+  'resume_token': (string);
 }
