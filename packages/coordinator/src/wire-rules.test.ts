@@ -20,21 +20,12 @@ const spec = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim:
 const delta = tensorsOf(spec, (i) => ((i % 11) - 5) / 1000);
 const bytes = encodeTensors(delta);
 
+/** Each test's coordinator and the raw clients it connected (all dropped after the test). */
 let server: RunningCoordinator;
-const clients: RawFederationClient[] = [];
-const connect = () => {
-  const c = new RawFederationClient(`127.0.0.1:${server.port}`);
-  clients.push(c);
-  return c;
-};
-
-beforeEach(async () => {
-  server = await startCoordinator(config, silentLogger());
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.kill();
-  await server.shutdown(200);
-});
+const opened: RawFederationClient[] = [];
+beforeEach(async () => void (server = await startCoordinator(config, silentLogger())));
+afterEach(() => Promise.all(opened.splice(0).map((c) => c.kill())).then(() => server.shutdown(200)));
+const connect = () => opened[opened.push(new RawFederationClient(`127.0.0.1:${server.port}`)) - 1]!;
 
 /** The session's event stream, with its train tasks as they come and how it ended. */
 function subscribe(client: RawFederationClient, session: JoinAccepted) {
