@@ -8,7 +8,7 @@
  *   state-store.ts      remembers: sessions, clients, tasks, payloads, checkpoints, ledger
  *   upload-admission.ts admits: upload slots, header checks, staging and folding of chunks
  *   join-admission.ts   admits: Describe and Join (credential, contract, resume token)
- *   server-step.ts      aggregates: the algorithm's or a robust / private step
+ *   run-setup.ts        serves a run: its settings, algorithm, update form, server step (server-step.ts)
  *
  * What stays here: the live parts (Subscribe streams, uploads in progress,
  * the round deadline and the sweep timers), the run's algorithm and global
@@ -16,8 +16,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { ArrayPool, deriveSeed, encodedSizeOfSpec, pickRunSpec, RdpAccountant, sizeOfShape, type NamedTensor } from '@pfedlora/core';
-import { getServerAlgorithm, runFederationSetup, type FederationSetup, type GlobalAggregator, type ServerAlgorithm } from '@pfedlora/ml/server';
+import { deriveSeed, type NamedTensor } from '@pfedlora/core';
+import { getServerAlgorithm, runFederationSetup, type GlobalAggregator } from '@pfedlora/ml/server';
 import type {
   ClientInfoRecord,
   DescribeInfo,
@@ -40,9 +40,9 @@ import type { RoundRecord } from './ledger';
 import type { StoredPayload } from './payload-store';
 import { livenessVerdict, RoundMachine, type CloseDecision, type RoundInFlight } from './round-machine';
 import { roundRecord } from './round-record';
-import { createServerStep, usesRobustStep } from './server-step';
+import { newRun, RunSetup } from './run-setup';
 import { InMemoryStateStore, type SessionRecord, type StateStore, type TaskRecord } from './state-store';
-import { checkUploadHeader, StagedUpload, UploadSlots, type UpdateForm, type UploadSink } from './upload-admission';
+import { checkUploadHeader, StagedUpload, UploadSlots, type UploadSink } from './upload-admission';
 
 export type { UploadSink } from './upload-admission';
 
@@ -69,20 +69,8 @@ interface Flight {
 }
 
 export class Coordinator extends EventEmitter {
-  settings!: RunSettings;
-  private algorithm!: ServerAlgorithm;
-  private setup!: FederationSetup;
-  private form: UpdateForm = { runId: '', spec: [], bytes: 0, maxChunkBytes: 0 };
-  /**
-   * Upload staging and round sums, reused across uploads and rounds (see
-   * ArrayPool). Idle it keeps at most one float64 sum and two float32 updates:
-   * enough for back-to-back uploads in a round and for the next round's first
-   * ones, while the other slots' staging goes to the GC when a round ends
-   * (keeping all maxConcurrentUploads of them idle through the round close,
-   * which allocates ~3 updates more, took 50 x 64 MiB past 1 GiB of RSS).
-   * One per run (the spec fixes the sizes).
-   */
-  private pool = new ArrayPool(0);
+  /** The run served (undefined until one starts). */
+  private run: RunSetup | undefined;
   private readonly store: StateStore;
   private machine = RoundMachine.idle();
   /** Subscribe streams by session id: a client is connected while its session has one. */
@@ -97,8 +85,6 @@ export class Coordinator extends EventEmitter {
   private lastPing = 0;
   private readonly sweeper: NodeJS.Timeout;
   private log: Logger;
-  /** Privacy spent so far when DP noise is on (rebuilt from the round count on resume). */
-  private accountant: RdpAccountant | undefined;
   /** The last closed round's record (the full history is ledger.jsonl in the state dir). */
   private lastRound: RoundRecord | undefined;
 
@@ -120,7 +106,7 @@ export class Coordinator extends EventEmitter {
       if (this.lastRound && this.store.ensureLedgerHas(this.lastRound)) {
         this.log.warn('ledger.jsonl lacked the last checkpointed round; appended it', { round: this.lastRound.round });
       }
-      this.accountant?.step(meta.round);
+      this.run?.accountant?.step(meta.round);
       this.resumedFromRound = meta.round;
       this.log.info('resumed from checkpoint', { roundsCompleted: meta.round, phase: this.machine.phase, nextRound: meta.round + 1, stateDir: config.stateDir });
     } else if (!options.idle) {
@@ -134,51 +120,28 @@ export class Coordinator extends EventEmitter {
     return this.machine.runId;
   }
 
+  /** The run's settings (what Describe and Join answer). */
+  get settings(): RunSettings {
+    if (!this.run) throw new CoordinatorError('unavailable', 'no run has been started on this coordinator yet; retry later');
+    return this.run.settings;
+  }
+
   /** The global payload tensors now (after the last completed round). */
   get globalTensors(): readonly NamedTensor[] {
     return this.global;
   }
 
   private activateRun(runId: string, settings: RunSettings, params: RunParams, global: NamedTensor[], start: { completed: number; phase: RunPhase }): void {
-    this.settings = settings;
-    this.algorithm = getServerAlgorithm(settings.algorithm);
-    this.setup = runFederationSetup(settings);
-    const spec = this.algorithm.updateSpec(this.setup);
-    this.form = { runId, spec, bytes: encodedSizeOfSpec(spec), maxChunkBytes: this.config.chunkSize };
-    const valueBytes = spec.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
-    this.pool = new ArrayPool((2 + 2) * valueBytes);
+    this.run = new RunSetup(runId, settings, params, this.config);
     this.global = global;
     this.current = this.store.putGlobal(global);
     this.machine = new RoundMachine(runId, params, this.config.roundTimeoutMs, start);
     this.log = this.baseLog.child({ runId });
-    if (usesRobustStep(this.config) && !this.algorithm.updateIsDelta) {
-      throw new Error(`${settings.algorithm} does not send deltas: --aggregation ${this.config.aggregation}, --clip-norm and DP noise apply only to delta-averaging algorithms such as pfedlora`);
-    }
-    this.accountant =
-      this.config.dpNoiseMultiplier === undefined
-        ? undefined
-        : new RdpAccountant({ noiseMultiplier: this.config.dpNoiseMultiplier, samplingRate: params.participation, delta: this.config.dpDelta });
   }
 
   /** A fresh run from the coordinator's config and an operator's overrides. */
   private beginRun(overrides: RunOverrides): void {
-    const c = this.config;
-    const params: RunParams = {
-      rounds: overrides.rounds ?? c.rounds,
-      minClients: overrides.minClients ?? c.minClients,
-      waitClients: Math.max(overrides.minClients ?? c.minClients, c.waitClients),
-      participation: overrides.participation ?? c.participation,
-      seed: overrides.seed ?? c.seed,
-    };
-    if (!(params.participation > 0 && params.participation <= 1)) throw new CoordinatorError('invalid-argument', `participation must be in (0, 1], got ${params.participation}`);
-    const settings: RunSettings = {
-      ...pickRunSpec(c),
-      ...c.contract,
-      plugPoint: 'representation',
-      rounds: params.rounds,
-      seed: params.seed,
-    };
-    const runId = overrides.runId ?? c.runId ?? `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+    const { runId, params, settings } = newRun(this.config, overrides);
     const algorithm = getServerAlgorithm(settings.algorithm);
     this.activateRun(runId, settings, params, algorithm.initialGlobal(runFederationSetup(settings), deriveSeed(params.seed, 'global')), { completed: 0, phase: 'waiting' });
     this.lastRound = undefined;
@@ -449,10 +412,11 @@ export class Coordinator extends EventEmitter {
     const state = this.machine.task(clientId);
     const task = this.store.task(clientId);
     const open = flight && state && task ? { round: flight.round.round, attempt: flight.round.attempt, taskId: task.taskId, numSamples: task.numSamples, state } : undefined;
-    checkUploadHeader(header, clientId, this.form, flight?.round, open);
+    const { form } = this.run!;
+    checkUploadHeader(header, clientId, form, flight?.round, open);
     const { round, aggregator } = flight!;
     this.machine.uploadStarted(clientId);
-    const upload: UploadSink = new StagedUpload(header, this.form, round.round, aggregator.begin(header.numSamples), {
+    const upload: UploadSink = new StagedUpload(header, form, round.round, aggregator.begin(header.numSamples), {
       stillOpen: () => this.machine.isInFlight(round) && this.machine.task(clientId)?.status === 'uploading',
       accepted: (received) => {
         this.uploads.delete(clientId);
@@ -500,7 +464,7 @@ export class Coordinator extends EventEmitter {
     );
     const deadline = setTimeout(() => this.closeRound(this.machine.close('deadline')), this.config.roundTimeoutMs);
     deadline.unref();
-    const flight: Flight = { round, aggregator: createServerStep(this.algorithm, this.global, this.setup, this.form.spec, this.config, this.pool), global: this.current!, deadline };
+    const flight: Flight = { round, aggregator: this.run!.roundStep(this.global), global: this.current!, deadline };
     this.flight = flight;
     this.log.info('round started', { round: round.round, attempt: round.attempt, participants, connected: decision.connected });
     this.emit('round-started', { round: round.round, attempt: round.attempt, participants });
@@ -556,7 +520,7 @@ export class Coordinator extends EventEmitter {
       tasks: tasks.map((t) => ({ ...t, ...round.tasks.get(t.clientId)!, modelKind: this.store.client(t.clientId)!.session.info.model.name })),
       why,
       globalSha256: this.current.descriptor.sha256,
-      ...(this.accountant ? { dpEpsilon: (this.accountant.step(), this.accountant.epsilon) } : {}),
+      ...(this.run!.accountant ? { dpEpsilon: (this.run!.accountant.step(), this.run!.accountant.epsilon) } : {}),
     });
     this.lastRound = record;
     // Persist before announcing: whoever reads the log line (an operator, `pfedlora cluster`)

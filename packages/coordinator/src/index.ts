@@ -5,6 +5,7 @@ export * from './state-store';
 export * from './upload-admission';
 export * from './join-admission';
 export * from './server-step';
+export * from './run-setup';
 export * from './round-record';
 export * from './errors';
 export * from './ledger';
