@@ -11,8 +11,9 @@
  *   run-setup.ts        serves a run: its settings, algorithm, update form, server step (server-step.ts)
  *
  * What stays here: the live parts (Subscribe streams, uploads in progress,
- * the round deadline and the sweep timers), the run's algorithm and global
- * payload, and the events operators and metrics follow.
+ * the round deadline and the sweep timers), the global payload, the ledger
+ * record of each closed round (round-record.ts), and the events operators
+ * and metrics follow.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
