@@ -9,7 +9,7 @@ import { ClientDaemon, DEFAULT_CLIENT } from '@pfedlora/client';
 import { DEFAULT_COORDINATOR, startCoordinator, type RunningCoordinator } from '@pfedlora/coordinator';
 import { zooSource } from '@pfedlora/ml';
 import { silentLogger, type Logger } from '@pfedlora/telemetry';
-import { joinInfo, RawFederationClient } from '../packages/coordinator/src/testing/raw-client';
+import { joinInfo, RawFederationClient } from '../packages/coordinator/test/raw-client';
 
 jest.setTimeout(120_000);
 

@@ -2,7 +2,7 @@
 import { PROTOCOL_VERSION, type RunSettings } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
 import { checkClientAccess, checkContract, checkTakeover, newResumeToken, type AccessPolicy } from './join-admission';
-import { joinInfo } from './testing/raw-client';
+import { joinInfo } from '../test/raw-client';
 
 const policy: AccessPolicy = { clientCredential: 'sesame', runId: 'run-j', phase: 'running', isEvicted: (id) => id === 'gone' };
 const settings = { representationDim: 500, classNames: ['t-shirt', 'trouser', 'pullover'] } as unknown as RunSettings;

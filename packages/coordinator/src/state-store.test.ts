@@ -7,7 +7,7 @@ import { silentLogger } from '@pfedlora/telemetry';
 import { CHECKPOINT_FORMAT, type CheckpointMeta } from './checkpoint';
 import type { RoundRecord } from './ledger';
 import { InMemoryStateStore } from './state-store';
-import { joinInfo } from './testing/raw-client';
+import { joinInfo } from '../test/raw-client';
 
 const metrics = { accuracy: 0.75, loss: 0.5, testSamples: 10, trainLoss: 0.4, trainSeconds: 2, trainFlops: 1e6 };
 

@@ -6,7 +6,7 @@ import { encodeTensors, encodedSizeOfSpec, sha256Hex, specOf, splitIntoChunks, t
 import { getServerAlgorithm, runFederationSetup } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
-import { tensorsOf } from './testing/raw-client';
+import { tensorsOf } from '../test/raw-client';
 import { checkUploadHeader, StagedUpload, UploadSlots, type OpenTask, type UpdateForm } from './upload-admission';
 
 const setup = runFederationSetup({ inputShape: [28, 28, 1], classNames: ['a', 'b', 'c'], representationDim: 8, rank: 2, adapterAlpha: 2, adapterShare: 'all' });

@@ -12,7 +12,7 @@ import { serverEventFromProto, type JoinAccepted, type ServerEvent__Output, type
 import { silentLogger } from '@pfedlora/telemetry';
 import { DEFAULT_COORDINATOR, type CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
-import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from './testing/raw-client';
+import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
 const CHUNK = 1024;
 const config: CoordinatorConfig = { ...DEFAULT_COORDINATOR, host: '127.0.0.1', port: 0, adminPort: undefined, rounds: 2, minClients: 1, waitClients: 1, rank: 2, adapterAlpha: 2, chunkSize: CHUNK, heartbeatIntervalMs: 200, clientTimeoutMs: 10_000 };
