@@ -2,7 +2,7 @@
  * Upload admission alone: slots, header checks, and staging real PFLT bytes into
  * pFedLoRA's real aggregator (no gRPC). What the hooks hear is what the Coordinator acts on.
  */
-import { encodeTensors, encodedSizeOfSpec, sha256Hex, specOf, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
+import { AggregationError, encodeTensors, encodedSizeOfSpec, FoldingAccumulator, sha256Hex, specOf, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
 import { getServerAlgorithm, runFederationSetup } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
@@ -136,6 +136,23 @@ describe('StagedUpload', () => {
       expect(heard[0]).toMatch(/^dropped: /);
       expect(aggregator.clients).toBe(0);
     }
+  });
+
+  test("an update the algorithm's fold refuses at commit is INVALID_ARGUMENT and dropped, so the task can be retried", () => {
+    const accumulator = new FoldingAccumulator(spec, () => {
+      throw new AggregationError('prototype of class "b" is all zero');
+    });
+    const heard: string[] = [];
+    const upload = new StagedUpload(headerOf(bytes), form, 3, accumulator.beginClient(50), {
+      stillOpen: () => true,
+      accepted: (received) => heard.push(`accepted ${received}`),
+      dropped: (reason) => heard.push(`dropped: ${reason}`),
+    });
+    for (const chunk of splitIntoChunks(bytes, form.maxChunkBytes)) upload.push(chunk);
+    expect(refusal(() => upload.finish())).toBe('invalid-argument: update refused: prototype of class "b" is all zero');
+    expect(heard).toEqual(['dropped: prototype of class "b" is all zero']);
+    expect(accumulator.clients).toBe(0);
+    expect(refusal(() => upload.finish())).toBe('aborted: upload of task t3 was aborted');
   });
 
   test('abort drops the contribution once', () => {

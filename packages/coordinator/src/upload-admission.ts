@@ -164,8 +164,16 @@ export class StagedUpload implements UploadSink {
     if (!this.hooks.stillOpen()) {
       throw this.refuse('round closed during upload', new CoordinatorError('failed-precondition', `round ${this.round} closed while the upload was in flight`));
     }
+    // Closed only once the fold succeeded: a fold that refuses the update (the
+    // algorithm's own rule) drops it like any other refusal, and the task stays
+    // open for a retry instead of hanging in 'uploading' until the round ends.
+    try {
+      this.contribution.commit();
+    } catch (error) {
+      const why = (error as Error).message;
+      throw this.refuse(why, new CoordinatorError('invalid-argument', `update refused: ${why}`));
+    }
     this.open = false;
-    this.contribution.commit();
     this.hooks.accepted(this.received);
   }
 
