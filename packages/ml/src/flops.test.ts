@@ -34,4 +34,23 @@ describe('analytic FLOPs', () => {
     expect(f.step2PerEpoch).toBe(2 * (2 * 500 * 8 + 2 * 8 * 10) + 2 * 8 * 10);
     expect(f.step1).toBeGreaterThan(100 * f.step2PerEpoch);
   });
+
+  test('a transformer counts attention: projections 8Tw^2, scores and mix 4T^2w, MLP 4Twm per block; embedding and pool 0', () => {
+    const tfm2 = modelSpec('tfm2', [16], 2, 40);
+    const block = 8 * 16 * 48 * 48 + 4 * 16 * 16 * 48 + 4 * 16 * 48 * 96;
+    expect(tfm2.layers.map((l) => [l.kind, layerForwardFlops(l)])).toEqual([
+      ['embedding', 0],
+      ['encoder', block],
+      ['encoder', block],
+      ['pool', 0],
+      ['dense', 2 * 48 * 40],
+      ['dense', 2 * 40 * 2],
+    ]);
+    // Attention grows with the square of the sequence: doubling T more than doubles a block.
+    const at = (t: number) => layerForwardFlops(modelSpec('tfm1', [t], 2).layers[1]!);
+    expect(at(256) - 2 * at(128)).toBe(4 * 32 * (256 * 256 - 2 * 128 * 128));
+    // The embedding is the first stage: trained, but no input gradient; every later stage costs 3x forward.
+    const forward = tfm2.layers.map(layerForwardFlops).reduce((a, b) => a + b);
+    expect(trainStepFlops(modelStages(tfm2, true))).toBe(3 * forward);
+  });
 });

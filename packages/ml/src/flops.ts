@@ -6,13 +6,28 @@
  * trained, plus one forward for its input gradient if anything before it is
  * trained (the first layer never needs an input gradient).
  */
+import { encoderBlockFlops } from './transformer-spec';
 import type { LayerSpec, ModelSpec } from './zoo-spec';
 
+/**
+ * Forward FLOPs of one layer on one sample. An embedding is a lookup and a
+ * pool a mean (0); an encoder block counts its projections, attention and MLP
+ * (transformer-spec.ts). Attention's score and mix products have no weights
+ * but two differentiable operands each, so their backward is still twice
+ * their forward, the rule trainStepFlops applies to every layer.
+ */
 export function layerForwardFlops(layer: LayerSpec): number {
-  if (layer.kind === 'conv') {
-    return 2 * layer.kernel * layer.kernel * layer.inChannels * layer.outChannels * layer.outHeight * layer.outWidth;
+  switch (layer.kind) {
+    case 'conv':
+      return 2 * layer.kernel * layer.kernel * layer.inChannels * layer.outChannels * layer.outHeight * layer.outWidth;
+    case 'dense':
+      return 2 * layer.inUnits * layer.outUnits;
+    case 'encoder':
+      return encoderBlockFlops(layer.tokens, layer.width, layer.mlp);
+    case 'embedding':
+    case 'pool':
+      return 0;
   }
-  return 2 * layer.inUnits * layer.outUnits;
 }
 
 /** A stage of a network for counting: its forward cost and whether it is trained. */

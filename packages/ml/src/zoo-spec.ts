@@ -1,6 +1,8 @@
 /**
  * The built-in model zoo: the five CNNs of the pFedLoRA lab's code (DESIGN.md
- * table) for images, and three MLPs of different widths and depths for tables.
+ * table) for images, three MLPs of different widths and depths for tables,
+ * and four transformer encoders of different depths and widths for text
+ * (transformer-spec.ts).
  * Every model maps an input to a representation h of the run's width d (500
  * by default, the paper's) and then to class logits with its own head; the
  * shared adapter plugs in at h.
@@ -13,17 +15,20 @@
  * values, without tfjs (what a shared model's server side needs); zoo.ts
  * builds the models on tfjs.
  */
-import { createRng, DEFAULT_RUN, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { createRng, DEFAULT_RUN, deriveSeed, gaussian, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { isTransformer, TRANSFORMER_KINDS, transformerLayers } from './transformer-spec';
+
+export { TRANSFORMER_KINDS, TRANSFORMER_SIZES, isTransformer, type TransformerKind, type TransformerSize } from './transformer-spec';
 
 export const CNN_KINDS = ['cnn1', 'cnn2', 'cnn3', 'cnn4', 'cnn5'] as const;
 export const MLP_KINDS = ['mlp1', 'mlp2', 'mlp3'] as const;
-export const MODEL_KINDS = [...CNN_KINDS, ...MLP_KINDS] as const;
+export const MODEL_KINDS = [...CNN_KINDS, ...MLP_KINDS, ...TRANSFORMER_KINDS] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** Default width d of the representation (the paper's 500). A run may declare another. */
 export const REPRESENTATION_DIM = DEFAULT_RUN.representationDim;
 
-/** Shape of one input sample: [height, width, channels] for images, [features] for tables. */
+/** Shape of one input sample: [height, width, channels] for images, [features] for tables, [tokens] for text. */
 export type InputShape = readonly number[];
 
 export interface ImageShape {
@@ -86,7 +91,13 @@ export type LayerSpec =
       readonly outHeight: number;
       readonly outWidth: number;
     }
-  | { readonly kind: 'dense'; readonly name: string; readonly inUnits: number; readonly outUnits: number; readonly relu: boolean };
+  | { readonly kind: 'dense'; readonly name: string; readonly inUnits: number; readonly outUnits: number; readonly relu: boolean }
+  /** Token ids [tokens] -> token + position embeddings [tokens, width]. */
+  | { readonly kind: 'embedding'; readonly name: string; readonly vocab: number; readonly tokens: number; readonly width: number }
+  /** A pre-norm encoder block: multi-head self-attention, then a GELU MLP, each with a residual. */
+  | { readonly kind: 'encoder'; readonly name: string; readonly tokens: number; readonly width: number; readonly heads: number; readonly mlp: number }
+  /** A final layer norm, then the mean over the real (non-padding) tokens: [tokens, width] -> [width]. */
+  | { readonly kind: 'pool'; readonly name: string; readonly tokens: number; readonly width: number };
 
 export interface ModelSpec {
   readonly kind: ModelKind;
@@ -96,16 +107,20 @@ export interface ModelSpec {
   readonly representationDim: number;
   /**
    * The representation extractor (CNN: conv1, conv2, fc1, fc2; MLP: hidden
-   * layers then the layer to h), then the head, always last and named fc3.
+   * layers then the layer to h; transformer: embedding, encoder blocks, pool,
+   * fc2), then the head, always last and named fc3.
    */
   readonly layers: readonly LayerSpec[];
 }
 
 export const isCnn = (kind: ModelKind) => (CNN_KINDS as readonly string[]).includes(kind);
 
-/** Client k's default model for an input: CNN-((k mod 5)+1) for images, MLP-((k mod 3)+1) for tables. */
-export function defaultModelKind(clientIndex: number, input: InputShape = [28, 28, 1]): ModelKind {
-  const kinds: readonly ModelKind[] = input.length === 3 ? CNN_KINDS : MLP_KINDS;
+/**
+ * Client k's default model for an input: CNN-((k mod 5)+1) for images,
+ * MLP-((k mod 3)+1) for tables, TFM-((k mod 4)+1) for text (token ids).
+ */
+export function defaultModelKind(clientIndex: number, input: InputShape = [28, 28, 1], text = false): ModelKind {
+  const kinds: readonly ModelKind[] = text ? TRANSFORMER_KINDS : input.length === 3 ? CNN_KINDS : MLP_KINDS;
   return kinds[((clientIndex % kinds.length) + kinds.length) % kinds.length]!;
 }
 
@@ -131,6 +146,11 @@ function mlpSpec(kind: (typeof MLP_KINDS)[number], input: InputShape, numClasses
 export function modelSpec(kind: ModelKind, input: InputShape, numClasses: number, representationDim = REPRESENTATION_DIM): ModelSpec {
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`numClasses must be an integer >= 2, got ${numClasses}`);
   if (!Number.isInteger(representationDim) || representationDim < 1) throw new Error(`representation width d must be a positive integer, got ${representationDim}`);
+  if (isTransformer(kind)) {
+    const layers = transformerLayers(kind, input, representationDim);
+    layers.push({ kind: 'dense', name: 'fc3', inUnits: representationDim, outUnits: numClasses, relu: false });
+    return { kind, input, numClasses, representationDim, layers };
+  }
   if (!isCnn(kind)) return mlpSpec(kind as (typeof MLP_KINDS)[number], input, numClasses, representationDim);
   const w = WIDTHS[kind as (typeof CNN_KINDS)[number]];
   const img = imageShape(input, `input of ${kind}`);
@@ -157,19 +177,48 @@ export function modelSpec(kind: ModelKind, input: InputShape, numClasses: number
   };
 }
 
-/** Parameter names and shapes, in a fixed order: `<layer>/kernel`, `<layer>/bias`. */
-export function parameterSpec(spec: ModelSpec): TensorSpec[] {
-  const out: TensorSpec[] = [];
-  for (const layer of spec.layers) {
-    if (layer.kind === 'conv') {
-      out.push({ name: `${layer.name}/kernel`, shape: [layer.kernel, layer.kernel, layer.inChannels, layer.outChannels] });
-      out.push({ name: `${layer.name}/bias`, shape: [layer.outChannels] });
-    } else {
-      out.push({ name: `${layer.name}/kernel`, shape: [layer.inUnits, layer.outUnits] });
-      out.push({ name: `${layer.name}/bias`, shape: [layer.outUnits] });
+const dense = (name: string, inUnits: number, outUnits: number): TensorSpec[] => [
+  { name: `${name}/kernel`, shape: [inUnits, outUnits] },
+  { name: `${name}/bias`, shape: [outUnits] },
+];
+const norm = (name: string, width: number): TensorSpec[] => [
+  { name: `${name}/gamma`, shape: [width] },
+  { name: `${name}/beta`, shape: [width] },
+];
+
+/** A layer's parameter names and shapes: `<layer>/kernel`, `<layer>/bias`; a block's `<block>/<part>/...`. */
+function layerParameters(layer: LayerSpec): TensorSpec[] {
+  switch (layer.kind) {
+    case 'conv':
+      return [
+        { name: `${layer.name}/kernel`, shape: [layer.kernel, layer.kernel, layer.inChannels, layer.outChannels] },
+        { name: `${layer.name}/bias`, shape: [layer.outChannels] },
+      ];
+    case 'dense':
+      return dense(layer.name, layer.inUnits, layer.outUnits);
+    case 'embedding':
+      return [
+        { name: `${layer.name}/tokens`, shape: [layer.vocab, layer.width] },
+        { name: `${layer.name}/positions`, shape: [layer.tokens, layer.width] },
+      ];
+    case 'encoder': {
+      const { name, width: w, mlp } = layer;
+      return [
+        ...norm(`${name}/ln1`, w),
+        ...(['query', 'key', 'value', 'output'] as const).flatMap((p) => dense(`${name}/${p}`, w, w)),
+        ...norm(`${name}/ln2`, w),
+        ...dense(`${name}/mlp1`, w, mlp),
+        ...dense(`${name}/mlp2`, mlp, w),
+      ];
     }
+    case 'pool':
+      return norm(`${layer.name}/ln`, layer.width);
   }
-  return out;
+}
+
+/** Parameter names and shapes, in a fixed order (layer by layer). */
+export function parameterSpec(spec: ModelSpec): TensorSpec[] {
+  return spec.layers.flatMap(layerParameters);
 }
 
 export function parameterCount(spec: ModelSpec): number {
@@ -181,19 +230,29 @@ function fanIn(shape: readonly number[]): number {
   return sizeOfShape(shape.slice(0, -1));
 }
 
+/** Standard deviation of embedding tables at init (GPT-2's and BERT's). */
+const EMBEDDING_STD = 0.02;
+
 /**
  * PyTorch's default init for Conv2d/Linear (kaiming_uniform with a = sqrt(5)):
  * weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Matching it keeps
- * our learning-rate settings comparable with the lab's PyTorch code.
+ * our learning-rate settings comparable with the lab's PyTorch code. Layer
+ * norms start at gamma = 1, beta = 0 and embedding tables at N(0, 0.02^2).
  */
 export function initialParameters(spec: ModelSpec, seed: number): NamedTensor[] {
   const params = parameterSpec(spec);
   return params.map((p, i) => {
     const rng = createRng(deriveSeed(seed, spec.kind, p.name));
-    const kernelShape = params[p.name.endsWith('/bias') ? i - 1 : i]!.shape;
-    const bound = 1 / Math.sqrt(fanIn(kernelShape));
     const values = new Float32Array(sizeOfShape(p.shape));
-    for (let j = 0; j < values.length; j++) values[j] = uniform(rng, -bound, bound);
+    if (p.name.endsWith('/gamma')) values.fill(1);
+    else if (p.name.endsWith('/beta')) values.fill(0);
+    else if (p.name.endsWith('/tokens') || p.name.endsWith('/positions')) {
+      for (let j = 0; j < values.length; j++) values[j] = EMBEDDING_STD * gaussian(rng);
+    } else {
+      const kernelShape = params[p.name.endsWith('/bias') ? i - 1 : i]!.shape;
+      const bound = 1 / Math.sqrt(fanIn(kernelShape));
+      for (let j = 0; j < values.length; j++) values[j] = uniform(rng, -bound, bound);
+    }
     return { name: p.name, shape: p.shape, values };
   });
 }

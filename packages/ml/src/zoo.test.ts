@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from './engine';
 import { modelStages, trainStepFlops } from './flops';
+import { compareWithCpu, hostFloat, type HostTensor } from '../test/kernel-verify';
 import {
   CNN_KINDS,
   MLP_KINDS,
   MODEL_KINDS,
+  TRANSFORMER_KINDS,
+  TRANSFORMER_SIZES,
   zooNetwork,
   REPRESENTATION_DIM,
   createModelVariables,
@@ -22,6 +25,7 @@ const FMNIST = [28, 28, 1] as const;
 const CIFAR = [32, 32, 3] as const;
 
 beforeAll(async () => {
+  await initEngine('cpu');
   await initEngine('wasm');
 });
 
@@ -101,7 +105,7 @@ describe('model zoo', () => {
   });
 
   test.each([[FMNIST], [CIFAR]])('forward gives a 500-d representation and class logits (%o)', (input) => {
-    for (const kind of MODEL_KINDS) {
+    for (const kind of [...CNN_KINDS, ...MLP_KINDS]) {
       const spec = modelSpec(kind, input, 7);
       const vars = createModelVariables(spec, initialParameters(spec, 1));
       const [hShape, logitShape] = tf.tidy(() => {
@@ -113,5 +117,85 @@ describe('model zoo', () => {
       expect(logitShape).toEqual([3, 7]);
       disposeModelVariables(vars);
     }
+  });
+});
+
+describe('transformer family', () => {
+  test('tfm1..tfm4 differ in depth (1-4 blocks), width, heads and MLP size, and all produce h of the run width d', () => {
+    const shapes = TRANSFORMER_KINDS.map((kind) => {
+      const params = Object.fromEntries(parameterSpec(modelSpec(kind, [16], 2, 40)).map((p) => [p.name, p.shape]));
+      const blocks = Object.keys(params).filter((n) => n.endsWith('/query/kernel')).length;
+      return [kind, blocks, params['embed/tokens'], params['embed/positions'], params['block1/mlp1/kernel'], params['fc2/kernel'], params['fc3/kernel']];
+    });
+    expect(shapes).toEqual([
+      ['tfm1', 1, [257, 32], [16, 32], [32, 64], [32, 40], [40, 2]],
+      ['tfm2', 2, [257, 48], [16, 48], [48, 96], [48, 40], [40, 2]],
+      ['tfm3', 3, [257, 64], [16, 64], [64, 128], [64, 40], [40, 2]],
+      ['tfm4', 4, [257, 64], [16, 64], [64, 256], [64, 40], [40, 2]],
+    ]);
+    expect(TRANSFORMER_KINDS.map((k) => TRANSFORMER_SIZES[k].heads)).toEqual([2, 4, 4, 8]);
+    expect(MODEL_KINDS).toEqual(expect.arrayContaining([...TRANSFORMER_KINDS]));
+  });
+
+  test('client k gets TFM-((k mod 4)+1) for text; a transformer refuses an image input', () => {
+    expect([0, 1, 2, 3, 4].map((k) => defaultModelKind(k, [64], true))).toEqual(['tfm1', 'tfm2', 'tfm3', 'tfm4', 'tfm1']);
+    expect(parseModelKind('TFM-3')).toBe('tfm3');
+    expect(() => modelSpec('tfm2', FMNIST, 10)).toThrow(/input of tfm2 must be a token sequence \[tokens\], got \[28, 28, 1\]/);
+  });
+
+  test('init: layer norms at gamma 1, beta 0; embeddings small (N(0, 0.02^2)); seeded', () => {
+    const spec = modelSpec('tfm2', [8], 2, 16);
+    const params = Object.fromEntries(initialParameters(spec, 3).map((p) => [p.name, p.values]));
+    expect([...params['block2/ln1/gamma']!].every((v) => v === 1)).toBe(true);
+    expect([...params['pool/ln/beta']!].every((v) => v === 0)).toBe(true);
+    const tokens = params['embed/tokens']!;
+    const std = Math.sqrt(tokens.reduce((s, v) => s + v * v, 0) / tokens.length);
+    expect(std).toBeGreaterThan(0.018);
+    expect(std).toBeLessThan(0.022);
+    expect(initialParameters(spec, 3)[0]!.values).toEqual(tokens);
+  });
+
+  test('a transformer network declares family, input [tokens], d, C and its FLOPs; its h is [n, d]', () => {
+    const spec = modelSpec('tfm3', [24], 2, 40);
+    const net = zooNetwork(spec, 1);
+    try {
+      expect(net.descriptor).toEqual({
+        family: 'transformer',
+        name: 'tfm3',
+        parameterCount: parameterSpec(spec).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+        representationDim: 40,
+        numClasses: 2,
+        inputShape: [24],
+        trainFlopsPerSample: trainStepFlops(modelStages(spec, true)),
+      });
+      const [h, logits] = tf.tidy(() => {
+        const x = tf.tensor2d([[72, 105, 0, 0, ...new Array<number>(20).fill(0)], new Array<number>(24).fill(66)]);
+        const rep = net.representation(x, 'eval');
+        return [rep.shape, net.head(rep, 'eval').shape];
+      });
+      expect(h).toEqual([2, 40]);
+      expect(logits).toEqual([2, 2]);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  test.each([['tfm1'], ['tfm4']] as const)('%s: whole-model gradients on wasm equal the cpu backend', async (kind) => {
+    const spec = modelSpec(kind, [12], 3, 20);
+    const params = initialParameters(spec, 2);
+    const ids: HostTensor = { values: Float32Array.from({ length: 3 * 12 }, (_, i) => (i % 12 > 8 + (i % 3) ? 0 : 1 + ((i * 37) % 256))), shape: [3, 12], dtype: 'float32' };
+    const weights = hostFloat(9, [3, 3]);
+    const inputs: HostTensor[] = [ids, weights, ...params.map((p): HostTensor => ({ values: p.values, shape: p.shape, dtype: 'float32' }))];
+    const { perOutput } = await compareWithCpu('wasm', inputs, (x, w, ...values) => {
+      const vars = { spec, byName: new Map(params.map((p, i) => [p.name, values[i] as tf.Variable])), list: values as tf.Variable[] };
+      return tf.grads((...vs: tf.Tensor[]) => {
+        const live = { ...vars, byName: new Map(params.map((p, i) => [p.name, vs[i] as tf.Variable])) };
+        return tf.sum(tf.mul(head(live, representation(live, x!)), w!)) as tf.Scalar;
+      })(values);
+    });
+    // A key bias shifts a query's scores equally, which softmax cancels: its gradient is zero up to rounding noise.
+    const compared = perOutput.filter((_, i) => !params[i]!.name.endsWith('/key/bias'));
+    expect(compared).toHaveLength(params.length - TRANSFORMER_SIZES[kind].blocks);
+    expect(Math.max(...compared)).toBeLessThan(1e-4);
   });
 });

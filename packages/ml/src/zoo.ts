@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@pfedlora/core';
 import { countParameters, type NetworkFlops, type PrivateNetwork } from './network';
 import { extractorForwardFlops, headForwardFlops, modelStages, trainStepFlops } from './flops';
-import { initialParameters, isCnn, parameterSpec, type ModelSpec } from './zoo-spec';
+import { embed, encoderBlock, layerNorm, maskedMeanPool, tokenMask, type EncoderWeights } from './transformer';
+import { initialParameters, isCnn, isTransformer, parameterSpec, type ModelSpec } from './zoo-spec';
 
 export * from './zoo-spec';
 
@@ -40,11 +41,33 @@ function param(vars: ModelVariables, name: string): tf.Variable {
   return v;
 }
 
+const dense = (vars: ModelVariables, name: string) => ({ kernel: param(vars, `${name}/kernel`), bias: param(vars, `${name}/bias`) });
+const norm = (vars: ModelVariables, name: string) => ({ gamma: param(vars, `${name}/gamma`), beta: param(vars, `${name}/beta`) });
+
+function encoderWeights(vars: ModelVariables, block: string): EncoderWeights {
+  const part = (p: string) => dense(vars, `${block}/${p}`);
+  return { ln1: norm(vars, `${block}/ln1`), query: part('query'), key: part('key'), value: part('value'), output: part('output'), ln2: norm(vars, `${block}/ln2`), mlp1: part('mlp1'), mlp2: part('mlp2') };
+}
+
 /** Input batch [n, ...input] -> representation h [n, d]. Call inside tf.tidy. */
 export function representation(vars: ModelVariables, input: tf.Tensor): tf.Tensor2D {
   let x: tf.Tensor = input;
+  // Text: which positions hold real tokens, from the ids the embedding reads.
+  let mask: tf.Tensor2D | undefined;
+  const tokensMask = () => {
+    if (!mask) throw new Error(`model ${vars.spec.kind}: a sequence layer before the embedding`);
+    return mask;
+  };
   for (const layer of vars.spec.layers) {
-    if (layer.kind === 'conv') {
+    if (layer.kind === 'embedding') {
+      mask = tokenMask(input as tf.Tensor2D);
+      x = embed(input as tf.Tensor2D, param(vars, `${layer.name}/tokens`), param(vars, `${layer.name}/positions`));
+    } else if (layer.kind === 'encoder') {
+      x = encoderBlock(x as tf.Tensor3D, tokensMask(), encoderWeights(vars, layer.name), layer.heads);
+    } else if (layer.kind === 'pool') {
+      const { gamma, beta } = norm(vars, `${layer.name}/ln`);
+      x = maskedMeanPool(layerNorm(x, gamma, beta) as tf.Tensor3D, tokensMask());
+    } else if (layer.kind === 'conv') {
       const conv = tf.fused.conv2d({
         x: x as tf.Tensor4D,
         filter: param(vars, `${layer.name}/kernel`) as tf.Tensor4D,
@@ -98,7 +121,7 @@ export function zooNetwork(spec: ModelSpec, seed: number): PrivateNetwork {
   const flops = zooFlops(spec);
   return {
     descriptor: {
-      family: isCnn(spec.kind) ? 'zoo' : 'mlp',
+      family: isCnn(spec.kind) ? 'zoo' : isTransformer(spec.kind) ? 'transformer' : 'mlp',
       name: spec.kind,
       parameterCount: countParameters(vars.byName),
       representationDim: spec.representationDim,

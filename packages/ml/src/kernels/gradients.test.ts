@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine';
 import { GRADIENT_KERNELS, registerMissingGradients } from './gradients';
-import { hostFloat, hostInt, maxRelativeError, runOn, seededUniform, type HostTensor } from '../../test/kernel-verify';
+import { gradientErrors, type GradientCase as Case, type Op } from '../../test/kernel-fixtures';
+import { hostFloat, hostInt, seededUniform, type HostTensor } from '../../test/kernel-verify';
 
 beforeAll(async () => {
   await initEngine('cpu');
@@ -16,14 +17,6 @@ function awayFromZero(seed: number, shape: number[], lo = 0.2, hi = 1): HostTens
 }
 const positive = (seed: number, shape: number[]) => hostFloat(seed, shape, 0.5, 2);
 const f = (seed: number, shape: number[]) => hostFloat(seed, shape);
-
-type Op = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
-interface Case {
-  readonly kernel: string;
-  readonly label?: string;
-  readonly inputs: HostTensor[];
-  readonly op: Op;
-}
 
 const x4 = (s: number) => f(s, [2, 6, 6, 3]);
 const CASES: Case[] = [
@@ -153,49 +146,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** Scalar loss sum_i <op(xs)_i, W_i> with fixed weights, so every output element matters differently. */
-function lossOf(op: Op, weights: readonly tf.Tensor[]): (...xs: tf.Tensor[]) => tf.Scalar {
-  return (...xs) => {
-    const outs = op(...xs);
-    const list = Array.isArray(outs) ? outs : [outs];
-    return tf.addN(list.map((o, i) => tf.sum(tf.mul(tf.cast(o, 'float32'), weights[i]!)))) as tf.Scalar;
-  };
-}
-
-/** Gradients w.r.t. the float inputs, as flat arrays (ints, like gather indices, are held fixed). */
-async function gradientsOn(backend: string, c: Case, outShapes: number[][]): Promise<Float32Array[]> {
-  const floatIdx = c.inputs.map((h, i) => (h.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
-  const wInputs = outShapes.map((s, i) => hostFloat(500 + i, s));
-  const results = await runOn(backend, [...c.inputs, ...wInputs], (...all) => {
-    const xs = all.slice(0, c.inputs.length);
-    const ws = all.slice(c.inputs.length);
-    const loss = lossOf(c.op, ws);
-    return tf.grads((...vars: tf.Tensor[]) => {
-      const full = xs.map((x, i) => (floatIdx.includes(i) ? vars[floatIdx.indexOf(i)]! : x));
-      return loss(...full);
-    })(floatIdx.map((i) => xs[i]!));
-  });
-  return results.map((r) => r.values as Float32Array);
-}
-
-/** Directional derivative by central differences on cpu: (L(x + eps v) - L(x - eps v)) / 2 eps. */
-async function finiteDifference(c: Case, outShapes: number[][], directions: Float32Array[], eps: number): Promise<number> {
-  const floatIdx = c.inputs.map((h, i) => (h.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
-  const shifted = (sign: number) =>
-    c.inputs.map((h, i) => {
-      const k = floatIdx.indexOf(i);
-      if (k < 0) return h;
-      const v = directions[k]!;
-      return { ...h, values: (h.values as Float32Array).map((x, j) => x + sign * eps * v[j]!) };
-    });
-  const wInputs = outShapes.map((s, i) => hostFloat(500 + i, s));
-  const value = async (inputs: HostTensor[]) => {
-    const [r] = await runOn('cpu', [...inputs, ...wInputs], (...all) => lossOf(c.op, all.slice(inputs.length))(...all.slice(0, inputs.length)));
-    return r!.values[0]!;
-  };
-  return ((await value(shifted(1))) - (await value(shifted(-1)))) / (2 * eps);
-}
-
 describe('registered gradients', () => {
   test('every kernel in the list has a case here', () => {
     const tested = new Set(CASES.map((c) => c.kernel));
@@ -210,15 +160,7 @@ describe('registered gradients', () => {
   });
 
   test.each(CASES.map((c) => [c.label ? `${c.kernel} (${c.label})` : c.kernel, c] as const))('%s: finite differences on cpu, and wasm equals cpu', async (_name, c) => {
-    const outs = await runOn('cpu', c.inputs, c.op);
-    const outShapes = outs.map((o) => o.shape);
-    const cpu = await gradientsOn('cpu', c, outShapes);
-    const directions = cpu.map((g, i) => seededUniform(900 + i, g.length));
-    const analytic = cpu.reduce((s, g, i) => s + g.reduce((t, gj, j) => t + gj * directions[i]![j]!, 0), 0);
-    const numeric = await finiteDifference(c, outShapes, directions, 1e-3);
-    const fdError = Math.abs(analytic - numeric) / Math.max(1, Math.abs(numeric));
-    const wasm = await gradientsOn('wasm', c, outShapes);
-    const wasmError = Math.max(...wasm.map((g, i) => maxRelativeError(g, cpu[i]!)));
+    const { fdError, wasmError } = await gradientErrors(c);
     expect(fdError).toBeLessThan(5e-3);
     expect(wasmError).toBeLessThan(1e-5);
   });
