@@ -1,6 +1,6 @@
 /** The coordinator's settings, with defaults and validation. */
 import { z } from 'zod';
-import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, runShape, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
+import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, DEFAULT_MAX_TOKENS, runShape, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
 import { assertValid, DEFAULT_CHUNK_SIZE, DEFAULT_RUN, integerIn, listOf, numberWhere, objectWith, oneOf, runSpecChecks, text, type RunSpec } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 
@@ -86,6 +86,7 @@ const BENCHMARK_INPUTS: Record<DatasetName, { inputShape: number[]; numClasses: 
   mnist: { inputShape: [28, 28, 1], numClasses: 10 },
   cifar10: { inputShape: [32, 32, 3], numClasses: 10 },
   cifar100: { inputShape: [32, 32, 3], numClasses: 100 },
+  'spam-assassin': { inputShape: [DEFAULT_MAX_TOKENS], numClasses: 2 },
 };
 
 /** The contract of a run on a benchmark set: its input and its classes. */

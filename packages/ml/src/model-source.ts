@@ -6,12 +6,15 @@
 import { deriveSeed } from '@pfedlora/core';
 import type { FederationSetup } from './algorithms/algorithm';
 import type { PrivateNetwork } from './network';
-import { modelSpec, parseModelKind, zooNetwork, type ModelKind } from './zoo';
+import { modelSpec, parseModelKind, zooNetwork, type InputShape, type ModelKind } from './zoo';
 import { buildLayersNetwork, readLayersArtifacts, type LayersArtifacts } from './layers-model';
 
 export type ModelSource =
-  /** A built-in model (CNN-1..5, MLP-1..3), built for the run's input, d and C. */
-  | { readonly kind: 'zoo'; readonly model: ModelKind }
+  /**
+   * A built-in model (CNN-1..5, MLP-1..3, TFM-1..4), built for the run's d and C and for
+   * `input` when given (a transformer's local sequence length, --max-tokens), else the run's input.
+   */
+  | { readonly kind: 'zoo'; readonly model: ModelKind; readonly input?: InputShape }
   /** A TensorFlow.js Layers model read from a model.json and its weight files (plain data: it crosses into workers). */
   | { readonly kind: 'layers'; readonly name: string; readonly artifacts: LayersArtifacts; readonly representationLayer?: string }
   /** A user's network, built by their code for the run (see @pfedlora/client's runClient). */
@@ -30,7 +33,7 @@ export function parseModelChoice(text: string): ModelChoice {
   return text.trim().toLowerCase().endsWith('.json') ? { kind: 'file', file: text.trim() } : { kind: 'zoo', model: parseModelKind(text) };
 }
 
-export const zooSource = (model: ModelKind | string): ModelSource => ({ kind: 'zoo', model: parseModelKind(model) });
+export const zooSource = (model: ModelKind | string, input?: InputShape): ModelSource => ({ kind: 'zoo', model: parseModelKind(model), ...(input === undefined ? {} : { input }) });
 
 /** A short label for logs and reports: 'cnn3', 'mlp2', the model file's name. */
 export function modelSourceLabel(source: ModelSource): string {
@@ -49,7 +52,7 @@ export function privateNetworkSeed(clientSeed: number): number {
 export function createNetwork(source: ModelSource, federation: FederationSetup, seed: number): PrivateNetwork {
   const network =
     source.kind === 'zoo'
-      ? zooNetwork(modelSpec(source.model, federation.input, federation.numClasses, federation.representationDim), seed)
+      ? zooNetwork(modelSpec(source.model, source.input ?? federation.input, federation.numClasses, federation.representationDim), seed)
       : source.kind === 'layers'
         ? buildLayersNetwork(source.artifacts, {
             ...(source.representationLayer === undefined ? {} : { representationLayer: source.representationLayer }),

@@ -34,4 +34,5 @@ export { FEDKD_DEFAULTS, type FedKdOptions } from './algorithms/fedkd/codec';
 export { runSchema, runShape, trainingConfigOf, validateRun } from './run';
 export * from './adapter-spec';
 export * from './zoo-spec';
-export { DATASET_NAMES, benchmarkClassNames, indexClassNames, isDatasetName, type DatasetName } from './data/dataset';
+export { DATASET_NAMES, benchmarkClassNames, indexClassNames, isDatasetName, isTextDataset, type DatasetName } from './data/dataset';
+export { DEFAULT_MAX_TOKENS } from './data/tokenizer';

@@ -26,7 +26,7 @@ import {
 } from '@pfedlora/core';
 import { availableParallelism } from 'node:os';
 import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup } from './algorithms';
-import { loadDataSource, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
+import { isTextSource, loadDataSource, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter-spec';
 import { defaultModelKind, type InputShape } from './zoo';
@@ -49,6 +49,8 @@ export interface SimulationConfig extends RunSpec {
   /** A benchmark set, read from dataDir (or the shipped subset / Debian package). */
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  /** Text: the sequence length texts are cut to (default 128). */
+  readonly maxTokens?: number;
   /** A team's own data (image folder, CSV) partitioned over the clients instead of the benchmark set. */
   readonly source?: DataSource;
   readonly partition: PartitionKind;
@@ -60,9 +62,9 @@ export interface SimulationConfig extends RunSpec {
   /** Fraction of clients sampled each round, in (0, 1]. */
   readonly participation: number;
   /**
-   * Model per client, cycled: a zoo name (cnn1..cnn5, mlp1..mlp3) or the path
-   * of a TensorFlow.js model.json; empty means CNN-((k mod 5)+1) for images,
-   * MLP-((k mod 3)+1) for tables.
+   * Model per client, cycled: a zoo name (cnn1..cnn5, mlp1..mlp3, tfm1..tfm4) or
+   * the path of a TensorFlow.js model.json; empty means CNN-((k mod 5)+1) for
+   * images, MLP-((k mod 3)+1) for tables, TFM-((k mod 4)+1) for text.
    */
   readonly models: readonly string[];
   /** The layer whose output is h in every model.json of `models` (default: the input of its last Dense). */
@@ -191,15 +193,15 @@ export function partitionClients(data: DatasetSplits, config: SimulationConfig):
 }
 
 /** Client k's model: a zoo name, or a model.json path. */
-export function modelForClient(config: Pick<SimulationConfig, 'models'>, client: number, input?: InputShape): string {
-  return config.models.length ? config.models[client % config.models.length]! : defaultModelKind(client, input);
+export function modelForClient(config: Pick<SimulationConfig, 'models'>, client: number, input?: InputShape, text = false): string {
+  return config.models.length ? config.models[client % config.models.length]! : defaultModelKind(client, input, text);
 }
 
 /** Every distinct model choice read once (model files from disk), by choice. */
-async function resolveModels(config: SimulationConfig, clients: number, input: InputShape): Promise<Map<string, ModelSource>> {
+async function resolveModels(config: SimulationConfig, clients: number, input: InputShape, text: boolean): Promise<Map<string, ModelSource>> {
   const out = new Map<string, ModelSource>();
   for (let k = 0; k < clients; k++) {
-    const choice = modelForClient(config, k, input);
+    const choice = modelForClient(config, k, input, text);
     if (out.has(choice)) continue;
     const parsed = parseModelChoice(choice);
     out.set(
@@ -211,8 +213,15 @@ async function resolveModels(config: SimulationConfig, clients: number, input: I
 }
 
 /** The data a simulation partitions: the team's own source, else the benchmark set. */
-export function simulationDataSource(config: Pick<SimulationConfig, 'source' | 'dataset' | 'dataDir'>): DataSource {
-  return config.source ?? { format: 'benchmark', dataset: config.dataset, ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }) };
+export function simulationDataSource(config: Pick<SimulationConfig, 'source' | 'dataset' | 'dataDir' | 'maxTokens'>): DataSource {
+  return (
+    config.source ?? {
+      format: 'benchmark',
+      dataset: config.dataset,
+      ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
+      ...(config.maxTokens === undefined ? {} : { maxTokens: config.maxTokens }),
+    }
+  );
 }
 
 export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {
@@ -251,16 +260,18 @@ export function meanLatestAccuracy(accuracies: readonly number[]): number {
 export async function runSimulation(config: SimulationConfig, hooks: SimulationHooks = {}): Promise<SimulationResult> {
   validateSimulationConfig(config);
   const engine = await initEngine(config.backend);
-  const data = await loadDataSource(simulationDataSource(config));
+  const source = simulationDataSource(config);
+  const data = await loadDataSource(source);
+  const text = isTextSource(source);
   const algorithm = getAlgorithm(config.algorithm);
   const setup = federationSetupOf(config, data);
   const partitions = partitionClients(data, config);
   const training = trainingConfigOf(config);
-  const models = await resolveModels(config, partitions.length, setup.input);
+  const models = await resolveModels(config, partitions.length, setup.input, text);
 
   const setups: ClientSetup[] = partitions.map((p) => ({
     clientIndex: p.client,
-    model: models.get(modelForClient(config, p.client, setup.input))!,
+    model: models.get(modelForClient(config, p.client, setup.input, text))!,
     federation: setup,
     training,
     train: subsetOf(data.train, capSamples(p.train, config.maxTrainSamples)),
@@ -316,7 +327,7 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
       adapterBytes: payloadBytes(global),
       clients: partitions.map((p, k) => ({
         client: p.client,
-        model: modelForClient(config, p.client, setup.input),
+        model: modelForClient(config, p.client, setup.input, text),
         classes: p.classes,
         trainSamples: setups[k]!.train.count,
         testSamples: p.test.length,

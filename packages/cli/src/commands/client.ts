@@ -1,7 +1,7 @@
 /** `pfedlora client`: the long-running client daemon. */
 import { hostname } from 'node:os';
 import { certificateIdentity, ClientDaemon, ClientRefusedError, DEFAULT_CLIENT, isCoordinatorAddress, type ClientDaemonConfig, type ClientModelSource } from '@pfedlora/client';
-import { defaultModelKind, zooSource, type DataSource } from '@pfedlora/ml';
+import { defaultModelKind, isTextSource, simulationDataSource, zooSource, type DataSource } from '@pfedlora/ml';
 import { CLIENT_ID_PATTERN } from '@pfedlora/protocol';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
@@ -19,7 +19,7 @@ export const CLIENT_FLAGS: FlagSpecs = {
   model: {
     type: 'string',
     value: 'KIND',
-    help: 'built-in private model cnn1..cnn5 (images), mlp1..mlp3 (tables) (default: CNN-((k mod 5)+1) for shard k, else cnn1; mlp for --data-format csv)',
+    help: 'built-in private model cnn1..cnn5 (images), mlp1..mlp3 (tables), tfm1..tfm4 (text) (default: CNN-((k mod 5)+1) for shard k, else cnn1; mlp for --data-format csv, tfm for text)',
     excludes: ['model-file', 'representation-layer'],
   },
   'model-file': { type: 'string', value: 'PATH', help: 'a TensorFlow.js Layers model.json (with its weight files) as the private model (docs/models.md)', excludes: ['model'] },
@@ -50,16 +50,22 @@ function parseShard(text: string): { index: number; count: number } {
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 
-/** --model, or --model-file with --representation-layer. */
-function clientModelFlags(flags: ParsedFlags, source: DataSource | undefined, shardIndex: number): ClientModelSource {
+/**
+ * --model, or --model-file with --representation-layer. A built-in model on
+ * text with --max-tokens is built for that sequence length: it is this
+ * client's own (only h and the adapter are shared).
+ */
+function clientModelFlags(flags: ParsedFlags, source: DataSource, shardIndex: number): ClientModelSource {
   const modelText = stringFlag(flags, 'model');
   const file = stringFlag(flags, 'model-file');
   const layer = stringFlag(flags, 'representation-layer');
   if (file !== undefined && modelText !== undefined) throw new UsageError('give --model or --model-file, not both');
   if (layer !== undefined && file === undefined) throw new UsageError('--representation-layer needs --model-file');
   if (file !== undefined) return { kind: 'layers-file', file, ...(layer === undefined ? {} : { representationLayer: layer }) };
+  const text = isTextSource(source);
+  const maxTokens = (source.format === 'jsonl' || source.format === 'benchmark') && text ? source.maxTokens : undefined;
   try {
-    return zooSource(modelText ?? defaultModelKind(shardIndex, source?.format === 'csv' ? [1] : [28, 28, 1]));
+    return zooSource(modelText ?? defaultModelKind(shardIndex, source.format === 'csv' ? [1] : [28, 28, 1], text), maxTokens === undefined ? undefined : [maxTokens]);
   } catch (error) {
     throw new FlagError('model', (error as Error).message, { colon: true });
   }
@@ -84,7 +90,8 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
   const tls = clientTlsFromFlags(flags);
   const clientId = stringFlag(flags, 'client-id') ?? (tls ? certifiedClientId(tls.certFile) : undefined) ?? (shard ? `client-${shard.index}` : hostname());
   if (!CLIENT_ID_PATTERN.test(clientId)) throw new FlagError('client-id', `"${clientId}" must be 1-128 letters, digits, '.', '_' or '-'`);
-  const model = clientModelFlags(flags, data.source, shard?.index ?? 0);
+  const dataSource = simulationDataSource(data);
+  const model = clientModelFlags(flags, dataSource, shard?.index ?? 0);
   const coordinatorAddress = stringFlag(flags, 'coordinator') ?? process.env['PFEDLORA_COORDINATOR'] ?? DEFAULT_CLIENT.coordinator;
   if (!isCoordinatorAddress(coordinatorAddress)) {
     throw new FlagError('coordinator', `expects HOST:PORT, got "${coordinatorAddress}"`);
@@ -99,7 +106,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
     coordinator: coordinatorAddress,
     clientId,
     model,
-    data: data.source ?? { format: 'benchmark', dataset: data.dataset, ...(data.dataDir === undefined ? {} : { dataDir: data.dataDir }) },
+    data: dataSource,
     maxTrainSamples: data.maxTrainSamples,
     ...(shard
       ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: partitionSeed } }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestClientAccuracies, type RoundRecord } from '@pfedlora/coordinator';
 import { formatBytes, formatPercent } from '@pfedlora/core';
-import { dataSourceLabel, defaultModelKind, loadDataSource, meanLatestAccuracy, parseModelChoice } from '@pfedlora/ml';
+import { dataSourceLabel, defaultModelKind, isTextSource, loadDataSource, meanLatestAccuracy, parseModelChoice, simulationDataSource } from '@pfedlora/ml';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { table } from '../format';
 import { CliError, EXIT } from '../errors';
@@ -42,7 +42,7 @@ export const CLUSTER_FLAGS: FlagSpecs = {
 
 export const CLUSTER_HELP = helpText(
   'pfedlora cluster [options]',
-  'Starts a coordinator and N client daemons as separate processes on 127.0.0.1 (client k on shard k of the\ndata with CNN-((k mod 5)+1), or the k-th of --models: zoo names or model.json files), shows each round as it closes, and exits 0 when the run is done.\nProgress goes to stderr from the start (a bar on a terminal, time-stamped lines otherwise). A client that exits before\nthe first round (which waits for all N) stops everything with exit 1, naming it with the last lines of its log; one that exits later\nis left behind while --min-clients remain, else everything stops with exit 1.\nEvery process logs JSON lines to --log-dir. The processes talk plaintext gRPC (they get --insecure): everything\nstays on 127.0.0.1 of this machine. For a federation across machines use mutual TLS (docs/security.md).',
+  'Starts a coordinator and N client daemons as separate processes on 127.0.0.1 (client k on shard k of the\ndata with CNN-((k mod 5)+1) (MLP-((k mod 3)+1) for tables, TFM-((k mod 4)+1) for text), or the k-th of --models: zoo names or model.json files), shows each round as it closes, and exits 0 when the run is done.\nProgress goes to stderr from the start (a bar on a terminal, time-stamped lines otherwise). A client that exits before\nthe first round (which waits for all N) stops everything with exit 1, naming it with the last lines of its log; one that exits later\nis left behind while --min-clients remain, else everything stops with exit 1.\nEvery process logs JSON lines to --log-dir. The processes talk plaintext gRPC (they get --insecure): everything\nstays on 127.0.0.1 of this machine. For a federation across machines use mutual TLS (docs/security.md).',
   CLUSTER_FLAGS,
 );
 
@@ -414,7 +414,9 @@ export async function cluster(argv: readonly string[]): Promise<number> {
 /** The client flags naming the data (a benchmark by name, or a team's own files). */
 function sourceArgs(data: DataFlags): string[] {
   const s = data.source;
-  if (!s) return ['--dataset', data.dataset, ...(data.dataDir === undefined ? [] : ['--data-dir', data.dataDir])];
+  const tokens = (n: number | undefined) => (n === undefined ? [] : ['--max-tokens', String(n)]);
+  if (!s) return ['--dataset', data.dataset, ...(data.dataDir === undefined ? [] : ['--data-dir', data.dataDir]), ...tokens(data.maxTokens)];
+  if (s.format === 'jsonl') return ['--data-format', 'jsonl', '--data-dir', s.dir, ...tokens(s.maxTokens)];
   if (s.format === 'image-folder') return ['--data-format', 'image-folder', '--data-dir', s.dir, ...(s.inputShape ? ['--input-shape', s.inputShape.join('x')] : [])];
   if (s.format === 'csv') {
     return ['--data-format', 'csv', '--data-dir', s.path, '--label-column', s.labelColumn, ...(s.ignoreColumns?.length ? ['--ignore-columns', s.ignoreColumns.join(',')] : []), '--test-fraction', String(s.testFraction ?? 0.2)];
@@ -427,14 +429,15 @@ function sourceArgs(data: DataFlags): string[] {
  * data, its classes and input shape, read here once (the clients read it again).
  */
 async function contractArgsFor(data: DataFlags): Promise<string[]> {
-  if (!data.source) return ['--dataset', data.dataset];
+  if (!data.source) return ['--dataset', data.dataset, ...(data.maxTokens === undefined ? [] : ['--input-shape', String(data.maxTokens)])];
   const splits = await loadDataSource(data.source);
   return ['--classes', splits.train.classNames.join(','), '--input-shape', splits.train.sampleShape.join('x')];
 }
 
 /** Client k's model flags: the k-th of --models (cycled), else the zoo default for the data. */
 function modelArgs(models: readonly string[], k: number, data: DataFlags, representationLayer: string | undefined): string[] {
-  const choice = models.length ? parseModelChoice(models[k % models.length]!) : { kind: 'zoo' as const, model: defaultModelKind(k, data.source?.format === 'csv' ? [1] : [28, 28, 1]) };
+  const fallback = defaultModelKind(k, data.source?.format === 'csv' ? [1] : [28, 28, 1], isTextSource(simulationDataSource(data)));
+  const choice = models.length ? parseModelChoice(models[k % models.length]!) : { kind: 'zoo' as const, model: fallback };
   if (choice.kind === 'zoo') return ['--model', choice.model];
   return ['--model-file', choice.file, ...(representationLayer === undefined ? [] : ['--representation-layer', representationLayer])];
 }

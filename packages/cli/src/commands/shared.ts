@@ -4,6 +4,8 @@ import {
   DATA_FORMATS,
   DATASET_NAMES,
   DEFAULT_SIMULATION,
+  isTextDataset,
+  MAX_MAX_TOKENS,
   parseInputShape,
   parseModelChoice,
   type BackendChoice,
@@ -32,11 +34,12 @@ export function backendFlag(flags: ParsedFlags): BackendChoice {
 export const DATA_FLAGS: FlagSpecs = {
   dataset: { type: 'string', value: 'NAME', help: `dataset: ${DATASET_NAMES.join(', ')}`, default: d.dataset },
   'data-dir': { type: 'string', value: 'DIR', help: 'folder with the data (Fashion-MNIST: the Debian package or the shipped subset when omitted; "subset" forces the subset); a CSV file also works for --data-format csv' },
-  'data-format': { type: 'string', value: 'FORMAT', help: `${DATA_FORMATS.join(', ')} (default: the --dataset's own; image-folder and csv read --data-dir, docs/data.md)` },
+  'data-format': { type: 'string', value: 'FORMAT', help: `${DATA_FORMATS.join(', ')} (default: the --dataset's own; image-folder, csv and jsonl read --data-dir, docs/data.md)` },
   'label-column': { type: 'string', value: 'NAME', help: 'csv: the column holding the class names', default: 'label' },
   'ignore-columns': { type: 'string', value: 'LIST', help: 'csv: columns that are neither features nor the label, comma-separated (ids, dates)' },
   'test-fraction': { type: 'string', value: 'F', help: 'csv without a test.csv: share of rows held out for testing (seeded)', default: '0.2' },
   'input-shape': { type: 'string', value: 'HxWxC', help: 'image-folder: size images are resized to when no model file says (default 32x32x3)' },
+  'max-tokens': { type: 'string', value: 'N', help: 'text (jsonl, spam-assassin): byte tokens each text is cut or padded to, the transformers\' sequence length (default 128)' },
   partition: { type: 'string', value: 'KIND', help: 'label-skew or dirichlet', default: d.partition },
   'classes-per-client': { type: 'string', value: 'N', help: 'label skew: classes each client holds', default: String(d.classesPerClient) },
   alpha: { type: 'string', value: 'A', help: 'dirichlet concentration', default: String(d.dirichletAlpha) },
@@ -46,6 +49,8 @@ export const DATA_FLAGS: FlagSpecs = {
 export interface DataFlags {
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  /** A text benchmark's sequence length (a jsonl source carries its own). */
+  readonly maxTokens?: number;
   /** A team's own data (image folder, CSV); absent for a benchmark set (dataset, dataDir). */
   readonly source?: DataSource;
   readonly partition: PartitionKind;
@@ -54,9 +59,9 @@ export interface DataFlags {
   readonly maxTrainSamples: number;
 }
 
-const BENCHMARK_FORMAT: Record<DatasetName, DataFormat> = { 'fashion-mnist': 'idx', mnist: 'idx', cifar10: 'cifar', cifar100: 'cifar' };
+const BENCHMARK_FORMAT: Record<DatasetName, DataFormat> = { 'fashion-mnist': 'idx', mnist: 'idx', cifar10: 'cifar', cifar100: 'cifar', 'spam-assassin': 'jsonl' };
 
-/** The data source the flags name: --dataset alone (a benchmark), or --data-format image-folder|csv with --data-dir. */
+/** The data source the flags name: --dataset alone (a benchmark), or --data-format image-folder|csv|jsonl with --data-dir. */
 export function dataSourceFlags(flags: ParsedFlags): DataSource {
   const dataset = choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset);
   const dataDir = stringFlag(flags, 'data-dir');
@@ -70,6 +75,15 @@ export function dataSourceFlags(flags: ParsedFlags): DataSource {
     throw new FlagError('input-shape', (error as Error).message, { colon: true });
   }
   const testFraction = floatFlag(flags, 'test-fraction', 0.2, (n) => n > 0 && n < 1, 'a number in (0, 1)');
+  const maxTokensText = stringFlag(flags, 'max-tokens');
+  const maxTokens = maxTokensText === undefined ? undefined : intFlag(flags, 'max-tokens', 0, 1, MAX_MAX_TOKENS);
+  const tokens = maxTokens === undefined ? {} : { maxTokens };
+  if (maxTokens !== undefined && format !== 'jsonl') {
+    throw new FlagError('max-tokens', (ref) => `applies to text (${ref('data-format', 'jsonl')} or ${ref('dataset', 'spam-assassin')}), not to ${format} data`, { related: ['data-format'] });
+  }
+  if (format === 'jsonl' && isTextDataset(dataset)) {
+    return { format: 'benchmark', dataset, ...(dataDir === undefined ? {} : { dataDir }), ...tokens };
+  }
   if (format === 'idx' || format === 'cifar') {
     if (BENCHMARK_FORMAT[dataset] !== format) {
       throw new FlagError('data-format', (ref) => `${format} does not fit ${ref('dataset', dataset)} (${dataset} is ${BENCHMARK_FORMAT[dataset]})`, { related: ['dataset'] });
@@ -78,6 +92,7 @@ export function dataSourceFlags(flags: ParsedFlags): DataSource {
   }
   if (dataDir === undefined) throw new UsageError(`--data-format ${format} needs --data-dir (docs/data.md)`);
   if (format === 'image-folder') return { format, dir: dataDir, ...(inputShape ? { inputShape } : {}) };
+  if (format === 'jsonl') return { format, dir: dataDir, ...tokens };
   return {
     format,
     path: dataDir,
@@ -87,14 +102,16 @@ export function dataSourceFlags(flags: ParsedFlags): DataSource {
   };
 }
 
-const userDataSource = (source: DataSource) => (source.format === 'benchmark' ? {} : { source });
+/** A benchmark's options (its sequence length), or a team's own source. */
+const sourceFields = (source: DataSource) =>
+  source.format !== 'benchmark' ? { source } : source.maxTokens === undefined ? {} : { maxTokens: source.maxTokens };
 
 export function dataFlags(flags: ParsedFlags, fallbackMaxSamples = d.maxTrainSamples): DataFlags {
   const dataDir = stringFlag(flags, 'data-dir');
   return {
     dataset: choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset),
     ...(dataDir === undefined ? {} : { dataDir }),
-    ...userDataSource(dataSourceFlags(flags)),
+    ...sourceFields(dataSourceFlags(flags)),
     partition: choiceFlag(flags, 'partition', ['label-skew', 'dirichlet'] as const, d.partition),
     classesPerClient: intFlag(flags, 'classes-per-client', d.classesPerClient, 1),
     dirichletAlpha: floatFlag(flags, 'alpha', d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
@@ -107,7 +124,7 @@ export const MODELS_FLAGS: FlagSpecs = {
   models: {
     type: 'string',
     value: 'LIST',
-    help: 'models cycled over clients: cnn1..cnn5, mlp1..mlp3, or paths of TensorFlow.js model.json files (default: client k gets CNN-((k mod 5)+1), MLP-((k mod 3)+1) for tables)',
+    help: 'models cycled over clients: cnn1..cnn5, mlp1..mlp3, tfm1..tfm4, or paths of TensorFlow.js model.json files (default: client k gets CNN-((k mod 5)+1), MLP-((k mod 3)+1) for tables, TFM-((k mod 4)+1) for text)',
   },
   'representation-layer': { type: 'string', value: 'NAME', help: 'in every model.json of --models: the layer whose output is h (default: the input of the last Dense layer)' },
 };

@@ -6,24 +6,29 @@
  */
 
 /** The benchmark datasets pfedlora reads by name. */
-export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'cifar100';
+export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'cifar100' | 'spam-assassin';
 
 /** All names, for CLI validation and help text. */
-export const DATASET_NAMES: readonly DatasetName[] = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100'];
+export const DATASET_NAMES: readonly DatasetName[] = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'spam-assassin'];
 
 export function isDatasetName(name: string): name is DatasetName {
   return (DATASET_NAMES as readonly string[]).includes(name);
 }
 
+/** Benchmarks of text (token ids of [maxTokens]) rather than images. */
+export function isTextDataset(name: DatasetName): boolean {
+  return name === 'spam-assassin';
+}
+
 export interface Dataset {
   /** A label for logs: a benchmark's name, or the format and folder of a client's own data. */
   name: string;
-  /** Sample-major features, length count * product(sampleShape): images NHWC in [0, 1], or standardized table rows. */
+  /** Sample-major features, length count * product(sampleShape): images NHWC in [0, 1], standardized table rows, or token ids of texts. */
   features: Float32Array;
   /** One class index in [0, numClasses) per sample. */
   labels: Int32Array;
   count: number;
-  /** Shape of one sample: [height, width, channels] for images, [features] for tables. */
+  /** Shape of one sample: [height, width, channels] for images, [features] for tables, [tokens] for texts. */
   sampleShape: readonly number[];
   numClasses: number;
   /** Class names in label order (label i is classNames[i]): how labels map to a run's classes. */
@@ -59,6 +64,7 @@ export function indexClassNames(numClasses: number): string[] {
 const BENCHMARK_CLASS_NAMES: Partial<Record<string, readonly string[]>> = {
   'fashion-mnist': ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'],
   cifar10: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+  'spam-assassin': ['ham', 'spam'],
 };
 
 export function benchmarkClassNames(name: string, numClasses: number): string[] {

@@ -6,3 +6,5 @@ export * from './csv';
 export * from './image-folder';
 export * from './source';
 export * from './sample-data';
+export * from './jsonl';
+export * from './tokenizer';

