@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { chanceNote, simulate } from './simulate';
+import type { SimulationResult } from '@pfedlora/ml';
+import { chanceNote, simulate, simulationConfigFromFlags } from './simulate';
 
 function collect(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -61,3 +62,26 @@ test('simulate --clients 4 --rounds 2 --max-samples 200 says the run is undertra
   expect(await simulate(['--clients', '2', '--rounds', '1', '--max-samples', '64', '--data-dir', 'subset', '--workers', '0', '--json'], json.stream)).toBe(0);
   expect(() => JSON.parse(json.text()) as unknown).not.toThrow();
 }, 120_000);
+
+describe('text', () => {
+  test('--dataset spam-assassin and --data-format jsonl read --max-tokens; other data refuses it', () => {
+    const bench = simulationConfigFromFlags(['--dataset', 'spam-assassin', '--max-tokens', '48']).config;
+    expect([bench.dataset, bench.maxTokens, bench.source]).toEqual(['spam-assassin', 48, undefined]);
+    const own = simulationConfigFromFlags(['--data-format', 'jsonl', '--data-dir', '/d/mail', '--max-tokens', '16']).config;
+    expect(own.source).toEqual({ format: 'jsonl', dir: '/d/mail', maxTokens: 16 });
+    // spam-assassin with a folder: the whole corpus, still the benchmark (its classes ham and spam).
+    expect(simulationConfigFromFlags(['--dataset', 'spam-assassin', '--data-dir', '/d/full']).config.dataDir).toBe('/d/full');
+    expect(() => simulationConfigFromFlags(['--max-tokens', '16'])).toThrow(/--max-tokens applies to text \(--data-format jsonl or --dataset spam-assassin\), not to idx data/);
+    expect(() => simulationConfigFromFlags(['--dataset', 'spam-assassin', '--max-tokens', '0'])).toThrow(/--max-tokens expects an integer in \[1, 4096\], got "0"/);
+  });
+
+  test('simulate on spam-assassin gives client k TFM-((k mod 4)+1) by default, built for --max-tokens', async () => {
+    const json = collect();
+    const args = ['--dataset', 'spam-assassin', '--clients', '2', '--rounds', '1', '--max-tokens', '16', '--max-samples', '24', '--representation-dim', '16', '--workers', '0', '--json'];
+    expect(await simulate(args, json.stream)).toBe(0);
+    const result = JSON.parse(json.text()) as SimulationResult;
+    expect(result.clients.map((c) => [c.model, c.trainSamples])).toEqual([['tfm1', 24], ['tfm2', 24]]);
+    expect(result.dataSource).toMatch(/spam-assassin-subset \(16 byte tokens\)$/);
+    expect(result.rounds[0]!.bytesUp).toBeGreaterThan(0);
+  }, 60_000);
+});
