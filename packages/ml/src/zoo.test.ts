@@ -19,7 +19,21 @@ import {
   parameterSpec,
   parseModelKind,
   representation,
+  type ModelSpec,
 } from './zoo';
+
+/** What a zoo network must declare: the given family, d, C and input, parameters counted from the schema, the analytic train FLOPs. */
+function expectedDescriptor(spec: ModelSpec, declared: { family: string; representationDim: number; numClasses: number; inputShape: number[] }) {
+  return {
+    family: declared.family,
+    name: spec.kind,
+    parameterCount: parameterSpec(spec).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+    representationDim: declared.representationDim,
+    numClasses: declared.numClasses,
+    inputShape: declared.inputShape,
+    trainFlopsPerSample: trainStepFlops(modelStages(spec, true)),
+  };
+}
 
 const FMNIST = [28, 28, 1] as const;
 const CIFAR = [32, 32, 3] as const;
@@ -63,15 +77,7 @@ describe('model zoo', () => {
     const spec = modelSpec('cnn3', CIFAR, 7, 128);
     const net = zooNetwork(spec, 1);
     try {
-      expect(net.descriptor).toEqual({
-        family: 'zoo',
-        name: 'cnn3',
-        parameterCount: parameterSpec(spec).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
-        representationDim: 128,
-        numClasses: 7,
-        inputShape: [32, 32, 3],
-        trainFlopsPerSample: trainStepFlops(modelStages(spec, true)),
-      });
+      expect(net.descriptor).toEqual(expectedDescriptor(spec, { family: 'zoo', representationDim: 128, numClasses: 7, inputShape: [32, 32, 3] }));
       expect(net.headDense!.kernel.shape).toEqual([128, 7]);
       const h = tf.tidy(() => net.representation(tf.zeros([2, 32, 32, 3]), 'eval'));
       expect(h.shape).toEqual([2, 128]);
@@ -159,15 +165,7 @@ describe('transformer family', () => {
     const spec = modelSpec('tfm3', [24], 2, 40);
     const net = zooNetwork(spec, 1);
     try {
-      expect(net.descriptor).toEqual({
-        family: 'transformer',
-        name: 'tfm3',
-        parameterCount: parameterSpec(spec).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
-        representationDim: 40,
-        numClasses: 2,
-        inputShape: [24],
-        trainFlopsPerSample: trainStepFlops(modelStages(spec, true)),
-      });
+      expect(net.descriptor).toEqual(expectedDescriptor(spec, { family: 'transformer', representationDim: 40, numClasses: 2, inputShape: [24] }));
       const [h, logits] = tf.tidy(() => {
         const x = tf.tensor2d([[72, 105, 0, 0, ...new Array<number>(20).fill(0)], new Array<number>(24).fill(66)]);
         const rep = net.representation(x, 'eval');

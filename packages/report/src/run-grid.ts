@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatPercent } from '@pfedlora/core';
-import { ALGORITHM_NAMES, VARIANT_ALGORITHMS, getAlgorithm, loadDataset, runSimulation, type AlgorithmName, type SimulationConfig } from '@pfedlora/ml';
+import { ALGORITHM_NAMES, VARIANT_ALGORITHMS, getAlgorithm, isTextDataset, loadDataset, runSimulation, type AlgorithmName, type SimulationConfig } from '@pfedlora/ml';
 import { cellDir, formatSettings, gridCells, PAPER_SHAPES, settingId, settingLabel, type Cell, type Setting } from './grid';
 import type { RunCosts, TargetRule } from './metrics';
 import { buildReport, type Report } from './report';
@@ -48,6 +48,38 @@ export const QUICK_DEFAULTS = {
   maxSamples: 128,
   out: join('runs', 'reproduce-quick'),
 } as const;
+
+/**
+ * The text grid (`--task text`): transformers (TFM-1..4) on the SpamAssassin
+ * mails, non-IID by Dirichlet(1) over ham/spam (0.5 leaves clients of one
+ * class), 3 seeds (docs/reproduce.md). Sized for 2 CPU cores: the
+ * shipped subset, 64 byte tokens, 10 rounds of 3
+ * local epochs in batches of 16 (a client holds about 110 mails: at the image
+ * grid's 1 epoch of 64, a transformer would take 2 steps a round).
+ */
+export const TEXT_DEFAULTS = {
+  settings: '4:1',
+  partitions: 'dirichlet',
+  alpha: 1,
+  seeds: '1,2,3',
+  rounds: 10,
+  localEpochs: 3,
+  batchSize: 16,
+  maxSamples: 0,
+  maxTokens: 64,
+  out: join('runs', 'reproduce-text'),
+} as const;
+
+/** The quick text grid: one seed, 3 rounds, capped splits. */
+export const TEXT_QUICK_DEFAULTS = { ...TEXT_DEFAULTS, settings: '3:1', seeds: '1', rounds: 3, maxSamples: 64, maxTokens: 32, out: join('runs', 'reproduce-text-quick') } as const;
+
+/**
+ * Baselines that train a shared zoo model beside the private one (FML's meme,
+ * FedKD's mentee): it is CNN-5 for images and MLP-1 otherwise, never a
+ * transformer, so on text it would read token ids as numbers. The text grid
+ * leaves them out unless named.
+ */
+export const SHARED_ZOO_MODEL_ALGORITHMS: readonly string[] = ['fml', 'fedkd'];
 
 /** Everything a grid run does. */
 export interface GridPlan {
@@ -90,10 +122,11 @@ export function availableAlgorithms(): AlgorithmName[] {
  * registered here (a new baseline shows up without editing this file),
  * except diagnostic variants, which run only when named.
  */
-export function defaultAlgorithms(): AlgorithmName[] {
+export function defaultAlgorithms(text = false): AlgorithmName[] {
   const available = availableAlgorithms();
   const paper = PAPER_ALGORITHMS.filter(isAlgorithmName).filter((a) => available.includes(a));
-  return [...paper, ...available.filter((a) => !paper.includes(a) && !VARIANT_ALGORITHMS.includes(a))];
+  const all = [...paper, ...available.filter((a) => !paper.includes(a) && !VARIANT_ALGORITHMS.includes(a))];
+  return text ? all.filter((a) => !SHARED_ZOO_MODEL_ALGORITHMS.includes(a)) : all;
 }
 
 /** The simulation a cell runs. */
@@ -190,10 +223,10 @@ async function checkData(plan: GridPlan, cells: readonly Cell[]): Promise<void> 
     }
   }
   if (!pending) return;
-  const { dataset, dataDir } = plan.base;
+  const { dataset, dataDir, maxTokens } = plan.base;
   let numClasses: number;
   try {
-    numClasses = (await loadDataset(dataset, dataDir === undefined ? {} : { dataDir })).train.numClasses;
+    numClasses = (await loadDataset(dataset, { ...(dataDir === undefined ? {} : { dataDir }), ...(maxTokens === undefined ? {} : { maxTokens }) })).train.numClasses;
   } catch (error) {
     throw new GridError(error instanceof Error ? error.message : String(error), false);
   }
@@ -207,7 +240,7 @@ export function describeGrid(plan: GridPlan): string {
   const b = plan.base;
   return (
     `${plan.algorithms.length} algorithms x ${plan.settings.length} settings x ${plan.seeds.length} seeds on ${b.dataset}` +
-    `${b.dataDir !== undefined ? ` (${b.dataDir})` : ''}: ${b.rounds} rounds, ${b.localEpochs} local epoch(s), batch ${b.batchSize}, ` +
+    `${b.dataDir !== undefined ? ` (${b.dataDir})` : ''}${b.maxTokens !== undefined ? `, ${b.maxTokens} byte tokens` : ''}: ${b.rounds} rounds, ${b.localEpochs} local epoch(s), batch ${b.batchSize}, ` +
     `max ${b.maxTrainSamples || 'all'} train samples per client`
   );
 }
@@ -218,7 +251,7 @@ function reportNotes(plan: GridPlan, outcomes: readonly CellOutcome[], sources: 
   const count = (s: CellStatus) => outcomes.filter((o) => o.status === s).length;
   return [
     `Grid: ${plan.algorithms.join(', ')} x settings ${formatSettings(plan.settings)} x seeds ${plan.seeds.join(', ')}${plan.quick ? ' (--quick)' : ''}.`,
-    `Dataset ${b.dataset} from ${[...sources].join(', ') || 'n/a'}; label skew ${b.classesPerClient} classes/client, Dirichlet alpha ${b.dirichletAlpha}; ` +
+    `Dataset ${b.dataset} from ${[...sources].join(', ') || 'n/a'}${isTextDataset(b.dataset) ? ' (models: transformers TFM-((k mod 4)+1))' : ''}; label skew ${b.classesPerClient} classes/client, Dirichlet alpha ${b.dirichletAlpha}; ` +
       `${b.rounds} rounds, ${b.localEpochs} local epoch(s), batch ${b.batchSize}, lr ${b.learningRate}, adapter rank ${b.rank}, ${b.adapterEpochs} adapter epoch(s); ` +
       `train split capped at ${b.maxTrainSamples || 'no'} samples per client; engine ${[...backends].join(', ') || 'n/a'}.`,
     `Cells: ${outcomes.length} (${count('ran')} run now, ${count('skipped')} already done, ${count('failed')} failed` +

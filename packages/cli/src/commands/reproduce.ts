@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { formatPercent } from '@pfedlora/core';
-import { DATASET_NAMES, DEFAULT_SIMULATION, type AlgorithmName, type DatasetName, type PartitionKind, type SimulationConfig } from '@pfedlora/ml';
+import { DATASET_NAMES, DEFAULT_SIMULATION, isTextDataset, MAX_MAX_TOKENS, type AlgorithmName, type DatasetName, type PartitionKind, type SimulationConfig } from '@pfedlora/ml';
 import {
   availableAlgorithms,
   DEFAULT_TARGET_RULE,
@@ -23,6 +23,9 @@ import {
   QUICK_DEFAULTS,
   runGrid,
   settingId,
+  SHARED_ZOO_MODEL_ALGORITHMS,
+  TEXT_DEFAULTS,
+  TEXT_QUICK_DEFAULTS,
   type Cell,
   type GridEvents,
   type GridPlan,
@@ -30,14 +33,27 @@ import {
   type Setting,
   type TargetRule,
 } from '@pfedlora/report';
-import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
+import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CliError, EXIT, UsageError } from '../errors';
 import { createProgressBar } from '../progress';
 import { BACKEND_FLAG, backendFlag, HELP_FLAG, SCHEDULE_FLAGS, scheduleFlags } from './shared';
 
 const d = DEFAULT_SIMULATION;
 
+/** What the grid is about: the paper's image task, or the language-model case on text (--task text). */
+export const TASKS = ['image', 'text'] as const;
+export type Task = (typeof TASKS)[number];
+
 export const REPRODUCE_FLAGS: FlagSpecs = {
+  task: {
+    type: 'string',
+    value: 'TASK',
+    help:
+      `image (the paper's grid) or text (transformers on the SpamAssassin mails: ${TEXT_DEFAULTS.settings} clients, ${TEXT_DEFAULTS.partitions} ${TEXT_DEFAULTS.alpha}, seeds ${TEXT_DEFAULTS.seeds}, ` +
+      `${TEXT_DEFAULTS.rounds} rounds of ${TEXT_DEFAULTS.localEpochs} epochs in batches of ${TEXT_DEFAULTS.batchSize}, ${TEXT_DEFAULTS.maxTokens} tokens; without ${SHARED_ZOO_MODEL_ALGORITHMS.join(', ')})`,
+    default: 'image; text for a text --dataset',
+  },
+  'max-tokens': { type: 'string', value: 'N', help: 'text: byte tokens per text', default: String(TEXT_DEFAULTS.maxTokens) },
   quick: { type: 'boolean', help: `small grid for a first look: settings ${QUICK_DEFAULTS.settings}, ${QUICK_DEFAULTS.partitions}, seed ${QUICK_DEFAULTS.seeds}, ${QUICK_DEFAULTS.rounds} rounds, --max-samples ${QUICK_DEFAULTS.maxSamples}, shipped Fashion-MNIST subset` },
   out: { type: 'string', value: 'DIR', help: `results and report folder (resumable)`, default: `${FULL_DEFAULTS.out}; --quick: ${QUICK_DEFAULTS.out}` },
   'report-only': { type: 'boolean', help: 'run nothing: write the report from the runs already in OUT (a grid still in progress, or stopped); missing runs are listed' },
@@ -69,11 +85,12 @@ export const REPRODUCE_HELP = helpText(
 
 /** Everything a reproduce run does, decided from the flags: the grid, and how to print. */
 export interface ReproducePlan extends GridPlan {
+  readonly task: Task;
   readonly json: boolean;
 }
 
-function parseAlgorithms(text: string | undefined): AlgorithmName[] {
-  if (text === undefined) return defaultAlgorithms();
+function parseAlgorithms(text: string | undefined, task: Task): AlgorithmName[] {
+  if (text === undefined) return defaultAlgorithms(task === 'text');
   const available = availableAlgorithms();
   const names = [...new Set(text.split(',').map((t) => t.trim()).filter((t) => t !== ''))];
   if (names.length === 0) throw new UsageError(`--algorithms expects a comma list of ${available.join(', ')}`);
@@ -109,12 +126,23 @@ function parsePartitions(text: string): PartitionKind[] {
   return [...new Set(names)] as PartitionKind[];
 }
 
+/** --task text's local epochs and batch size where the flags do not say. */
+function textSchedule(flags: ParsedFlags): { localEpochs: number; batchSize: number } {
+  return { localEpochs: intFlag(flags, 'local-epochs', TEXT_DEFAULTS.localEpochs, 1), batchSize: intFlag(flags, 'batch-size', TEXT_DEFAULTS.batchSize, 1) };
+}
+
 export function reproducePlanFromFlags(argv: readonly string[]): { plan: ReproducePlan; help: boolean } {
   const { flags, positionals } = parseFlags(argv, REPRODUCE_FLAGS, 'reproduce');
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". See 'pfedlora reproduce --help'.`);
   const quick = boolFlag(flags, 'quick');
-  const preset = quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
-  const dataset: DatasetName = choiceFlag(flags, 'dataset', DATASET_NAMES, d.dataset);
+  const datasetText = stringFlag(flags, 'dataset');
+  const task: Task = choiceFlag(flags, 'task', TASKS, datasetText !== undefined && (DATASET_NAMES as readonly string[]).includes(datasetText) && isTextDataset(datasetText as DatasetName) ? 'text' : 'image');
+  const textPreset = quick ? TEXT_QUICK_DEFAULTS : TEXT_DEFAULTS;
+  const preset = task === 'text' ? textPreset : quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
+  const dataset: DatasetName = choiceFlag(flags, 'dataset', DATASET_NAMES, task === 'text' ? 'spam-assassin' : d.dataset);
+  if (isTextDataset(dataset) !== (task === 'text')) throw new UsageError(`--task ${task} does not fit --dataset ${dataset} (${isTextDataset(dataset) ? 'a text' : 'an image'} set)`);
+  if (task !== 'text' && stringFlag(flags, 'max-tokens') !== undefined) throw new UsageError('--max-tokens applies to --task text');
+  const tokens = task === 'text' ? { maxTokens: intFlag(flags, 'max-tokens', textPreset.maxTokens, 1, MAX_MAX_TOKENS) } : {};
   // --quick on Fashion-MNIST reads the shipped subset: the same data on every
   // machine, and 5x smaller test splits (evaluation is most of a quick round).
   const dataDir = stringFlag(flags, 'data-dir') ?? (quick && dataset === 'fashion-mnist' ? 'subset' : undefined);
@@ -139,20 +167,23 @@ export function reproducePlanFromFlags(argv: readonly string[]): { plan: Reprodu
     ...d,
     dataset,
     ...(dataDir === undefined ? {} : { dataDir }),
+    ...tokens,
     classesPerClient: intFlag(flags, 'classes-per-client', dataset === 'cifar100' ? 10 : 2, 1),
-    dirichletAlpha: floatFlag(flags, 'alpha', d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
+    dirichletAlpha: floatFlag(flags, 'alpha', task === 'text' ? TEXT_DEFAULTS.alpha : d.dirichletAlpha, (n) => n > 0, 'a number > 0'),
     rounds: intFlag(flags, 'rounds', preset.rounds, 1),
     maxTrainSamples: intFlag(flags, 'max-samples', preset.maxSamples, 0),
     ...scheduleFlags(flags),
+    ...(task === 'text' ? textSchedule(flags) : {}),
     backend: backendFlag(flags),
     workers: workers === undefined || workers === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
   };
   const plan: ReproducePlan = {
     quick,
+    task,
     out: stringFlag(flags, 'out', preset.out),
     json: boolFlag(flags, 'json'),
     reportOnly: boolFlag(flags, 'report-only'),
-    algorithms: parseAlgorithms(stringFlag(flags, 'algorithms')),
+    algorithms: parseAlgorithms(stringFlag(flags, 'algorithms'), task),
     seeds: parseSeeds(stringFlag(flags, 'seeds', preset.seeds)),
     settings,
     base,
