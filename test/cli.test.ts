@@ -106,5 +106,6 @@ describe('pfedlora CLI', () => {
     expect(report.engine.attempts.length).toBeGreaterThan(0);
     expect(report.data[0].dataset).toBe('fashion-mnist');
     expect(report.data[0].found).toBe(true);
+    expect([report.data[1].dataset, report.data[1].found, report.data[1].origin]).toEqual(['spam-assassin', true, 'subset']);
   });
 });

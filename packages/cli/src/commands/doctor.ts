@@ -1,5 +1,5 @@
 /** `pfedlora doctor`: what this machine offers pfedlora. */
-import { imageDecoderInfo, initEngine, resolveCifarDir, resolveFashionMnistSource, type EngineInfo } from '@pfedlora/ml';
+import { imageDecoderInfo, initEngine, resolveCifarDir, resolveDatasetSource, resolveFashionMnistSource, type EngineInfo } from '@pfedlora/ml';
 import { boolFlag, helpText, parseFlags, type FlagSpecs } from '../args';
 import { backendFlag, BACKEND_FLAG } from './shared';
 
@@ -41,6 +41,7 @@ export async function doctor(argv: readonly string[]): Promise<number> {
       const src = resolveFashionMnistSource(dataDir === undefined ? {} : { dataDir });
       return { source: src.dir, origin: src.origin };
     }),
+    probe('spam-assassin', () => resolveDatasetSource('spam-assassin', dataDir === undefined ? {} : { dataDir })),
   ];
   if (dataDir !== undefined) {
     for (const kind of ['cifar10', 'cifar100'] as const) data.push(probe(kind, () => ({ source: resolveCifarDir(dataDir, kind), origin: 'data-dir' })));
