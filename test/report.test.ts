@@ -303,16 +303,16 @@ describe('(a) report generator on hand-made results', () => {
     const { plan } = reproducePlanFromFlags(['--task', 'text']);
     const b = plan.base;
     expect([plan.task, b.dataset, b.maxTokens, b.partition, b.dirichletAlpha, b.localEpochs, b.batchSize, b.rounds, plan.seeds, plan.out]).toEqual([
-      'text', 'spam-assassin', 64, 'label-skew', 1, 3, 16, 10, [1, 2, 3], join('runs', 'reproduce-text'),
+      'text', 'spam-assassin', 32, 'label-skew', 1, 3, 16, 10, [1, 2, 3], join('runs', 'reproduce-text'),
     ]);
     expect(plan.settings.map(settingId)).toEqual(['n4-p100-dirichlet']);
     expect(plan.algorithms).not.toContain('fml');
     expect(plan.algorithms).not.toContain('fedkd');
     expect(plan.algorithms.slice(0, 2)).toEqual(['pfedlora', 'standalone']);
     // A text --dataset implies the task; flags still win over the preset.
-    const own = reproducePlanFromFlags(['--dataset', 'spam-assassin', '--max-tokens', '32', '--local-epochs', '1', '--algorithms', 'pfedlora,fml']).plan;
-    expect([own.task, own.base.maxTokens, own.base.localEpochs, own.algorithms]).toEqual(['text', 32, 1, ['pfedlora', 'fml']]);
-    expect(reproducePlanFromFlags(['--task', 'text', '--quick']).plan.base.maxTokens).toBe(32);
+    const own = reproducePlanFromFlags(['--dataset', 'spam-assassin', '--max-tokens', '64', '--local-epochs', '1', '--algorithms', 'pfedlora,fml']).plan;
+    expect([own.task, own.base.maxTokens, own.base.localEpochs, own.algorithms]).toEqual(['text', 64, 1, ['pfedlora', 'fml']]);
+    expect(reproducePlanFromFlags(['--task', 'text', '--quick']).plan.base.rounds).toBe(3);
     expect(() => reproducePlanFromFlags(['--task', 'text', '--dataset', 'cifar10'])).toThrow('--task text does not fit --dataset cifar10 (an image set)');
     expect(() => reproducePlanFromFlags(['--max-tokens', '32'])).toThrow('--max-tokens applies to --task text');
   });
