@@ -26,7 +26,7 @@ import {
 } from '@pfedlora/core';
 import { availableParallelism } from 'node:os';
 import { getAlgorithm, runFederationSetup, type AlgorithmName, type ClientSetup, type FederationSetup } from './algorithms';
-import { isTextSource, loadDataSource, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
+import { isTextSource, loadDataSource, MAX_MAX_TOKENS, subsetOf, type DataSource, type DatasetName, type DatasetSplits } from './data';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { DEFAULT_ADAPTER_SHARE, type AdapterShare } from './adapter-spec';
 import { defaultModelKind, type InputShape } from './zoo';
@@ -168,6 +168,7 @@ export const simulationConfigSchema = z
     dirichletAlpha: numberWhere((n) => n > 0, '> 0'),
     workers: z.union([z.literal('auto'), integerIn(0)], { error: (issue) => `must be 'auto' or an integer >= 0, got ${String(issue.input)}` }),
     maxTrainSamples: integerIn(0),
+    maxTokens: integerIn(1, MAX_MAX_TOKENS).optional(),
   })
   .superRefine(runSpecChecks);
 
