@@ -15,14 +15,14 @@ beforeAll(async () => {
   data = await loadDataset('fashion-mnist', { preferSubset: true });
 });
 
-/** A client whose fit takes far longer than the test: 50 epochs of 256 samples. */
+/** A client whose fit takes far longer than the test: 200 epochs of 256 samples (over a minute on wasm). */
 function slowClient(): AlgorithmClient {
   const first = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
   return pfedlora.createClient({
     clientIndex: 0,
     model: zooSource('cnn1'),
     federation: setup,
-    training: { ...PAPER_SGD, localEpochs: 50, adapterEpochs: 1, batchSize: 32 },
+    training: { ...PAPER_SGD, localEpochs: 200, adapterEpochs: 1, batchSize: 32 },
     train: subsetOf(data.train, first(256)),
     test: subsetOf(data.test, first(32)),
     seed: 1,
@@ -38,7 +38,8 @@ describe('cancellable training', () => {
     const started = Date.now();
     setTimeout(() => controller.abort(), 300);
     await expect(cancellable(controller.signal, () => client.fit(global, 1))).rejects.toBeInstanceOf(TrainingCancelledError);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Far below the whole fit, with room for a loaded machine's slow batches.
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(tf.memory().numTensors).toBe(before);
     // Outside cancellable (or with a live signal) the same client still trains and evaluates.
     const evaluation = await cancellable(new AbortController().signal, () => client.evaluate());
