@@ -28,8 +28,8 @@
  * stream) plus the round's transfers to its last ack (downloads, uploads, the
  * close). The driver's own checks run while the tasks go out and are not in it.
  * Beside it the coordinator's CPU seconds per round (heartbeats included), and
- * per round the clients it counts as connected and the failed heartbeats so
- * far: Subscribe streams and heartbeats must hold for the whole run.
+ * per round the clients it counts as connected and the heartbeats refused or
+ * late so far: Subscribe streams and heartbeats must hold for the whole run.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,7 +83,7 @@ export function defaultClientProcesses(clients: number): number {
   return clients <= CLIENTS_PER_PROCESS ? 0 : Math.ceil(clients / CLIENTS_PER_PROCESS);
 }
 
-/** The largest median round overhead (s) that meets the target (issue 17: 1,000 connected clients). */
+/** The median round overhead (s) must stay under this (issue 17: 1,000 connected clients). */
 export const ROUND_OVERHEAD_TARGET_SEC = 2;
 
 export function defaultWarmupRounds(rounds: number): number {
@@ -168,7 +168,10 @@ export interface LoadReport {
   /** Over the rounds after warm-up. */
   readonly overheadSeconds: { readonly median: number; readonly max: number };
   readonly coordinatorCpuSeconds: { readonly median: number; readonly max: number };
-  /** Fewest clients connected at the end of a round before the last (the run's end closes every stream), and failed heartbeats over the run. */
+  /**
+   * Fewest clients connected at the end of a round before the last (the run's end closes every
+   * stream); heartbeats refused and late up to the last round's tasks.
+   */
   readonly minConnected: number;
   readonly heartbeatFailures: number;
   readonly heartbeatsLate: number;

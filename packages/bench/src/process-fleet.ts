@@ -67,7 +67,10 @@ export class ProcessFleet implements Fleet {
     if (new Set(held.map((t) => `${t.round} ${t.globalSha256}`)).size !== 1) {
       throw new Error(`fleet workers hold tasks of different rounds or globals: ${held.map((t) => `round ${t.round} ${t.globalSha256}`).join(', ')}`);
     }
-    return { ...held[0]!, lastArrivalMs: Math.max(...held.map((t) => t.lastArrivalMs)), heartbeatFailures: held.reduce((n, t) => n + t.heartbeatFailures, 0),
+    return {
+      ...held[0]!,
+      lastArrivalMs: Math.max(...held.map((t) => t.lastArrivalMs)),
+      heartbeatFailures: held.reduce((n, t) => n + t.heartbeatFailures, 0),
       heartbeatsLate: held.reduce((n, t) => n + t.heartbeatsLate, 0),
     };
   }

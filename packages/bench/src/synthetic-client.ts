@@ -344,7 +344,10 @@ export class LocalFleet implements Fleet {
     }
     // Prepared outside the timed phases (the daemon's "training" would make them).
     this.updates = this.tasks.map((task, i) => this.updateFor(i, task));
-    return { round: first.round, globalSha256: first.global.sha256, lastArrivalMs: Math.max(...this.clients.map((c) => c.taskArrivedMs)),
+    return {
+      round: first.round,
+      globalSha256: first.global.sha256,
+      lastArrivalMs: Math.max(...this.clients.map((c) => c.taskArrivedMs)),
       heartbeatFailures: this.clients.reduce((n, c) => n + c.heartbeatFailures, 0),
       heartbeatsLate: this.clients.reduce((n, c) => n + c.heartbeatsLate, 0),
     };
