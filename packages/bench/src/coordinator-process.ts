@@ -8,6 +8,7 @@
  * --expose-gc for the 'settle' op (a full GC, then memory; bench load).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startCoordinator, type RoundRecord, type RunningCoordinator } from '@pfedlora/coordinator';
 import { silentLogger } from '@pfedlora/telemetry';
 import { isRecord, serveParent } from './child';
@@ -37,6 +38,11 @@ export interface SettledMemory {
 let running: RunningCoordinator | undefined;
 /** What the parent asks of each closed round (a few numbers, not the per-client entries). */
 const closedRounds: Array<{ round: number; seconds: number; reported: number }> = [];
+/** process.cpuUsage() at the last 'cpu' op: each op returns the CPU seconds since. */
+let cpuMark = process.cpuUsage();
+/** How late the event loop ran timers since the last 'round-stats' or 'settle' (what a Heartbeat waits behind). */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const noPeak = () => ({ rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, samples: 0 });
 let peak = noPeak();
 
@@ -108,12 +114,22 @@ serveParent(async (op, args) => {
     case 'settle': {
       if (typeof gc !== 'function') throw new Error('settle needs the coordinator process to run with --expose-gc');
       gc();
+      // The forced GC stalls the loop (a bench artefact, not the coordinator's): out of the next window.
+      loopDelay.reset();
       const m = process.memoryUsage();
       const settled: SettledMemory = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
       return settled;
     }
     case 'ledger':
       return closedRounds;
+    case 'round-stats': {
+      // Since the last call: CPU seconds (user + system, all threads) and the event loop's worst delay; the clients holding a Subscribe stream now.
+      const used = process.cpuUsage(cpuMark);
+      cpuMark = process.cpuUsage();
+      const maxLoopDelayMs = loopDelay.max / 1e6;
+      loopDelay.reset();
+      return { cpuSeconds: (used.user + used.system) / 1e6, maxLoopDelayMs, connected: running?.coordinator.status().connectedClients ?? 0 };
+    }
     default:
       throw new Error(`unknown op ${op}`);
   }

@@ -12,7 +12,7 @@ export { DEFAULT_TRANSPORT, runTransportBench, type DirectionResult, type Transp
 export { DEFAULT_AGGREGATE, runAggregateBench, type AggregateCase, type AggregateOptions, type AggregateProfile, type AggregateReport } from './aggregate';
 export { DEFAULT_OVERHEAD, runOverheadBench, type OverheadOptions, type OverheadReport, type OverheadRound } from './overhead';
 export { DEFAULT_MEMORY, runMemoryBench, type MemoryModel, type MemoryOptions, type MemoryReport } from './memory';
-export { DEFAULT_LOAD, defaultWarmupRounds, rssFlatness, runLoadBench, slope, type LoadOptions, type LoadReport, type LoadRound, type RssSummary } from './load';
+export { CLIENTS_PER_PROCESS, DEFAULT_LOAD, defaultClientProcesses, defaultWarmupRounds, ROUND_OVERHEAD_TARGET_SEC, rssFlatness, runLoadBench, slope, type LoadOptions, type LoadReport, type LoadRound, type RssSummary } from './load';
 export { MIB, parseNumberList, type MachineInfo, type TargetCheck } from './stats';
 export { runTrainBench, type TrainBenchOptions, type TrainBenchReport } from './train';
 export { compiledScriptExists } from './child';

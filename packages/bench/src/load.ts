@@ -21,6 +21,15 @@
  * heap); a real round idles for the clients' training time, when V8's memory
  * reducer collects. The GC at each round's end stands in for that idle time.
  * Peaks are reported beside it.
+ *
+ * Round overhead: what a round costs when the clients do no work (they never
+ * train): dispatch (the previous round's last ack to the moment the last client
+ * holds this round's task: close, checkpoint, tasks out over every Subscribe
+ * stream) plus the round's transfers to its last ack (downloads, uploads, the
+ * close). The driver's own checks run while the tasks go out and are not in it.
+ * Beside it the coordinator's CPU seconds per round (heartbeats included), and
+ * per round the clients it counts as connected and the heartbeats refused or
+ * late so far: Subscribe streams and heartbeats must hold for the whole run.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +40,8 @@ import { adapterShape } from './adapter-size';
 import { checkRound, type LoadParticipant, type RoundCheck } from './load-check';
 import { asPeak, asSettled, startCoordinatorProcess } from './memory';
 import { machineInfo, median, MIB, round, wallMs, type MachineInfo, type TargetCheck } from './stats';
+import { ensureOpenFiles, OPEN_FILES_MARGIN } from './open-files';
+import { isRecord } from './child';
 import { samplesOf, type Fleet } from './synthetic-client';
 import { BENCH_DATA, fleetMode, startFleet } from './transport';
 
@@ -43,8 +54,8 @@ export interface LoadOptions {
   readonly flatTolerance: number;
   readonly rank: number;
   readonly numClasses: number;
-  /** 0: clients in this process; K: spread over K child processes. */
-  readonly clientProcesses: number;
+  /** 0: clients in this process; K: spread over K child processes; undefined: defaultClientProcesses(clients). */
+  readonly clientProcesses?: number;
   readonly verify: boolean;
   readonly maxConcurrentUploads: number;
   /** Seconds any one phase (tasks, downloads, uploads) may take before the run fails. */
@@ -60,11 +71,20 @@ export const DEFAULT_LOAD: LoadOptions = {
   flatTolerance: 0.1,
   rank: 8,
   numClasses: 10,
-  clientProcesses: 0,
   verify: true,
   maxConcurrentUploads: DEFAULT_COORDINATOR.maxConcurrentUploads,
   phaseTimeoutSec: 300,
 };
+
+/** Clients per fleet process by default: one process up to this many, then ceil(clients / this). */
+export const CLIENTS_PER_PROCESS = 250;
+
+export function defaultClientProcesses(clients: number): number {
+  return clients <= CLIENTS_PER_PROCESS ? 0 : Math.ceil(clients / CLIENTS_PER_PROCESS);
+}
+
+/** The median round overhead (s) must stay under this (issue 17: 1,000 connected clients). */
+export const ROUND_OVERHEAD_TARGET_SEC = 2;
 
 export function defaultWarmupRounds(rounds: number): number {
   return Math.max(1, Math.round(rounds / 10));
@@ -76,6 +96,19 @@ export interface LoadRound {
   readonly roundSeconds: number;
   /** The ledger's `seconds` (tasks out to close; includes the driver's check of the previous round). */
   readonly ledgerSeconds: number;
+  /** The previous round's last ack (round 1: every client joined) to the last client holding this round's task. */
+  readonly dispatchSeconds: number;
+  /** dispatchSeconds + roundSeconds: the round's cost with clients that do no work. */
+  readonly overheadSeconds: number;
+  /** The coordinator process's CPU seconds (user + system) since the previous round's end. */
+  readonly coordinatorCpuSeconds: number;
+  /** Clients with a Subscribe stream at the round's end, as the coordinator counts them. */
+  readonly connected: number;
+  /** Heartbeats of all clients, run so far: refused (any status but DEADLINE_EXCEEDED), and answered after their 5 s deadline. */
+  readonly heartbeatFailures: number;
+  readonly heartbeatsLate: number;
+  /** The coordinator's worst event-loop delay since the previous round's end, ms (what a late heartbeat waited behind). */
+  readonly maxLoopDelayMs: number;
   /** The coordinator's RSS right after a full GC at the round's end, MiB (the verdict's series). */
   readonly rssMiB: number;
   /** Peak of its RSS during the round (process.memoryUsage every 50 ms), MiB. */
@@ -132,6 +165,16 @@ export interface LoadReport {
     readonly mismatchedRounds: number;
   };
   readonly roundSeconds: { readonly median: number; readonly max: number };
+  /** Over the rounds after warm-up. */
+  readonly overheadSeconds: { readonly median: number; readonly max: number };
+  readonly coordinatorCpuSeconds: { readonly median: number; readonly max: number };
+  /**
+   * Fewest clients connected at the end of a round before the last (the run's end closes every
+   * stream); heartbeats refused and late up to the last round's tasks.
+   */
+  readonly minConnected: number;
+  readonly heartbeatFailures: number;
+  readonly heartbeatsLate: number;
   readonly joinSeconds: number;
   readonly wallSeconds: number;
   readonly perRound: LoadRound[];
@@ -164,6 +207,16 @@ export function slope(ys: readonly number[]): number {
   return num / den;
 }
 
+function asRoundStats(value: unknown): { cpuSeconds: number; maxLoopDelayMs: number; connected: number } {
+  if (!isRecord(value) || typeof value['cpuSeconds'] !== 'number' || typeof value['maxLoopDelayMs'] !== 'number' || typeof value['connected'] !== 'number') {
+    throw new Error(`coordinator process sent ${JSON.stringify(value)}, expected { cpuSeconds, maxLoopDelayMs, connected }`);
+  }
+  const { cpuSeconds, maxLoopDelayMs, connected } = value;
+  return { cpuSeconds, maxLoopDelayMs, connected };
+}
+
+const spread = (xs: readonly number[]) => ({ median: round(median(xs), 3), max: round(Math.max(...xs), 3) });
+
 /** The record of `round` in ledger.jsonl; exactly one, or it throws. */
 function ledgerRecord(stateDir: string, roundNumber: number): RoundRecord {
   const path = join(stateDir, 'ledger.jsonl');
@@ -183,6 +236,9 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
   if (o.stateDir !== undefined && existsSync(o.stateDir) && readdirSync(o.stateDir).length > 0) {
     throw new Error(`${o.stateDir} is not empty: the coordinator would resume the run it holds`);
   }
+  const clientProcesses = o.clientProcesses ?? defaultClientProcesses(o.clients);
+  // One connection per client: its descriptor in the coordinator process (the fleet's are fewer per process).
+  ensureOpenFiles(o.clients + OPEN_FILES_MARGIN, `bench load --clients ${o.clients}`, o.progress);
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'pfedlora-bench-load-'));
   const clients: LoadParticipant[] = Array.from({ length: o.clients }, (_, i) => ({ clientId: `load-${String(i).padStart(4, '0')}`, index: i, weight: samplesOf(i) }));
   const clientIds = clients.map((c) => c.clientId);
@@ -210,14 +266,17 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
         phaseTimeoutSec: o.phaseTimeoutSec,
         loadDeltas: { slots: o.clients },
       },
-      o.clientProcesses,
+      clientProcesses,
     );
-    const joinSeconds = (wallMs() - joinStart) / 1000;
+    const joinEnd = wallMs();
+    const joinSeconds = (joinEnd - joinStart) / 1000;
     // Round 0's checkpoint is the initial global.
     const initial = store.load(0);
     let previous: { tensors: readonly NamedTensor[]; sha256: string } = { tensors: initial.global, sha256: initial.meta.globalSha256 };
     // The startup and join windows are not rounds.
     asPeak(await child.call('peak'));
+    asRoundStats(await child.call('round-stats'));
+    let previousAckMs = joinEnd;
     const perRound: LoadRound[] = [];
     const checks: RoundCheck[] = [];
     const problems: string[] = [];
@@ -231,6 +290,7 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       const down = await fleet.download();
       const up = await fleet.upload();
       // Every upload is acknowledged: the round is closed, checkpointed and in ledger.jsonl.
+      const stats = asRoundStats(await child.call('round-stats'));
       const memory = asPeak(await child.call('peak'));
       const settled = asSettled(await child.call('settle'));
       const checkpoint = store.load(r);
@@ -251,10 +311,22 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       checks.push(check);
       roundProblems.push(...check.problems);
       problems.push(...roundProblems);
+      const dispatchSeconds = Math.max(0, (held.lastArrivalMs - previousAckMs) / 1000);
+      const roundSeconds = (up.endMs - down.startMs) / 1000;
+      previousAckMs = up.endMs;
+      // After the last round the coordinator ends every stream (the run is over).
+      if (r < o.rounds && stats.connected !== o.clients) roundProblems.push(`round ${r}: the coordinator counts ${stats.connected} connected clients, expected all ${o.clients}`);
       const row: LoadRound = {
         round: r,
-        roundSeconds: round((up.endMs - down.startMs) / 1000, 3),
+        roundSeconds: round(roundSeconds, 3),
         ledgerSeconds: round(record.seconds, 3),
+        dispatchSeconds: round(dispatchSeconds, 3),
+        overheadSeconds: round(dispatchSeconds + roundSeconds, 3),
+        coordinatorCpuSeconds: round(stats.cpuSeconds, 3),
+        connected: stats.connected,
+        heartbeatFailures: held.heartbeatFailures,
+        heartbeatsLate: held.heartbeatsLate,
+        maxLoopDelayMs: round(stats.maxLoopDelayMs, 1),
         rssMiB: round(settled.rss / MIB, 1),
         rssPeakMiB: round(memory.rss / MIB, 1),
         liveHeapMiB: round(settled.heapUsed / MIB, 2),
@@ -266,7 +338,7 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       };
       perRound.push(row);
       o.progress?.(
-        `round ${r}/${o.rounds}: ${row.roundSeconds} s, coordinator RSS ${row.rssMiB} MiB (peak ${row.rssPeakMiB}, live heap ${row.liveHeapMiB}), updates ${row.counted}/${row.expected}${row.ok ? '' : ' FAILED'}`,
+        `round ${r}/${o.rounds}: overhead ${row.overheadSeconds} s (dispatch ${row.dispatchSeconds} + transfers ${row.roundSeconds}), coordinator CPU ${row.coordinatorCpuSeconds} s (loop delay max ${row.maxLoopDelayMs} ms), RSS ${row.rssMiB} MiB (peak ${row.rssPeakMiB}, live heap ${row.liveHeapMiB}), updates ${row.counted}/${row.expected}${row.ok ? '' : ' FAILED'}`,
       );
       previous = { tensors: checkpoint.global, sha256: checkpoint.meta.globalSha256 };
     }
@@ -284,6 +356,12 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       mismatchedRounds: checks.filter((c) => c.mismatches > 0).length,
     };
     const seconds = perRound.map((p) => p.roundSeconds);
+    const steady = perRound.length > warmupRounds ? perRound.slice(warmupRounds) : perRound;
+    const overhead = spread(steady.map((p) => p.overheadSeconds));
+    const overheadMet = overhead.median < ROUND_OVERHEAD_TARGET_SEC;
+    const minConnected = Math.min(...perRound.slice(0, -1).map((p) => p.connected), o.clients);
+    const heartbeatFailures = perRound[perRound.length - 1]?.heartbeatFailures ?? 0;
+    const heartbeatsLate = perRound[perRound.length - 1]?.heartbeatsLate ?? 0;
     const rssFlat = flat.ratio <= o.flatTolerance;
     const failedRounds = perRound.filter((p) => !p.ok).length;
     return {
@@ -291,7 +369,7 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       machine: machineInfo(),
       clients: o.clients,
       rounds: o.rounds,
-      clientMode: fleetMode(o.clientProcesses),
+      clientMode: fleetMode(clientProcesses),
       rank: o.rank,
       numClasses: o.numClasses,
       payloadBytes: shape.payloadBytes,
@@ -306,17 +384,24 @@ export async function runLoadBench(o: LoadOptions): Promise<LoadReport> {
       rssPeakFlatRatio: rssFlatness(rssPeakPerRoundMiB, warmupRounds).ratio,
       liveHeapGrowthKiBPerRound,
       updates,
-      roundSeconds: { median: round(median(seconds), 3), max: round(Math.max(...seconds), 3) },
+      roundSeconds: spread(seconds),
+      overheadSeconds: overhead,
+      coordinatorCpuSeconds: spread(steady.map((p) => p.coordinatorCpuSeconds)),
+      minConnected,
+      heartbeatFailures,
+      heartbeatsLate,
       joinSeconds: round(joinSeconds, 3),
       wallSeconds: round((wallMs() - started) / 1000, 1),
       perRound,
       problems: problems.slice(0, 20),
-      ok: rssFlat && failedRounds === 0,
+      ok: rssFlat && failedRounds === 0 && heartbeatFailures === 0,
       targets: [
         { name: `coordinator settled RSS, rounds ${warmupRounds + 1}-${o.rounds}: (max - min) / min`, target: `<= ${o.flatTolerance}`, value: flat.ratio, met: rssFlat },
         { name: 'acknowledged updates lost', target: '0', value: updates.lost, met: updates.lost === 0 },
         { name: 'updates double-counted', target: '0', value: updates.double, met: updates.double === 0 },
-        { name: 'rounds failing a check (aggregate, ledger, sha256 chain)', target: '0', value: failedRounds, met: failedRounds === 0 },
+        { name: 'rounds failing a check (aggregate, ledger, sha256 chain, every client connected)', target: '0', value: failedRounds, met: failedRounds === 0 },
+        { name: 'heartbeats refused', target: '0', value: heartbeatFailures, met: heartbeatFailures === 0 },
+        { name: `round overhead, median of rounds ${warmupRounds + 1}-${o.rounds} (s, ${o.clients} connected clients; not judged by ok: the machine's load decides it)`, target: `< ${ROUND_OVERHEAD_TARGET_SEC}`, value: overhead.median, met: overheadMet },
       ],
     };
   } finally {

@@ -10,8 +10,11 @@ function asPhase(value: unknown): PhaseResult {
 }
 
 function asTaskRound(value: unknown): TaskRound {
-  if (!isRecord(value) || typeof value['round'] !== 'number' || typeof value['globalSha256'] !== 'string') throw new Error(`fleet worker sent ${JSON.stringify(value)}, expected { round, globalSha256 }`);
-  return { round: value['round'], globalSha256: value['globalSha256'] };
+  if (!isRecord(value) || typeof value['round'] !== 'number' || typeof value['globalSha256'] !== 'string' || typeof value['lastArrivalMs'] !== 'number' || typeof value['heartbeatFailures'] !== 'number' || typeof value['heartbeatsLate'] !== 'number') {
+    throw new Error(`fleet worker sent ${JSON.stringify(value)}, expected { round, globalSha256, lastArrivalMs, heartbeatFailures, heartbeatsLate }`);
+  }
+  const { round, globalSha256, lastArrivalMs, heartbeatFailures, heartbeatsLate } = value;
+  return { round, globalSha256, lastArrivalMs, heartbeatFailures, heartbeatsLate };
 }
 
 function asNumber(value: unknown): number {
@@ -64,7 +67,12 @@ export class ProcessFleet implements Fleet {
     if (new Set(held.map((t) => `${t.round} ${t.globalSha256}`)).size !== 1) {
       throw new Error(`fleet workers hold tasks of different rounds or globals: ${held.map((t) => `round ${t.round} ${t.globalSha256}`).join(', ')}`);
     }
-    return held[0]!;
+    return {
+      ...held[0]!,
+      lastArrivalMs: Math.max(...held.map((t) => t.lastArrivalMs)),
+      heartbeatFailures: held.reduce((n, t) => n + t.heartbeatFailures, 0),
+      heartbeatsLate: held.reduce((n, t) => n + t.heartbeatsLate, 0),
+    };
   }
 
   async download(): Promise<PhaseResult> {

@@ -71,6 +71,11 @@ export class SyntheticClient {
   private failure: Error | undefined;
   private failWaiter: ((error: Error) => void) | undefined;
   private finished = false;
+  /** wallMs() when the last train task came (bench load: how long the coordinator took to hand a round out). */
+  taskArrivedMs = 0;
+  /** Heartbeats refused (any status but DEADLINE_EXCEEDED; bench load expects none) and answered after their 5 s deadline. */
+  heartbeatFailures = 0;
+  heartbeatsLate = 0;
   state = 'idle';
 
   constructor(readonly options: SyntheticClientOptions) {
@@ -108,13 +113,24 @@ export class SyntheticClient {
         else this.fail(new Error(`${o.clientId}: Subscribe stream failed: ${error.message}`));
       },
     });
+    // One heartbeat in flight at a time, as the daemon does: a coordinator that falls behind is not sent more.
+    let inFlight = false;
     this.heartbeatTimer = setInterval(() => {
-      this.client.heartbeat({ sessionId: session.sessionId, state: this.state, round: 0 }, 5_000).catch(() => undefined);
+      if (inFlight) return;
+      inFlight = true;
+      this.client
+        .heartbeat({ sessionId: session.sessionId, state: this.state, round: 0 }, 5_000)
+        .catch((error: grpc.ServiceError) => {
+          if (error.code === grpc.status.DEADLINE_EXCEEDED) this.heartbeatsLate++;
+          else this.heartbeatFailures++;
+        })
+        .finally(() => (inFlight = false));
     }, session.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
   }
 
   private deliver(task: TrainTaskInfo): void {
+    this.taskArrivedMs = wallMs();
     const waiter = this.waiter;
     this.waiter = undefined;
     this.failWaiter = undefined;
@@ -234,6 +250,11 @@ export interface FleetSpec {
 export interface TaskRound {
   readonly round: number;
   readonly globalSha256: string;
+  /** wallMs() when the last client of the fleet got its task. */
+  readonly lastArrivalMs: number;
+  /** Heartbeats of the fleet's clients so far: refused, and past their deadline. */
+  readonly heartbeatFailures: number;
+  readonly heartbeatsLate: number;
 }
 
 /** N synthetic clients driven in phases (the same interface in this process or in a child process). */
@@ -323,7 +344,13 @@ export class LocalFleet implements Fleet {
     }
     // Prepared outside the timed phases (the daemon's "training" would make them).
     this.updates = this.tasks.map((task, i) => this.updateFor(i, task));
-    return { round: first.round, globalSha256: first.global.sha256 };
+    return {
+      round: first.round,
+      globalSha256: first.global.sha256,
+      lastArrivalMs: Math.max(...this.clients.map((c) => c.taskArrivedMs)),
+      heartbeatFailures: this.clients.reduce((n, c) => n + c.heartbeatFailures, 0),
+      heartbeatsLate: this.clients.reduce((n, c) => n + c.heartbeatsLate, 0),
+    };
   }
 
   async download(): Promise<PhaseResult> {

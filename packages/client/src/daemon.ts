@@ -91,6 +91,7 @@ export class ClientDaemon {
   /** The run the learner was built for (Describe). */
   private run_: RunDescription | undefined;
   private state = 'starting';
+  private heartbeatInFlight = false;
   private working: Promise<void> = Promise.resolve();
   private readonly seenTasks = new Set<string>();
   private roundsTrained = 0;
@@ -379,13 +380,18 @@ export class ClientDaemon {
   }
 
   private heartbeat(session: JoinAccepted, stream: EventStream): void {
-    this.connection!.heartbeat({ sessionId: session.sessionId, state: this.state, round: 0 }, 5_000).catch((error: unknown) => {
-      if (isNotFound(error)) {
-        // The coordinator forgot us (restart): rejoin.
-        this.log.warn('session unknown to the coordinator; rejoining');
-        stream.cancel();
-      }
-    });
+    // One in flight at a time: a coordinator that falls behind (thousands of clients) is not sent more.
+    if (this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
+    this.connection!.heartbeat({ sessionId: session.sessionId, state: this.state, round: 0 }, 5_000)
+      .catch((error: unknown) => {
+        if (isNotFound(error)) {
+          // The coordinator forgot us (restart): rejoin.
+          this.log.warn('session unknown to the coordinator; rejoining');
+          stream.cancel();
+        }
+      })
+      .finally(() => (this.heartbeatInFlight = false));
   }
 
   private enqueue(task: TrainTaskInfo): void {

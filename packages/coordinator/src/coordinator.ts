@@ -173,9 +173,9 @@ export class Coordinator extends EventEmitter {
     );
   }
 
-  /** Tells status watchers something changed. */
+  /** Tells status watchers something changed (every accepted upload does: nothing is computed unless someone watches). */
   private changed(): void {
-    this.emit('status', this.status());
+    if (this.listenerCount('status') > 0) this.emit('status', this.status());
   }
 
   private connected(session: SessionRecord): boolean {
@@ -205,12 +205,13 @@ export class Coordinator extends EventEmitter {
             round: f.round,
             attempt: f.attempt,
             participants: f.tasks.size,
-            reported: [...f.tasks.values()].filter((t) => t.status === 'reported').length,
+            reported: m.reportedCount,
             startedUnixMs: f.startedAt,
             deadlineUnixMs: f.deadlineAt,
           }
         : null,
-      connectedClients: this.connectedClientIds().length,
+      // streams holds the current sessions' streams only (join, evict and the sweep delete the others).
+      connectedClients: this.streams.size,
       knownClients: this.store.clients().length,
       globalSha256: this.current?.descriptor.sha256 ?? '',
       lastMeanAccuracy: last ? last.meanAccuracy : null,
@@ -319,6 +320,7 @@ export class Coordinator extends EventEmitter {
     if (existing) {
       this.store.dropSession(existing.session.sessionId);
       this.streams.get(existing.session.sessionId)?.end();
+      this.streams.delete(existing.session.sessionId);
     }
     const { session } = this.store.openSession(randomUUID(), info, newResumeToken(), Date.now());
     this.log.info('client joined', { clientId: info.clientId, model: `${info.model.family}/${info.model.name}`, backend: info.backend, samples: info.numSamples, rejoin: Boolean(existing) });
@@ -448,12 +450,16 @@ export class Coordinator extends EventEmitter {
 
   /** Starts the next round when none is in flight and enough clients are connected. */
   maybeStartRound(): void {
-    const decision = this.machine.nextRound(this.connectedClientIds(), Date.now());
-    if (!decision) return;
-    if (decision.kind === 'wait') {
-      if (this.machine.phase === 'waiting') this.log.debug('waiting for clients', { connected: decision.connected, needed: decision.needed });
+    // Every Subscribe calls this: no O(clients) listing while no round can start or too few
+    // are connected (streams holds exactly the connected sessions), else joining is O(clients^2).
+    const needed = this.machine.clientsNeeded();
+    if (needed === undefined) return;
+    if (this.streams.size < needed) {
+      if (this.machine.phase === 'waiting') this.log.debug('waiting for clients', { connected: this.streams.size, needed });
       return;
     }
+    const decision = this.machine.nextRound(this.connectedClientIds(), Date.now());
+    if (!decision || decision.kind === 'wait') return;
     const { round } = decision;
     const participants = [...round.tasks.keys()];
     this.store.openTasks(

@@ -76,6 +76,35 @@ describe('RoundMachine', () => {
     expect(started(m.nextRound(ids(3), 9))).toMatchObject({ round: 2, attempt: 1 });
   });
 
+  test('the counts it keeps (reported, done) agree with its tasks after any sequence of events', () => {
+    // closeIfDone runs after every accepted upload: it keeps counts instead of scanning every participant.
+    type Step = { op: 'start' | 'drop' | 'report' | 'fail'; who: number };
+    const step = fc.record({ op: fc.constantFrom<Step['op']>('start', 'drop', 'report', 'fail'), who: fc.nat(5) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const m = new RoundMachine('r', { rounds: 3, minClients: 1, waitClients: 6, participation: 1, seed: 3 }, 1_000, { completed: 0, phase: 'waiting' });
+        for (const { op, who } of steps) {
+          if (!m.inFlight) m.nextRound(ids(6), 0);
+          const round = m.inFlight;
+          if (!round) break;
+          const id = `c${who}`;
+          const status = m.task(id)?.status;
+          if (op === 'start' && status === 'pending') m.uploadStarted(id);
+          if (op === 'drop') m.uploadDropped(round, id);
+          if (op === 'report' && status === 'uploading') m.reported(id);
+          if (op === 'fail') m.fail(id, 'gone');
+          const tasks = [...round.tasks.values()];
+          const reported = tasks.filter((t) => t.status === 'reported').length;
+          const done = tasks.every((t) => t.status === 'reported' || t.status === 'failed');
+          expect(m.reportedCount).toBe(reported);
+          const decision = m.closeIfDone();
+          expect(decision !== undefined).toBe(done);
+          if (decision?.kind === 'retry') expect(decision.reported).toBe(reported);
+        }
+      }),
+    );
+  });
+
   test('failed tasks count as done: a round closes once every task is reported or failed', () => {
     const m = new RoundMachine('r', { rounds: 1, minClients: 2, waitClients: 2, participation: 1, seed: 1 }, 1_000, { completed: 0, phase: 'waiting' });
     const round = started(m.nextRound(ids(2), 0));

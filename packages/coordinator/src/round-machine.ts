@@ -73,6 +73,9 @@ export class RoundMachine {
   private completed_: number;
   private attempt_ = 1;
   private round_: MutableRound | undefined;
+  /** Tasks of the round in flight that are reported / failed: kept as counts, so each upload's "is the round done?" is O(1), not a scan of every participant. */
+  private reported_ = 0;
+  private failed_ = 0;
 
   /**
    * A run's machine: fresh (`completed` 0, phase waiting) or resumed from a checkpoint.
@@ -105,6 +108,10 @@ export class RoundMachine {
   get inFlight(): RoundInFlight | undefined {
     return this.round_;
   }
+  /** Reported tasks of the round in flight (0 when none is). */
+  get reportedCount(): number {
+    return this.round_ ? this.reported_ : 0;
+  }
   /** The run is under way (waiting, running or paused): another cannot start. */
   get active(): boolean {
     return ACTIVE_PHASES.includes(this.phase_);
@@ -128,9 +135,9 @@ export class RoundMachine {
    * the attempt. undefined: nothing to start in this phase.
    */
   nextRound(connected: readonly string[], now: number): StartDecision | undefined {
-    if ((this.phase_ !== 'waiting' && this.phase_ !== 'running') || this.pauseRequested_ || this.round_) return undefined;
+    const needed = this.clientsNeeded();
+    if (needed === undefined) return undefined;
     const p = this.params;
-    const needed = this.completed_ === 0 && this.attempt_ === 1 ? Math.max(p.waitClients, p.minClients) : p.minClients;
     if (connected.length < needed) return { kind: 'wait', connected: connected.length, needed };
     const round = this.completed_ + 1;
     const count = Math.min(connected.length, Math.max(p.minClients, Math.round(p.participation * connected.length), 1));
@@ -140,7 +147,20 @@ export class RoundMachine {
     for (const clientId of order.slice(0, count).sort()) tasks.set(clientId, { clientId, status: 'pending' });
     if (this.phase_ === 'waiting') this.phase_ = 'running';
     this.round_ = { round, attempt: this.attempt_, startedAt: now, deadlineAt: now + this.roundTimeoutMs, tasks };
+    this.reported_ = 0;
+    this.failed_ = 0;
     return { kind: 'start', round: this.round_, connected: connected.length };
+  }
+
+  /**
+   * Connected clients the next round needs (waitClients before round 1, else minClients),
+   * or undefined when no round can start now (one in flight, paused, not running). Lets a
+   * caller skip listing its clients on every Subscribe while too few are there.
+   */
+  clientsNeeded(): number | undefined {
+    if ((this.phase_ !== 'waiting' && this.phase_ !== 'running') || this.pauseRequested_ || this.round_) return undefined;
+    const p = this.params;
+    return this.completed_ === 0 && this.attempt_ === 1 ? Math.max(p.waitClients, p.minClients) : p.minClients;
   }
 
   /** Whether `round` is still the attempt in flight. */
@@ -166,6 +186,7 @@ export class RoundMachine {
     const task = this.round_?.tasks.get(clientId);
     if (task?.status !== 'uploading') throw new Error(`task of ${clientId} is ${task?.status ?? 'not in the round'}, not uploading`);
     task.status = 'reported';
+    this.reported_++;
   }
 
   /** Fails the client's open task (timed out, gone, evicted); false if it had none open. */
@@ -174,13 +195,14 @@ export class RoundMachine {
     if (!task || task.status === 'reported' || task.status === 'failed') return false;
     task.status = 'failed';
     task.reason = reason;
+    this.failed_++;
     return true;
   }
 
   /** Closes the round once every task is reported or failed. */
   closeIfDone(): CloseDecision | undefined {
     const round = this.round_;
-    if (!round || ![...round.tasks.values()].every((t) => t.status === 'reported' || t.status === 'failed')) return undefined;
+    if (!round || this.reported_ + this.failed_ < round.tasks.size) return undefined;
     return this.close('all participants done');
   }
 
@@ -192,7 +214,7 @@ export class RoundMachine {
     const round = this.round_;
     if (!round) return undefined;
     this.round_ = undefined;
-    const reported = [...round.tasks.values()].filter((t) => t.status === 'reported').length;
+    const reported = this.reported_;
     const enough = reported >= this.params.minClients || (reported > 0 && reported === round.tasks.size);
     if (!enough) {
       this.attempt_++;

@@ -115,6 +115,14 @@ describe('pfedlora bench (federation) --json', () => {
       [3, 5, 5, true],
     ]);
     for (const r of rounds) for (const key of ['rssMiB', 'rssPeakMiB', 'liveHeapMiB', 'roundSeconds']) positive(r[key]);
+    // Every client holds its Subscribe stream and heartbeats until the run ends (which closes the streams).
+    for (const r of rounds) for (const key of ['overheadSeconds', 'coordinatorCpuSeconds']) positive(r[key]);
+    expect(rounds.map((r) => [r['connected'], r['heartbeatFailures']])).toEqual([
+      [5, 0],
+      [5, 0],
+      [0, 0],
+    ]);
+    expect(report).toEqual(expect.objectContaining({ minConnected: 5, heartbeatFailures: 0 }));
     expect(report['rssPerRoundMiB']).toHaveLength(3);
     expectMachineAndTargets(report);
   });

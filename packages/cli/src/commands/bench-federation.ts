@@ -12,6 +12,8 @@ import {
   DEFAULT_MEMORY,
   DEFAULT_OVERHEAD,
   DEFAULT_TRANSPORT,
+  CLIENTS_PER_PROCESS,
+  defaultClientProcesses,
   defaultWarmupRounds,
   MIB,
   parseNumberList,
@@ -300,7 +302,7 @@ const LOAD_FLAGS: FlagSpecs = {
   'flat-tolerance': { type: 'string', value: 'X', help: 'RSS is flat when (max - min) / min after warm-up is <= X', default: String(DEFAULT_LOAD.flatTolerance) },
   rank: { type: 'string', value: 'R', help: 'adapter rank (the adapter needs one element per client)', default: String(DEFAULT_LOAD.rank) },
   classes: { type: 'string', value: 'C', help: 'classes (adapter columns)', default: String(DEFAULT_LOAD.numClasses) },
-  'client-processes': { type: 'string', value: 'K', help: 'run the synthetic clients in K child processes (0: in this process)', default: '0' },
+  'client-processes': { type: 'string', value: 'K', help: `run the synthetic clients in K child processes (0: in this process; default: 0 up to ${CLIENTS_PER_PROCESS} clients, else one per ${CLIENTS_PER_PROCESS})` },
   'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_LOAD.maxConcurrentUploads) },
   'state-dir': { type: 'string', value: 'DIR', help: "keep the coordinator's checkpoints and ledger.jsonl here (empty or new; default: a temporary dir, removed)" },
   ...COMMON,
@@ -328,15 +330,16 @@ export async function benchLoad(argv: readonly string[]): Promise<number> {
   const json = boolFlag(flags, 'json');
   const rounds = intFlag(flags, 'rounds', quick ? 5 : DEFAULT_LOAD.rounds, 1, 100_000);
   const stateDir = stringFlag(flags, 'state-dir');
+  const clients = intFlag(flags, 'clients', quick ? 20 : DEFAULT_LOAD.clients, 1, 10_000);
   const report = await runLoadBench({
     ...DEFAULT_LOAD,
-    clients: intFlag(flags, 'clients', quick ? 20 : DEFAULT_LOAD.clients, 1, 10_000),
+    clients,
     rounds,
     warmupRounds: intFlag(flags, 'warmup-rounds', defaultWarmupRounds(rounds), 0, rounds - 1),
     flatTolerance: floatFlag(flags, 'flat-tolerance', DEFAULT_LOAD.flatTolerance, (x) => x >= 0, 'a number >= 0'),
     rank: intFlag(flags, 'rank', DEFAULT_LOAD.rank, 1, 500),
     numClasses: intFlag(flags, 'classes', DEFAULT_LOAD.numClasses, 2),
-    clientProcesses: intFlag(flags, 'client-processes', 0, 0, 64),
+    clientProcesses: intFlag(flags, 'client-processes', defaultClientProcesses(clients), 0, 64),
     maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_LOAD.maxConcurrentUploads, 1),
     ...(stateDir === undefined ? {} : { stateDir }),
     ...progress(flags),
@@ -348,7 +351,10 @@ export async function benchLoad(argv: readonly string[]): Promise<number> {
       ['rounds checked (failed)', `${report.rounds} (${report.perRound.filter((p) => !p.ok).length})`],
       ['updates acknowledged / counted in the globals', `${u.expected} / ${u.counted}`],
       ['lost / double-counted / not acknowledged', `${u.lost} / ${u.double} / ${u.unexpected}`],
-      ['round seconds, median / max', `${report.roundSeconds.median.toFixed(3)} / ${report.roundSeconds.max.toFixed(3)}`],
+      ['round seconds (first download to last ack), median / max', `${report.roundSeconds.median.toFixed(3)} / ${report.roundSeconds.max.toFixed(3)}`],
+      [`round overhead s (dispatch + transfers), rounds ${report.warmupRounds + 1}-${report.rounds}: median / max`, `${report.overheadSeconds.median.toFixed(3)} / ${report.overheadSeconds.max.toFixed(3)}`],
+      [`coordinator CPU s per round, rounds ${report.warmupRounds + 1}-${report.rounds}: median / max`, `${report.coordinatorCpuSeconds.median.toFixed(3)} / ${report.coordinatorCpuSeconds.max.toFixed(3)}`],
+      ['fewest clients connected at a round end / heartbeats refused / answered late (> 5 s)', `${report.minConnected} / ${report.heartbeatFailures} / ${report.heartbeatsLate}`],
       ['coordinator RSS MiB at startup', report.rssStartupMiB.toFixed(1)],
       [`settled RSS MiB, rounds ${report.warmupRounds + 1}-${report.rounds}: min / median / max`, `${a.minMiB.toFixed(1)} / ${a.medianMiB.toFixed(1)} / ${a.maxMiB.toFixed(1)}`],
       ['settled RSS flat ratio (max - min) / min', `${report.rssFlatRatio.toFixed(4)} (${report.rssFlat ? 'flat' : 'NOT flat'}: <= ${report.rssFlatTolerance})`],
