@@ -85,7 +85,7 @@ export class PfedloraProcess {
  * the afterEach): `start` runs the CLI, `script` a Node script of the repo.
  */
 export function useProcesses(): {
-  start(name: string, args: string[]): PfedloraProcess;
+  start(name: string, args: string[], env?: NodeJS.ProcessEnv): PfedloraProcess;
   script(name: string, args: string[]): PfedloraProcess;
   program(name: string, command: readonly string[], env?: NodeJS.ProcessEnv): PfedloraProcess;
 } {
@@ -95,7 +95,7 @@ export function useProcesses(): {
   });
   const track = (p: PfedloraProcess) => (running.push(p), p);
   return {
-    start: (name, args) => track(new PfedloraProcess(name, args)),
+    start: (name, args, env = {}) => track(new PfedloraProcess(name, args, env)),
     script: (name, args) => track(new PfedloraProcess(name, args, {}, [], true)),
     program: (name, command, env = {}) => track(new PfedloraProcess(name, [], env, [], false, command)),
   };

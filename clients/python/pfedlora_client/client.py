@@ -170,10 +170,11 @@ class Daemon:
                 try:
                     if self.prepared is None:
                         self._prepare(self._describe())
+                    rejoined = self.session is not None
                     self.session = self._join()
                     attempt = 0
                     last_contact = time.monotonic()
-                    self._consume_events(self.session)
+                    self._consume_events(self.session, rejoined)
                     last_contact = time.monotonic()
                 except ClientRefused as e:
                     self.log.error("cannot join this run", error=str(e))
@@ -301,7 +302,9 @@ class Daemon:
 
     # ---- Subscribe, Heartbeat ----
 
-    def _consume_events(self, session: pb.JoinResponse) -> None:
+    def _consume_events(self, session: pb.JoinResponse, rejoined: bool = False) -> None:
+        """Holds the Subscribe stream until it ends. `rejoined`: this session replaces one whose link was
+        lost, so a RunFinished that opens its stream means the run ended while this client was away."""
         stream = self.stub.Subscribe(pb.SubscribeRequest(session_id=session.session_id))
         self.active_stream = stream
         if self.stop.is_set():
@@ -331,14 +334,16 @@ class Daemon:
         heart = threading.Thread(target=beat, name="pfedlora-heartbeat", daemon=True)
         heart.start()
         try:
+            first = True
             for event in stream:
                 last_event[0] = time.monotonic()
+                away, first = rejoined and first, False
                 kind = event.WhichOneof("event")
                 if kind == "train":
                     self._enqueue(event.train)
                 elif kind == "finished":
                     self.finished = event.finished
-                    self.log.info("run finished", runId=event.finished.run_id, roundsCompleted=event.finished.rounds_completed, reason=event.finished.reason)
+                    self.log.info("run finished while away" if away else "run finished", runId=event.finished.run_id, roundsCompleted=event.finished.rounds_completed, reason=event.finished.reason)
         except grpc.RpcError as e:
             if _code(e) != grpc.StatusCode.CANCELLED:
                 raise

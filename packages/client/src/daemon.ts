@@ -101,6 +101,12 @@ export class ClientDaemon {
   private readonly states: PrivateStateStore;
   private finished: { runId: string; reason: string; aborted: boolean } | undefined;
   private activeStream: EventStream | undefined;
+  /** The session whose Subscribe stream is open now; undefined while the link is down. */
+  private liveSession: string | undefined;
+  /** Aborted (and replaced) whenever liveSession changes: wakes a task waiting for the link. */
+  private linkChanged = new AbortController();
+  /** Aborted when a newer task arrives: the task in progress wakes from any wait and ends. */
+  private superseded = new AbortController();
   /** Consecutive connection failures that TLS explains. */
   private tlsFailures = 0;
 
@@ -135,12 +141,13 @@ export class ClientDaemon {
       while (!this.stop.signal.aborted && !this.finished) {
         try {
           if (!this.learner) await this.prepare(await this.describe());
+          const rejoined = this.session !== undefined;
           this.session = await this.join();
           this.metrics?.joined();
           attempt = 0;
           lastContact = Date.now();
           if (this.session.runId !== this.run_?.runId) this.log.warn('the coordinator moved to another run since Describe; training with the model built for the first', { runId: this.session.runId });
-          await this.consumeEvents(this.session);
+          await this.consumeEvents(this.session, rejoined);
           lastContact = Date.now();
         } catch (error) {
           if (error instanceof ClientRefusedError) {
@@ -336,20 +343,28 @@ export class ClientDaemon {
     }
   }
 
-  /** Holds the Subscribe stream until it ends; tasks run beside it, one at a time. */
-  private consumeEvents(session: JoinAccepted): Promise<void> {
+  /**
+   * Holds the Subscribe stream until it ends; tasks run beside it, one at a time.
+   * `rejoined`: this session replaces one whose link was lost, so a RunFinished
+   * that opens its stream means the run ended while this client was away.
+   */
+  private consumeEvents(session: JoinAccepted, rejoined: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       let lastEvent = Date.now();
+      let firstEvent = true;
       const stream = this.connection!.subscribe(session.sessionId, {
         event: (event) => {
           lastEvent = Date.now();
+          const first = firstEvent;
+          firstEvent = false;
           if (event.kind === 'train') this.enqueue(event.task);
           else if (event.kind === 'finished') {
             // Fewer rounds than the run has: an operator aborted it (docs/protocol.md).
             const rounds = this.session?.runId === event.runId ? this.session.settings.rounds : undefined;
             const aborted = rounds !== undefined && event.roundsCompleted < rounds;
             this.finished = { runId: event.runId, reason: event.reason, aborted };
-            this.log.info('run finished', { runId: event.runId, roundsCompleted: event.roundsCompleted, reason: event.reason, aborted });
+            const away = rejoined && first;
+            this.log.info(away ? 'run finished while away' : 'run finished', { runId: event.runId, roundsCompleted: event.roundsCompleted, reason: event.reason, aborted });
             this.over.abort();
           }
         },
@@ -361,11 +376,13 @@ export class ClientDaemon {
           clearInterval(heartbeat);
           clearInterval(watchdog);
           if (this.activeStream === stream) this.activeStream = undefined;
+          if (this.liveSession === session.sessionId) this.setLiveSession(undefined);
           if (!error || error.code === grpc.status.CANCELLED) resolve();
           else reject(error);
         },
       });
       this.activeStream = stream;
+      this.setLiveSession(session.sessionId);
       this.state = 'idle';
       const heartbeat = setInterval(() => this.heartbeat(session, stream), session.heartbeatIntervalMs);
       // No event (pings included) for this long means the link or the coordinator is gone.
@@ -377,6 +394,29 @@ export class ClientDaemon {
         }
       }, Math.min(1_000, silenceLimit));
     });
+  }
+
+  private setLiveSession(sessionId: string | undefined): void {
+    this.liveSession = sessionId;
+    this.linkChanged.abort();
+    this.linkChanged = new AbortController();
+  }
+
+  /**
+   * After a transfer failed on session `used`: if the link is down, or goes down
+   * within the backoff, waits for the daemon's next session (the rejoin), so that
+   * the task is retried once, by the session that can tell its state, instead of
+   * on every backoff while away. Cut short by `signals` and the task's deadline.
+   */
+  private async waitToRetry(used: string, attempt: number, deadlineUnixMs: number, signals: readonly AbortSignal[]): Promise<void> {
+    if (this.liveSession === used) {
+      await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), ...signals, this.linkChanged.signal);
+      if (this.liveSession === used) return;
+    }
+    while (this.liveSession === undefined) {
+      if (signals.some((s) => s.aborted) || Date.now() > deadlineUnixMs) return;
+      await sleep(Math.min(deadlineUnixMs - Date.now(), 2 ** 31 - 1), ...signals, this.linkChanged.signal);
+    }
   }
 
   private heartbeat(session: JoinAccepted, stream: EventStream): void {
@@ -398,7 +438,11 @@ export class ClientDaemon {
     if (this.seenTasks.has(task.taskId)) return; // re-sent after a reconnect: already queued or done
     this.seenTasks.add(task.taskId);
     this.latestTaskId = task.taskId;
-    this.working = this.working.then(() => this.runTask(task)).catch((error) => this.log.error('task failed', { taskId: task.taskId, error: (error as Error).message }));
+    // The coordinator moved on: a task still waiting to retry its transfer ends now, not after its backoff.
+    this.superseded.abort();
+    this.superseded = new AbortController();
+    const superseded = this.superseded.signal;
+    this.working = this.working.then(() => this.runTask(task, superseded)).catch((error) => this.log.error('task failed', { taskId: task.taskId, error: (error as Error).message }));
   }
 
   /**
@@ -421,7 +465,7 @@ export class ClientDaemon {
     log.info('private state rolled back for a re-issued round', { to: before.round });
   }
 
-  private async runTask(task: TrainTaskInfo): Promise<void> {
+  private async runTask(task: TrainTaskInfo, superseded: AbortSignal): Promise<void> {
     const log = this.log.child({ runId: task.runId, round: task.round, taskId: task.taskId });
     // A newer task means the coordinator moved on (round closed or retried): drop this one. So does
     // the end of this client's part in the run (finished, aborted, evicted), in every phase.
@@ -434,14 +478,15 @@ export class ClientDaemon {
     for (let attempt = 0; !assembler.complete; attempt++) {
       if (expired() || this.stop.signal.aborted || over.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes, runOver: over.aborted });
       const receivedBefore = assembler.receivedBytes; // metrics
+      const sessionId = this.session!.sessionId;
       try {
-        await downloadInto(this.connection!, this.session!.sessionId, task.global, assembler, over);
+        await downloadInto(this.connection!, sessionId, task.global, assembler, over);
         if (!assembler.complete) throw Object.assign(new Error(`download ended at ${assembler.receivedBytes} of ${task.global.totalBytes} bytes`), { code: grpc.status.UNAVAILABLE });
       } catch (error) {
         if (over.aborted) continue; // cancelled: dropped above
         if (!isTransient(error) && !isNotFound(error)) return this.taskRefused(error, log);
         log.warn('download interrupted; resuming', { received: assembler.receivedBytes, error: (error as Error).message });
-        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal, over);
+        await this.waitToRetry(sessionId, attempt, task.deadlineUnixMs, [this.stop.signal, over, superseded]);
       } finally {
         this.metrics?.downloaded(assembler.receivedBytes - receivedBefore);
       }
@@ -476,14 +521,22 @@ export class ClientDaemon {
     }
     // An upload already under way is not cancelled: the coordinator ends it (accepted, or refused when the
     // round was aborted or the client evicted), and an accepted one must be recorded and its state saved.
+    const uploaded = async (ack: string) => {
+      this.roundsTrained++;
+      this.metrics?.uploaded(bytes.length);
+      log.info('update uploaded', { bytes: bytes.length, sha256, ack });
+      this.states.save({ round: task.round, tensors: await this.learner!.privateState() });
+    };
     for (let attempt = 0; ; attempt++) {
       if (over.aborted) return log.warn('task dropped before the upload got through: the run is over for this client');
+      if (this.latestTaskId !== task.taskId) return log.warn('stale upload dropped: the coordinator sent a newer task');
       if (expired() || this.stop.signal.aborted) return log.warn('task dropped: deadline passed before the upload got through');
+      const sessionId = this.session!.sessionId;
       try {
         const ack = await uploadUpdate(
           this.connection!,
           {
-            sessionId: this.session!.sessionId,
+            sessionId,
             runId: task.runId,
             round: task.round,
             taskId: task.taskId,
@@ -494,20 +547,30 @@ export class ClientDaemon {
           bytes,
           this.session!.chunkSize,
         );
-        this.roundsTrained++;
-        this.metrics?.uploaded(bytes.length);
-        log.info('update uploaded', { bytes: bytes.length, sha256, ack: ack.message });
-        this.states.save({ round: task.round, tensors: await this.learner!.privateState() });
+        await uploaded(ack.message);
         break;
       } catch (error) {
         if (over.aborted) continue; // cancelled: dropped above
-        if (!isTransient(error) && !isNotFound(error)) {
+        // docs/protocol.md, "Status codes": what the answer says about the task.
+        const verdict = uploadVerdict(error);
+        if (verdict === 'counted') {
+          // An earlier attempt got through before the link broke: the update is in the round.
+          await uploaded(grpcDetails(error));
+          break;
+        }
+        if (verdict === 'stale') {
+          log.warn('stale upload dropped: the round closed or the task was cancelled', { error: grpcDetails(error) });
+          break;
+        }
+        if (verdict === 'refused') {
           log.warn('update refused', { error: (error as Error).message });
           if (isRefusal(error)) this.activeStream?.cancel(); // rejoin: the coordinator says whether this client may stay
           break;
         }
-        log.warn('upload interrupted; retrying', { error: (error as Error).message });
-        await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), this.stop.signal, over);
+        // Interrupted, or the coordinator still closing the broken attempt: once the link is back, one retry tells
+        // which (accepted, counted, or stale); waiting for the link instead of retrying on every backoff.
+        log.warn('upload interrupted; retrying', { error: (error as Error).message, linkUp: this.liveSession === sessionId });
+        await this.waitToRetry(sessionId, attempt, task.deadlineUnixMs, [this.stop.signal, over, superseded]);
       }
     }
     this.state = 'idle';
@@ -550,6 +613,21 @@ function isNotFound(error: unknown): boolean {
 /** Another session holds this client id (docs/protocol.md, "Join rules"): retried, not a refusal. */
 function isAlreadyExists(error: unknown): boolean {
   return (error as Partial<grpc.ServiceError>).code === grpc.status.ALREADY_EXISTS;
+}
+
+/**
+ * What a failed Upload says about its task (docs/protocol.md, "Status codes"):
+ * 'counted', an earlier attempt was accepted ("duplicate upload"); 'stale', the
+ * round closed or the task was cancelled (FAILED_PRECONDITION): drop it;
+ * 'retry', the link broke, the session is unknown (rejoin first), or the
+ * attempt was aborted (also "already in progress": the coordinator has not
+ * yet seen a broken attempt end); 'refused', anything else.
+ */
+export function uploadVerdict(error: unknown): 'counted' | 'stale' | 'retry' | 'refused' {
+  const code = (error as Partial<grpc.ServiceError>).code;
+  if (code === grpc.status.ABORTED) return /duplicate upload/.test(grpcDetails(error)) ? 'counted' : 'retry';
+  if (code === grpc.status.FAILED_PRECONDITION) return 'stale';
+  return isTransient(error) || isNotFound(error) ? 'retry' : 'refused';
 }
 
 /** The coordinator refuses this client itself (evicted, revoked, credential), not just one call. */

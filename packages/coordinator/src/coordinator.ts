@@ -85,6 +85,10 @@ export class Coordinator extends EventEmitter {
   private resumedFromRound: number | null = null;
   private lastPing = 0;
   private readonly sweeper: NodeJS.Timeout;
+  /** Clients sent RunFinished on their stream (the run is over). */
+  private readonly toldOfEnd = new Set<string>();
+  /** When the run ended (ms since the epoch); 0 while it runs. */
+  private endedAt = 0;
   private log: Logger;
   /** The last closed round's record (the full history is ledger.jsonl in the state dir). */
   private lastRound: RoundRecord | undefined;
@@ -358,6 +362,7 @@ export class Coordinator extends EventEmitter {
     if (this.machine.over) {
       sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.machine.completed, reason: this.machine.phase === 'aborted' ? 'run aborted' : 'run completed' });
       sink.end();
+      this.toldOfEnd.add(s.info.clientId);
     } else {
       const task = this.store.task(s.info.clientId);
       if (this.flight && task && this.machine.task(s.info.clientId)?.status === 'pending') sink.send(this.trainEvent(this.flight, task));
@@ -548,15 +553,45 @@ export class Coordinator extends EventEmitter {
 
   /** The run is over (the machine says finished or aborted): checkpoint, tell every client, end their streams. */
   private announceEnd(phase: 'finished' | 'aborted', reason: string): void {
+    this.endedAt = Date.now();
     this.saveCheckpoint();
     for (const c of this.store.clients()) {
       const sink = this.streams.get(c.session.sessionId);
-      sink?.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.machine.completed, reason });
-      sink?.end();
+      if (!sink) continue;
+      sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.machine.completed, reason });
+      sink.end();
+      this.toldOfEnd.add(c.clientId);
     }
     this.log.info(phase === 'finished' ? 'run finished' : 'run aborted', { roundsCompleted: this.machine.completed, reason, globalSha256: this.current?.descriptor.sha256 });
     this.emit('finished', { roundsCompleted: this.machine.completed, reason, phase });
     this.changed();
+  }
+
+  /**
+   * For a client timeout after the run ended: the clients not told yet (their link was down at
+   * the end) that may still come back, i.e. not evicted and heard from within the client timeout
+   * before the end. A client that rejoins hears RunFinished on Subscribe (docs/protocol.md); one
+   * backing off retries well within the timeout (the reference clients: at least every 10 s).
+   */
+  clientsAwayAtEnd(now = Date.now()): string[] {
+    const timeout = this.config.clientTimeoutMs;
+    if (!this.machine.over || this.endedAt === 0 || now - this.endedAt > timeout) return [];
+    return this.store
+      .clients()
+      .filter((c) => !this.toldOfEnd.has(c.clientId) && !this.store.isEvicted(c.clientId) && this.endedAt - c.session.lastSeen <= timeout)
+      .map((c) => c.clientId);
+  }
+
+  /**
+   * Resolves once no client away at the run's end may still come back (clientsAwayAtEnd is
+   * empty): at most the client timeout after the run ended. The process that serves the run
+   * waits for it before it exits, so such a client hears the end instead of retrying a
+   * coordinator that is gone until --give-up-after.
+   */
+  async endHeard(pollMs = 250): Promise<void> {
+    const away = this.clientsAwayAtEnd();
+    if (away.length) this.log.info('run over: waiting for clients away to rejoin and hear it', { clients: away, atMostMs: this.config.clientTimeoutMs });
+    while (this.clientsAwayAtEnd().length) await new Promise((r) => setTimeout(r, pollMs).unref());
   }
 
   /** Drops clients that went silent and pings the live ones. */

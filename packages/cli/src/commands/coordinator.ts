@@ -162,6 +162,8 @@ export async function coordinator(argv: readonly string[]): Promise<number> {
       });
   const outcome = await Promise.race([finished, onceSignalled()]);
   if (outcome !== 'finished') log.info('shutting down', { signal: outcome });
+  // A client away at the end (link down, backing off) hears it when it rejoins; bounded by the client timeout.
+  else await Promise.race([running.coordinator.endHeard(), onceSignalled()]);
   // Let clients read the end of the run before the streams close.
   await running.shutdown(outcome === 'finished' ? 2_000 : 1_000);
   await metrics?.close();
