@@ -1,19 +1,11 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientArgs, coordinatorArgs, freePort, PfedloraProcess, runCli } from './processes';
+import { clientArgs, coordinatorArgs, freePort, runCli, useProcesses } from './processes';
 
 jest.setTimeout(240_000);
 
-const running: PfedloraProcess[] = [];
-function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): PfedloraProcess {
-  const p = new PfedloraProcess(name, args, env);
-  running.push(p);
-  return p;
-}
-afterEach(() => {
-  for (const p of running.splice(0)) p.kill('SIGKILL');
-});
+const { start } = useProcesses();
 
 const RUN = ['--rounds', '4', '--min-clients', '2', '--seed', '3'];
 

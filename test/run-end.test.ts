@@ -4,14 +4,11 @@
  * exits 4, within seconds, whether it was downloading, training or uploading,
  * and without an internal error on the way out.
  */
-import { clientArgs, coordinatorArgs, freePort, PfedloraProcess, runCli } from './processes';
+import { clientArgs, coordinatorArgs, freePort, runCli, useProcesses, type PfedloraProcess } from './processes';
 
 jest.setTimeout(120_000);
 
-const running: PfedloraProcess[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) p.kill('SIGKILL');
-});
+const { start } = useProcesses();
 
 type Phase = 'downloading' | 'training' | 'uploading';
 const PHASES: readonly Phase[] = ['downloading', 'training', 'uploading'];
@@ -23,12 +20,6 @@ interface Client {
   readonly process: PfedloraProcess;
   /** Exit code and when it came. */
   readonly exited: Promise<{ code: number | null; at: number }>;
-}
-
-function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): PfedloraProcess {
-  const p = new PfedloraProcess(name, args, env);
-  running.push(p);
-  return p;
 }
 
 /**

@@ -22,19 +22,13 @@ import {
   type JoinResponse__Output,
 } from '@pfedlora/protocol';
 import { CNN2_DESCRIPTOR } from '../packages/coordinator/test/raw-client';
-import { clientArgs, coordinatorArgs, freePort, PfedloraProcess, runCli } from './processes';
+import { clientArgs, coordinatorArgs, freePort, runCli, useProcesses, type PfedloraProcess } from './processes';
 
 jest.setTimeout(120_000);
 
-const running: PfedloraProcess[] = [];
+const { start } = useProcesses();
 const channels: grpc.Client[] = [];
-function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): PfedloraProcess {
-  const p = new PfedloraProcess(name, args, env);
-  running.push(p);
-  return p;
-}
 afterAll(() => {
-  for (const p of running.splice(0)) p.kill('SIGKILL');
   for (const c of channels.splice(0)) c.close();
 });
 

@@ -10,19 +10,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientArgs, coordinatorArgs, freePort, PfedloraProcess, runCli, type LogLine } from './processes';
+import { clientArgs, coordinatorArgs, freePort, runCli, useProcesses, type LogLine, type PfedloraProcess } from './processes';
 
 jest.setTimeout(120_000);
 
-const running: PfedloraProcess[] = [];
-function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): PfedloraProcess {
-  const p = new PfedloraProcess(name, args, env);
-  running.push(p);
-  return p;
-}
-afterAll(() => {
-  for (const p of running.splice(0)) p.kill('SIGKILL');
-});
+const { start } = useProcesses();
 
 async function cli(args: string[]): Promise<void> {
   const result = await runCli(args);

@@ -7,7 +7,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { connectFailureOf, identityFromSubjectAltName, type ConnectFailure, type PeerIdentity } from '@pfedlora/protocol';
+import { connectFailureOf, identityFromSubjectAltName, parsePemCertificate, readTlsFile, type ConnectFailure, type PeerIdentity } from '@pfedlora/protocol';
 
 export interface ClientTlsConfig {
   /** PEM client certificate. */
@@ -28,21 +28,8 @@ export interface ClientTlsMaterial {
 
 const ASK = "ask the federation's operator for one ('pfedlora certs issue --client-id ID' on the coordinator host; docs/security.md)";
 
-function read(file: string, what: string, flag: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new Error(`cannot read the ${what} ${file} (${flag}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; ${ASK}`);
-  }
-}
-
-function certificate(pem: Buffer, file: string, flag: string): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch (error) {
-    throw new Error(`${file} (${flag}) is not a PEM certificate: ${(error as Error).message}`);
-  }
-}
+const read = (file: string, what: string, flag: string) => readTlsFile(file, what, flag, ASK);
+const certificate = parsePemCertificate;
 
 /** The pfedlora identity a certificate file names (for a default client id). */
 export function certificateIdentity(certFile: string): PeerIdentity {

@@ -71,11 +71,8 @@ function expectGlobalIs(initial: readonly NamedTensor[], delta: readonly NamedTe
 const initial = () => initialAdapter({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 }, deriveSeed(config.seed, 'global'));
 const roundClosed = () => new Promise<{ reported: number; clients: Array<{ clientId: string; status: string }> }>((resolve) => server.coordinator.once('round-closed', resolve));
 
-test('a client killed mid-download is dropped; the round closes with the honest one', async () => {
-  const { honest, faulty, hs, fs, hTask, fTask } = await twoClientsWithTasks();
-  const part = await faulty.download(fs, fTask.global.sha256, 0, 1);
-  expect(part.length).toBeLessThan(fTask.global.totalBytes);
-  faulty.kill(); // the process is gone: its streams and connection drop
+/** The honest client's upload closes the round: reported alone, the faulty one failed, the global moved by its delta only. */
+async function expectHonestAloneCloses({ honest, hs, hTask }: Pick<Awaited<ReturnType<typeof twoClientsWithTasks>>, 'honest' | 'hs' | 'hTask'>): Promise<void> {
   const closed = roundClosed();
   const bytes = encodeTensors(honestDelta);
   expect(await statusOf(honest.upload(headerFor(hs, hTask, honestDelta, bytes), bytes))).toBe('OK');
@@ -83,6 +80,14 @@ test('a client killed mid-download is dropped; the round closes with the honest 
   expect(record.reported).toBe(1);
   expect(record.clients.find((c) => c.clientId === 'faulty')!.status).toBe('failed');
   expectGlobalIs(initial(), honestDelta);
+}
+
+test('a client killed mid-download is dropped; the round closes with the honest one', async () => {
+  const { honest, faulty, hs, fs, hTask, fTask } = await twoClientsWithTasks();
+  const part = await faulty.download(fs, fTask.global.sha256, 0, 1);
+  expect(part.length).toBeLessThan(fTask.global.totalBytes);
+  faulty.kill(); // the process is gone: its streams and connection drop
+  await expectHonestAloneCloses({ honest, hs, hTask });
 });
 
 test('a client killed mid-upload leaves no trace in the global adapter', async () => {
@@ -92,13 +97,7 @@ test('a client killed mid-upload leaves no trace in the global adapter', async (
   void faulty.upload(headerFor(fs, fTask, otherDelta, fBytes), fBytes, { chunks, stopAfter: Math.floor(chunks.length / 2) }).catch(() => {});
   await new Promise((r) => setTimeout(r, 100));
   faulty.kill();
-  const closed = roundClosed();
-  const bytes = encodeTensors(honestDelta);
-  expect(await statusOf(honest.upload(headerFor(hs, hTask, honestDelta, bytes), bytes))).toBe('OK');
-  const record = await closed;
-  expect(record.reported).toBe(1);
-  expect(record.clients.find((c) => c.clientId === 'faulty')!.status).toBe('failed');
-  expectGlobalIs(initial(), honestDelta);
+  await expectHonestAloneCloses({ honest, hs, hTask });
 });
 
 test('a client that stalls mid-upload (connected, silent) is cut off and the round closes by its deadline', async () => {

@@ -15,7 +15,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { describeIdentity, identityFromSubjectAltName, type PeerIdentity } from '@pfedlora/protocol';
+import { describeIdentity, identityFromSubjectAltName, parsePemCertificate, readTlsFile, type PeerIdentity } from '@pfedlora/protocol';
 import type { Logger } from '@pfedlora/telemetry';
 import { CoordinatorError } from './errors';
 
@@ -42,21 +42,7 @@ export function revocationFileOf(tls: CoordinatorTlsConfig): string {
 
 const HOW_TO_CREATE = "create them with 'pfedlora certs init --dir DIR' (see docs/security.md)";
 
-function readFile(file: string, what: string, flag: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new Error(`cannot read the ${what} ${file} (${flag}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; ${HOW_TO_CREATE}`);
-  }
-}
-
-function parseCertificate(pem: Buffer, file: string, what: string): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch (error) {
-    throw new Error(`${file} is not a PEM certificate (${what}): ${(error as Error).message}`);
-  }
-}
+const readFile = (file: string, what: string, flag: string) => readTlsFile(file, what, flag, HOW_TO_CREATE);
 
 export interface ServerTlsMaterial {
   readonly ca: Buffer;
@@ -71,9 +57,9 @@ export function loadServerTls(tls: CoordinatorTlsConfig): ServerTlsMaterial {
   const ca = readFile(tls.caFile, 'CA certificate', '--tls-ca');
   const cert = readFile(tls.certFile, 'server certificate', '--tls-cert');
   const key = readFile(tls.keyFile, 'server private key', '--tls-key');
-  const caCert = parseCertificate(ca, tls.caFile, 'CA');
+  const caCert = parsePemCertificate(ca, tls.caFile, '--tls-ca');
   if (!caCert.ca) throw new Error(`${tls.caFile} is not a CA certificate (basicConstraints CA:TRUE); --tls-ca takes ca.pem from 'pfedlora certs init'`);
-  const certificate = parseCertificate(cert, tls.certFile, 'server');
+  const certificate = parsePemCertificate(cert, tls.certFile, '--tls-cert');
   let privateKey;
   try {
     privateKey = createPrivateKey(key);

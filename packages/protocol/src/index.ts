@@ -7,6 +7,7 @@ export * from './serde';
 export * from './federation-connection';
 export * from './identity';
 export * from './connect-failure';
+export * from './tls-files';
 export type { ProtoGrpcType as FederationGrpc } from './generated/federation';
 export type { FederationClient, FederationHandlers } from './generated/pfedlora/v1/Federation';
 export type { UploadMessage, UploadMessage__Output } from './generated/pfedlora/v1/UploadMessage';

@@ -12,7 +12,7 @@ import {
   type DataFormat,
   type DataSource,
   type DatasetName,
-  type PartitionKind,
+  type SimulationConfig,
 } from '@pfedlora/ml';
 import { choiceFlag, floatFlag, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { FlagError, UsageError } from '../errors';
@@ -46,18 +46,8 @@ export const DATA_FLAGS: FlagSpecs = {
   'max-samples': { type: 'string', value: 'N', help: "cap each client's train split for quick runs (0: no cap)", default: String(d.maxTrainSamples) },
 };
 
-export interface DataFlags {
-  readonly dataset: DatasetName;
-  readonly dataDir?: string;
-  /** A text benchmark's sequence length (a jsonl source carries its own). */
-  readonly maxTokens?: number;
-  /** A team's own data (image folder, CSV); absent for a benchmark set (dataset, dataDir). */
-  readonly source?: DataSource;
-  readonly partition: PartitionKind;
-  readonly classesPerClient: number;
-  readonly dirichletAlpha: number;
-  readonly maxTrainSamples: number;
-}
+/** What the data flags set: the simulation's own data fields (a team's own data in `source`). */
+export type DataFlags = Pick<SimulationConfig, 'dataset' | 'dataDir' | 'maxTokens' | 'source' | 'partition' | 'classesPerClient' | 'dirichletAlpha' | 'maxTrainSamples'>;
 
 const BENCHMARK_FORMAT: Record<DatasetName, DataFormat> = { 'fashion-mnist': 'idx', mnist: 'idx', cifar10: 'cifar', cifar100: 'cifar', 'spam-assassin': 'jsonl' };
 
