@@ -43,11 +43,14 @@ function procMemory(pid) {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** The synthetic clients' classes (bench's contract: "0".."9"); the coordinator refuses others at Join. */
+const CLASSES = Array.from({ length: 10 }, (_, i) => String(i)).join(',');
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function oneRun(o, LocalFleet) {
   const cli = path.join(o.repo, 'packages', 'cli', 'bin', 'pfedlora.js');
-  const args = [cli, 'coordinator', '--insecure', '--port', '0', '--admin-port', 'off', '--rounds', '1', '--min-clients', '1', '--wait-clients', String(o.clients + 1)];
+  const args = [cli, 'coordinator', '--insecure', '--port', '0', '--admin-port', 'off', '--rounds', '1', '--min-clients', '1', '--wait-clients', String(o.clients + 1), '--classes', CLASSES];
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, args, { cwd: o.repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
