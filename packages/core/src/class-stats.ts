@@ -87,19 +87,7 @@ export class ClassSums {
    * aggregation weights, as a `<prefix>/mean`, `<prefix>/count` payload.
    */
   toPayload(prefix: string, counts: Float64Array): NamedTensor[] {
-    const { numClasses: C, dim } = this;
-    const mean = new Float32Array(C * dim);
-    const count = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      const seen = this.seen[c]!;
-      if (seen === 0) continue;
-      for (let j = 0; j < dim; j++) mean[c * dim + j] = this.sums[c * dim + j]! / seen;
-      count[c] = counts[c]!;
-    }
-    return [
-      { name: `${prefix}/mean`, shape: [C, dim], values: mean },
-      { name: `${prefix}/count`, shape: [C], values: count },
-    ];
+    return classMeanPayload(prefix, this.sums, this.seen, counts, this.numClasses, this.dim);
   }
 }
 
@@ -141,18 +129,26 @@ export class ClassMeanAccumulator {
   }
 
   result(): NamedTensor[] {
-    const { numClasses: C, dim } = this;
-    const mean = new Float32Array(C * dim);
-    const count = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      const n = this.totals[c]!;
-      if (n === 0) continue;
-      for (let j = 0; j < dim; j++) mean[c * dim + j] = this.sums[c * dim + j]! / n;
-      count[c] = n;
-    }
-    return [
-      { name: `${this.prefix}/mean`, shape: [C, dim], values: mean },
-      { name: `${this.prefix}/count`, shape: [C], values: count },
-    ];
+    return classMeanPayload(this.prefix, this.sums, this.totals, this.totals, this.numClasses, this.dim);
   }
+}
+
+/**
+ * A `<prefix>/mean`, `<prefix>/count` payload: class c's mean is its row of
+ * `sums` over `divisors[c]` and its count `weights[c]`; both stay zero for a
+ * class whose divisor is 0 (never seen).
+ */
+function classMeanPayload(prefix: string, sums: ArrayLike<number>, divisors: ArrayLike<number>, weights: ArrayLike<number>, C: number, dim: number): NamedTensor[] {
+  const mean = new Float32Array(C * dim);
+  const count = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const n = divisors[c]!;
+    if (n === 0) continue;
+    for (let j = 0; j < dim; j++) mean[c * dim + j] = sums[c * dim + j]! / n;
+    count[c] = weights[c]!;
+  }
+  return [
+    { name: `${prefix}/mean`, shape: [C, dim], values: mean },
+    { name: `${prefix}/count`, shape: [C], values: count },
+  ];
 }

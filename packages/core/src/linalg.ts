@@ -210,6 +210,13 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
   return { values: d, vectors: V };
 }
 
+/** x -= (x . y) y over the first `len` entries: takes out x's component along the unit vector y (Gram-Schmidt). */
+function removeComponent(x: Float64Array, y: Float64Array, len: number): void {
+  let dot = 0;
+  for (let i = 0; i < len; i++) dot += x[i]! * y[i]!;
+  for (let i = 0; i < len; i++) x[i]! -= dot * y[i]!;
+}
+
 /**
  * Solves (T - mu I) x = b in place of b for the symmetric tridiagonal T with
  * diagonal d and off-diagonal f (f[i] = T[i][i+1]), by Gaussian elimination
@@ -290,10 +297,7 @@ export function leadingEigen(a: Float64Array, n: number, count: (valuesDescendin
     for (let iter = 0; iter < 3; iter++) {
       solveShiftedTridiagonal(diag, off, values[j]!, x, tiny);
       for (let p = j - 1; p >= 0 && values[p]! - values[j]! <= cluster; p--) {
-        const y = small.subarray(p * n, (p + 1) * n);
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += x[i]! * y[i]!;
-        for (let i = 0; i < n; i++) x[i]! -= dot * y[i]!;
+        removeComponent(x, small.subarray(p * n, (p + 1) * n), n);
       }
       let len = 0;
       for (let i = 0; i < n; i++) len += x[i]! * x[i]!;
@@ -460,10 +464,7 @@ function orthonormalizeRows(rows: Float64Array, count: number, len: number): voi
     for (let pass = 0; pass < 2; pass++) {
       for (let p = 0; p < j; p++) {
         if (norms[p] === 0) continue;
-        const y = rows.subarray(p * len, (p + 1) * len);
-        let dot = 0;
-        for (let i = 0; i < len; i++) dot += x[i]! * y[i]!;
-        for (let i = 0; i < len; i++) x[i]! -= dot * y[i]!;
+        removeComponent(x, rows.subarray(p * len, (p + 1) * len), len);
       }
     }
     let after = 0;
