@@ -21,7 +21,9 @@ afterEach(async () => {
 });
 
 /** The client holds each task this long before its upload: the window in which the test cuts the link. */
-const UPLOAD_HOLD = { PFEDLORA_TEST_DELAY_UPLOAD_MS: '1500' };
+const UPLOAD_HOLD = { PFEDLORA_TEST_DELAY_UPLOAD_MS: '3000' };
+/** A cut that outlasts the hold (seen late on a loaded machine: the hold ends while the link is down) and not the grace. */
+const SHORT_CUT_MS = 4_000;
 
 /**
  * A coordinator (Admin on), client-0 on a direct link and client-1 through a proxy
@@ -30,9 +32,9 @@ const UPLOAD_HOLD = { PFEDLORA_TEST_DELAY_UPLOAD_MS: '1500' };
 async function federation(rounds: number): Promise<{ coordinator: PfedloraProcess; away: PfedloraProcess; proxy: TcpProxy; admin: string[] }> {
   const port = await freePort();
   const adminPort = await freePort();
-  // Disconnect grace 4 s: a client back within it keeps its task; one away longer loses it. Client timeout
+  // Disconnect grace 10 s: a client back within it keeps its task; one away longer loses it. Client timeout
   // 30 s (the default): how long after the end the coordinator waits for a client away.
-  const coordinator = processes.start('coordinator', coordinatorArgs(port, ['--rounds', String(rounds), '--min-clients', '1', '--wait-clients', '2', '--round-timeout', '120', '--disconnect-grace', '4', '--client-timeout', '30'], adminPort));
+  const coordinator = processes.start('coordinator', coordinatorArgs(port, ['--rounds', String(rounds), '--min-clients', '1', '--wait-clients', '2', '--round-timeout', '120', '--disconnect-grace', '10', '--client-timeout', '30'], adminPort));
   await coordinator.waitForMessage('coordinator listening');
   const proxy = await TcpProxy.start(`127.0.0.1:${port}`);
   proxies.push(proxy);
@@ -52,13 +54,15 @@ const linesOf = (p: PfedloraProcess, message: string, round?: number) => p.lines
 
 test('cut off mid-task: back within the grace it retries once and is counted; back after the round closed it drops the stale update at once and takes the next task', async () => {
   const { coordinator, away, proxy, admin } = await federation(3);
-  // Round 1: cut while the client holds its upload, back 1 s later, within the disconnect grace.
+  // Round 1: cut while the client holds its upload, back 4 s later, within the disconnect grace. The
+  // update waits for the rejoin (one sent on the old session would close the round while the client
+  // holds no stream, and round 2 would start without it).
   await away.waitFor((l) => l.message === 'test delay' && l['phase'] === 'upload' && l['round'] === 1, 120_000, 'the round-1 upload hold');
   proxy.cut();
-  await new Promise((r) => setTimeout(r, 1_000));
+  await new Promise((r) => setTimeout(r, SHORT_CUT_MS));
   proxy.restore();
   const round1 = await coordinator.waitFor((l) => l.message === 'round closed' && l['round'] === 1, 120_000, 'round 1 closed');
-  expect(round1).toMatchObject({ reported: 2 });
+  expect({ reported: round1['reported'], output: round1['reported'] === 2 ? '' : `${coordinator.output.slice(-2500)}\n${away.output.slice(-2500)}` }).toEqual({ reported: 2, output: '' });
   await away.waitFor((l) => l.message === 'update uploaded' && l['round'] === 1, 10_000, 'the round-1 update uploaded');
   // Round 2: cut at the upload hold again; the run pauses after this round, which closes without
   // client-1 once its disconnect grace is over. Only then is its link restored.

@@ -413,6 +413,15 @@ export class ClientDaemon {
       await sleep(backoffDelay(attempt, this.config.reconnectInitialMs, this.config.reconnectMaxMs), ...signals, this.linkChanged.signal);
       if (this.liveSession === used) return;
     }
+    await this.untilLinked(deadlineUnixMs, signals);
+  }
+
+  /**
+   * Waits while this daemon holds no Subscribe stream (the link is down, the rejoin pending).
+   * A transfer waits for it too: an update that got through on the old session would close
+   * the round while this client is not subscribed, and the next round would start without it.
+   */
+  private async untilLinked(deadlineUnixMs: number, signals: readonly AbortSignal[]): Promise<void> {
     while (this.liveSession === undefined) {
       if (signals.some((s) => s.aborted) || Date.now() > deadlineUnixMs) return;
       await sleep(Math.min(deadlineUnixMs - Date.now(), 2 ** 31 - 1), ...signals, this.linkChanged.signal);
@@ -476,6 +485,7 @@ export class ClientDaemon {
     await this.testDelay('download', log);
     const assembler = new ChunkAssembler({ totalBytes: task.global.totalBytes, sha256: task.global.sha256, maxBytes: Math.max(task.global.totalBytes, 1) });
     for (let attempt = 0; !assembler.complete; attempt++) {
+      await this.untilLinked(task.deadlineUnixMs, [this.stop.signal, over, superseded]);
       if (expired() || this.stop.signal.aborted || over.aborted) return log.warn('task dropped before download finished', { received: assembler.receivedBytes, runOver: over.aborted });
       const receivedBefore = assembler.receivedBytes; // metrics
       const sessionId = this.session!.sessionId;
@@ -528,6 +538,7 @@ export class ClientDaemon {
       this.states.save({ round: task.round, tensors: await this.learner!.privateState() });
     };
     for (let attempt = 0; ; attempt++) {
+      await this.untilLinked(task.deadlineUnixMs, [this.stop.signal, over, superseded]);
       if (over.aborted) return log.warn('task dropped before the upload got through: the run is over for this client');
       if (this.latestTaskId !== task.taskId) return log.warn('stale upload dropped: the coordinator sent a newer task');
       if (expired() || this.stop.signal.aborted) return log.warn('task dropped: deadline passed before the upload got through');
