@@ -32,9 +32,10 @@ const SHORT_CUT_MS = 4_000;
 async function federation(rounds: number): Promise<{ coordinator: PfedloraProcess; away: PfedloraProcess; proxy: TcpProxy; admin: string[] }> {
   const port = await freePort();
   const adminPort = await freePort();
-  // Disconnect grace 10 s: a client back within it keeps its task; one away longer loses it. Client timeout
+  // Disconnect grace 20 s: a client back within it keeps its task (the 4 s cut plus the client's reconnect
+  // backoff, at most 10 s, fit in it); one away longer loses it. Client timeout
   // 30 s (the default): how long after the end the coordinator waits for a client away.
-  const coordinator = processes.start('coordinator', coordinatorArgs(port, ['--rounds', String(rounds), '--min-clients', '1', '--wait-clients', '2', '--round-timeout', '120', '--disconnect-grace', '10', '--client-timeout', '30'], adminPort));
+  const coordinator = processes.start('coordinator', coordinatorArgs(port, ['--rounds', String(rounds), '--min-clients', '1', '--wait-clients', '2', '--round-timeout', '120', '--disconnect-grace', '20', '--client-timeout', '30'], adminPort));
   await coordinator.waitForMessage('coordinator listening');
   const proxy = await TcpProxy.start(`127.0.0.1:${port}`);
   proxies.push(proxy);
