@@ -56,22 +56,9 @@ export async function startRawServer(maxBytes: number, chunkSize: number): Promi
   const implementation: grpc.UntypedServiceImplementation = {
     Download(call: grpc.ServerWritableStream<Buffer, Buffer>) {
       const total = Math.min(maxBytes, Number(call.request.readBigUInt64LE(0)));
-      let at = 0;
       let cancelled = false;
       call.on('cancelled', () => (cancelled = true));
-      const pump = () => {
-        while (at < total && !cancelled) {
-          const end = Math.min(total, at + chunkSize);
-          const ok = call.write(payload.subarray(at, end));
-          at = end;
-          if (!ok) {
-            call.once('drain', pump);
-            return;
-          }
-        }
-        call.end();
-      };
-      pump();
+      writeInChunks(call, payload.subarray(0, total), chunkSize, () => cancelled);
     },
     Upload(call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
       let received = 0;
@@ -128,24 +115,36 @@ export class RawClient {
         if (got !== payload.length) return reject(new Error(`raw upload acknowledged ${got} of ${payload.length} bytes`));
         resolve({ bytes: got, endMs: wallMs() });
       });
-      let at = 0;
-      const pump = () => {
-        while (at < payload.length) {
-          const end = Math.min(payload.length, at + chunkSize);
-          const ok = call.write(asBuffer(payload.subarray(at, end)));
-          at = end;
-          if (!ok) {
-            call.once('drain', pump);
-            return;
-          }
-        }
-        call.end();
-      };
-      pump();
+      writeInChunks(call, payload, chunkSize);
     });
   }
 
   close(): void {
     this.client.close();
   }
+}
+
+/** The part of a gRPC writable stream (client or server side) that writeInChunks uses. */
+interface ChunkSink {
+  write(chunk: Buffer): boolean;
+  end(): void;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/** Writes `bytes` in chunks of `chunkSize`, waiting for 'drain' when the stream pushes back, then ends it (or stops early once `stopped`). */
+function writeInChunks(stream: ChunkSink, bytes: Uint8Array, chunkSize: number, stopped: () => boolean = () => false): void {
+  let at = 0;
+  const pump = (): void => {
+    while (at < bytes.length && !stopped()) {
+      const end = Math.min(bytes.length, at + chunkSize);
+      const ok = stream.write(asBuffer(bytes.subarray(at, end)));
+      at = end;
+      if (!ok) {
+        stream.once('drain', pump);
+        return;
+      }
+    }
+    stream.end();
+  };
+  pump();
 }
