@@ -83,6 +83,8 @@ test('cut off mid-task: back within the grace it retries once and is counted; ba
   expect(linesOf(away, 'upload interrupted; retrying', 1).length).toBeLessThanOrEqual(1);
   expect(linesOf(away, 'upload interrupted; retrying', 2).length).toBeLessThanOrEqual(1);
   expect(linesOf(away, 'update refused')).toEqual([]);
+  // A reset while the link is cut is a link problem, not a TLS one, for a client that had a plaintext session.
+  expect(linesOf(away, 'TLS failure with the coordinator; will retry')).toEqual([]);
   expect(dropped['message']).toBe('stale upload dropped: the round closed or the task was cancelled');
   // Round 3 taken and counted: the client trained rounds 1 and 3.
   expect(linesOf(away, 'update uploaded').map((l) => l['round'])).toEqual([1, 3]);

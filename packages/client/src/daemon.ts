@@ -166,9 +166,14 @@ export class ClientDaemon {
           // A failure TLS explains (transport mismatch, a certificate refused either way) is still retried, since the
           // operator may fix a certificate, but logged as an error with what to check; --give-up-after still applies.
           else {
-            const tls = diagnoseConnectFailure(error, this.config.coordinator, this.config.tls);
+            const diagnosed = diagnoseConnectFailure(error, this.config.coordinator, this.config.tls);
+            // A reset before HTTP/2 on a plaintext connection reads as "the coordinator speaks TLS", but once this
+            // process has held a plaintext session, a cut link (or a restart of the coordinator) explains it better.
+            const linkCut = diagnosed?.kind === 'tls-port' && this.session !== undefined;
+            const tls = linkCut ? undefined : diagnosed;
             this.tlsFailures = tls ? (attempt === 0 ? 1 : this.tlsFailures + 1) : 0;
             if (tls) this.log.error('TLS failure with the coordinator; will retry', { problem: tls.kind, reason: tls.reason, hint: tls.hint, consecutive: this.tlsFailures, attempt, error: (error as Error).message });
+            else if (linkCut) this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt, hint: `the connection was reset before HTTP/2 after this client had a plaintext session: the link was cut or the coordinator is restarting; if it came back with TLS, ${diagnosed.hint}` });
             else this.log.warn('coordinator unreachable; will retry', { error: (error as Error).message, attempt });
           }
         }
