@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ALGORITHM_NAMES, VARIANT_ALGORITHMS } from '../packages/ml/src/algorithms/algorithm';
+import { ALGORITHM_NAMES, TRANSFORMER_ALGORITHMS, VARIANT_ALGORITHMS } from '../packages/ml/src/algorithms/algorithm';
 import { reproducePlanFromFlags } from '../packages/cli/src/commands/reproduce';
 import { CIFAR_LAYOUTS, CIFAR_PIXELS, encodeCifarRecords } from '../packages/ml/src/data/cifar';
 import {
@@ -296,6 +296,9 @@ describe('(a) report generator on hand-made results', () => {
     expect(byDefault.slice(0, PAPER_ALGORITHMS.length)).toEqual(PAPER_ALGORITHMS);
     expect(VARIANT_ALGORITHMS).toContain('fedproto-head');
     for (const variant of VARIANT_ALGORITHMS) expect(byDefault).not.toContain(variant);
+    // LoRA inside transformer blocks has no place on images: the text grid runs it.
+    expect(TRANSFORMER_ALGORITHMS).toContain('pfedlora-qv');
+    for (const a of TRANSFORMER_ALGORITHMS) expect(byDefault).not.toContain(a);
     expect(reproducePlanFromFlags(['--algorithms', 'fedproto,fedproto-head']).plan.algorithms).toEqual(['fedproto', 'fedproto-head']);
   });
 
@@ -309,6 +312,7 @@ describe('(a) report generator on hand-made results', () => {
     expect(plan.algorithms).not.toContain('fml');
     expect(plan.algorithms).not.toContain('fedkd');
     expect(plan.algorithms.slice(0, 2)).toEqual(['pfedlora', 'standalone']);
+    expect(plan.algorithms).toContain('pfedlora-qv');
     // A text --dataset implies the task; flags still win over the preset.
     const own = reproducePlanFromFlags(['--dataset', 'spam-assassin', '--max-tokens', '64', '--local-epochs', '1', '--algorithms', 'pfedlora,fml']).plan;
     expect([own.task, own.base.maxTokens, own.base.localEpochs, own.algorithms]).toEqual(['text', 64, 1, ['pfedlora', 'fml']]);

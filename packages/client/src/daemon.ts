@@ -340,10 +340,13 @@ export class ClientDaemon {
       name: modelSourceLabel(model),
       create: (f, networkSeed) => (built && networkSeed === privateNetworkSeed(seed) ? built : createNetwork(model, f, networkSeed)),
     };
+    const algorithm = getAlgorithm(s.algorithm);
+    // An algorithm that builds its own network (pfedlora-qv) gets the model source; the prebuilt one goes.
+    if (algorithm.buildsOwnNetwork) built?.dispose();
     try {
-      this.learner = getAlgorithm(s.algorithm).createClient({ clientIndex: 0, model: handOver, federation, training: trainingConfigOf(s), train: data.train, test: data.test, seed });
+      this.learner = algorithm.createClient({ clientIndex: 0, model: algorithm.buildsOwnNetwork ? model : handOver, federation, training: trainingConfigOf(s), train: data.train, test: data.test, seed });
     } catch (error) {
-      built?.dispose();
+      if (!algorithm.buildsOwnNetwork) built?.dispose();
       throw error;
     }
   }

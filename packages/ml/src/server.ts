@@ -11,6 +11,7 @@
 export {
   ALGORITHM_NAMES,
   VARIANT_ALGORITHMS,
+  TRANSFORMER_ALGORITHMS,
   runFederationSetup,
   type AggregatorOptions,
   type AlgorithmName,
@@ -23,6 +24,7 @@ export {
 } from './algorithms/algorithm';
 export { getServerAlgorithm } from './algorithms/server-registry';
 export { pfedloraServer } from './algorithms/pfedlora/server';
+export { pfedloraQvServer } from './algorithms/pfedlora-qv/server';
 export { standaloneServer } from './algorithms/standalone/server';
 export { lgFedAvgServer } from './algorithms/lg-fedavg/server';
 export { fdServer } from './algorithms/fd/server';

@@ -44,13 +44,25 @@ function param(vars: ModelVariables, name: string): tf.Variable {
 const dense = (vars: ModelVariables, name: string) => ({ kernel: param(vars, `${name}/kernel`), bias: param(vars, `${name}/bias`) });
 const norm = (vars: ModelVariables, name: string) => ({ gamma: param(vars, `${name}/gamma`), beta: param(vars, `${name}/beta`) });
 
-function encoderWeights(vars: ModelVariables, block: string): EncoderWeights {
-  const part = (p: string) => dense(vars, `${block}/${p}`);
+/**
+ * A term added to a kernel in the forward pass, by the kernel's parameter
+ * name (`block1/query/kernel`), or undefined for none: LoRA on a block's
+ * projections (algorithms/pfedlora-qv), x (W + s A B) = x W + s x A B, with
+ * gradients to A and B through the sum.
+ */
+export type KernelDelta = (kernelName: string) => tf.Tensor | undefined;
+
+function encoderWeights(vars: ModelVariables, block: string, kernelDelta?: KernelDelta): EncoderWeights {
+  const part = (p: string) => {
+    const weights = dense(vars, `${block}/${p}`);
+    const delta = kernelDelta?.(`${block}/${p}/kernel`);
+    return delta ? { kernel: tf.add(weights.kernel, delta), bias: weights.bias } : weights;
+  };
   return { ln1: norm(vars, `${block}/ln1`), query: part('query'), key: part('key'), value: part('value'), output: part('output'), ln2: norm(vars, `${block}/ln2`), mlp1: part('mlp1'), mlp2: part('mlp2') };
 }
 
 /** Input batch [n, ...input] -> representation h [n, d]. Call inside tf.tidy. */
-export function representation(vars: ModelVariables, input: tf.Tensor): tf.Tensor2D {
+export function representation(vars: ModelVariables, input: tf.Tensor, kernelDelta?: KernelDelta): tf.Tensor2D {
   let x: tf.Tensor = input;
   // Text: which positions hold real tokens, from the ids the embedding reads.
   let mask: tf.Tensor2D | undefined;
@@ -63,7 +75,7 @@ export function representation(vars: ModelVariables, input: tf.Tensor): tf.Tenso
       mask = tokenMask(input as tf.Tensor2D);
       x = embed(input as tf.Tensor2D, param(vars, `${layer.name}/tokens`), param(vars, `${layer.name}/positions`));
     } else if (layer.kind === 'encoder') {
-      x = encoderBlock(x as tf.Tensor3D, tokensMask(), encoderWeights(vars, layer.name), layer.heads);
+      x = encoderBlock(x as tf.Tensor3D, tokensMask(), encoderWeights(vars, layer.name, kernelDelta), layer.heads);
     } else if (layer.kind === 'pool') {
       const { gamma, beta } = norm(vars, `${layer.name}/ln`);
       x = maskedMeanPool(layerNorm(x, gamma, beta) as tf.Tensor3D, tokensMask());
@@ -115,8 +127,8 @@ export function zooFlops(spec: ModelSpec): NetworkFlops {
   return { extractorForward: extractorForwardFlops(spec), headForward: headForwardFlops(spec), trainStep: trainStepFlops(modelStages(spec, true)) };
 }
 
-/** A zoo model as a PrivateNetwork, initialised from `seed`. */
-export function zooNetwork(spec: ModelSpec, seed: number): PrivateNetwork {
+/** A zoo model as a PrivateNetwork, initialised from `seed`; `kernelDelta` joins every forward pass. */
+export function zooNetwork(spec: ModelSpec, seed: number, kernelDelta?: KernelDelta): PrivateNetwork {
   const vars = createModelVariables(spec, initialParameters(spec, seed));
   const flops = zooFlops(spec);
   return {
@@ -133,7 +145,7 @@ export function zooNetwork(spec: ModelSpec, seed: number): PrivateNetwork {
     parameters: vars.byName,
     buffers: new Map(),
     headDense: { kernel: param(vars, 'fc3/kernel'), bias: param(vars, 'fc3/bias') },
-    representation: (x) => representation(vars, x),
+    representation: (x) => representation(vars, x, kernelDelta),
     head: (h) => head(vars, h),
     dispose: () => disposeModelVariables(vars),
   };

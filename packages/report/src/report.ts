@@ -70,6 +70,7 @@ const DISPLAY: Readonly<Record<string, string>> = {
   fedkd: 'FedKD',
   fedgh: 'FedGH',
   'fedproto-head': 'FedProto (head)',
+  'pfedlora-qv': 'pFedLoRA (Q/V LoRA)',
 };
 
 export function displayName(algorithm: string): string {

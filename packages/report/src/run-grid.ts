@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatPercent } from '@pfedlora/core';
-import { ALGORITHM_NAMES, VARIANT_ALGORITHMS, getAlgorithm, isTextDataset, loadDataset, runSimulation, type AlgorithmName, type SimulationConfig } from '@pfedlora/ml';
+import { ALGORITHM_NAMES, TRANSFORMER_ALGORITHMS, VARIANT_ALGORITHMS, getAlgorithm, isTextDataset, loadDataset, runSimulation, type AlgorithmName, type SimulationConfig } from '@pfedlora/ml';
 import { cellDir, formatSettings, gridCells, PAPER_SHAPES, settingId, settingLabel, type Cell, type Setting } from './grid';
 import type { RunCosts, TargetRule } from './metrics';
 import { buildReport, type Report } from './report';
@@ -120,13 +120,14 @@ export function availableAlgorithms(): AlgorithmName[] {
 /**
  * The default grid's algorithms: the paper's order first, then anything else
  * registered here (a new baseline shows up without editing this file),
- * except diagnostic variants, which run only when named.
+ * except diagnostic variants, which run only when named, and, outside the
+ * text grid, algorithms that need transformers (pfedlora-qv).
  */
 export function defaultAlgorithms(text = false): AlgorithmName[] {
   const available = availableAlgorithms();
   const paper = PAPER_ALGORITHMS.filter(isAlgorithmName).filter((a) => available.includes(a));
   const all = [...paper, ...available.filter((a) => !paper.includes(a) && !VARIANT_ALGORITHMS.includes(a))];
-  return text ? all.filter((a) => !SHARED_ZOO_MODEL_ALGORITHMS.includes(a)) : all;
+  return text ? all.filter((a) => !SHARED_ZOO_MODEL_ALGORITHMS.includes(a)) : all.filter((a) => !TRANSFORMER_ALGORITHMS.includes(a));
 }
 
 /** The simulation a cell runs. */

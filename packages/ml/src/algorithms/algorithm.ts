@@ -172,12 +172,18 @@ export interface ServerAlgorithm {
 /** The client half: local training on the engine (tfjs). */
 export interface ClientAlgorithm {
   createClient(setup: ClientSetup): AlgorithmClient;
+  /**
+   * True when createClient builds the private network from the setup's model
+   * source itself (pfedlora-qv puts LoRA inside a zoo transformer's blocks):
+   * the daemon then passes its model source, not a network it built already.
+   */
+  readonly buildsOwnNetwork?: boolean;
 }
 
 /** A whole algorithm, both halves (the simulation and the daemon). */
 export interface Algorithm extends ServerAlgorithm, ClientAlgorithm {}
 
-export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd', 'fedgh', 'fedproto-head'] as const;
+export const ALGORITHM_NAMES = ['pfedlora', 'standalone', 'lg-fedavg', 'fd', 'fedproto', 'fml', 'fedkd', 'fedgh', 'fedproto-head', 'pfedlora-qv'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
 
 /**
@@ -186,3 +192,6 @@ export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
  * fedproto-head: FedProto trained as the paper does, evaluated with the model's own head.
  */
 export const VARIANT_ALGORITHMS: readonly AlgorithmName[] = ['fedproto-head'];
+
+/** Algorithms that need zoo transformers (pfedlora-qv: LoRA inside the blocks): the image and tabular grids leave them out. */
+export const TRANSFORMER_ALGORITHMS: readonly AlgorithmName[] = ['pfedlora-qv'];

@@ -6,12 +6,14 @@ import { fedproto, fedprotoHead } from './fedproto';
 import { fml } from './fml';
 import { lgFedAvg } from './lg-fedavg';
 import { pfedlora } from './pfedlora';
+import { pfedloraQv } from './pfedlora-qv';
 import { standalone } from './standalone';
 import { unknownAlgorithm } from './server-registry';
 
 export * from './algorithm';
 export { getServerAlgorithm } from './server-registry';
 export { pfedlora, pfedloraServer, pfedloraFlopsPerSample } from './pfedlora';
+export { pfedloraQv, pfedloraQvServer } from './pfedlora-qv';
 export { standalone, standaloneServer } from './standalone';
 export { lgFedAvg, lgFedAvgServer } from './lg-fedavg';
 export { fd, fdServer, createFd, type FdOptions } from './fd';
@@ -31,6 +33,7 @@ const REGISTRY: Record<AlgorithmName, Algorithm> = {
   fedkd,
   fedgh,
   'fedproto-head': fedprotoHead,
+  'pfedlora-qv': pfedloraQv,
 };
 
 export function getAlgorithm(name: string): Algorithm {

@@ -9,6 +9,7 @@
 import { createRng, deriveSeed, type NamedTensor, type Rng } from '@pfedlora/core';
 import { sampleSetOf, type Batch, type SampleSet } from '../batches';
 import { createNetwork, privateNetworkSeed } from '../model-source';
+import type { PrivateNetwork } from '../network';
 import { PrivateModel } from '../private-model';
 import type { AlgorithmClient, ClientSetup, ClientUpdate } from './algorithm';
 import { runEpoch, type BatchStep } from './common/client';
@@ -50,9 +51,10 @@ export async function lastEpochLoss(epochs: number, epoch: () => Promise<number>
   return loss;
 }
 
-export function createPrivateClient(setup: ClientSetup): PrivateClient {
+/** `network`: one the algorithm built itself (pfedlora-qv's transformer with LoRA inside); default: the setup's model. */
+export function createPrivateClient(setup: ClientSetup, network?: PrivateNetwork): PrivateClient {
   const { federation, training } = setup;
-  const model = new PrivateModel(createNetwork(setup.model, federation, privateNetworkSeed(setup.seed)), training);
+  const model = new PrivateModel(network ?? createNetwork(setup.model, federation, privateNetworkSeed(setup.seed)), training);
   const train = sampleSetOf(setup.train);
   const test = sampleSetOf(setup.test);
   const flopsPerSample = model.network.flops.trainStep;

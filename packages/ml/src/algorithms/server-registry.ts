@@ -11,6 +11,7 @@ import { fedprotoHeadServer, fedprotoServer } from './fedproto/server';
 import { fmlServer } from './fml/server';
 import { lgFedAvgServer } from './lg-fedavg/server';
 import { pfedloraServer } from './pfedlora/server';
+import { pfedloraQvServer } from './pfedlora-qv/server';
 import { standaloneServer } from './standalone/server';
 
 const SERVER_REGISTRY: Record<AlgorithmName, ServerAlgorithm> = {
@@ -23,6 +24,7 @@ const SERVER_REGISTRY: Record<AlgorithmName, ServerAlgorithm> = {
   fedkd: fedkdServer,
   fedgh: fedghServer,
   'fedproto-head': fedprotoHeadServer,
+  'pfedlora-qv': pfedloraQvServer,
 };
 
 /** Throws the one "unknown algorithm" message both registries give. */
