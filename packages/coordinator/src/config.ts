@@ -34,6 +34,8 @@ export interface CoordinatorConfig extends RunSpec {
   readonly maxConcurrentUploads: number;
   /** An upload idle this long is aborted, freeing its slot. */
   readonly uploadIdleTimeoutMs: number;
+  /** Worker threads that hash uploads (sha256) off the event loop; 0: on the loop (docs/benchmarks.md). */
+  readonly coordinatorThreads: number;
   readonly algorithm: AlgorithmName;
   readonly adapterShare: AdapterShare;
   /** The run's classes and default input; with representationDim, what every private model must meet. */
@@ -134,6 +136,7 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   chunkSize: DEFAULT_CHUNK_SIZE,
   maxConcurrentUploads: 8,
   uploadIdleTimeoutMs: 30_000,
+  coordinatorThreads: 0,
   contract: datasetContract('fashion-mnist'),
   aggregation: 'mean',
   trimFraction: 0.1,
@@ -163,6 +166,7 @@ export const coordinatorConfigSchema = z
     chunkSize: integerIn(1024, 64 * 1024 * 1024),
     maxConcurrentUploads: integerIn(1),
     uploadIdleTimeoutMs: integerIn(10),
+    coordinatorThreads: integerIn(0, 64),
     keepCheckpoints: integerIn(1),
     aggregation: oneOf(AGGREGATION_RULES),
     trimFraction: numberWhere((n) => n >= 0 && n < 0.5, 'in [0, 0.5)'),

@@ -43,7 +43,9 @@ import { livenessVerdict, RoundMachine, type CloseDecision, type RoundInFlight }
 import { roundRecord } from './round-record';
 import { newRun, RunSetup } from './run-setup';
 import { InMemoryStateStore, type SessionRecord, type StateStore, type TaskRecord } from './state-store';
-import { checkUploadHeader, StagedUpload, UploadSlots, type UploadSink } from './upload-admission';
+import { checkUploadHeader, StagedUpload, UploadSlots, type UploadHashing, type UploadSink } from './upload-admission';
+import { HashWorkerPool, InOrder } from './upload-hashers';
+import type { Worker } from 'node:worker_threads';
 
 export type { UploadSink } from './upload-admission';
 
@@ -79,6 +81,8 @@ export class Coordinator extends EventEmitter {
   /** Uploads in progress in the round in flight, by client id. */
   private readonly uploads = new Map<string, UploadSink>();
   private readonly slots: UploadSlots;
+  private readonly hashWorkers: HashWorkerPool | undefined;
+  private readonly hashing: UploadHashing | undefined;
   private flight: Flight | undefined;
   private global: NamedTensor[] = [];
   private current: StoredPayload | undefined;
@@ -103,6 +107,10 @@ export class Coordinator extends EventEmitter {
     this.log = baseLog;
     this.store = options.store ?? new InMemoryStateStore(config.stateDir, config.keepCheckpoints);
     this.slots = new UploadSlots(config.maxConcurrentUploads);
+    if (config.coordinatorThreads > 0) {
+      const pool = (this.hashWorkers = new HashWorkerPool(config.coordinatorThreads));
+      this.hashing = { hasher: () => pool.hasher(), commits: new InOrder() };
+    }
     const resumed = this.store.latestCheckpoint(baseLog);
     if (resumed) {
       const { meta } = resumed;
@@ -439,7 +447,7 @@ export class Coordinator extends EventEmitter {
         if (this.uploads.get(clientId) === upload) this.uploads.delete(clientId);
         this.log.warn('upload rejected', { clientId, round: round.round, reason });
       },
-    });
+    }, this.hashing);
     this.uploads.set(clientId, upload);
     return upload;
   }
@@ -618,8 +626,14 @@ export class Coordinator extends EventEmitter {
     }
   }
 
+  /** The live upload-hashing worker threads (coordinatorThreads). */
+  get uploadWorkers(): readonly Worker[] {
+    return this.hashWorkers?.workers ?? [];
+  }
+
   /** Stops timers and ends every stream (shutdown). */
   close(): void {
+    void this.hashWorkers?.close();
     clearInterval(this.sweeper);
     if (this.flight) clearTimeout(this.flight.deadline);
     for (const sink of [...this.streams.values()]) sink.end();

@@ -18,7 +18,9 @@ import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '.
 
 jest.setTimeout(30_000);
 
-const config = testCoordinatorConfig({ rounds: 2, minClients: 1, waitClients: 1, seed: 3, uploadIdleTimeoutMs: 1_000 });
+// PFEDLORA_TEST_COORDINATOR_THREADS=2 runs every case with uploads hashed on worker threads.
+const coordinatorThreads = Number(process.env.PFEDLORA_TEST_COORDINATOR_THREADS ?? 0);
+const config = testCoordinatorConfig({ rounds: 2, minClients: 1, waitClients: 1, seed: 3, uploadIdleTimeoutMs: 1_000, coordinatorThreads });
 const ADAPTER = adapterSpec({ rank: 2, alpha: 2, numClasses: 10, representationDim: 500 });
 /** joinInfo's sample count: every upload header declares it. */
 const SAMPLES = 100;

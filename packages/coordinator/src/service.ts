@@ -188,7 +188,8 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
           }
           if (done) return;
           if (!sink) throw new ProtocolError('empty upload: no header');
-          sink.finish();
+          const hashed = sink.finish();
+          if (hashed) await hashed; // only when hashed off the loop: the default path stays synchronous
           noteServiceMetric(coordinator, { kind: 'upload-accepted' }); // metrics
           finish(undefined, 'update accepted');
         } catch (error) {

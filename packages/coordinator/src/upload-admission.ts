@@ -6,18 +6,18 @@
  * It changes no state itself: what an accepted or dropped upload means for the
  * round, the Coordinator decides through the hooks it passes in.
  */
-import { createHash } from 'node:crypto';
 import { TensorStreamDecoder, type TensorSpec } from '@pfedlora/core';
 import type { UpdateContribution } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
 import type { TaskState } from './round-machine';
+import { inLoopHasher, UploadWorkerError, type InOrder, type UploadHasher } from './upload-hashers';
 
 /** One upload in progress: decodes and folds chunks as they arrive. */
 export interface UploadSink {
   push(chunk: Uint8Array): void;
-  /** Verifies length and sha256, then counts the update. */
-  finish(): void;
+  /** Verifies length and sha256, then counts the update; a promise when the hash is on a worker. */
+  finish(): void | Promise<void>;
   abort(reason: string): void;
 }
 
@@ -102,6 +102,13 @@ export interface StagingHooks {
   dropped(reason: string): void;
 }
 
+/** Where an upload's sha256 is computed (coordinatorThreads): default on the event loop. */
+export interface UploadHashing {
+  hasher(): UploadHasher;
+  /** Orders the commits of hashes finished off the loop as their finish() calls were. */
+  readonly commits: InOrder;
+}
+
 /**
  * An admitted upload: each chunk is hashed and decoded into `contribution`
  * (checked there: finite values, no byte past the declared length), the
@@ -110,7 +117,7 @@ export interface StagingHooks {
  */
 export class StagedUpload implements UploadSink {
   private readonly decoder: TensorStreamDecoder;
-  private readonly hash = createHash('sha256');
+  private readonly hash: UploadHasher;
   private received = 0;
   private open = true;
 
@@ -120,7 +127,9 @@ export class StagedUpload implements UploadSink {
     private readonly round: number,
     private readonly contribution: UpdateContribution,
     private readonly hooks: StagingHooks,
+    private readonly hashing?: UploadHashing,
   ) {
+    this.hash = hashing ? hashing.hasher() : inLoopHasher();
     this.decoder = new TensorStreamDecoder({ expected: form.spec, totalBytes: form.bytes, maxBytes: form.bytes });
   }
 
@@ -146,18 +155,33 @@ export class StagedUpload implements UploadSink {
         for (const slice of this.decoder.push(chunk)) this.contribution.addSlice(slice.tensorIndex, slice.offset, slice.values);
       }
     } catch (error) {
-      throw this.refuse((error as Error).message, new CoordinatorError('invalid-argument', (error as Error).message));
+      throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
     }
   }
 
-  finish(): void {
+  finish(): void | Promise<void> {
     if (!this.open) throw new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
     try {
       this.decoder.finish();
     } catch (error) {
       throw this.refuse((error as Error).message, new CoordinatorError('invalid-argument', `truncated upload: ${(error as Error).message}`));
     }
-    const digest = this.hash.digest('hex');
+    const digest = this.hash.digest();
+    if (typeof digest === 'string') return this.commit(digest);
+    return this.hashing!.commits.run(async () => {
+      let hex: string;
+      try {
+        hex = await digest;
+      } catch (error) {
+        throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
+      }
+      if (!this.open) throw new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
+      this.commit(hex);
+    });
+  }
+
+  /** Checks the digest and folds the update. */
+  private commit(digest: string): void {
     if (digest !== this.header.payload.sha256) {
       throw this.refuse('sha256 mismatch', new CoordinatorError('invalid-argument', `upload sha256 ${digest} does not match the declared ${this.header.payload.sha256}`));
     }
@@ -180,7 +204,13 @@ export class StagedUpload implements UploadSink {
   abort(reason: string): void {
     if (!this.open) return;
     this.open = false;
+    this.hash.drop();
     this.contribution.abort();
     this.hooks.dropped(reason);
   }
+}
+
+/** A lost hashing worker is the coordinator's failure, not the upload's: UNAVAILABLE (send again). */
+function refusal(error: unknown, code: CoordinatorError['code'], message: string): CoordinatorError {
+  return error instanceof UploadWorkerError ? new CoordinatorError('unavailable', message) : new CoordinatorError(code, message);
 }
