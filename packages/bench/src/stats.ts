@@ -29,7 +29,7 @@ export function round(x: number, digits = 3): number {
 }
 
 /** Parses "1,16,64" (numbers > 0) for a flag; `what` names it in the error. */
-export function parseNumberList(text: string, what: string, integer: boolean): number[] {
+export function parseNumberList(text: string, what: string, integer: boolean, allowZero = false): number[] {
   const items = text
     .split(',')
     .map((s) => s.trim())
@@ -37,7 +37,9 @@ export function parseNumberList(text: string, what: string, integer: boolean): n
   if (items.length === 0) throw new RangeError(`${what} expects a comma-separated list, got "${text}"`);
   return items.map((s) => {
     const n = Number(s);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new RangeError(`${what} expects ${integer ? 'positive integers' : 'positive numbers'}, got "${s}"`);
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero) || (integer && !Number.isInteger(n))) {
+      throw new RangeError(`${what} expects ${integer ? 'positive integers' : 'positive numbers'}${allowZero ? ' or 0' : ''}, got "${s}"`);
+    }
     return n;
   });
 }

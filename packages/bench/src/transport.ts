@@ -55,6 +55,8 @@ export interface TransportOptions {
   readonly reps: number;
   readonly chunkSize: number;
   readonly maxConcurrentUploads: number;
+  /** Each case runs once per entry, side by side: the coordinator's upload-hashing threads (0: on the loop). */
+  readonly coordinatorThreads: readonly number[];
   /** Seconds any phase may take before the run fails. */
   readonly phaseTimeoutSec: number;
   readonly progress?: (line: string) => void;
@@ -68,6 +70,7 @@ export const DEFAULT_TRANSPORT: TransportOptions = {
   reps: 0,
   chunkSize: DEFAULT_COORDINATOR.chunkSize,
   maxConcurrentUploads: DEFAULT_COORDINATOR.maxConcurrentUploads,
+  coordinatorThreads: [DEFAULT_COORDINATOR.coordinatorThreads],
   phaseTimeoutSec: 600,
 };
 
@@ -90,6 +93,7 @@ export interface TransportCase {
   readonly rank: number;
   readonly numClasses: number;
   readonly clients: number;
+  readonly coordinatorThreads: number;
   readonly reps: number;
   readonly warmup: boolean;
   /** Coordinator -> clients (Download RPC). */
@@ -167,6 +171,7 @@ export async function runTransportCase(
   clients: number,
   o: TransportOptions,
   rawAddress: string,
+  coordinatorThreads = o.coordinatorThreads[0] ?? 0,
 ): Promise<TransportCase> {
   const started = Date.now();
   const shape = adapterShapeForBytes(sizeMiB * MIB);
@@ -178,6 +183,7 @@ export async function runTransportCase(
   const config = benchCoordinatorConfig(shape.rank, shape.numClasses, clients + 1, rounds, {
     chunkSize: o.chunkSize,
     maxConcurrentUploads: o.maxConcurrentUploads,
+    coordinatorThreads,
     runId: `bench-transport-${sizeMiB}mib-${clients}c`,
   });
   const running = await startCoordinator(config, silentLogger());
@@ -246,6 +252,7 @@ export async function runTransportCase(
       rank: shape.rank,
       numClasses: shape.numClasses,
       clients,
+      coordinatorThreads,
       reps,
       warmup,
       broadcast: direction(down, rawDown),
@@ -254,7 +261,7 @@ export async function runTransportCase(
       seconds: round((Date.now() - started) / 1000, 1),
     };
     o.progress?.(
-      `${sizeMiB} MiB x ${clients} clients: broadcast ${result.broadcast.mbps} MB/s (raw ${result.broadcast.rawMbps}, x${result.broadcast.ratioToRawGrpc}), ` +
+      `${sizeMiB} MiB x ${clients} clients, ${coordinatorThreads} coordinator threads: broadcast ${result.broadcast.mbps} MB/s (raw ${result.broadcast.rawMbps}, x${result.broadcast.ratioToRawGrpc}), ` +
         `upload ${result.upload.mbps} MB/s (raw ${result.upload.rawMbps}, x${result.upload.ratioToRawGrpc}), round close ${result.closeSeconds} s [${result.seconds} s]`,
     );
     return result;
@@ -270,7 +277,7 @@ export async function runTransportBench(o: TransportOptions): Promise<TransportR
   const raw = await startRawServer(maxBytes, o.chunkSize);
   const cases: TransportCase[] = [];
   try {
-    for (const size of o.sizesMiB) for (const n of o.clients) cases.push(await runTransportCase(size, n, o, `127.0.0.1:${raw.port}`));
+    for (const size of o.sizesMiB) for (const n of o.clients) for (const t of o.coordinatorThreads) cases.push(await runTransportCase(size, n, o, `127.0.0.1:${raw.port}`, t));
   } finally {
     await raw.shutdown();
   }

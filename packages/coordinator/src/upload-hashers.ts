@@ -80,9 +80,16 @@ class HashWorker {
     this.worker.on('exit', (code) => fail(`exited (code ${code})`));
   }
 
-  post(message: ToWorker): void {
+  /** Copies `bytes` out (a gRPC chunk may be a view into a larger, reused buffer, which
+   * postMessage would clone whole) and hands the copy over without another. */
+  update(id: number, bytes: Uint8Array): void {
     if (this.failure) throw this.failure;
-    this.worker.postMessage(message);
+    const own = new Uint8Array(bytes); // a copy (Buffer#slice would be a view)
+    this.worker.postMessage({ id, op: 'update', bytes: own } satisfies ToWorker, [own.buffer]);
+  }
+
+  drop(id: number): void {
+    if (!this.failure) this.worker.postMessage({ id, op: 'drop' } satisfies ToWorker);
   }
 
   digest(id: number): Promise<string> {
@@ -119,8 +126,7 @@ export class HashWorkerPool {
       worker.uploads--;
     };
     return {
-      // Cloned by postMessage: the chunk's buffer may be gRPC's and reused.
-      update: (bytes) => worker.post({ id, op: 'update', bytes }),
+      update: (bytes) => worker.update(id, bytes),
       digest: () => {
         end();
         return worker.digest(id);
@@ -128,7 +134,7 @@ export class HashWorkerPool {
       drop: () => {
         if (ended) return;
         end();
-        if (!worker.failure) worker.post({ id, op: 'drop' });
+        worker.drop(id);
       },
     };
   }

@@ -27,6 +27,7 @@ import {
   type MemoryReport,
   type OverheadReport,
   type TargetCheck,
+  type TransportCase,
   type TransportReport,
 } from '@pfedlora/bench';
 import { formatBytes } from '@pfedlora/core';
@@ -41,11 +42,11 @@ const COMMON: FlagSpecs = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
-function numbers(flags: ParsedFlags, name: string, fallback: readonly number[], integer: boolean): number[] {
+function numbers(flags: ParsedFlags, name: string, fallback: readonly number[], integer: boolean, allowZero = false): number[] {
   const text = stringFlag(flags, name);
   if (text === undefined) return [...fallback];
   try {
-    return parseNumberList(text, `--${name}`, integer);
+    return parseNumberList(text, `--${name}`, integer, allowZero);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -67,6 +68,17 @@ function emit(report: TransportReport | AggregateReport | OverheadReport | Memor
 
 // ---- transport ----
 
+/** Upload MB/s of each coordinator-threads setting over the first one listed, per case measured in this run. */
+function threadRatios(cases: readonly TransportCase[]): string {
+  const lines: string[] = [];
+  for (const c of cases) {
+    const base = cases.find((b) => b.sizeMiB === c.sizeMiB && b.clients === c.clients);
+    if (!base || base === c) continue;
+    lines.push(`upload ${c.sizeMiB} MiB x ${c.clients}: ${c.coordinatorThreads} coordinator threads / ${base.coordinatorThreads} = x${(c.upload.mbps / base.upload.mbps).toFixed(2)}`);
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
 const TRANSPORT_FLAGS: FlagSpecs = {
   sizes: { type: 'string', value: 'LIST', help: 'adapter payload sizes in MiB', default: DEFAULT_TRANSPORT.sizesMiB.join(',') },
   clients: { type: 'string', value: 'LIST', help: 'concurrently connected clients', default: DEFAULT_TRANSPORT.clients.join(',') },
@@ -74,6 +86,7 @@ const TRANSPORT_FLAGS: FlagSpecs = {
   reps: { type: 'string', value: 'N', help: 'timed repetitions per case (0: automatic, ~256 MiB per phase, 1..10)', default: '0' },
   'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_TRANSPORT.maxConcurrentUploads) },
   'chunk-size': { type: 'string', value: 'BYTES', help: 'chunk size on the wire (both sides)', default: String(DEFAULT_TRANSPORT.chunkSize) },
+  'coordinator-threads': { type: 'string', value: 'LIST', help: 'upload-hashing worker threads of the coordinator; each case runs once per entry, side by side (0: on the loop)', default: DEFAULT_TRANSPORT.coordinatorThreads.join(',') },
   'skip-verify': { type: 'boolean', help: "clients only count download bytes instead of checking the sha256 as the daemon does" },
   ...COMMON,
 };
@@ -100,6 +113,7 @@ export async function benchTransport(argv: readonly string[]): Promise<number> {
     reps: intFlag(flags, 'reps', 0, 0, 100),
     maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_TRANSPORT.maxConcurrentUploads, 1),
     chunkSize: intFlag(flags, 'chunk-size', DEFAULT_TRANSPORT.chunkSize, 1024, 64 * MIB),
+    coordinatorThreads: numbers(flags, 'coordinator-threads', DEFAULT_TRANSPORT.coordinatorThreads, true, true),
     verify: !boolFlag(flags, 'skip-verify'),
     ...progress(flags),
   });
@@ -110,10 +124,11 @@ export async function benchTransport(argv: readonly string[]): Promise<number> {
     return (
       head +
       table(
-        ['adapter', 'clients', 'reps', 'broadcast MB/s', 'raw MB/s', 'x raw', 'upload MB/s', 'raw MB/s', 'x raw', 'close s'],
+        ['adapter', 'clients', 'threads', 'reps', 'broadcast MB/s', 'raw MB/s', 'x raw', 'upload MB/s', 'raw MB/s', 'x raw', 'close s'],
         report.cases.map((c) => [
           `${c.sizeMiB} MiB (r${c.rank}, C${c.numClasses})`,
           String(c.clients),
+          String(c.coordinatorThreads),
           String(c.reps),
           c.broadcast.mbps.toFixed(1),
           c.broadcast.rawMbps.toFixed(1),
@@ -124,7 +139,8 @@ export async function benchTransport(argv: readonly string[]): Promise<number> {
           c.closeSeconds.toFixed(3),
         ]),
       ) +
-      '\n'
+      '\n' +
+      threadRatios(report.cases)
     );
   });
 }
