@@ -96,13 +96,15 @@ setInterval(sample, 50);
 serveParent(async (op, args) => {
   switch (op) {
     case 'start': {
-      if (!isRecord(args)) throw new Error('start expects { rank, numClasses, clients, rounds, maxConcurrentUploads, chunkSize, runId?, stateDir? }');
-      const { runId, stateDir } = args;
+      if (!isRecord(args)) throw new Error('start expects { rank, numClasses, clients, rounds, maxConcurrentUploads, chunkSize, coordinatorThreads?, runId?, stateDir? }');
+      const { runId, stateDir, coordinatorThreads } = args;
+      if (coordinatorThreads !== undefined && (typeof coordinatorThreads !== 'number' || !Number.isInteger(coordinatorThreads) || coordinatorThreads < 0)) throw new Error('start: coordinatorThreads must be an integer >= 0');
       if ((runId !== undefined && typeof runId !== 'string') || (stateDir !== undefined && typeof stateDir !== 'string')) throw new Error('start: runId and stateDir must be strings');
       const config = benchCoordinatorConfig(num(args, 'rank'), num(args, 'numClasses'), num(args, 'clients'), num(args, 'rounds'), {
         maxConcurrentUploads: num(args, 'maxConcurrentUploads'),
         chunkSize: num(args, 'chunkSize'),
         runId: runId ?? 'bench-memory',
+        ...(coordinatorThreads === undefined ? {} : { coordinatorThreads }),
         ...(stateDir === undefined ? {} : { stateDir }),
       });
       running = await startCoordinator(config, silentLogger());

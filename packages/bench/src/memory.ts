@@ -16,6 +16,8 @@ export interface MemoryOptions {
   readonly clients: number;
   readonly maxConcurrentUploads: number;
   readonly chunkSize: number;
+  /** The coordinator's upload-hashing worker threads (0: on the loop). */
+  readonly coordinatorThreads: number;
   readonly verify: boolean;
   readonly phaseTimeoutSec: number;
   readonly progress?: (line: string) => void;
@@ -26,6 +28,7 @@ export const DEFAULT_MEMORY: MemoryOptions = {
   clients: 50,
   maxConcurrentUploads: DEFAULT_COORDINATOR.maxConcurrentUploads,
   chunkSize: DEFAULT_COORDINATOR.chunkSize,
+  coordinatorThreads: DEFAULT_COORDINATOR.coordinatorThreads,
   verify: true,
   phaseTimeoutSec: 180,
 };
@@ -52,6 +55,7 @@ export interface MemoryReport {
   readonly clients: number;
   readonly maxConcurrentUploads: number;
   readonly chunkSize: number;
+  readonly coordinatorThreads: number;
   /** Coordinator process peaks per phase (bytes). */
   readonly startup: MemoryPeak;
   readonly join: MemoryPeak;
@@ -96,6 +100,7 @@ export interface CoordinatorProcessArgs {
   readonly rounds: number;
   readonly maxConcurrentUploads: number;
   readonly chunkSize: number;
+  readonly coordinatorThreads?: number;
   readonly runId?: string;
   readonly stateDir?: string;
 }
@@ -136,7 +141,7 @@ export function memoryModel(payloadBytes: number, clients: number, slots: number
 
 export async function runMemoryBench(o: MemoryOptions): Promise<MemoryReport> {
   const shape = adapterShapeForBytes(o.sizeMiB * MIB);
-  const { child, port, startup } = await startCoordinatorProcess({ rank: shape.rank, numClasses: shape.numClasses, clients: o.clients, rounds: 1, maxConcurrentUploads: o.maxConcurrentUploads, chunkSize: o.chunkSize });
+  const { child, port, startup } = await startCoordinatorProcess({ rank: shape.rank, numClasses: shape.numClasses, clients: o.clients, rounds: 1, maxConcurrentUploads: o.maxConcurrentUploads, chunkSize: o.chunkSize, coordinatorThreads: o.coordinatorThreads });
   let fleet: LocalFleet | undefined;
   try {
     fleet = await LocalFleet.start({
@@ -164,6 +169,7 @@ export async function runMemoryBench(o: MemoryOptions): Promise<MemoryReport> {
       clients: o.clients,
       maxConcurrentUploads: o.maxConcurrentUploads,
       chunkSize: o.chunkSize,
+      coordinatorThreads: o.coordinatorThreads,
       startup,
       join,
       download,

@@ -183,7 +183,8 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
               sink = coordinator.beginUpload(part.header);
             } else {
               noteServiceMetric(coordinator, { kind: 'bytes-in', bytes: part.chunk.length }); // metrics
-              sink!.push(part.chunk);
+              const backlog = sink!.push(part.chunk);
+              if (backlog) await backlog; // the hashing worker is behind: read no more until it catches up
             }
           }
           if (done) return;

@@ -15,7 +15,8 @@ import { inLoopHasher, UploadWorkerError, type InOrder, type UploadHasher } from
 
 /** One upload in progress: decodes and folds chunks as they arrive. */
 export interface UploadSink {
-  push(chunk: Uint8Array): void;
+  /** A promise when the hashing worker is behind: read no more until it settles. */
+  push(chunk: Uint8Array): void | Promise<void>;
   /** Verifies length and sha256, then counts the update; a promise when the hash is on a worker. */
   finish(): void | Promise<void>;
   abort(reason: string): void;
@@ -138,15 +139,16 @@ export class StagedUpload implements UploadSink {
     return error;
   }
 
-  push(chunk: Uint8Array): void {
+  push(chunk: Uint8Array): void | Promise<void> {
     if (!this.open) throw new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
     if (chunk.length > this.form.maxChunkBytes) {
       const why = `upload chunk of ${chunk.length} bytes is larger than the chunk size ${this.form.maxChunkBytes} (JoinResponse.chunk_size)`;
       throw this.refuse(why, new CoordinatorError('resource-exhausted', `${why}; send chunks of at most that size`));
     }
+    let backlog: void | Promise<void> = undefined;
     try {
       this.received += chunk.length;
-      this.hash.update(chunk);
+      backlog = this.hash.update(chunk);
       // One copy, straight into the contribution's staging (checked there), where the
       // contribution takes bytes; else decoded (and checked) into fresh Float32Arrays.
       if (this.contribution.addBytes) {
@@ -155,8 +157,12 @@ export class StagedUpload implements UploadSink {
         for (const slice of this.decoder.push(chunk)) this.contribution.addSlice(slice.tensorIndex, slice.offset, slice.values);
       }
     } catch (error) {
+      backlog?.catch(() => undefined); // the upload is refused already
       throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
     }
+    return backlog?.catch((error: unknown) => {
+      throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
+    });
   }
 
   finish(): void | Promise<void> {

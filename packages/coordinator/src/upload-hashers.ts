@@ -12,8 +12,9 @@ import { Worker } from 'node:worker_threads';
 
 /** One upload's running hash. */
 export interface UploadHasher {
-  /** Throws UploadWorkerError once the hashing worker is gone. */
-  update(chunk: Uint8Array): void;
+  /** Throws UploadWorkerError once the hashing worker is gone; a promise: wait for it
+   * before reading more (the worker holds its limit of unhashed bytes). */
+  update(chunk: Uint8Array): void | Promise<void>;
   /** Hex digest: at once on the loop, or when the worker has hashed every byte. */
   digest(): string | Promise<string>;
   /** The upload ended without a digest. */
@@ -31,10 +32,10 @@ export function inLoopHasher(): UploadHasher {
 }
 
 type ToWorker = { readonly id: number; readonly op: 'update'; readonly bytes: Uint8Array } | { readonly id: number; readonly op: 'digest' | 'drop' };
-interface FromWorker {
-  readonly id: number;
-  readonly digest: string;
-}
+type FromWorker = { readonly id: number; readonly digest: string } | { readonly hashed: number };
+
+/** Unhashed bytes a worker may hold (copies of chunks) before uploads wait: bounds memory. */
+const MAX_UNHASHED_BYTES = 8 * 1024 * 1024;
 
 // Plain JS run with eval (no compiled file to locate from ts-jest or dist).
 const WORKER_SOURCE = `
@@ -46,6 +47,7 @@ parentPort.on('message', (m) => {
     let h = hashes.get(m.id);
     if (!h) hashes.set(m.id, (h = createHash('sha256')));
     h.update(m.bytes);
+    parentPort.postMessage({ hashed: m.bytes.length });
   } else if (m.op === 'digest') {
     const h = hashes.get(m.id) || createHash('sha256');
     hashes.delete(m.id);
@@ -58,6 +60,8 @@ parentPort.on('message', (m) => {
 class HashWorker {
   readonly worker = new Worker(WORKER_SOURCE, { eval: true });
   private readonly owed = new Map<number, { resolve(d: string): void; reject(e: Error): void }>();
+  private unhashed = 0;
+  private readonly waiting: Array<{ resolve(): void; reject(e: Error): void }> = [];
   /** Set once the worker exited: every later call fails with it. */
   failure: UploadWorkerError | undefined;
   uploads = 0;
@@ -65,6 +69,11 @@ class HashWorker {
   constructor(onExit: () => void) {
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
+      if ('hashed' in m) {
+        this.unhashed -= m.hashed;
+        while (this.unhashed <= MAX_UNHASHED_BYTES && this.waiting.length > 0) this.waiting.shift()!.resolve();
+        return;
+      }
       const owed = this.owed.get(m.id);
       this.owed.delete(m.id);
       owed?.resolve(m.digest);
@@ -72,8 +81,9 @@ class HashWorker {
     const fail = (why: string) => {
       if (this.failure) return;
       this.failure = new UploadWorkerError(`the upload's hashing worker ${why}; send the update again`);
-      for (const owed of this.owed.values()) owed.reject(this.failure);
+      for (const owed of [...this.owed.values(), ...this.waiting]) owed.reject(this.failure);
       this.owed.clear();
+      this.waiting.length = 0;
       onExit();
     };
     this.worker.on('error', (error) => fail(`failed: ${error.message}`));
@@ -82,10 +92,13 @@ class HashWorker {
 
   /** Copies `bytes` out (a gRPC chunk may be a view into a larger, reused buffer, which
    * postMessage would clone whole) and hands the copy over without another. */
-  update(id: number, bytes: Uint8Array): void {
+  update(id: number, bytes: Uint8Array): void | Promise<void> {
     if (this.failure) throw this.failure;
     const own = new Uint8Array(bytes); // a copy (Buffer#slice would be a view)
+    this.unhashed += own.length;
     this.worker.postMessage({ id, op: 'update', bytes: own } satisfies ToWorker, [own.buffer]);
+    if (this.unhashed <= MAX_UNHASHED_BYTES) return undefined;
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   drop(id: number): void {

@@ -266,6 +266,7 @@ const MEMORY_FLAGS: FlagSpecs = {
   size: { type: 'string', value: 'MIB', help: 'adapter payload size in MiB', default: String(DEFAULT_MEMORY.sizeMiB) },
   clients: { type: 'string', value: 'N', help: 'synthetic clients (download and upload at once)', default: String(DEFAULT_MEMORY.clients) },
   'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_MEMORY.maxConcurrentUploads) },
+  'coordinator-threads': { type: 'string', value: 'N', help: "the coordinator's upload-hashing worker threads (0: on the loop)", default: String(DEFAULT_MEMORY.coordinatorThreads) },
   ...COMMON,
 };
 
@@ -289,6 +290,7 @@ export async function benchMemory(argv: readonly string[]): Promise<number> {
     sizeMiB: size!,
     clients: intFlag(flags, 'clients', quick ? 10 : DEFAULT_MEMORY.clients, 1, 1_000),
     maxConcurrentUploads: intFlag(flags, 'max-concurrent-uploads', DEFAULT_MEMORY.maxConcurrentUploads, 1),
+    coordinatorThreads: intFlag(flags, 'coordinator-threads', DEFAULT_MEMORY.coordinatorThreads, 0, 64),
     ...progress(flags),
   });
   const mib = (n: number) => (n / MIB).toFixed(1);
@@ -299,7 +301,7 @@ export async function benchMemory(argv: readonly string[]): Promise<number> {
     });
     const model = report.model;
     return (
-      `bench memory: coordinator process, ${report.clients} clients x ${report.sizeMiB} MiB adapter, ${report.maxConcurrentUploads} upload slots; ` +
+      `bench memory: coordinator process, ${report.clients} clients x ${report.sizeMiB} MiB adapter, ${report.maxConcurrentUploads} upload slots, ${report.coordinatorThreads} coordinator threads; ` +
       `download ${report.downloadMbps} MB/s, upload ${report.uploadMbps} MB/s\n` +
       table(['phase', 'peak RSS MiB', 'VmHWM MiB', 'heap MiB', 'arrayBuffers MiB', 'samples'], phases) +
       `\n\npeak RSS: ${report.peakRssMiB} MiB. By design (MiB): staged uploads ${mib(model.stagedUploads)}, float64 sums ${mib(model.float64Sums)}, ` +
