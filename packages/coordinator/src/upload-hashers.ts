@@ -32,7 +32,7 @@ export function inLoopHasher(): UploadHasher {
 }
 
 type ToWorker = { readonly id: number; readonly op: 'update'; readonly bytes: Uint8Array } | { readonly id: number; readonly op: 'digest' | 'drop' };
-type FromWorker = { readonly id: number; readonly digest: string } | { readonly hashed: number };
+type FromWorker = { readonly id: number; readonly digest: string } | { readonly hashed: ArrayBuffer; readonly bytes: number };
 
 /** Unhashed bytes a worker may hold (copies of chunks) before uploads wait: bounds memory. */
 const MAX_UNHASHED_BYTES = 8 * 1024 * 1024;
@@ -47,7 +47,7 @@ parentPort.on('message', (m) => {
     let h = hashes.get(m.id);
     if (!h) hashes.set(m.id, (h = createHash('sha256')));
     h.update(m.bytes);
-    parentPort.postMessage({ hashed: m.bytes.length });
+    parentPort.postMessage({ hashed: m.bytes.buffer, bytes: m.bytes.length }, [m.bytes.buffer]);
   } else if (m.op === 'digest') {
     const h = hashes.get(m.id) || createHash('sha256');
     hashes.delete(m.id);
@@ -61,6 +61,9 @@ class HashWorker {
   readonly worker = new Worker(WORKER_SOURCE, { eval: true });
   private readonly owed = new Map<number, { resolve(d: string): void; reject(e: Error): void }>();
   private unhashed = 0;
+  /** Chunk buffers back from the worker, reused: a fresh one per chunk would pile up
+   * until the worker's GC ran (hundreds of MiB on a busy machine). */
+  private readonly spare: ArrayBuffer[] = [];
   private readonly waiting: Array<{ resolve(): void; reject(e: Error): void }> = [];
   /** Set once the worker exited: every later call fails with it. */
   failure: UploadWorkerError | undefined;
@@ -70,7 +73,8 @@ class HashWorker {
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
       if ('hashed' in m) {
-        this.unhashed -= m.hashed;
+        this.unhashed -= m.bytes;
+        this.spare.push(m.hashed);
         while (this.unhashed <= MAX_UNHASHED_BYTES && this.waiting.length > 0) this.waiting.shift()!.resolve();
         return;
       }
@@ -94,7 +98,11 @@ class HashWorker {
    * postMessage would clone whole) and hands the copy over without another. */
   update(id: number, bytes: Uint8Array): void | Promise<void> {
     if (this.failure) throw this.failure;
-    const own = new Uint8Array(bytes); // a copy (Buffer#slice would be a view)
+    // A copy in a buffer of our own (Buffer#slice would be a view of grpc-js's memory).
+    let buffer = this.spare.pop();
+    if (!buffer || buffer.byteLength < bytes.length) buffer = new ArrayBuffer(Math.max(bytes.length, buffer?.byteLength ?? 0));
+    const own = new Uint8Array(buffer, 0, bytes.length);
+    own.set(bytes);
     this.unhashed += own.length;
     this.worker.postMessage({ id, op: 'update', bytes: own } satisfies ToWorker, [own.buffer]);
     if (this.unhashed <= MAX_UNHASHED_BYTES) return undefined;
