@@ -28,6 +28,8 @@ export interface ClientDaemonConfig {
   /** The client's private model (docs/models.md). */
   readonly model: ClientModelSource;
   readonly backend: BackendChoice;
+  /** Threads to train on (data-parallel, docs/architecture.md); 'auto' or absent: every core. */
+  readonly threads?: number | 'auto';
   readonly credential?: string;
   /** First reconnect delay; doubles up to reconnectMaxMs, with full jitter. */
   readonly reconnectInitialMs: number;

@@ -16,10 +16,12 @@ import { ChunkAssembler, decodeTensors, deriveSeed, encodeTensors, sha256Hex, sp
 import {
   cancellable,
   createNetwork,
+  createTrainingClient,
   getAlgorithm,
   initEngine,
   modelSourceLabel,
   privateNetworkSeed,
+  resolveThreads,
   runFederationSetup,
   trainingConfigOf,
   TrainingCancelledError,
@@ -344,7 +346,11 @@ export class ClientDaemon {
     // An algorithm that builds its own network (pfedlora-qv) gets the model source; the prebuilt one goes.
     if (algorithm.buildsOwnNetwork) built?.dispose();
     try {
-      this.learner = algorithm.createClient({ clientIndex: 0, model: algorithm.buildsOwnNetwork ? model : handOver, federation, training: trainingConfigOf(s), train: data.train, test: data.test, seed });
+      // Replica threads (--threads) build their own copy from the source; this thread takes the one built.
+      const setup = { clientIndex: 0, model, federation, training: trainingConfigOf(s), train: data.train, test: data.test, seed };
+      const learner = createTrainingClient(s.algorithm, setup, { threads: resolveThreads(this.config.threads ?? 'auto'), backend: this.config.backend, ...(algorithm.buildsOwnNetwork ? {} : { localModel: handOver }) });
+      this.learner = learner;
+      this.log.info('training threads', { threads: learner.threads, ...(learner.oneThreadReason ? { oneThreadBecause: learner.oneThreadReason } : {}) });
     } catch (error) {
       if (!algorithm.buildsOwnNetwork) built?.dispose();
       throw error;

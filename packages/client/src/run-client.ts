@@ -25,6 +25,8 @@ export interface RunClientOptions {
   /** Private model and optimizer state, saved every round; a restart resumes from it. */
   readonly stateDir?: string;
   readonly backend?: BackendChoice;
+  /** Threads to train on; default every core. */
+  readonly threads?: number | 'auto';
   readonly shard?: ShardSpec;
   readonly maxTrainSamples?: number;
   /** Default: JSON lines on stdout at level info. */
@@ -44,6 +46,7 @@ export async function runClient(options: RunClientOptions): Promise<DaemonResult
     data: options.data,
     maxTrainSamples: options.maxTrainSamples ?? 0,
     backend: options.backend ?? DEFAULT_CLIENT.backend,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.credential ? { credential: options.credential } : {}),

@@ -5,13 +5,12 @@
  * its private model there across rounds. Results do not depend on W: every
  * client owns its seeds, and updates are aggregated in client order.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NamedTensor } from '@pfedlora/core';
-import { getAlgorithm, type AlgorithmClient, type AlgorithmName, type ClientSetup, type ClientUpdate } from './algorithms';
+import type { AlgorithmClient, AlgorithmName, ClientSetup, ClientUpdate } from './algorithms';
 import { initEngine, type BackendChoice } from './engine';
+import { createTrainingClient } from './parallel/training-client';
 import type { Evaluation } from './private-model';
+import { compiledWorkerScript, WorkerConnection } from './worker-connection';
 
 export interface ClientRoundResult {
   readonly client: number;
@@ -32,10 +31,15 @@ async function fitAndEvaluate(client: AlgorithmClient, index: number, global: re
   return { client: index, update, evaluation };
 }
 
+/** How each client trains: on `threads` threads (data-parallel replicas, parallel/), on `backend`. */
+export interface PoolTraining {
+  readonly threads: number;
+  readonly backend: BackendChoice;
+}
+
 /** Every client in this thread. */
-export function createInProcessPool(algorithmName: AlgorithmName, setups: readonly ClientSetup[]): ClientPool {
-  const algorithm = getAlgorithm(algorithmName);
-  const clients = setups.map((s) => algorithm.createClient(s));
+export function createInProcessPool(algorithmName: AlgorithmName, setups: readonly ClientSetup[], training: PoolTraining): ClientPool {
+  const clients = setups.map((s) => createTrainingClient(algorithmName, s, training));
   return {
     async runRound(participants, global, round, onClientDone) {
       const out: ClientRoundResult[] = [];
@@ -54,7 +58,7 @@ export function createInProcessPool(algorithmName: AlgorithmName, setups: readon
 
 /** Messages between the pool and its workers. */
 export type WorkerRequest =
-  | { kind: 'init'; algorithm: AlgorithmName; backend: BackendChoice; setups: ClientSetup[] }
+  | { kind: 'init'; algorithm: AlgorithmName; training: PoolTraining; setups: ClientSetup[] }
   | { kind: 'round'; participants: number[]; global: NamedTensor[]; round: number }
   | { kind: 'close' };
 
@@ -64,62 +68,14 @@ export type WorkerResponse =
   | { kind: 'round-done'; results: ClientRoundResult[] }
   | { kind: 'error'; message: string };
 
-/** The compiled worker script; under ts-jest the sources run, so point at the build. */
-function workerScript(): string {
-  const compiled = join(__dirname, 'simulation-worker.js');
-  if (existsSync(compiled)) return compiled;
-  const built = join(__dirname, '..', 'dist', 'simulation-worker.js');
-  if (existsSync(built)) return built;
-  throw new Error(`worker script not found at ${compiled} or ${built}: run 'npm run build' first`);
-}
-
-class WorkerHandle {
-  private readonly worker: Worker;
-  private pending: { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void } | undefined;
-  onClientDone: (() => void) | undefined;
-
-  constructor() {
-    this.worker = new Worker(workerScript());
-    this.worker.on('message', (message: WorkerResponse) => {
-      if (message.kind === 'client-done') {
-        this.onClientDone?.();
-        return;
-      }
-      const pending = this.pending;
-      this.pending = undefined;
-      if (!pending) return;
-      if (message.kind === 'error') pending.reject(new Error(message.message));
-      else pending.resolve(message);
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => {
-      if (code !== 0) this.fail(new Error(`simulation worker exited with code ${code}`));
-    });
-  }
-
-  private fail(error: Error): void {
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.reject(error);
-  }
-
-  request(message: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerResponse> {
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage(message, transfer);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.worker.postMessage({ kind: 'close' } satisfies WorkerRequest);
-    await this.worker.terminate();
-  }
-}
+type PoolWorker = WorkerConnection<WorkerRequest, WorkerResponse>;
 
 /** Clients spread over `workers` threads (client k on worker k mod workers). */
-export async function createWorkerPool(algorithm: AlgorithmName, backend: BackendChoice, setups: readonly ClientSetup[], workers: number): Promise<ClientPool> {
+export async function createWorkerPool(algorithm: AlgorithmName, training: PoolTraining, setups: readonly ClientSetup[], workers: number): Promise<ClientPool> {
   const count = Math.max(1, Math.min(workers, setups.length));
-  const handles = Array.from({ length: count }, () => new WorkerHandle());
+  const script = compiledWorkerScript('simulation-worker');
+  const handles: PoolWorker[] = Array.from({ length: count }, () => new WorkerConnection(script, { isEvent: (m) => m.kind === 'client-done' }));
+  const close = (h: PoolWorker) => h.close({ kind: 'close' });
   const bytes = new Map<number, number>();
   try {
     const ready = await Promise.all(
@@ -127,19 +83,19 @@ export async function createWorkerPool(algorithm: AlgorithmName, backend: Backen
         const mine = setups.filter((s) => s.clientIndex % count === w);
         // The pool no longer needs the client shards: move them, do not copy.
         const transfer = mine.flatMap((s) => [s.train.features.buffer, s.train.labels.buffer, s.test.features.buffer, s.test.labels.buffer]) as ArrayBuffer[];
-        return h.request({ kind: 'init', algorithm, backend, setups: mine }, transfer);
+        return h.request({ kind: 'init', algorithm, training, setups: mine }, transfer);
       }),
     );
     for (const r of ready) if (r.kind === 'ready') for (const [k, b] of r.privateModelBytes) bytes.set(k, b);
   } catch (error) {
-    await Promise.all(handles.map((h) => h.close()));
+    await Promise.all(handles.map(close));
     throw error;
   }
   return {
     async runRound(participants, global, round, onClientDone) {
       const replies = await Promise.all(
         handles.map((h, w) => {
-          h.onClientDone = onClientDone;
+          h.onEvent = () => onClientDone?.();
           return h.request({ kind: 'round', participants: participants.filter((k) => k % count === w), global: [...global], round });
         }),
       );
@@ -153,7 +109,7 @@ export async function createWorkerPool(algorithm: AlgorithmName, backend: Backen
     },
     privateModelBytes: (k) => bytes.get(k) ?? NaN,
     async dispose() {
-      await Promise.all(handles.map((h) => h.close()));
+      await Promise.all(handles.map(close));
     },
   };
 }
@@ -165,9 +121,8 @@ export function serveWorker(port: { on(event: 'message', f: (m: WorkerRequest) =
     void (async () => {
       try {
         if (message.kind === 'init') {
-          await initEngine(message.backend);
-          const algorithm = getAlgorithm(message.algorithm);
-          for (const s of message.setups) clients.set(s.clientIndex, algorithm.createClient(s));
+          await initEngine(message.training.backend);
+          for (const s of message.setups) clients.set(s.clientIndex, createTrainingClient(message.algorithm, s, message.training));
           port.postMessage({ kind: 'ready', privateModelBytes: [...clients].map(([k, c]) => [k, c.privateModelBytes]) });
         } else if (message.kind === 'round') {
           const results: ClientRoundResult[] = [];

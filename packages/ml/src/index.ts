@@ -16,3 +16,4 @@ export * from './algorithms';
 export * from './data';
 export * from './simulation';
 export * from './bench-train';
+export { createTrainingClient, dataParallelRefusal, resolveThreads, type TrainingClient, type TrainingOptions } from './parallel/training-client';

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type SampleSet } from './batches';
 import { throwIfCancelled } from './cancellation';
+import { reduceShardOutputs, shardGradients, shardOf } from './parallel/data-parallel';
 import { SgdMomentum, crossEntropy, type SgdConfig } from './optimizer';
 import { readVariables } from './zoo';
 import type { ForwardMode, ModelDescriptor, PrivateNetwork } from './network';
@@ -104,19 +105,20 @@ export class PrivateModel {
   async trainEpoch(data: SampleSet, batchSize: number, rng: Rng, branch?: LogitBranch): Promise<EpochStats> {
     let lossSum = 0;
     for (const batch of shuffledBatches(data, batchSize, rng)) {
+      const shard = shardOf(batch);
       const loss = tf.tidy(() => {
-        const x = this.input(batch.features, batch.size);
-        const y = tf.tensor1d(batch.labels, 'int32');
-        const { value, grads } = tf.variableGrads(() => {
+        const x = this.input(shard.features, shard.size);
+        const y = tf.tensor1d(shard.labels, 'int32');
+        const { value, grads } = shardGradients(shard, () => {
           const h = this.representation(x, 'train');
           const own = this.head(h, 'train');
           const logits = branch ? tf.add(own, branch(h)) : own;
           return crossEntropy(logits as tf.Tensor2D, y);
-        }, this.variables as tf.Variable[]);
+        }, this.variables);
         this.step(grads);
         return value;
       });
-      lossSum += loss.dataSync()[0]! * batch.size;
+      lossSum += reduceShardOutputs(shard, loss.dataSync()[0]!).loss * batch.size;
       loss.dispose();
       await yieldToEventLoop();
     }
@@ -150,16 +152,18 @@ export class PrivateModel {
     let correct = 0;
     let lossSum = 0;
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
+      const shard = shardOf(batch);
       const [hits, loss] = tf.tidy(() => {
-        const x = this.input(batch.features, batch.size);
-        const y = tf.tensor1d(batch.labels, 'int32');
+        const x = this.input(shard.features, shard.size);
+        const y = tf.tensor1d(shard.labels, 'int32');
         const h = this.representation(x, 'eval');
         const own = this.head(h, 'eval');
         const logits = (branch ? tf.add(own, branch(h)) : own) as tf.Tensor2D;
         return [tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')), crossEntropy(logits, y)];
       });
-      correct += hits.dataSync()[0]!;
-      lossSum += loss.dataSync()[0]! * batch.size;
+      const reduced = reduceShardOutputs(shard, loss.dataSync()[0]!, [Float32Array.of(hits.dataSync()[0]!)]);
+      correct += reduced.sums[0]![0]!;
+      lossSum += reduced.loss * batch.size;
       hits.dispose();
       loss.dispose();
       await yieldToEventLoop();

@@ -33,6 +33,7 @@ import { defaultModelKind, type InputShape } from './zoo';
 import { loadModelFile, parseModelChoice, zooSource, type ModelSource } from './model-source';
 import { createInProcessPool, createWorkerPool, type ClientPool } from './client-pool';
 import { runShape, trainingConfigOf } from './run';
+import { resolveThreads } from './parallel/training-client';
 
 export { runSchema, runShape, trainingConfigOf, validateRun } from './run';
 
@@ -74,6 +75,12 @@ export interface SimulationConfig extends RunSpec {
   readonly maxTrainSamples: number;
   /** Worker threads training clients in parallel; 0 trains in this thread; 'auto' uses every core. */
   readonly workers: number | 'auto';
+  /**
+   * Threads each client trains on (data-parallel replicas, parallel/); 'auto'
+   * shares the cores among the clients that can train at once. Never depends
+   * on `workers`, so neither do the results.
+   */
+  readonly threads: number | 'auto';
 }
 
 export const DEFAULT_SIMULATION: SimulationConfig = {
@@ -90,6 +97,7 @@ export const DEFAULT_SIMULATION: SimulationConfig = {
   backend: 'auto',
   maxTrainSamples: 0,
   workers: 'auto',
+  threads: 'auto',
 };
 
 export interface RoundRecord {
@@ -167,6 +175,7 @@ export const simulationConfigSchema = z
     participation: numberWhere((n) => n > 0 && n <= 1, 'in (0, 1]'),
     dirichletAlpha: numberWhere((n) => n > 0, '> 0'),
     workers: z.union([z.literal('auto'), integerIn(0)], { error: (issue) => `must be 'auto' or an integer >= 0, got ${String(issue.input)}` }),
+    threads: z.union([z.literal('auto'), integerIn(1)], { error: (issue) => `must be 'auto' or an integer >= 1, got ${String(issue.input)}` }),
     maxTrainSamples: integerIn(0),
     maxTokens: integerIn(1, MAX_MAX_TOKENS).optional(),
   })
@@ -251,6 +260,15 @@ export function resolveWorkers(config: Pick<SimulationConfig, 'workers' | 'clien
   return cores <= 1 ? 0 : Math.min(cores, config.clients);
 }
 
+/**
+ * Threads per client: 'auto' divides the cores among the clients that can
+ * train at once (one per core at most), whatever `workers` is, so that a
+ * run's results do not change with --workers.
+ */
+export function resolveSimulationThreads(config: Pick<SimulationConfig, 'threads' | 'clients'>): number {
+  return resolveThreads(config.threads, Math.min(availableParallelism(), config.clients));
+}
+
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** Mean of the clients' latest accuracies, leaving out clients never evaluated (NaN); NaN if none was. */
@@ -280,7 +298,8 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
     seed: deriveSeed(config.seed, 'client', p.client),
   }));
   const workers = resolveWorkers(config);
-  const pool: ClientPool = workers === 0 ? createInProcessPool(config.algorithm, setups) : await createWorkerPool(config.algorithm, config.backend, setups, workers);
+  const engineUse = { threads: resolveSimulationThreads(config), backend: config.backend };
+  const pool: ClientPool = workers === 0 ? createInProcessPool(config.algorithm, setups, engineUse) : await createWorkerPool(config.algorithm, engineUse, setups, workers);
   const accuracy = new Array<number>(partitions.length).fill(NaN);
   const rounds: RoundRecord[] = [];
   let global: NamedTensor[] = algorithm.initialGlobal(setup, deriveSeed(config.seed, 'global'));

@@ -8,7 +8,7 @@ import { boolFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, typ
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
 import { CliError, EXIT, FlagError, UsageError } from '../errors';
 import { onceSignalled } from './coordinator';
-import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag } from './shared';
+import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, LOG_FLAG, logLevelFlag, THREADS_FLAG, threadsFlag } from './shared';
 import { METRICS_FLAGS, metricsAddressFromFlags, serveClientMetrics } from './metrics-flags';
 import { CLIENT_TLS_FLAGS, clientTlsFromFlags } from './tls-flags';
 
@@ -28,6 +28,7 @@ export const CLIENT_FLAGS: FlagSpecs = {
   shard: { type: 'string', value: 'K/N', help: 'train on shard K of N of the partitioned dataset (local clusters); whole dataset if omitted' },
   'partition-seed': { type: 'string', value: 'S', help: 'seed of the partition shared by all shards', default: '1' },
   ...BACKEND_FLAG,
+  ...THREADS_FLAG,
   'silence-timeout': { type: 'string', value: 'SEC', help: 'reconnect when the coordinator sends nothing (not even a ping) this long', default: String(DEFAULT_CLIENT.silenceTimeoutMs / 1000) },
   'give-up-after': { type: 'string', value: 'SEC', help: 'exit 1 after this long without reaching the coordinator (0: never)', default: '0' },
   'state-dir': { type: 'string', value: 'DIR', help: 'save the private model and optimizer state there every round; a restart resumes from it' },
@@ -112,6 +113,7 @@ export function clientConfigFromFlags(flags: ParsedFlags): ClientDaemonConfig {
       ? { shard: { ...shard, partition: data.partition, classesPerClient: data.classesPerClient, dirichletAlpha: data.dirichletAlpha, seed: partitionSeed } }
       : {}),
     backend: backendFlag(flags),
+    threads: threadsFlag(flags),
     silenceTimeoutMs: Math.round(1000 * floatFlag(flags, 'silence-timeout', DEFAULT_CLIENT.silenceTimeoutMs / 1000, (n) => n > 0, 'a number of seconds > 0')),
     giveUpAfterMs: Math.round(1000 * floatFlag(flags, 'give-up-after', 0, (n) => n >= 0, 'a number of seconds >= 0')),
     ...(dump === undefined ? {} : { dumpUpdatesDir: dump }),

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestClientAccuracies, type RoundRecord } from '@pfedlora/coordinator';
 import { formatBytes, formatPercent } from '@pfedlora/core';
-import { dataSourceLabel, defaultModelKind, isTextSource, loadDataSource, meanLatestAccuracy, parseModelChoice, simulationDataSource } from '@pfedlora/ml';
+import { dataSourceLabel, defaultModelKind, isTextSource, loadDataSource, meanLatestAccuracy, parseModelChoice, resolveThreads, simulationDataSource } from '@pfedlora/ml';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { table } from '../format';
 import { CliError, EXIT } from '../errors';
 import { createProgressLines } from '../progress';
 import { onceSignalled } from './coordinator';
-import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingArgs, trainingFlags, type DataFlags } from './shared';
+import { BACKEND_FLAG, backendFlag, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, THREADS_FLAG, threadsFlag, TRAINING_FLAGS, trainingArgs, trainingFlags, type DataFlags } from './shared';
 
 const CLI_BIN = join(__dirname, '..', '..', 'bin', 'pfedlora.js');
 
@@ -34,6 +34,7 @@ export const CLUSTER_FLAGS: FlagSpecs = {
   ...MODELS_FLAGS,
   ...TRAINING_FLAGS,
   ...BACKEND_FLAG,
+  ...THREADS_FLAG,
   port: { type: 'string', value: 'PORT', help: 'coordinator port (0: any free port)', default: '0' },
   'log-dir': { type: 'string', value: 'DIR', help: 'where process logs and the coordinator state go (default: a new temp dir)' },
   json: { type: 'boolean', help: 'print one JSON object at the end instead of tables' },
@@ -172,6 +173,8 @@ export async function cluster(argv: readonly string[]): Promise<number> {
   const data = dataFlags(flags, CLUSTER_DEFAULTS.maxSamples);
   const training = trainingFlags(flags);
   const backend = backendFlag(flags);
+  // Every client trains at once: they share the cores.
+  const threads = resolveThreads(threadsFlag(flags), clients);
   const port = intFlag(flags, 'port', 0, 0, 65535);
   const json = boolFlag(flags, 'json');
   const logDir = stringFlag(flags, 'log-dir') ?? (await mkdtemp(join(tmpdir(), 'pfedlora-cluster-')));
@@ -325,7 +328,7 @@ export async function cluster(argv: readonly string[]): Promise<number> {
       const child = spawnPfedlora(
         `client-${k}`,
         ['client', '--coordinator', `127.0.0.1:${portBound}`, '--client-id', `client-${k}`, '--shard', `${k}/${clients}`, '--partition-seed', String(training.seed),
-          ...modelArgs(models, k, data, representationLayer), '--backend', backend, ...dataArgs, '--insecure'],
+          ...modelArgs(models, k, data, representationLayer), '--backend', backend, '--threads', String(threads), ...dataArgs, '--insecure'],
         join(logDir, `client-${k}.log`),
       );
       children.push(child);

@@ -30,6 +30,16 @@ export function backendFlag(flags: ParsedFlags): BackendChoice {
   return choiceFlag(flags, 'backend', BACKEND_CHOICES, 'auto');
 }
 
+/** Threads one client trains on (data-parallel replicas): a local option, not a run setting. */
+export const THREADS_FLAG: FlagSpecs = {
+  threads: { type: 'string', value: 'N', help: 'threads each client trains on, data-parallel (auto: every core, shared among the clients training at once)', default: 'auto' },
+};
+
+export function threadsFlag(flags: ParsedFlags): number | 'auto' {
+  const text = stringFlag(flags, 'threads');
+  return text === undefined || text === 'auto' ? 'auto' : intFlag(flags, 'threads', 1, 1, 1024);
+}
+
 /** Which data and how it is split over clients. */
 export const DATA_FLAGS: FlagSpecs = {
   dataset: { type: 'string', value: 'NAME', help: `dataset: ${DATASET_NAMES.join(', ')}`, default: d.dataset },

@@ -12,7 +12,7 @@ import { writeSimulationOutputs } from '@pfedlora/report';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { table } from '../format';
 import { createProgressBar } from '../progress';
-import { backendFlag, BACKEND_FLAG, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, TRAINING_FLAGS, trainingFlags } from './shared';
+import { backendFlag, BACKEND_FLAG, DATA_FLAGS, dataFlags, HELP_FLAG, MODELS_FLAGS, modelsFlag, representationLayerFlag, THREADS_FLAG, threadsFlag, TRAINING_FLAGS, trainingFlags } from './shared';
 
 const d = DEFAULT_SIMULATION;
 
@@ -25,6 +25,7 @@ export const SIMULATE_FLAGS: FlagSpecs = {
   ...TRAINING_FLAGS,
   ...BACKEND_FLAG,
   workers: { type: 'string', value: 'N', help: "worker threads training clients in parallel (0: this thread; auto: one per core)", default: 'auto' },
+  ...THREADS_FLAG,
   out: { type: 'string', value: 'DIR', help: 'write result.json and rounds.csv there' },
   json: { type: 'boolean', help: 'print one JSON object instead of tables' },
   ...HELP_FLAG,
@@ -51,6 +52,7 @@ export function simulationConfigFromFlags(argv: readonly string[]): { config: Si
     ...representationLayerFlag(flags),
     backend: backendFlag(flags),
     workers: workers === undefined || workers === 'auto' ? 'auto' : intFlag(flags, 'workers', 0, 0),
+    threads: threadsFlag(flags),
   };
   const out = stringFlag(flags, 'out');
   return { config, json: boolFlag(flags, 'json'), help: boolFlag(flags, 'help'), ...(out === undefined ? {} : { out }) };

@@ -178,6 +178,12 @@ export interface ClientAlgorithm {
    * the daemon then passes its model source, not a network it built already.
    */
   readonly buildsOwnNetwork?: boolean;
+  /**
+   * Set (to the reason) when the client step's loss is not a mean of
+   * per-sample terms, so a batch's gradient is not the sum of its shards'
+   * gradients: such a client trains on one thread (parallel/training-client.ts).
+   */
+  readonly wholeBatchStep?: string;
 }
 
 /** A whole algorithm, both halves (the simulation and the daemon). */

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ClassSums, type NamedTensor, type Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../../batches';
+import { reduceShardOutputs, shardGradients, shardOf, type BatchShard } from '../../parallel/data-parallel';
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../../optimizer';
 import { createModelVariables, disposeModelVariables, initialParameters, parameterSpec, readVariables, type ModelSpec, type ModelVariables } from '../../zoo';
 import type { FederationSetup } from '../algorithm';
@@ -21,17 +22,19 @@ import { HEAD_BIAS, HEAD_KERNEL, sharedModelSpecOf } from './server';
 
 
 /**
- * One step on a batch, run inside tf.tidy: it computes gradients and applies
- * its optimizers itself, and returns [loss, ...extras]. Tensors it creates
- * inside a tf.variableGrads closure must be tf.keep()-ed to be returned (the
- * gradient scope would dispose them); the loop disposes whatever comes back.
+ * One step on a batch, run inside tf.tidy: it computes gradients (with
+ * shardGradients, so that data-parallel replicas sum theirs) and applies its
+ * optimizers itself, and returns [loss, ...extras]: the mean loss over
+ * `batch` and per-sample totals. Tensors it creates inside the gradient
+ * closure must be tf.keep()-ed to be returned (the gradient scope would
+ * dispose them); the loop disposes whatever comes back.
  */
-export type BatchStep = (x: tf.Tensor, y: tf.Tensor1D, batch: Batch) => tf.Tensor[];
+export type BatchStep = (x: tf.Tensor, y: tf.Tensor1D, batch: BatchShard) => tf.Tensor[];
 
 /**
  * One epoch in a seeded batch order. `onBatch` receives the extras' values
- * (e.g. per-class sums of the batch's logits). Returns the sample-weighted
- * mean of the step's loss.
+ * (e.g. per-class sums of the batch's logits) over the whole batch. Returns
+ * the sample-weighted mean of the step's loss.
  */
 export async function runEpoch(
   data: SampleSet,
@@ -43,11 +46,13 @@ export async function runEpoch(
 ): Promise<number> {
   let lossSum = 0;
   for (const batch of shuffledBatches(data, batchSize, rng)) {
-    const outputs = tf.tidy(() => step(model.input(batch.features, batch.size), tf.tensor1d(batch.labels, 'int32'), batch));
+    const shard = shardOf(batch);
+    const outputs = tf.tidy(() => step(model.input(shard.features, shard.size), tf.tensor1d(shard.labels, 'int32'), shard));
     const values = outputs.map((t) => t.dataSync() as Float32Array);
     for (const t of outputs) t.dispose();
-    lossSum += values[0]![0]! * batch.size;
-    onBatch?.(values.slice(1), batch);
+    const { loss, sums } = reduceShardOutputs(shard, values[0]![0]!, values.slice(1));
+    lossSum += loss * batch.size;
+    onBatch?.(sums, batch);
     await yieldToEventLoop();
   }
   return lossSum / Math.max(1, data.count);
@@ -143,7 +148,7 @@ export async function trainTowardClassStats(
   const sums = new ClassSums(C, dim);
   const step: BatchStep = (x, y, batch) => {
     let batchSums: tf.Tensor | undefined;
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = shardGradients(batch, () => {
       const statistic = regulariser.statistic(x);
       batchSums = tf.keep(batchClassSums(statistic, y, C));
       const ce = crossEntropy(regulariser.logits(statistic), y);
@@ -151,7 +156,7 @@ export async function trainTowardClassStats(
       const penalty = regulariser.penalty(statistic, tf.gather(targets, y));
       const term = tf.div(tf.sum(tf.mul(tf.gather(known, y), penalty)), batch.size * penaltyDivisor);
       return tf.add(ce, tf.mul(term, lambda)) as tf.Scalar;
-    }, model.variables as tf.Variable[]);
+    }, model.variables);
     model.step(grads);
     return [value, batchSums!];
   };

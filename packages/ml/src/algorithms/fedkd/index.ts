@@ -47,7 +47,11 @@ export { fedkdFlopsPerSample, type FedKdClient } from './client';
 /** FedKD with explicit hyper-parameters (the registry uses FEDKD_DEFAULTS). */
 export function createFedKd(overrides: Partial<FedKdOptions> = {}): Algorithm {
   const options = fedkdOptions(overrides);
-  return { ...createFedKdServer(options), createClient: (setup) => createFedKdClient(setup, options) };
+  return {
+    ...createFedKdServer(options),
+    createClient: (setup) => createFedKdClient(setup, options),
+    wholeBatchStep: "fedkd's distillation weight is a function of the whole batch's mean losses",
+  };
 }
 
 export const fedkd: Algorithm = createFedKd();

@@ -8,6 +8,7 @@ import { modelStages, trainStepFlops } from '../../flops';
 import { crossEntropy } from '../../optimizer';
 import { head, representation } from '../../zoo';
 import type { AlgorithmClient, ClientSetup } from '../algorithm';
+import { shardGradients } from '../../parallel/data-parallel';
 import { SharedModelCopy, gradsFor, klDivergence, stopGradient, type BatchStep } from '../common/client';
 import { checkGlobal, sharedModelSpec } from '../common/server';
 import { createPrivateClient } from '../private-client';
@@ -33,9 +34,9 @@ export function createFmlClient(setup: ClientSetup, options: FmlOptions): Algori
   const memeVars = meme.vars.list as tf.Variable[];
   const { alpha, beta } = options;
 
-  const step: BatchStep = (x, y) => {
+  const step: BatchStep = (x, y, batch) => {
     let privateLoss: tf.Scalar | undefined;
-    const { grads } = tf.variableGrads(() => {
+    const { grads } = shardGradients(batch, () => {
       const zp = model.head(model.representation(x, 'train'), 'train');
       const zm = head(meme.vars, representation(meme.vars, x));
       const lossP = tf.add(tf.mul(crossEntropy(zp, y), alpha), tf.mul(klDivergence(stopGradient(zm), zp), 1 - alpha)) as tf.Scalar;
