@@ -2,12 +2,14 @@
 """PyTorch CPU reference for `pfedlora bench train` (docs/benchmarks.md).
 
 Times the same CNN-1 training step that pfedlora's bench times (PrivateModel.trainEpoch):
-shuffled mini-batches of synthetic 28x28x1 inputs, forward, cross-entropy, backward,
-clip_grad_norm_(50), SGD(lr 0.01, momentum 0.9, weight decay 1e-3). Prints one JSON object
-with samples/s per (batch, threads).
+shuffled mini-batches of synthetic inputs (28x28x1 or 32x32x3), forward, cross-entropy,
+backward, clip_grad_norm_(50), SGD(lr 0.01, momentum 0.9, weight decay 1e-3). Prints one JSON
+object with samples/s per (input, batch, threads). `pfedlora bench train` runs it for its
+ratio to PyTorch.
 
     /usr/bin/python3 scripts/bench-pytorch-cnn.py                  # batches 64,512, threads 1,2
     /usr/bin/python3 scripts/bench-pytorch-cnn.py --batches 64 --threads 1 --steps 40
+    /usr/bin/python3 scripts/bench-pytorch-cnn.py --inputs 28x28x1,32x32x3
 
 Needs only PyTorch (Debian: apt-get install --no-install-recommends python3-torch, 1.13).
 """
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 
 
 class CNN1(nn.Module):
-    """CNN-1 of docs/algorithm.md for 28x28x1: conv 5x5 1->16, conv 5x5 16->32, fc 512->2000->500->10."""
+    """CNN-1 of docs/algorithm.md: conv 5x5 c->16, conv 5x5 16->32, fc flat->2000->500->10 (flat 512 for 28x28, 800 for 32x32)."""
 
     def __init__(self, channels=1, classes=10, flat=4 * 4 * 32):
         super().__init__()
@@ -41,13 +43,20 @@ class CNN1(nn.Module):
         return self.fc3(x)
 
 
-def time_case(batch, threads, steps, warmup, seed=1):
+def parse_input(text):
+    h, w, c = (int(v) for v in text.split("x"))
+    return h, w, c
+
+
+def time_case(batch, threads, steps, warmup, input_text="28x28x1", seed=1):
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    model = CNN1()
+    h, w, c = parse_input(input_text)
+    side = ((h - 4) // 2 - 4) // 2
+    model = CNN1(channels=c, flat=side * side * 32)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-3)
     n = batch * steps
-    x_all = torch.rand(n, 1, 28, 28)
+    x_all = torch.rand(n, c, h, w)
     y_all = torch.randint(0, 10, (n,))
 
     def step(xb, yb):
@@ -66,12 +75,13 @@ def time_case(batch, threads, steps, warmup, seed=1):
         idx = order[i * batch:(i + 1) * batch]
         step(x_all[idx], y_all[idx])
     seconds = time.perf_counter() - start
-    return {"model": "cnn1", "input": "28x28x1", "batch": batch, "threads": threads, "steps": steps,
+    return {"model": "cnn1", "input": input_text, "batch": batch, "threads": threads, "steps": steps,
             "seconds": round(seconds, 4), "samplesPerSec": round(n / seconds, 1)}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--inputs", default="28x28x1", help="input shapes HxWxC, comma-separated (default 28x28x1)")
     p.add_argument("--batches", default="64,512", help="batch sizes, comma-separated (default 64,512)")
     p.add_argument("--threads", default="1,2", help="torch.set_num_threads values (default 1,2)")
     p.add_argument("--steps", type=int, default=0, help="timed steps per case (default: 40 at batch 64, 8 at 512)")
@@ -82,8 +92,9 @@ def main():
     for threads in [int(t) for t in a.threads.split(",")]:
         for batch in [int(b) for b in a.batches.split(",")]:
             steps = a.steps or max(4, 2560 // batch)
-            for _ in range(a.repeats):
-                results.append(time_case(batch, threads, steps, a.warmup))
+            for input_text in a.inputs.split(","):
+                for _ in range(a.repeats):
+                    results.append(time_case(batch, threads, steps, a.warmup, input_text))
     print(json.dumps({
         "torch": torch.__version__,
         "python": platform.python_version(),

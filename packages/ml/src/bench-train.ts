@@ -1,26 +1,42 @@
 /**
  * Training throughput of private models (the zoo, or a user's model.json) on
- * the available engines, measured in one process so that ratios between
- * backends and models are meaningful on a noisy machine. It times real client
- * training epochs (PrivateModel.trainEpoch: batching, forward, backward,
- * clipped SGD step) on synthetic data.
+ * the available engines and thread counts, measured in one process so that
+ * ratios between backends, models and thread counts are meaningful on a noisy
+ * machine. It times a real client's training epoch (the standalone
+ * algorithm's fit: PrivateModel.trainEpoch's batching, forward, backward,
+ * clipped SGD step) on synthetic data, on 1 thread or data-parallel on T
+ * (parallel/training-client.ts), after one untimed epoch.
+ *
+ * PyTorch CPU is the reference: benchmarkPyTorch runs scripts/bench-pytorch-cnn.py
+ * (the same CNN-1 step) with the same batch, input and thread count, where a
+ * python3 with torch is installed.
  */
-import { createRng } from '@pfedlora/core';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRng, DEFAULT_RUN } from '@pfedlora/core';
+import type { ClientSetup, FederationSetup } from './algorithms';
+import { indexClassNames, type Dataset } from './data';
 import { initEngine, type BackendName } from './engine';
-import type { PrivateNetwork } from './network';
+import { buildLayersNetwork } from './layers-model';
+import { zooSource, type ModelSource } from './model-source';
 import { PAPER_SGD } from './optimizer';
-import { PrivateModel } from './private-model';
-import { modelSpec, shapeLabel, zooNetwork, type InputShape, type ModelKind } from './zoo';
+import { createTrainingClient } from './parallel/training-client';
+import { shapeLabel, type InputShape, type ModelKind } from './zoo';
 
 export interface TrainBenchCase {
   /** What the results call the model: a zoo name, or the model file's name. */
   readonly model: string;
-  /** Builds the network once the engine is up (variables live on the chosen backend). */
-  readonly create: () => PrivateNetwork | Promise<PrivateNetwork>;
+  /** Plain data (a zoo model or a model file's artifacts): replica threads build it too. */
+  readonly source: ModelSource;
+  /** The input a zoo model is built for (a model file has its own). */
+  readonly input: InputShape;
   readonly batch: number;
   readonly backend: BackendName;
-  /** Timed optimizer steps (after one warm-up step). */
+  /** Timed optimizer steps (after an untimed epoch of as many). */
   readonly steps: number;
+  /** Threads the client trains on (data-parallel); default 1. */
+  readonly threads?: number;
 }
 
 export interface TrainBenchResult {
@@ -28,36 +44,130 @@ export interface TrainBenchResult {
   readonly input: string;
   readonly batch: number;
   readonly backend: BackendName;
+  readonly threads: number;
   readonly steps: number;
   readonly samplesPerSec: number;
 }
 
+const CLASSES = 10;
+
 /** A zoo model with 10 classes, as bench train times it. */
-export function zooBenchCase(model: ModelKind, input: InputShape, rest: Omit<TrainBenchCase, 'model' | 'create'>): TrainBenchCase {
-  return { model, create: () => zooNetwork(modelSpec(model, input, 10), 1), ...rest };
+export function zooBenchCase(model: ModelKind, input: InputShape, rest: Omit<TrainBenchCase, 'model' | 'source' | 'input'>): TrainBenchCase {
+  return { model, source: zooSource(model), input, ...rest };
+}
+
+/** The contract the case's model meets: the zoo's for the input, or what a model file declares. */
+function federationOf(c: TrainBenchCase): FederationSetup {
+  const contract = { rank: 1, alpha: 1 };
+  if (c.source.kind !== 'layers') {
+    return { input: [...c.input], numClasses: CLASSES, classNames: indexClassNames(CLASSES), representationDim: DEFAULT_RUN.representationDim, ...contract };
+  }
+  const probe = buildLayersNetwork(c.source.artifacts, c.source.representationLayer === undefined ? {} : { representationLayer: c.source.representationLayer });
+  const { inputShape, numClasses, representationDim } = probe.descriptor;
+  probe.dispose();
+  return { input: [...inputShape], numClasses, classNames: indexClassNames(numClasses), representationDim, ...contract };
+}
+
+function syntheticSet(count: number, federation: FederationSetup, seed: number): Dataset {
+  const rng = createRng(seed);
+  const sampleShape = federation.input;
+  const features = new Float32Array(count * sampleShape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < features.length; i++) features[i] = rng.next();
+  const labels = Int32Array.from({ length: count }, () => Math.floor(rng.next() * federation.numClasses));
+  return { name: 'synthetic', features, labels, count, sampleShape, numClasses: federation.numClasses, classNames: federation.classNames };
 }
 
 export async function benchmarkTrainCase(c: TrainBenchCase): Promise<TrainBenchResult> {
   await initEngine(c.backend);
-  const model = new PrivateModel(await c.create(), PAPER_SGD);
-  const { numClasses, inputShape } = model.descriptor;
-  const rng = createRng(7);
-  const sampleSize = inputShape.reduce((a, b) => a * b, 1);
-  const makeSet = (count: number) => {
-    const features = new Float32Array(count * sampleSize);
-    for (let i = 0; i < features.length; i++) features[i] = rng.next();
-    const labels = new Int32Array(count);
-    for (let i = 0; i < count; i++) labels[i] = Math.floor(rng.next() * numClasses);
-    return { features, labels, count, sampleSize };
+  const threads = c.threads ?? 1;
+  const federation = federationOf(c);
+  const setup: ClientSetup = {
+    clientIndex: 0,
+    model: c.source,
+    federation,
+    training: { ...PAPER_SGD, localEpochs: 1, adapterEpochs: 0, batchSize: c.batch },
+    train: syntheticSet(c.batch * c.steps, federation, 7),
+    test: syntheticSet(1, federation, 8),
+    seed: 7,
   };
+  const client = createTrainingClient('standalone', setup, { threads, backend: c.backend });
   try {
-    await model.trainEpoch(makeSet(c.batch), c.batch, rng); // warm-up: kernel setup, allocations
-    const timed = makeSet(c.batch * c.steps);
+    if (client.threads !== threads) throw new Error(`${c.model} cannot train on ${threads} threads: ${client.oneThreadReason ?? 'unknown reason'}`);
+    await client.fit([], 0); // warm-up: replica threads, kernel setup, allocations
     const start = process.hrtime.bigint();
-    await model.trainEpoch(timed, c.batch, rng);
+    await client.fit([], 1);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { model: c.model, input: shapeLabel(inputShape), batch: c.batch, backend: c.backend, steps: c.steps, samplesPerSec: (c.batch * c.steps) / seconds };
+    return { model: c.model, input: shapeLabel(federation.input), batch: c.batch, backend: c.backend, threads, steps: c.steps, samplesPerSec: (c.batch * c.steps) / seconds };
   } finally {
-    model.dispose();
+    client.dispose();
   }
+}
+
+// ---------------------------------------------------------------- PyTorch reference
+
+export interface PyTorchResult {
+  readonly model: 'cnn1';
+  readonly input: string;
+  readonly batch: number;
+  readonly threads: number;
+  readonly steps: number;
+  readonly samplesPerSec: number;
+}
+
+export interface PyTorchRun {
+  /** torch.__version__, or why PyTorch was not run. */
+  readonly torch?: string;
+  readonly unavailable?: string;
+  readonly results: PyTorchResult[];
+}
+
+/** Where the PyTorch script is: scripts/ of the repository this package sits in. */
+function pytorchScript(): string | undefined {
+  for (let dir = __dirname, i = 0; i < 6; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'scripts', 'bench-pytorch-cnn.py');
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Debian's python3-torch is installed for the system Python, which another python3 on PATH may shadow. */
+export const DEFAULT_PYTHON = '/usr/bin/python3';
+
+/**
+ * CNN-1 training steps on PyTorch CPU with `threads` threads
+ * (torch.set_num_threads), per input and batch; `unavailable` says why none
+ * ran (no python3, no torch, no script).
+ */
+export async function benchmarkPyTorch(options: { readonly inputs: readonly InputShape[]; readonly batches: readonly number[]; readonly threads: number; readonly steps: number; readonly python?: string }): Promise<PyTorchRun> {
+  const script = pytorchScript();
+  if (!script) return { unavailable: 'scripts/bench-pytorch-cnn.py not found beside this package', results: [] };
+  const python = options.python ?? DEFAULT_PYTHON;
+  const args = [script, '--inputs', options.inputs.map(shapeLabel).join(','), '--batches', options.batches.join(','), '--threads', String(options.threads), '--steps', String(options.steps)];
+  const output = await new Promise<{ stdout: string; error?: string }>((resolve) => {
+    execFile(python, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => resolve({ stdout, ...(error ? { error: (stderr.trim().split('\n').pop() || error.message).slice(0, 300) } : {}) }));
+  });
+  if (output.error !== undefined) return { unavailable: `${python}: ${output.error}`, results: [] };
+  const parsed = JSON.parse(output.stdout) as { torch: string; results: PyTorchResult[] };
+  return { torch: parsed.torch, results: parsed.results };
+}
+
+export interface PyTorchRatio {
+  readonly input: string;
+  readonly batch: number;
+  readonly threads: number;
+  readonly backend: BackendName;
+  readonly samplesPerSec: number;
+  readonly pytorchSamplesPerSec: number;
+  /** Ours over PyTorch's samples/s, measured in the same run. */
+  readonly ratio: number;
+}
+
+/** Ours over PyTorch for every CNN-1 result PyTorch has a twin for (input, batch, threads). */
+export function pytorchRatios(ours: readonly TrainBenchResult[], pytorch: readonly PyTorchResult[]): PyTorchRatio[] {
+  const out: PyTorchRatio[] = [];
+  for (const r of ours.filter((x) => x.model === 'cnn1')) {
+    const p = pytorch.find((x) => x.input === r.input && x.batch === r.batch && x.threads === r.threads);
+    if (p) out.push({ input: r.input, batch: r.batch, threads: r.threads, backend: r.backend, samplesPerSec: r.samplesPerSec, pytorchSamplesPerSec: p.samplesPerSec, ratio: r.samplesPerSec / p.samplesPerSec });
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
-import { capSamples, meanLatestAccuracy, runSimulation, sampleClients, DEFAULT_SIMULATION, type SimulationConfig } from './simulation';
+import { availableParallelism } from 'node:os';
+import { capSamples, meanLatestAccuracy, resolveSimulationThreads, runSimulation, sampleClients, DEFAULT_SIMULATION, type SimulationConfig } from './simulation';
 
 const quick: SimulationConfig = {
   ...DEFAULT_SIMULATION,
@@ -76,6 +77,24 @@ describe('runSimulation', () => {
     expect(threaded.clients.map((c) => c.accuracy)).toEqual(inThread.clients.map((c) => c.accuracy));
   });
 
+  test('clients on 2 threads each (data-parallel): the same results for any number of workers', async () => {
+    const config = { ...quick, clients: 2, rounds: 1, maxTrainSamples: 80, threads: 2 };
+    const inThread = await runSimulation({ ...config, workers: 0 });
+    for (const workers of [1, 2]) {
+      const pooled = await runSimulation({ ...config, workers });
+      expect(pooled.rounds[0]!.meanTrainLoss).toBe(inThread.rounds[0]!.meanTrainLoss);
+      expect(pooled.rounds[0]!.meanLoss).toBe(inThread.rounds[0]!.meanLoss);
+      expect(pooled.clients.map((c) => c.accuracy)).toEqual(inThread.clients.map((c) => c.accuracy));
+    }
+  });
+
+  test("threads 'auto' shares the cores among the clients that train at once, whatever --workers is", () => {
+    const cores = availableParallelism();
+    expect(resolveSimulationThreads({ threads: 'auto', clients: 1 })).toBe(cores);
+    expect(resolveSimulationThreads({ threads: 'auto', clients: 10 * cores })).toBe(1);
+    expect(resolveSimulationThreads({ threads: 3, clients: 10 * cores })).toBe(3);
+  });
+
   test('standalone sends nothing', async () => {
     const result = await runSimulation({ ...quick, clients: 2, rounds: 1, algorithm: 'standalone' });
     expect(result.totals.bytesUp).toBe(0);
@@ -87,5 +106,6 @@ describe('runSimulation', () => {
     await expect(runSimulation({ ...quick, participation: 0 })).rejects.toThrow(/participation/);
     await expect(runSimulation({ ...quick, clients: 0 })).rejects.toThrow(/clients/);
     await expect(runSimulation({ ...quick, classesPerClient: 11 })).rejects.toThrow(/classes/);
+    await expect(runSimulation({ ...quick, threads: 0 })).rejects.toThrow(/threads/);
   });
 });

@@ -11,6 +11,7 @@ import { batchMatMulConfig } from './BatchMatMul';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { fusedMatMulConfig } from './_FusedMatMul';
+import { identityConfig } from './Identity';
 import { WASM } from './kernel_utils';
 import { maxPoolGradConfig } from './MaxPoolGrad';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum';
@@ -19,7 +20,7 @@ import { unsortedSegmentSumConfig } from './UnsortedSegmentSum';
 const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig];
 
 /** Built-ins we replace; built lazily because each captures the built-in it wraps. */
-const OVERRIDES: ReadonlyArray<() => KernelConfig> = [batchMatMulConfig, fusedMatMulConfig, conv2DBackpropInputConfig, maxPoolGradConfig];
+const OVERRIDES: ReadonlyArray<() => KernelConfig> = [batchMatMulConfig, fusedMatMulConfig, conv2DBackpropInputConfig, maxPoolGradConfig, identityConfig];
 
 /** kernelFuncs we registered, to recognise our own entries on a repeat call. */
 const ours = new Set<KernelConfig['kernelFunc']>();
