@@ -30,7 +30,7 @@ describe('initEngine', () => {
     expect(typeof info.simd).toBe('boolean');
     expect(info.threads).toBe(1); // Node: the threaded build cannot start its workers
     expect([...info.customKernels].sort()).toEqual(
-      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'UnsortedSegmentSum', '_FusedMatMul'].sort(),
+      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'SgdMomentumStep', 'UnsortedSegmentSum', '_FusedMatMul'].sort(),
     );
     for (const name of ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity']) {
       const current = tf.getKernel(name, 'wasm');

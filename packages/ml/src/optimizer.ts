@@ -4,11 +4,15 @@
  * lab's published code uses those):
  *   g <- clip(g) ; g <- g + wd * w ; buf <- m * buf + g ; w <- w - lr * buf
  * Clipping scales all gradients by min(1, maxNorm / (||g|| + 1e-6)) without a
- * device sync, so it costs a few small kernels per step.
+ * device sync, so it costs a few small kernels per step. On wasm, with momentum
+ * and weight decay, the rest of a variable's update is one kernel (one pass
+ * over its memory, kernels/SgdMomentumStep.ts), with the same bits as the
+ * composed ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_RUN } from '@pfedlora/core';
 import type { NamedTensor } from '@pfedlora/core';
+import { SGD_MOMENTUM_STEP, type SgdMomentumStepAttrs } from './kernels/SgdMomentumStep';
 
 export interface SgdConfig {
   readonly learningRate: number;
@@ -42,6 +46,8 @@ export class SgdMomentum {
   /** Applies one update from gradients keyed by tfjs variable name (what tf.variableGrads returns). */
   step(grads: tf.NamedTensorMap): void {
     const { learningRate, momentum, weightDecay, clipNorm } = this.config;
+    const fused = momentum !== 0 && weightDecay !== 0 && tf.getKernel(SGD_MOMENTUM_STEP, tf.getBackend()) !== undefined;
+    const attrs: SgdMomentumStepAttrs = { learningRate, momentum, weightDecay };
     tf.tidy(() => {
       const names = Object.keys(grads);
       let scale: tf.Scalar | undefined;
@@ -55,6 +61,13 @@ export class SgdMomentum {
         const w = key === undefined ? undefined : this.variables.get(key);
         if (!w || key === undefined) throw new Error(`optimizer has no variable "${name}"`);
         let g: tf.Tensor = grads[name]!;
+        if (fused) {
+          const buf = this.buffer(key);
+          const [next, nextBuf] = tf.engine().runKernel(SGD_MOMENTUM_STEP, { w, g, buf, ...(scale ? { scale } : {}) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          buf.assign(nextBuf!);
+          w.assign(next!);
+          continue;
+        }
         if (scale) g = tf.mul(g, scale);
         if (weightDecay !== 0) g = tf.add(g, tf.mul(w, weightDecay));
         if (momentum !== 0) {

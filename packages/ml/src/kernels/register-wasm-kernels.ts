@@ -14,10 +14,11 @@ import { fusedMatMulConfig } from './_FusedMatMul';
 import { identityConfig } from './Identity';
 import { WASM } from './kernel_utils';
 import { maxPoolGradConfig } from './MaxPoolGrad';
+import { sgdMomentumStepConfig } from './SgdMomentumStep';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum';
 
 /** Kernels wasm does not have at all. */
-const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig];
+const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, sgdMomentumStepConfig];
 
 /** Built-ins we replace; built lazily because each captures the built-in it wraps. */
 const OVERRIDES: ReadonlyArray<() => KernelConfig> = [batchMatMulConfig, fusedMatMulConfig, conv2DBackpropInputConfig, maxPoolGradConfig, identityConfig];
