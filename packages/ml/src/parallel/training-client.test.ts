@@ -1,8 +1,14 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { NamedTensor } from '@pfedlora/core';
 import { getAlgorithm, type AlgorithmName, type ClientSetup } from '../algorithms';
 import { classStats, clientSetup, C, setup as federation, useFashionMnistSubset } from '../algorithms/test-fixtures';
 import { FD_PREFIX } from '../algorithms/fd/server';
 import { cancellable, TrainingCancelledError } from '../cancellation';
+import { readLayersArtifacts } from '../layers-model';
+import { layersModelSaveHandler } from '../layers-model-writer';
 import { resolveThreads, createTrainingClient, dataParallelRefusal, type TrainingClient } from './training-client';
 
 useFashionMnistSubset();
@@ -94,6 +100,24 @@ describe('where a batch is not the sum of its shards, one thread', () => {
   test("a program's own network, which cannot be rebuilt on another thread", () => {
     const program: ClientSetup = { ...setupFor(), model: { kind: 'program', name: 'mine', create: () => { throw new Error('not built'); } } };
     expect(dataParallelRefusal('pfedlora', program)).toMatch(/mine/);
+  });
+
+  test('a model file with Dropout or BatchNormalization (their output depends on the batch split); without, data-parallel', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pfedlora-parallel-'));
+    try {
+      const sourceOf = async (middle: tfl.layers.Layer[], label: string) => {
+        const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [6], units: 8, activation: 'relu' }), ...middle, tfl.layers.dense({ units: 3 })] });
+        await model.save(layersModelSaveHandler(path.join(dir, label)));
+        model.dispose();
+        const artifacts = await readLayersArtifacts(path.join(dir, label, 'model.json'));
+        return { ...setupFor(), model: { kind: 'layers' as const, name: label, artifacts } };
+      };
+      expect(dataParallelRefusal('pfedlora', await sourceOf([tfl.layers.dropout({ rate: 0.5 })], 'dropped'))).toMatch(/dropped.*Dropout/);
+      expect(dataParallelRefusal('pfedlora', await sourceOf([tfl.layers.batchNormalization()], 'normalized'))).toMatch(/BatchNormalization/);
+      expect(dataParallelRefusal('pfedlora', await sourceOf([], 'plain'))).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the zoo and every other algorithm train data-parallel', () => {
