@@ -47,14 +47,13 @@ function expectedSum(size: number, lengths: number[]): Float32Array[] {
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength)));
 
 describe('ReplicaGroup on worker threads', () => {
-  test('all-reduce: every replica gets the rank-order sum, bit for bit, as sizes grow and shrink', async () => {
-    const size = 3;
+  test.each([2, 3])('all-reduce over %i replicas: each gets the rank-order sum, bit for bit, as sizes grow and shrink', async (size) => {
     const memory = createReplicaGroupMemory(size);
     const calls = [[5], [1000, 3, 70_001], [2], [100_003, 1]];
     // Every replica runs the same calls (the group's contract) and reports the bits it got.
     const script = `return ${JSON.stringify(calls)}.map((lengths) => group.allReduceSum(parts(rank, lengths)).map((a) => Array.from(new Uint32Array(a.slice().buffer))));`;
     const local = new ReplicaGroup(memory, 0);
-    const others = [1, 2].map((r) => replica(memory, r, script));
+    const others = Array.from({ length: size - 1 }, (_, i) => replica(memory, i + 1, script));
     const mine = calls.map((lengths) => local.allReduceSum(parts(0, lengths)).map((a) => bits(a.slice())));
     const theirs = (await Promise.all(others)) as number[][][][];
     calls.forEach((lengths, c) => {
