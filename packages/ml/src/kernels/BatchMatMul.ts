@@ -17,7 +17,7 @@
  */
 import { BatchMatMul, Transpose, util, type BatchMatMulAttrs, type BatchMatMulInputs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { asKernelFunc, captureBuiltin, disposeAll, runBuiltin, runWasmKernel, WASM, type WasmKernelFunc } from './kernel_utils';
+import { disposeAll, overrideConfig, runBuiltin, runWasmKernel, type WasmKernelFunc } from './kernel_utils';
 
 /** Swaps the last two axes (materialized, so XNNPACK sees a plain row-major matrix). */
 export function transposeInner(backend: BackendWasm, t: TensorInfo): TensorInfo {
@@ -80,13 +80,4 @@ const batchMatMul: WasmKernelFunc<BatchMatMulInputs, BatchMatMulAttrs> = ({ inpu
   return untransposedProduct(backend, inputs.a as TensorInfo, inputs.b as TensorInfo, transposeA, transposeB, plainMatMul, true);
 };
 
-/** Built at registration time: keeps the built-in's setupFunc, which binds its wasm entry point. */
-export function batchMatMulConfig(): KernelConfig {
-  const builtin = captureBuiltin(BatchMatMul);
-  return {
-    kernelName: BatchMatMul,
-    backendName: WASM,
-    kernelFunc: asKernelFunc(batchMatMul),
-    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
-  };
-}
+export const batchMatMulConfig = (): KernelConfig => overrideConfig(BatchMatMul, batchMatMul);

@@ -20,7 +20,7 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { asKernelFunc, captureBuiltin, disposeAll, runBuiltin, runWasmKernel, WASM, type WasmKernelFunc } from './kernel_utils';
+import { disposeAll, overrideConfig, runBuiltin, runWasmKernel, type WasmKernelFunc } from './kernel_utils';
 
 const conv2DBackpropInput: WasmKernelFunc<Conv2DBackpropInputInputs, Conv2DBackpropInputAttrs> = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as TensorInfo;
@@ -68,12 +68,4 @@ const conv2DBackpropInput: WasmKernelFunc<Conv2DBackpropInputInputs, Conv2DBackp
   return out;
 };
 
-export function conv2DBackpropInputConfig(): KernelConfig {
-  const builtin = captureBuiltin(Conv2DBackpropInput);
-  return {
-    kernelName: Conv2DBackpropInput,
-    backendName: WASM,
-    kernelFunc: asKernelFunc(conv2DBackpropInput),
-    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
-  };
-}
+export const conv2DBackpropInputConfig = (): KernelConfig => overrideConfig(Conv2DBackpropInput, conv2DBackpropInput);

@@ -7,7 +7,7 @@
  * backend's Identity does.
  */
 import { Identity, type IdentityInputs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { asKernelFunc, captureBuiltin, WASM, type WasmKernelFunc } from './kernel_utils';
+import { overrideConfig, type WasmKernelFunc } from './kernel_utils';
 
 const identity: WasmKernelFunc<IdentityInputs, Record<string, never>> = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
@@ -15,12 +15,4 @@ const identity: WasmKernelFunc<IdentityInputs, Record<string, never>> = ({ input
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-export function identityConfig(): KernelConfig {
-  const builtin = captureBuiltin(Identity);
-  return {
-    kernelName: Identity,
-    backendName: WASM,
-    kernelFunc: asKernelFunc(identity),
-    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
-  };
-}
+export const identityConfig = (): KernelConfig => overrideConfig(Identity, identity);

@@ -12,7 +12,7 @@
  * memory is read in order.
  */
 import { backend_util, MaxPoolGrad, type KernelConfig, type MaxPoolGradAttrs, type MaxPoolGradInputs, type TensorInfo } from '@tensorflow/tfjs-core';
-import { asKernelFunc, captureBuiltin, WASM, type WasmKernelFunc } from './kernel_utils';
+import { overrideConfig, type WasmKernelFunc } from './kernel_utils';
 
 const maxPoolGrad: WasmKernelFunc<MaxPoolGradInputs, MaxPoolGradAttrs> = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as TensorInfo;
@@ -104,14 +104,4 @@ function pool2x2Grad(x: Float32Array, g: Float32Array, dx: Float32Array, batchSi
   }
 }
 
-export function maxPoolGradConfig(): KernelConfig {
-  // The built-in's setupFunc is kept although we never call it, so the
-  // captured built-in stays runnable (the tests compare against it).
-  const builtin = captureBuiltin(MaxPoolGrad);
-  return {
-    kernelName: MaxPoolGrad,
-    backendName: WASM,
-    kernelFunc: asKernelFunc(maxPoolGrad),
-    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
-  };
-}
+export const maxPoolGradConfig = (): KernelConfig => overrideConfig(MaxPoolGrad, maxPoolGrad);

@@ -16,7 +16,7 @@ const random = (seed: number, n: number, scale: number) => {
 
 /** Five steps of SgdMomentum on variables of 4k+3 and 4k elements (the kernel's tail and its SIMD loop); values and momentum after. */
 async function train(config: SgdConfig): Promise<Float32Array[]> {
-  const vars = new Map([
+  const vars = new Map<string, tf.Variable>([
     ['a', tf.variable(tf.tensor2d(random(1, 301 * 7, 1), [301, 7]))],
     ['b', tf.variable(tf.tensor1d(random(2, 8, 1)))],
   ]);

@@ -6,7 +6,7 @@
  */
 import { _FusedMatMul, type _FusedMatMulAttrs, type _FusedMatMulInputs, type KernelConfig } from '@tensorflow/tfjs-core';
 import { untransposedProduct } from './BatchMatMul';
-import { asKernelFunc, captureBuiltin, runBuiltin, WASM, type WasmKernelFunc } from './kernel_utils';
+import { overrideConfig, runBuiltin, type WasmKernelFunc } from './kernel_utils';
 
 const fusedMatMul: WasmKernelFunc<_FusedMatMulInputs, _FusedMatMulAttrs> = ({ inputs, backend, attrs }) => {
   const { transposeA, transposeB } = attrs;
@@ -23,12 +23,4 @@ const fusedMatMul: WasmKernelFunc<_FusedMatMulInputs, _FusedMatMulAttrs> = ({ in
   );
 };
 
-export function fusedMatMulConfig(): KernelConfig {
-  const builtin = captureBuiltin(_FusedMatMul);
-  return {
-    kernelName: _FusedMatMul,
-    backendName: WASM,
-    kernelFunc: asKernelFunc(fusedMatMul),
-    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
-  };
-}
+export const fusedMatMulConfig = (): KernelConfig => overrideConfig(_FusedMatMul, fusedMatMul);

@@ -60,3 +60,19 @@ export function asKernelFunc<I extends NamedTensorInfoMap, A>(fn: WasmKernelFunc
   return ((params: { inputs: NamedTensorInfoMap; backend: {}; attrs?: NamedAttrMap }) =>
     fn({ inputs: params.inputs as I, backend: asWasm(params.backend), attrs: (params.attrs ?? {}) as unknown as A })) as KernelFunc;
 }
+
+/**
+ * The config that overrides a built-in wasm kernel with `fn`, built at
+ * registration time: it captures the built-in first and keeps its setupFunc
+ * (which binds the wasm entry point a pass-through calls; kept even where we
+ * never delegate, so the captured built-in stays runnable for tests).
+ */
+export function overrideConfig<I extends NamedTensorInfoMap, A>(kernelName: string, fn: WasmKernelFunc<I, A>): KernelConfig {
+  const builtin = captureBuiltin(kernelName);
+  return {
+    kernelName,
+    backendName: WASM,
+    kernelFunc: asKernelFunc(fn),
+    ...(builtin?.setupFunc ? { setupFunc: builtin.setupFunc } : {}),
+  };
+}
