@@ -115,8 +115,9 @@ export async function freePort(): Promise<number> {
 export const INSECURE = ['--insecure'];
 
 /** Arguments of a small, fast federation on the shipped subset. */
+/** Several clients share this machine's cores, as a cluster's do: one training thread each. */
 export function clientArgs(port: number, k: number, n: number, extra: string[] = [], transport: readonly string[] = INSECURE): string[] {
-  return ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/${n}`, '--data-dir', 'subset', '--max-samples', '160', '--backend', 'wasm', ...transport, ...extra];
+  return ['client', '--coordinator', `127.0.0.1:${port}`, '--client-id', `client-${k}`, '--shard', `${k}/${n}`, '--data-dir', 'subset', '--max-samples', '160', '--backend', 'wasm', '--threads', '1', ...transport, ...extra];
 }
 
 export function coordinatorArgs(port: number, extra: string[] = [], adminPort = 0, transport: readonly string[] = INSECURE): string[] {
