@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CNN-1 28x28x1 training throughput: pfedlora (wasm and cpu backends, `pfedlora bench train`)
 # and PyTorch CPU (scripts/bench-pytorch-cnn.py), back to back, then the ratios
-# (docs/benchmarks.md, "Training engine"). No npm needed once built (node + python3-torch):
+# (docs/benchmarks.md, "Training engine"). `pfedlora bench train` now runs PyTorch itself in the
+# same run (--threads, --python); this script keeps the older alternating repeats. No npm needed
+# once built (node + python3-torch):
 #
 #   node node_modules/typescript/bin/tsc -b packages/cli      # once, if not built
 #   bash scripts/results/bench-vs-pytorch.sh                 # writes runs/bench/*.json
@@ -25,7 +27,7 @@ for i in $(seq 1 "$REPEATS"); do
   # the cpu backend (~4 samples/s) only on the first pass: one step of each batch
   backends=wasm
   [ "$i" = 1 ] && backends=wasm,cpu
-  $PFEDLORA bench train --models cnn1 --inputs 28x28x1 --batches "$BATCHES" --backends "$backends" --json > "$OUT/pfedlora-$i.json"
+  $PFEDLORA bench train --models cnn1 --inputs 28x28x1 --batches "$BATCHES" --backends "$backends" --python none --json > "$OUT/pfedlora-$i.json"
   echo "$(date -u +%FT%TZ) pytorch ($i/$REPEATS)" >&2
   "$PYTHON" scripts/bench-pytorch-cnn.py --batches "$BATCHES" --threads "$THREADS" > "$OUT/pytorch-$i.json"
 done

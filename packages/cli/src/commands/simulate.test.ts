@@ -85,3 +85,11 @@ describe('text', () => {
     expect(result.rounds[0]!.bytesUp).toBeGreaterThan(0);
   }, 60_000);
 });
+
+test('--threads: a local option, auto by default, a positive integer otherwise', () => {
+  expect(simulationConfigFromFlags([]).config.threads).toBe('auto');
+  expect(simulationConfigFromFlags(['--threads', '3']).config.threads).toBe(3);
+  expect(simulationConfigFromFlags(['--threads', 'auto']).config.threads).toBe('auto');
+  expect(() => simulationConfigFromFlags(['--threads', '0'])).toThrow(/--threads/);
+  expect(() => simulationConfigFromFlags(['--threads', 'two'])).toThrow(/--threads/);
+});
