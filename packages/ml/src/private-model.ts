@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type SampleSet } from './batches';
 import { throwIfCancelled } from './cancellation';
-import { reduceShardOutputs, shardGradients, shardOf } from './parallel/data-parallel';
+import { gatherShardRows, reduceShardOutputs, shardGradients, shardOf } from './parallel/data-parallel';
 import { SgdMomentum, crossEntropy, type SgdConfig } from './optimizer';
 import { readVariables } from './zoo';
 import type { ForwardMode, ModelDescriptor, PrivateNetwork } from './network';
@@ -135,11 +135,12 @@ export class PrivateModel {
     const features = new Float32Array(data.count * width);
     let offset = 0;
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
+      const shard = shardOf(batch);
       const packed = tf.tidy(() => {
-        const h = this.representation(this.input(batch.features, batch.size), 'eval');
+        const h = this.representation(this.input(shard.features, shard.size), 'eval');
         return tf.concat([h, this.head(h, 'eval')], 1);
       });
-      features.set(packed.dataSync() as Float32Array, offset);
+      features.set(gatherShardRows(shard, packed.dataSync() as Float32Array, width), offset);
       offset += batch.size * width;
       packed.dispose();
       await yieldToEventLoop();

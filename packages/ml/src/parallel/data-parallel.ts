@@ -35,6 +35,9 @@ export function currentReplicaGroup(): ReplicaGroup | undefined {
 export interface BatchShard extends Batch {
   /** The shard's share of the whole batch (1 when not split): the weight of its mean loss. */
   readonly share: number;
+  /** Its first row in the whole batch, and the whole batch's size. */
+  readonly offset: number;
+  readonly whole: number;
   /** Whether the batch was split, i.e. the shards' gradients and outputs must be summed over the group. */
   readonly split: boolean;
 }
@@ -45,11 +48,11 @@ export interface BatchShard extends Batch {
  */
 export function shardOf(batch: Batch): BatchShard {
   const group = currentReplicaGroup();
-  if (!group || batch.size < group.size) return { features: batch.features, labels: batch.labels, size: batch.size, share: 1, split: false };
+  if (!group || batch.size < group.size) return { features: batch.features, labels: batch.labels, size: batch.size, share: 1, offset: 0, whole: batch.size, split: false };
   const lo = Math.floor((group.rank * batch.size) / group.size);
   const hi = Math.floor(((group.rank + 1) * batch.size) / group.size);
   const width = batch.features.length / batch.size;
-  return { features: batch.features.subarray(lo * width, hi * width), labels: batch.labels.subarray(lo, hi), size: hi - lo, share: (hi - lo) / batch.size, split: true };
+  return { features: batch.features.subarray(lo * width, hi * width), labels: batch.labels.subarray(lo, hi), size: hi - lo, share: (hi - lo) / batch.size, offset: lo, whole: batch.size, split: true };
 }
 
 /**
@@ -101,4 +104,17 @@ export function reduceShardOutputs(shard: BatchShard, loss: number, sums: readon
   if (!group || !shard.split) return { loss, sums: [...sums] };
   const [total, ...rest] = group.allReduceSum([Float32Array.of(loss * shard.share), ...sums]);
   return { loss: total![0]!, sums: rest.map((s) => s.slice()) };
+}
+
+/**
+ * The whole batch's per-sample rows (`width` floats each, in batch order) from
+ * this replica's rows of its shard: every replica gets all of them (each adds
+ * its rows where they go, zeros elsewhere). Outside a split batch, `rows`.
+ */
+export function gatherShardRows(shard: BatchShard, rows: Float32Array, width: number): Float32Array {
+  const group = currentReplicaGroup();
+  if (!group || !shard.split) return rows;
+  const whole = new Float32Array(shard.whole * width);
+  whole.set(rows, shard.offset * width);
+  return group.allReduceSum([whole])[0]!.slice();
 }

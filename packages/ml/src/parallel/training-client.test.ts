@@ -6,6 +6,7 @@ import type { NamedTensor } from '@pfedlora/core';
 import { getAlgorithm, type AlgorithmName, type ClientSetup } from '../algorithms';
 import { classStats, clientSetup, C, setup as federation, useFashionMnistSubset } from '../algorithms/test-fixtures';
 import { FD_PREFIX } from '../algorithms/fd/server';
+import { FEDPROTO_PREFIX } from '../algorithms/fedproto/server';
 import { cancellable, TrainingCancelledError } from '../cancellation';
 import { readLayersArtifacts } from '../layers-model';
 import { layersModelSaveHandler } from '../layers-model-writer';
@@ -27,8 +28,13 @@ function maxDifference(a: readonly NamedTensor[], b: readonly NamedTensor[]): nu
  */
 const setupFor = (): ClientSetup => clientSetup(0, 'cnn3', [0, 3, 7], 97);
 
-const globalFor = (algorithm: AlgorithmName): NamedTensor[] =>
-  algorithm === 'fd' ? classStats(FD_PREFIX, C, [5, 0, 0, 7, 0, 0, 0, 9, 0, 0], (c) => c / 10) : getAlgorithm(algorithm).initialGlobal(federation, 3);
+/** Per-class statistics where the algorithm regularises toward them (known for three classes), else its initial global. */
+function globalFor(algorithm: AlgorithmName): NamedTensor[] {
+  const counts = [5, 0, 0, 7, 0, 0, 0, 9, 0, 0];
+  if (algorithm === 'fd') return classStats(FD_PREFIX, C, counts, (c) => c / 10);
+  if (algorithm === 'fedproto') return classStats(FEDPROTO_PREFIX, federation.representationDim, counts, (c) => c / 100);
+  return getAlgorithm(algorithm).initialGlobal(federation, 3);
+}
 
 async function withClients<T>(algorithm: AlgorithmName, body: (one: TrainingClient, two: TrainingClient) => Promise<T>): Promise<T> {
   const one = createTrainingClient(algorithm, setupFor(), { threads: 1, backend: 'wasm' });
@@ -42,9 +48,11 @@ async function withClients<T>(algorithm: AlgorithmName, body: (one: TrainingClie
 }
 
 describe('data-parallel training on 2 real threads equals training on one', () => {
-  // pFedLoRA: step 1 trains the private model on the combined logits, step 2 the adapter alone.
-  // FD: a regulariser and per-class sums of every batch (summed over the replicas). FML: two models in one step.
-  test.each<AlgorithmName>(['pfedlora', 'fd', 'fml'])('%s: two rounds, to 1e-5', async (algorithm) => {
+  // pFedLoRA: step 1 trains the private model on the combined logits, then the representations
+  // (gathered from the replicas' shards) train the adapter. FD and FedProto: a regulariser and
+  // per-class sums of every batch; FedProto evaluates by nearest prototype. FML: two models in one
+  // step. FedGH: per-class sums of the representations after training.
+  test.each<AlgorithmName>(['pfedlora', 'fd', 'fedproto', 'fml', 'fedgh'])('%s: two rounds, to 1e-5', async (algorithm) => {
     await withClients(algorithm, async (one, two) => {
       expect(one.threads).toBe(1);
       expect(two.threads).toBe(2);

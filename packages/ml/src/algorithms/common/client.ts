@@ -226,8 +226,9 @@ const EVAL_BATCH = 512;
 export async function classRepresentationSums(model: PrivateModel, data: SampleSet, numClasses: number): Promise<ClassSums> {
   const sums = new ClassSums(numClasses, model.representationDim);
   for (const batch of sequentialBatches(data, EVAL_BATCH)) {
-    const s = tf.tidy(() => batchClassSums(model.representation(model.input(batch.features, batch.size), 'eval'), tf.tensor1d(batch.labels, 'int32'), numClasses));
-    sums.add(s.dataSync() as Float32Array, batch.labels);
+    const shard = shardOf(batch);
+    const s = tf.tidy(() => batchClassSums(model.representation(model.input(shard.features, shard.size), 'eval'), tf.tensor1d(shard.labels, 'int32'), numClasses));
+    sums.add(reduceShardOutputs(shard, 0, [s.dataSync() as Float32Array]).sums[0]!, batch.labels);
     s.dispose();
     await yieldToEventLoop();
   }
@@ -248,9 +249,10 @@ export async function evaluateNearestPrototype(model: PrivateModel, data: Sample
   const penaltyTensor = tf.tensor1d(penalty);
   try {
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
+      const shard = shardOf(batch);
       const [hits, loss] = tf.tidy(() => {
-        const x = model.input(batch.features, batch.size);
-        const y = tf.tensor1d(batch.labels, 'int32');
+        const x = model.input(shard.features, shard.size);
+        const y = tf.tensor1d(shard.labels, 'int32');
         const h = model.representation(x, 'eval');
         // ||h - p||^2 = ||h||^2 - 2 h.p + ||p||^2; ||h||^2 is the same for every class.
         const dist = tf.add(tf.sub(tf.sum(tf.square(protoTensor), 1), tf.mul(tf.matMul(h, protoTensor, false, true), 2)), penaltyTensor);
@@ -260,8 +262,9 @@ export async function evaluateNearestPrototype(model: PrivateModel, data: Sample
         const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(y, classes), logProbs), 1)));
         return [tf.sum(tf.cast(tf.equal(predicted, y), 'int32')), ce];
       });
-      correct += hits!.dataSync()[0]!;
-      lossSum += loss!.dataSync()[0]! * batch.size;
+      const reduced = reduceShardOutputs(shard, loss!.dataSync()[0]!, [Float32Array.of(hits!.dataSync()[0]!)]);
+      correct += reduced.sums[0]![0]!;
+      lossSum += reduced.loss * batch.size;
       hits!.dispose();
       loss!.dispose();
       await yieldToEventLoop();
