@@ -50,9 +50,18 @@ describe('the benchmarks as a library', () => {
       ['mlp1', '16', 8, 'cpu'],
     ]);
     const [wasm, cpu] = report.results;
-    expect(report.ratios).toEqual([{ model: 'mlp1', input: '16', batch: 8, backend: 'wasm', over: 'cpu', ratio: wasm!.samplesPerSec / cpu!.samplesPerSec }]);
+    expect(report.ratios).toEqual([{ model: 'mlp1', input: '16', batch: 8, backend: 'wasm', threads: 1, over: 'cpu', ratio: wasm!.samplesPerSec / cpu!.samplesPerSec }]);
     positive(report.ratios[0]!.ratio);
     expect(report.fileVsZoo).toEqual([]);
+    // No python given: no PyTorch reference, and the report says so.
+    expect(report.pytorch).toEqual({ unavailable: 'not run (no python)', results: [], ratios: [] });
+  });
+
+  test('train on 1 and 2 threads, each CNN-1 case followed by its PyTorch twin (or why it could not run)', async () => {
+    const report = await runTrainBench({ models: ['cnn5', 'cnn1'], inputs: [[28, 28, 1]], batches: [8], backends: ['wasm'], steps: 1, cpuSteps: 1, threads: [1, 2], python: '/nonexistent/python3' });
+    expect(report.results.map((r) => [r.model, r.threads])).toEqual([['cnn5', 1], ['cnn1', 1], ['cnn5', 2], ['cnn1', 2]]);
+    expect(report.pytorch.unavailable).toMatch(/nonexistent/);
+    expect(report.pytorch.ratios).toEqual([]);
   });
 
   test('overhead: every round reported by every client', async () => {

@@ -1,7 +1,7 @@
 /** `pfedlora bench`: the benchmarks' dispatcher, and `bench train`'s flags and table (@pfedlora/bench runs it). */
 import { basename, dirname } from 'node:path';
 import { runTrainBench } from '@pfedlora/bench';
-import { CNN_KINDS, parseInputShape, parseModelKind, readLayersArtifacts, type BackendName, type InputShape } from '@pfedlora/ml';
+import { CNN_KINDS, DEFAULT_PYTHON, parseInputShape, parseModelKind, readLayersArtifacts, type BackendName, type InputShape } from '@pfedlora/ml';
 import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { UsageError } from '../errors';
 import { table } from '../format';
@@ -15,6 +15,8 @@ const TRAIN_FLAGS: FlagSpecs = {
   backends: { type: 'string', value: 'LIST', help: 'backends to time; the first is the reference of the ratio', default: 'wasm,cpu' },
   steps: { type: 'string', value: 'N', help: 'timed steps per case on fast backends', default: '20' },
   'cpu-steps': { type: 'string', value: 'N', help: 'timed steps per case on the pure-JS cpu backend (slow)', default: '1' },
+  threads: { type: 'string', value: 'LIST', help: 'threads per client (data-parallel); the cpu backend is timed on 1 only', default: '1' },
+  python: { type: 'string', value: 'PATH', help: "python3 with torch for the PyTorch CPU reference (CNN-1, same batches, inputs and threads); 'none' skips it", default: DEFAULT_PYTHON },
   json: { type: 'boolean', help: 'print one JSON object' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -52,8 +54,16 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
   const backends = list(stringFlag(flags, 'backends', 'wasm,cpu')) as BackendName[];
   const steps = intFlag(flags, 'steps', 20, 1);
   const cpuSteps = intFlag(flags, 'cpu-steps', 1, 1);
+  const threads = list(stringFlag(flags, 'threads', '1')).map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads expects positive integers, got "${t}"`);
+    return n;
+  });
+  const python = stringFlag(flags, 'python', DEFAULT_PYTHON);
   const json = boolFlag(flags, 'json');
   const report = await runTrainBench({
+    threads,
+    ...(python === 'none' ? {} : { python }),
     models,
     inputs,
     batches,
@@ -63,9 +73,15 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     ...(modelFile === undefined || artifacts === undefined
       ? {}
       : { modelFile: { label: `${basename(dirname(modelFile))}/${basename(modelFile)}`, artifacts, ...(layer === undefined ? {} : { representationLayer: layer }) } }),
-    ...(json ? {} : { onResult: (r) => process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s\n`) }),
+    ...(json
+      ? {}
+      : {
+          onResult: (r) => process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch} threads ${r.threads}: ${r.samplesPerSec.toFixed(1)} samples/s\n`),
+          onPyTorch: (t) =>
+            process.stderr.write(t.unavailable ? `pytorch: not run (${t.unavailable})\n` : t.results.map((r) => `pytorch ${t.torch} cnn1 ${r.input} batch ${r.batch} threads ${r.threads}: ${r.samplesPerSec.toFixed(1)} samples/s\n`).join('')),
+        }),
   });
-  const { results, ratios, fileVsZoo } = report;
+  const { results, ratios, fileVsZoo, pytorch } = report;
   const reference = backends[backends.length - 1]!;
   if (json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -73,13 +89,15 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(
     table(
-      ['model', 'input', 'batch', 'backend', 'samples/s', `x ${reference}`],
+      ['model', 'input', 'batch', 'backend', 'threads', 'samples/s', `x ${reference}`, 'PyTorch samples/s', 'x PyTorch'],
       results.map((r) => {
-        const ratio = ratios.find((x) => x.model === r.model && x.input === r.input && x.batch === r.batch && x.backend === r.backend);
-        return [r.model, r.input, String(r.batch), r.backend, r.samplesPerSec.toFixed(1), ratio ? ratio.ratio.toFixed(1) : ''];
+        const ratio = ratios.find((x) => x.model === r.model && x.input === r.input && x.batch === r.batch && x.backend === r.backend && x.threads === r.threads);
+        const torch = r.model === 'cnn1' ? pytorch.ratios.find((x) => x.input === r.input && x.batch === r.batch && x.threads === r.threads && x.backend === r.backend) : undefined;
+        return [r.model, r.input, String(r.batch), r.backend, String(r.threads), r.samplesPerSec.toFixed(1), ratio ? ratio.ratio.toFixed(1) : '', torch ? torch.pytorchSamplesPerSec.toFixed(1) : '', torch ? torch.ratio.toFixed(2) : ''];
       }),
     ) + '\n',
   );
+  if (pytorch.unavailable !== undefined && python !== 'none') process.stdout.write(`PyTorch reference: ${pytorch.unavailable}\n`);
   if (fileVsZoo.length) {
     process.stdout.write(
       '\n' + table(['model file', 'vs zoo', 'input', 'batch', 'backend', 'samples/s ratio'], fileVsZoo.map((f) => [f.file, f.zoo, f.input, String(f.batch), f.backend, f.ratio.toFixed(2)])) + '\n',

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { NamedTensor } from '@pfedlora/core';
 import { getAlgorithm, type AlgorithmName, type ClientSetup } from '../algorithms';
-import { classStats, clientSetup, C, setup as federation, useFashionMnistSubset } from '../algorithms/test-fixtures';
+import { classStats, clientSetup, C, setup as federation, useFashionMnistSubset } from '../../test/algorithm-fixtures';
 import { FD_PREFIX } from '../algorithms/fd/server';
 import { FEDPROTO_PREFIX } from '../algorithms/fedproto/server';
 import { cancellable, TrainingCancelledError } from '../cancellation';
