@@ -20,6 +20,15 @@ import type { ReplicaGroup } from './replica-group';
 
 const scope = new AsyncLocalStorage<ReplicaGroup>();
 
+/** shardGradients calls on split batches per group, so a loop can tell a step that took none (its replicas would drift apart). */
+const summedSteps = new WeakMap<ReplicaGroup, number>();
+
+/** How many split batches' gradients the current group has summed so far (0 outside a group). */
+export function summedGradientCount(): number {
+  const group = currentReplicaGroup();
+  return group ? (summedSteps.get(group) ?? 0) : 0;
+}
+
 /** Runs `work` as this thread's replica of `group`: its training loops train on their shard of each batch. */
 export function asReplica<T>(group: ReplicaGroup, work: () => Promise<T>): Promise<T> {
   return scope.run(group, work);
@@ -84,6 +93,7 @@ export function shardGradients(shard: BatchShard, f: () => tf.Scalar, variables:
     return tf.mul(value, shard.share) as tf.Scalar;
   }, variables as tf.Variable[]);
   // Variable order, not the map's: tfjs names variables per thread, and every replica lists them alike.
+  summedSteps.set(group, (summedSteps.get(group) ?? 0) + 1);
   const own = variables.map((v) => grads[v.name]!);
   const summed = group.allReduceSum(own.map(valuesOf));
   const out: tf.NamedTensorMap = {};

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ClassSums, type NamedTensor, type Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type Batch, type SampleSet } from '../../batches';
-import { reduceShardOutputs, shardGradients, shardOf, type BatchShard } from '../../parallel/data-parallel';
+import { reduceShardOutputs, shardGradients, shardOf, summedGradientCount, type BatchShard } from '../../parallel/data-parallel';
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../../optimizer';
 import { createModelVariables, disposeModelVariables, initialParameters, parameterSpec, readVariables, type ModelSpec, type ModelVariables } from '../../zoo';
 import type { FederationSetup } from '../algorithm';
@@ -47,7 +47,12 @@ export async function runEpoch(
   let lossSum = 0;
   for (const batch of shuffledBatches(data, batchSize, rng)) {
     const shard = shardOf(batch);
+    const summed = summedGradientCount();
     const outputs = tf.tidy(() => step(model.input(shard.features, shard.size), tf.tensor1d(shard.labels, 'int32'), shard));
+    if (shard.split && summedGradientCount() === summed) {
+      tf.dispose(outputs);
+      throw new Error('a training step on a batch split over replica threads must take its gradients with shardGradients (parallel/data-parallel.ts), or the replicas drift apart');
+    }
     const values = outputs.map((t) => t.dataSync() as Float32Array);
     for (const t of outputs) t.dispose();
     const { loss, sums } = reduceShardOutputs(shard, values[0]![0]!, values.slice(1));

@@ -22,6 +22,7 @@ import { SgdMomentum, crossEntropy } from '../../optimizer';
 import { isTransformer, modelSpec, zooNetwork, type KernelDelta } from '../../zoo';
 import { TRANSFORMER_SIZES } from '../../transformer-spec';
 import type { AlgorithmClient, ClientSetup } from '../algorithm';
+import { shardGradients } from '../../parallel/data-parallel';
 import { runEpoch } from '../common/client';
 import { createPrivateClient, lastEpochLoss } from '../private-client';
 import { privateNetworkSeed } from '../../model-source';
@@ -78,8 +79,8 @@ export function createPFedLoRAQvClient(setup: ClientSetup): AlgorithmClient {
       await client.localEpochs(rng);
       loraOptimizer.reset();
       const loss = await lastEpochLoss(training.localEpochs, () =>
-        runEpoch(train, model, training.batchSize, rng, (x, y) => {
-          const { value, grads } = tf.variableGrads(() => crossEntropy(model.head(model.representation(x, 'train'), 'train'), y), variables);
+        runEpoch(train, model, training.batchSize, rng, (x, y, batch) => {
+          const { value, grads } = shardGradients(batch, () => crossEntropy(model.head(model.representation(x, 'train'), 'train'), y), variables);
           loraOptimizer.step(grads);
           return [value];
         }),
