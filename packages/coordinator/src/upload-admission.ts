@@ -139,8 +139,22 @@ export class StagedUpload implements UploadSink {
     return error;
   }
 
+  /**
+   * Drops the upload for a failed check or hash; the refusal is INVALID_ARGUMENT, except
+   * a lost hashing worker, which is the coordinator's failure: UNAVAILABLE (send again).
+   */
+  private refuseFailed(error: unknown): CoordinatorError {
+    const message = (error as Error).message;
+    return this.refuse(message, new CoordinatorError(error instanceof UploadWorkerError ? 'unavailable' : 'invalid-argument', message));
+  }
+
+  /** What any call after the upload ended gets. */
+  private aborted(): CoordinatorError {
+    return new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
+  }
+
   push(chunk: Uint8Array): void | Promise<void> {
-    if (!this.open) throw new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
+    if (!this.open) throw this.aborted();
     if (chunk.length > this.form.maxChunkBytes) {
       const why = `upload chunk of ${chunk.length} bytes is larger than the chunk size ${this.form.maxChunkBytes} (JoinResponse.chunk_size)`;
       throw this.refuse(why, new CoordinatorError('resource-exhausted', `${why}; send chunks of at most that size`));
@@ -158,15 +172,15 @@ export class StagedUpload implements UploadSink {
       }
     } catch (error) {
       backlog?.catch(() => undefined); // the upload is refused already
-      throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
+      throw this.refuseFailed(error);
     }
     return backlog?.catch((error: unknown) => {
-      throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
+      throw this.refuseFailed(error);
     });
   }
 
   finish(): void | Promise<void> {
-    if (!this.open) throw new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
+    if (!this.open) throw this.aborted();
     try {
       this.decoder.finish();
     } catch (error) {
@@ -179,9 +193,9 @@ export class StagedUpload implements UploadSink {
       try {
         hex = await digest;
       } catch (error) {
-        throw this.refuse((error as Error).message, refusal(error, 'invalid-argument', (error as Error).message));
+        throw this.refuseFailed(error);
       }
-      if (!this.open) throw new CoordinatorError('aborted', `upload of task ${this.header.taskId} was aborted`);
+      if (!this.open) throw this.aborted();
       this.commit(hex);
     });
   }
@@ -214,9 +228,4 @@ export class StagedUpload implements UploadSink {
     this.contribution.abort();
     this.hooks.dropped(reason);
   }
-}
-
-/** A lost hashing worker is the coordinator's failure, not the upload's: UNAVAILABLE (send again). */
-function refusal(error: unknown, code: CoordinatorError['code'], message: string): CoordinatorError {
-  return error instanceof UploadWorkerError ? new CoordinatorError('unavailable', message) : new CoordinatorError(code, message);
 }
