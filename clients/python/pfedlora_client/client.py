@@ -26,6 +26,20 @@ from .wire import PROTOCOL_VERSION, RunSettings, WireError, headers, pfedlora_sp
 #: Codes worth retrying: the network or the coordinator went away, not a refusal.
 TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 
+
+def upload_verdict(code: Optional[grpc.StatusCode], details: str) -> str:
+    """What a failed Upload says about its task (docs/protocol.md, "Status codes"): "counted", an earlier
+    attempt was accepted ("duplicate upload"); "stale", the round closed or the task was cancelled
+    (FAILED_PRECONDITION): drop it; "retry", the link broke, the session is unknown (rejoin first) or the
+    attempt was aborted (also "already in progress": the coordinator has not yet seen a broken attempt end);
+    "refused", anything else."""
+    if code == grpc.StatusCode.ABORTED:
+        return "counted" if "duplicate upload" in details else "retry"
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return "stale"
+    return "retry" if code in TRANSIENT or code == grpc.StatusCode.NOT_FOUND else "refused"
+
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -150,6 +164,10 @@ class Daemon:
         self.states = PrivateStateStore(config.state_dir, self.log)
         #: The last round trained into the trainer's private state (0: untrained).
         self.trained_round = 0
+        #: The session whose Subscribe stream is held now (None: the link is down, the rejoin pending);
+        #: `link` is notified whenever it changes, waking a transfer that waits for it.
+        self.live_session: Optional[str] = None
+        self.link = threading.Condition()
 
     # ---- lifecycle ----
 
@@ -309,6 +327,7 @@ class Daemon:
         self.active_stream = stream
         if self.stop.is_set():
             stream.cancel()  # shutdown() came between Join and Subscribe
+        self._set_live_session(session.session_id)
         self.state = "idle"
         done = threading.Event()
         last_event = [time.monotonic()]
@@ -352,6 +371,32 @@ class Daemon:
             heart.join()
             if self.active_stream is stream:
                 self.active_stream = None
+            if self.live_session == session.session_id:
+                self._set_live_session(None)
+
+    def _set_live_session(self, session_id: Optional[str]) -> None:
+        with self.link:
+            self.live_session = session_id
+            self.link.notify_all()
+
+    def _until_linked(self, task: pb.TrainTask) -> None:
+        """Waits while this daemon holds no Subscribe stream (the link is down, the rejoin pending). A transfer
+        waits for it too: an update that got through on the old session would close the round while this client
+        is not subscribed, and the next round would start without it."""
+        with self.link:
+            while self.live_session is None and not self.stop.is_set() and not self._expired(task):
+                self.link.wait(0.25)  # also wakes for the deadline, a newer task or the run's end
+
+    def _wait_to_retry(self, used: str, attempt: int, task: pb.TrainTask) -> None:
+        """After a transfer failed on session `used`: if the link is still up, back off (cut short when it goes
+        down); once it is down, wait for the rejoin instead of retrying on a session that is gone."""
+        delay = backoff_delay(attempt, self.config.reconnect_initial_ms, self.config.reconnect_max_ms)
+        with self.link:
+            if self.live_session == used:
+                self.link.wait_for(lambda: self.live_session != used or self.stop.is_set(), timeout=delay)
+                if self.live_session == used:
+                    return
+        self._until_linked(task)
 
     def _enqueue(self, task: pb.TrainTask) -> None:
         if task.task_id in self.seen_tasks:
@@ -428,11 +473,13 @@ class Daemon:
         buffer = bytearray()
         attempt = 0
         while True:
+            self._until_linked(task)
             if self._expired(task) or self.stop.is_set():
                 log.warn("task dropped before download finished", received=len(buffer))
                 return None
+            session_id = self.session.session_id
             try:
-                for chunk in self.stub.Download(pb.DownloadRequest(session_id=self.session.session_id, sha256=ref.sha256, offset=len(buffer)), timeout=120):
+                for chunk in self.stub.Download(pb.DownloadRequest(session_id=session_id, sha256=ref.sha256, offset=len(buffer)), timeout=120):
                     if chunk.total_bytes != total:
                         raise WireError(f"the coordinator sends {chunk.total_bytes} bytes for payload {ref.sha256}, the task said {total}")
                     if chunk.offset != len(buffer):
@@ -447,8 +494,8 @@ class Daemon:
             except grpc.RpcError as e:
                 if _code(e) not in TRANSIENT and _code(e) != grpc.StatusCode.NOT_FOUND:
                     raise
-                log.warn("download interrupted; resuming", received=len(buffer), error=_details(e))
-                self.stop.wait(backoff_delay(attempt, self.config.reconnect_initial_ms, self.config.reconnect_max_ms))
+                log.warn("download interrupted; resuming", received=len(buffer), error=_details(e), linkUp=self.live_session == session_id)
+                self._wait_to_retry(session_id, attempt, task)
             attempt += 1
         data = bytes(buffer)
         if codec.sha256_hex(data) != ref.sha256:
@@ -456,9 +503,11 @@ class Daemon:
         return data
 
     def _upload(self, task: pb.TrainTask, payload: bytes, digest: str, spec, num_samples: int, metrics: pb.ClientMetrics, log: Logger) -> bool:
-        """Sends the update until it is accepted (True) or cannot be (False)."""
+        """Sends the update until it is accepted or counted (True) or cannot be (False); docs/protocol.md,
+        "Status codes", says what each answer means for the task."""
         attempt = 0
         while True:
+            self._until_linked(task)
             if self._expired(task) or self.stop.is_set():
                 log.warn("task dropped: deadline passed, superseded or stopped before the upload got through")
                 return False
@@ -480,12 +529,21 @@ class Daemon:
             except grpc.RpcError as e:
                 code = _code(e)
                 details = _details(e)
-                if code == grpc.StatusCode.ABORTED and details.startswith("duplicate upload"):
+                verdict = upload_verdict(code, details)
+                if verdict == "counted":
+                    self.rounds_trained += 1
                     log.info("update already reported (an earlier attempt got through)", ack=details)
                     return True
-                if code not in TRANSIENT and code not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ABORTED):
-                    log.warn("update refused", code=code.name if code else None, error=details)
+                if verdict == "stale":
+                    log.warn("stale upload dropped: the round closed or the task was cancelled", error=details)
                     return False
-                log.warn("upload interrupted; retrying", code=code.name if code else None, error=details)
-                self.stop.wait(backoff_delay(attempt, self.config.reconnect_initial_ms, self.config.reconnect_max_ms))
+                if verdict == "refused":
+                    log.warn("update refused", code=code.name if code else None, error=details)
+                    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED) and self.active_stream is not None:
+                        self.active_stream.cancel()  # rejoin: the coordinator says there whether this client may stay
+                    return False
+                # Interrupted, or the coordinator still closing a broken attempt: once the link is back one retry
+                # tells which (accepted, counted or stale), instead of a retry on every backoff.
+                log.warn("upload interrupted; retrying", code=code.name if code else None, error=details, linkUp=self.live_session == session.session_id)
+                self._wait_to_retry(session.session_id, attempt, task)
                 attempt += 1

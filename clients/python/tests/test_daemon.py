@@ -16,7 +16,7 @@ import _paths  # noqa: F401
 from pfedlora_client import codec
 from pfedlora_client._proto import federation_pb2 as pb
 from pfedlora_client._proto import federation_pb2_grpc as pb_grpc
-from pfedlora_client.client import EXIT_OK, EXIT_REFUSED, ClientConfig, Daemon, Prepared, backoff_delay
+from pfedlora_client.client import EXIT_OK, EXIT_REFUSED, ClientConfig, Daemon, Prepared, backoff_delay, upload_verdict
 from pfedlora_client.codec import Tensor
 from pfedlora_client.log import Logger
 from pfedlora_client.trainer import PFedLoRATrainer
@@ -93,6 +93,59 @@ class ScriptedCoordinator(pb_grpc.FederationServicer):
         return pb.HeartbeatResponse(unix_ms=int(time.time() * 1000))
 
 
+class CutLinkCoordinator(ScriptedCoordinator):
+    """The link breaks as the first upload starts: that Upload fails UNAVAILABLE and the Subscribe stream ends.
+    The rejoin is slow (the second Join takes 0.6 s), and the old session is gone (NOT_FOUND), so a client that
+    retried on its backoff (10-50 ms) instead of waiting for the rejoin would send on the dead session first."""
+
+    def __init__(self):
+        super().__init__()
+        self.cut = threading.Event()
+        self.joins = 0
+        self.subscribed = []
+
+    def Join(self, request, context):
+        self.calls.append("Join")
+        self.joins += 1
+        if self.joins > 1:
+            time.sleep(0.6)
+        return pb.JoinResponse(session_id=f"s-{self.joins}", run_id="run-1", config=run_config(), heartbeat_interval_ms=50, chunk_size=CHUNK,
+                               resume_token=f"t-{self.joins}")
+
+    def Subscribe(self, request, context):
+        self.calls.append("Subscribe")
+        self.subscribed.append((request.session_id, len(self.uploads)))
+        if request.session_id == "s-1":
+            task = pb.TrainTask(run_id="run-1", round=1, task_id="r1a1-py-x", deadline_unix_ms=int(time.time() * 1000) + 60_000)
+            getattr(task, "global").CopyFrom(pb.PayloadRef(sha256=self.sha, total_bytes=len(self.global_bytes),
+                                                           tensors=[pb.TensorHeader(name="adapter/down", dtype="float32", shape=[D, R]), pb.TensorHeader(name="adapter/up", dtype="float32", shape=[R, C])]))
+            yield pb.ServerEvent(train=task)
+            while not self.cut.wait(0.05):
+                yield pb.ServerEvent(ping=pb.Ping(unix_ms=int(time.time() * 1000)))
+            return  # the link is gone
+        while not self.done.wait(0.05):
+            yield pb.ServerEvent(ping=pb.Ping(unix_ms=int(time.time() * 1000)))
+        yield pb.ServerEvent(finished=pb.RunFinished(run_id="run-1", rounds_completed=1, reason="run completed"))
+
+    def Download(self, request, context):
+        data = self.global_bytes
+        for at in range(request.offset, len(data), CHUNK):
+            yield pb.PayloadChunk(offset=at, data=data[at : at + CHUNK], total_bytes=len(data))
+
+    def Upload(self, request_iterator, context):
+        messages = list(request_iterator)
+        self.uploads.append(messages)
+        session = messages[0].header.session_id
+        if len(self.uploads) == 1:
+            self.cut.set()
+            context.abort(grpc.StatusCode.UNAVAILABLE, "link broke")
+        if session != f"s-{self.joins}":
+            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown session {session}")
+        self.uploaded = True
+        self.done.set()
+        return pb.UploadAck(accepted=True, message="update accepted")
+
+
 def build(settings, client_seed):
     torch.manual_seed(0)
     x = torch.randn(24, 4)
@@ -154,6 +207,29 @@ class DaemonTest(unittest.TestCase):
         finally:
             server.stop(0)
         self.assertEqual(coordinator.calls, ["Describe", "Join"])
+
+    def test_an_upload_cut_off_is_sent_once_more_after_the_rejoin(self):
+        coordinator = CutLinkCoordinator()
+        server, port = serve(coordinator)
+        try:
+            daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", reconnect_initial_ms=10, reconnect_max_ms=50), build, Logger(stream=Quiet()))
+            self.assertEqual(daemon.run(), EXIT_OK)
+        finally:
+            server.stop(0)
+        sessions = [m[0].header.session_id for m in coordinator.uploads]
+        self.assertEqual(sessions, ["s-1", "s-2"], "no attempt on the dead session: the retry waits for the rejoin")
+        self.assertEqual(coordinator.subscribed, [("s-1", 0), ("s-2", 1)], "the retry comes after the new Subscribe stream")
+        self.assertEqual(daemon.rounds_trained, 1)
+
+    def test_upload_verdicts_follow_the_status_codes(self):
+        S = grpc.StatusCode
+        self.assertEqual(upload_verdict(S.ABORTED, "duplicate upload for task t: already counted"), "counted")
+        self.assertEqual(upload_verdict(S.ABORTED, "an upload for task t is already in progress"), "retry")
+        self.assertEqual(upload_verdict(S.FAILED_PRECONDITION, "round 3 is closed"), "stale")
+        self.assertEqual(upload_verdict(S.NOT_FOUND, "unknown session"), "retry")
+        self.assertEqual(upload_verdict(S.UNAVAILABLE, "link broke"), "retry")
+        self.assertEqual(upload_verdict(S.INVALID_ARGUMENT, "NaN in adapter/up"), "refused")
+        self.assertEqual(upload_verdict(S.PERMISSION_DENIED, "revoked"), "refused")
 
     def test_backoff_doubles_with_equal_jitter(self):
         self.assertEqual(backoff_delay(0, 250, 10_000, lambda: 0.0), 0.125)
