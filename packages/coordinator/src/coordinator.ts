@@ -315,6 +315,7 @@ export class Coordinator extends EventEmitter {
     if (kept) this.store.markEvictedAfterReport(clientId);
     this.log.warn('client evicted', { clientId, reason, ...(kept ? { round: this.machine.inFlight!.round, updateKept: true } : {}) });
     this.failTask(clientId, reason);
+    this.emit('end-heard'); // an evicted client is not waited for at the run's end
     this.changed();
   }
 
@@ -371,6 +372,7 @@ export class Coordinator extends EventEmitter {
       sink.send({ kind: 'finished', runId: this.runId, roundsCompleted: this.machine.completed, reason: this.machine.phase === 'aborted' ? 'run aborted' : 'run completed' });
       sink.end();
       this.toldOfEnd.add(s.info.clientId);
+      this.emit('end-heard');
     } else {
       const task = this.store.task(s.info.clientId);
       if (this.flight && task && this.machine.task(s.info.clientId)?.status === 'pending') sink.send(this.trainEvent(this.flight, task));
@@ -596,10 +598,22 @@ export class Coordinator extends EventEmitter {
    * waits for it before it exits, so such a client hears the end instead of retrying a
    * coordinator that is gone until --give-up-after.
    */
-  async endHeard(pollMs = 250): Promise<void> {
+  async endHeard(): Promise<void> {
     const away = this.clientsAwayAtEnd();
     if (away.length) this.log.info('run over: waiting for clients away to rejoin and hear it', { clients: away, atMostMs: this.config.clientTimeoutMs });
-    while (this.clientsAwayAtEnd().length) await new Promise((r) => setTimeout(r, pollMs).unref());
+    while (this.clientsAwayAtEnd().length) {
+      // Woken when a client hears the end (Subscribe after it) or leaves for good, else at the time limit.
+      const left = this.endedAt + this.config.clientTimeoutMs - Date.now() + 1;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.off('end-heard', wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(1, left)).unref();
+        this.on('end-heard', wake);
+      });
+    }
   }
 
   /** Drops clients that went silent and pings the live ones. */
