@@ -28,6 +28,8 @@ describe('coordinator config schema', () => {
     [{ roundTimeoutMs: 'soon' }, 'roundTimeoutMs must be a number, got soon'],
     [{ contract: { inputShape: [28, 0], classNames: ['a', 'b'] } }, 'contract.inputShape must be 1 to 3 positive integers, got [28, 0]'],
     [{ contract: { inputShape: [28], classNames: ['a', 'a'] } }, 'contract.classNames names class "a" twice'],
+    [{ contract: { inputShape: [28, 28, 1], inputKind: 'text', classNames: ['a', 'b'] } }, 'input kind text does not fit the input shape [28, 28, 1]'],
+    [{ contract: { inputShape: [28], inputKind: 'audio', classNames: ['a', 'b'] } }, 'contract.inputKind must be one of image, table, text'],
     [{ rank: 64, representationDim: 32 }, 'rank 64 exceeds the representation width d = 32'],
     [{ dpNoiseMultiplier: 1 }, 'differential privacy needs deltaClipNorm'],
     [{ dpNoiseMultiplier: 1, deltaClipNorm: 1, aggregation: 'median' }, 'differential privacy is only accounted for the mean, not median'],

@@ -1,7 +1,7 @@
 /** The coordinator's settings, with defaults and validation. */
 import { z } from 'zod';
-import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, DEFAULT_MAX_TOKENS, runShape, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
-import { assertValid, DEFAULT_CHUNK_SIZE, DEFAULT_RUN, integerIn, listOf, numberWhere, objectWith, oneOf, runSpecChecks, text, type RunSpec } from '@pfedlora/core';
+import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, DEFAULT_MAX_TOKENS, isTextDataset, runShape, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
+import { assertValid, DEFAULT_CHUNK_SIZE, DEFAULT_RUN, INPUT_KINDS, inputKindOf, integerIn, listOf, numberWhere, objectWith, oneOf, runSpecChecks, text, type InputKind, type RunSpec } from '@pfedlora/core';
 import type { CoordinatorTlsConfig } from './tls';
 
 export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean'] as const;
@@ -80,6 +80,8 @@ export interface CoordinatorConfig extends RunSpec {
  */
 export interface RunContract {
   readonly inputShape: readonly number[];
+  /** image, table or text (core's InputKind); absent: by the shape (3 sizes an image, else a table). */
+  readonly inputKind?: InputKind;
   readonly classNames: readonly string[];
 }
 
@@ -94,16 +96,17 @@ const BENCHMARK_INPUTS: Record<DatasetName, { inputShape: number[]; numClasses: 
 /** The contract of a run on a benchmark set: its input and its classes. */
 export function datasetContract(dataset: DatasetName): RunContract {
   const { inputShape, numClasses } = BENCHMARK_INPUTS[dataset];
-  return { inputShape, classNames: benchmarkClassNames(dataset, numClasses) };
+  return { inputShape, inputKind: isTextDataset(dataset) ? 'text' : inputKindOf(inputShape), classNames: benchmarkClassNames(dataset, numClasses) };
 }
 
 const className = text().refine((name) => name.length >= 1 && name.length <= 128, { error: (issue) => `must be 1 to 128 characters, got "${String(issue.input)}"` });
 
-/** A usable contract: an input of 1 to 3 positive sizes, at least 2 classes, each named once. */
+/** A usable contract: an input of 1 to 3 positive sizes (of its kind, if declared), at least 2 classes, each named once. */
 export const runContractSchema = objectWith({
   inputShape: listOf(z.unknown(), 'sizes').refine((shape) => shape.length >= 1 && shape.length <= 3 && shape.every((n) => Number.isInteger(n) && (n as number) >= 1), {
     error: (issue) => `must be 1 to 3 positive integers, got [${(issue.input as unknown[]).join(', ')}]`,
   }),
+  inputKind: oneOf(INPUT_KINDS).optional(),
   classNames: listOf(className, 'class names')
     .refine((names) => names.length >= 2, { error: (issue) => `needs at least 2 classes, got ${(issue.input as string[]).length}` })
     .superRefine((names, ctx) => {
@@ -113,6 +116,12 @@ export const runContractSchema = objectWith({
         seen.add(name);
       }
     }),
+}).superRefine((c, ctx) => {
+  try {
+    inputKindOf(c.inputShape as number[], c.inputKind);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: ['inputKind'], message: (error as Error).message });
+  }
 });
 
 /** Throws naming the problem unless `c` is a usable contract. */

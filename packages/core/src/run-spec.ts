@@ -109,3 +109,23 @@ export function validateRunSpec(spec: RunSpec): void {
 export function pickRunSpec(source: RunSpec): RunSpec {
   return Object.fromEntries(RUN_FIELD_NAMES.map((k) => [k, source[k]])) as unknown as RunSpec;
 }
+
+/**
+ * What a run's samples are, declared with its input shape in the adapter
+ * contract: an image [h, w, c], a table row [features], or text [tokens] (token
+ * ids of the byte tokenizer, vocabulary 257, cut or padded to `tokens`). A
+ * table row and a text are both one-dimensional, so the shape alone cannot
+ * tell them apart; models shared by the whole run (FML's meme, FedKD's
+ * mentee) are built for the kind: CNN-5, MLP-1, TFM-1.
+ */
+export const INPUT_KINDS = ['image', 'table', 'text'] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+
+/** The declared kind, or (undeclared: an older coordinator or checkpoint) what the shape says: 3 dims an image, else a table. */
+export function inputKindOf(shape: readonly number[], declared?: string): InputKind {
+  if (declared === undefined || declared === '') return shape.length === 3 ? 'image' : 'table';
+  if (!(INPUT_KINDS as readonly string[]).includes(declared)) throw new Error(`input kind "${declared}" is not one of ${INPUT_KINDS.join(', ')}`);
+  const kind = declared as InputKind;
+  if ((kind === 'image') !== (shape.length === 3)) throw new Error(`input kind ${kind} does not fit the input shape [${shape.join(', ')}] (an image is [height, width, channels]; a table row and a text are one size)`);
+  return kind;
+}

@@ -237,6 +237,7 @@ export function simulationDataSource(config: Pick<SimulationConfig, 'source' | '
 export function federationSetupOf(config: SimulationConfig, data: DatasetSplits): FederationSetup {
   return runFederationSetup({
     inputShape: data.train.sampleShape,
+    inputKind: isTextSource(simulationDataSource(config)) ? 'text' : '',
     classNames: data.train.classNames,
     representationDim: config.representationDim,
     rank: config.rank,

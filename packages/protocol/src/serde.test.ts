@@ -44,6 +44,18 @@ describe('serde', () => {
     expect(decoded.adapterShare).toBe(''); // the ml package reads '' as the paper's 'all' 
   });
 
+  test("the contract's input kind round-trips; an unknown or misfitting one is refused by field; absent stays absent", () => {
+    const text = { sessionId: 's', runId: 'r', settings: { ...settings, inputShape: [32], inputKind: 'text' as const }, heartbeatIntervalMs: 2000, chunkSize: 1 << 20 };
+    expect(joinResponseFromProto(wire(joinResponseToProto(text)) as never)).toEqual(text);
+    const proto = wire(joinResponseToProto(text)) as { config: { contract: { input_kind: string } } };
+    proto.config.contract.input_kind = 'audio';
+    expect(() => joinResponseFromProto(proto as never)).toThrow('field config.contract.input_kind: input kind "audio" is not one of image, table, text');
+    proto.config.contract.input_kind = 'image';
+    expect(() => joinResponseFromProto(proto as never)).toThrow('input kind image does not fit the input shape [32]');
+    proto.config.contract.input_kind = '';
+    expect(joinResponseFromProto(proto as never).settings.inputKind).toBeUndefined();
+  });
+
   test('server events round-trip', () => {
     const train = { kind: 'train' as const, task: { runId: 'r', round: 3, taskId: 't', global: { sha256: sha, totalBytes: 99, tensors: [{ name: 'adapter/down', shape: [500, 8] }] }, deadlineUnixMs: 123 } };
     expect(serverEventFromProto({ ...(wire(serverEventToProto(train)) as object), event: 'train' } as never)).toEqual(train);

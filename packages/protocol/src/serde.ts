@@ -4,7 +4,7 @@
  * and throws ProtocolError naming the field, which the services map to
  * INVALID_ARGUMENT.
  */
-import type { ModelDescriptor, RunSpec, TensorSpec } from '@pfedlora/core';
+import { inputKindOf, type InputKind, type ModelDescriptor, type RunSpec, type TensorSpec } from '@pfedlora/core';
 import type { ClientMetrics as ClientMetricsProto, ClientMetrics__Output } from './generated/pfedlora/v1/ClientMetrics';
 import type { AdapterContract, AdapterContract__Output } from './generated/pfedlora/v1/AdapterContract';
 import type { DescribeRequest, DescribeRequest__Output } from './generated/pfedlora/v1/DescribeRequest';
@@ -259,12 +259,14 @@ export const PLUG_POINTS = ['representation'] as const;
  */
 export interface ContractSettings {
   readonly inputShape: readonly number[];
+  /** Absent: undeclared (an older coordinator or checkpoint), read from the shape (core's inputKindOf). */
+  readonly inputKind?: InputKind;
   readonly classNames: readonly string[];
   readonly plugPoint: string;
 }
 
 function contractToProto(s: RunSettings): AdapterContract {
-  return { representation_dim: s.representationDim, class_names: [...s.classNames], input_shape: [...s.inputShape], plug_point: s.plugPoint };
+  return { representation_dim: s.representationDim, class_names: [...s.classNames], input_shape: [...s.inputShape], plug_point: s.plugPoint, input_kind: s.inputKind ?? '' };
 }
 
 function contractFromProto(p: AdapterContract__Output | null | undefined, field: string): ContractSettings & { readonly representationDim: number } {
@@ -272,8 +274,16 @@ function contractFromProto(p: AdapterContract__Output | null | undefined, field:
   const classNames = classNamesFromProto(c.class_names, `${field}.class_names`, 2);
   const plugPoint = c.plug_point || 'representation';
   if (!(PLUG_POINTS as readonly string[]).includes(plugPoint)) throw new ProtocolError(`field ${field}.plug_point "${plugPoint}" is not one of ${PLUG_POINTS.join(', ')}`);
+  const inputShape = shape(c.input_shape, `${field}.input_shape`);
+  let inputKind: InputKind | undefined;
+  try {
+    inputKind = c.input_kind ? inputKindOf(inputShape, c.input_kind) : undefined;
+  } catch (error) {
+    throw new ProtocolError(`field ${field}.input_kind: ${(error as Error).message}`);
+  }
   return {
-    inputShape: shape(c.input_shape, `${field}.input_shape`),
+    inputShape,
+    ...(inputKind ? { inputKind } : {}),
     classNames,
     representationDim: positiveInt(c.representation_dim, `${field}.representation_dim`),
     plugPoint,

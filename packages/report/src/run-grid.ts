@@ -73,14 +73,6 @@ export const TEXT_DEFAULTS = {
 /** The quick text grid: one seed, 3 rounds, capped splits. */
 export const TEXT_QUICK_DEFAULTS = { ...TEXT_DEFAULTS, settings: '3:1', seeds: '1', rounds: 3, maxSamples: 64, out: join('runs', 'reproduce-text-quick') } as const;
 
-/**
- * Baselines that train a shared zoo model beside the private one (FML's meme,
- * FedKD's mentee): it is CNN-5 for images and MLP-1 otherwise, never a
- * transformer, so on text it would read token ids as numbers. The text grid
- * leaves them out unless named.
- */
-export const SHARED_ZOO_MODEL_ALGORITHMS: readonly string[] = ['fml', 'fedkd'];
-
 /** Everything a grid run does. */
 export interface GridPlan {
   /** Results (OUT/runs/...) and report folder; a second run over it resumes. */
@@ -127,7 +119,7 @@ export function defaultAlgorithms(text = false): AlgorithmName[] {
   const available = availableAlgorithms();
   const paper = PAPER_ALGORITHMS.filter(isAlgorithmName).filter((a) => available.includes(a));
   const all = [...paper, ...available.filter((a) => !paper.includes(a) && !VARIANT_ALGORITHMS.includes(a))];
-  return text ? all.filter((a) => !SHARED_ZOO_MODEL_ALGORITHMS.includes(a)) : all.filter((a) => !TRANSFORMER_ALGORITHMS.includes(a));
+  return text ? all : all.filter((a) => !TRANSFORMER_ALGORITHMS.includes(a));
 }
 
 /** The simulation a cell runs. */

@@ -434,7 +434,8 @@ function sourceArgs(data: DataFlags): string[] {
 async function contractArgsFor(data: DataFlags): Promise<string[]> {
   if (!data.source) return ['--dataset', data.dataset, ...(data.maxTokens === undefined ? [] : ['--input-shape', String(data.maxTokens)])];
   const splits = await loadDataSource(data.source);
-  return ['--classes', splits.train.classNames.join(','), '--input-shape', splits.train.sampleShape.join('x')];
+  const kind = isTextSource(data.source) ? ['--input-kind', 'text'] : [];
+  return ['--classes', splits.train.classNames.join(','), '--input-shape', splits.train.sampleShape.join('x'), ...kind];
 }
 
 /** Client k's model flags: the k-th of --models (cycled), else the zoo default for the data. */

@@ -1,7 +1,7 @@
 /** `pfedlora coordinator`: the long-running coordinator service. */
 import { AGGREGATION_RULES, datasetContract, DEFAULT_COORDINATOR, startCoordinator, type CoordinatorConfig, type RunContract } from '@pfedlora/coordinator';
-import { DATASET_NAMES, parseInputShape } from '@pfedlora/ml/server';
-import { RUN_FIELDS } from '@pfedlora/core';
+import { DATASET_NAMES, isTextDataset, parseInputShape } from '@pfedlora/ml/server';
+import { INPUT_KINDS, inputKindOf, RUN_FIELDS } from '@pfedlora/core';
 import { createLogger } from '@pfedlora/telemetry';
 import { boolFlag, choiceFlag, floatFlag, helpText, intFlag, stringFlag, type FlagSpecs, type ParsedFlags } from '../args';
 import { CONFIG_FLAG, parseWithConfig, withFileErrors } from '../config-file';
@@ -29,6 +29,7 @@ export const COORDINATOR_FLAGS: FlagSpecs = {
   dataset: { type: 'string', value: 'NAME', help: `benchmark clients train on (sets the contract's input shape and classes): ${DATASET_NAMES.join(', ')}`, default: 'fashion-mnist' },
   classes: { type: 'string', value: 'LIST', help: "the run's class names, comma-separated (instead of the --dataset's; clients' labels must be among them)" },
   'input-shape': { type: 'string', value: 'SHAPE', help: "the run's default input, e.g. 32x32x3 or 13 (built-in models, image folders; instead of the --dataset's)" },
+  'input-kind': { type: 'string', value: 'KIND', help: `what a sample is: ${INPUT_KINDS.join(', ')} (text: byte-token ids, --input-shape tokens; shared models are built for it)`, default: "the --dataset's; else image for 3 sizes, table for 1" },
   ...TRAINING_FLAGS,
   aggregation: { type: 'string', value: 'RULE', help: `server step over deltas: ${AGGREGATION_RULES.join(', ')} (robust rules buffer the round's updates)`, default: c.aggregation },
   trim: { type: 'string', value: 'F', help: 'trimmed-mean: fraction dropped at each end per coordinate', default: String(c.trimFraction) },
@@ -111,7 +112,7 @@ export function coordinatorConfigFromFlags(flags: ParsedFlags): CoordinatorConfi
   return config;
 }
 
-/** The contract's classes and input: the --dataset's, with --classes and --input-shape over it (d is --representation-dim). */
+/** The contract's classes and input: the --dataset's, with --classes, --input-shape and --input-kind over it (d is --representation-dim). */
 function contractFlags(flags: ParsedFlags, dataset: (typeof DATASET_NAMES)[number]): RunContract {
   const base = datasetContract(dataset);
   const classesText = stringFlag(flags, 'classes');
@@ -125,7 +126,13 @@ function contractFlags(flags: ParsedFlags, dataset: (typeof DATASET_NAMES)[numbe
   } catch (error) {
     throw new FlagError('input-shape', (error as Error).message, { colon: true });
   }
-  return { inputShape, classNames };
+  const kindText = stringFlag(flags, 'input-kind');
+  const declared = kindText ?? (isTextDataset(dataset) ? 'text' : undefined);
+  try {
+    return { inputShape, inputKind: inputKindOf(inputShape, declared), classNames };
+  } catch (error) {
+    throw new FlagError('input-kind', (error as Error).message, { colon: true });
+  }
 }
 
 /** Resolves on the first of the given signals. */

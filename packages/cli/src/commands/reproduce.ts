@@ -23,7 +23,6 @@ import {
   QUICK_DEFAULTS,
   runGrid,
   settingId,
-  SHARED_ZOO_MODEL_ALGORITHMS,
   TEXT_DEFAULTS,
   TEXT_QUICK_DEFAULTS,
   type Cell,
@@ -50,7 +49,7 @@ export const REPRODUCE_FLAGS: FlagSpecs = {
     value: 'TASK',
     help:
       `image (the paper's grid) or text (transformers on the SpamAssassin mails: ${TEXT_DEFAULTS.settings} clients, ${TEXT_DEFAULTS.partitions} ${TEXT_DEFAULTS.alpha}, seeds ${TEXT_DEFAULTS.seeds}, ` +
-      `${TEXT_DEFAULTS.rounds} rounds of ${TEXT_DEFAULTS.localEpochs} epochs in batches of ${TEXT_DEFAULTS.batchSize}, ${TEXT_DEFAULTS.maxTokens} tokens; without ${SHARED_ZOO_MODEL_ALGORITHMS.join(', ')})`,
+      `${TEXT_DEFAULTS.rounds} rounds of ${TEXT_DEFAULTS.localEpochs} epochs in batches of ${TEXT_DEFAULTS.batchSize}, ${TEXT_DEFAULTS.maxTokens} tokens; FML and FedKD share a TFM-1)`,
     default: 'image; text for a text --dataset',
   },
   'max-tokens': { type: 'string', value: 'N', help: 'text: byte tokens per text', default: String(TEXT_DEFAULTS.maxTokens) },

@@ -13,7 +13,7 @@
  * (`@pfedlora/ml/server`), so it never loads tfjs. This file is tf-free too:
  * its imports of training types are type-only.
  */
-import type { ArrayPool, NamedTensor, TensorSpec } from '@pfedlora/core';
+import { inputKindOf, type ArrayPool, type InputKind, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
@@ -25,6 +25,8 @@ import { parseAdapterShare, type AdapterShare } from '../adapter-spec';
 export interface FederationSetup {
   /** Input the built-in models are built for (a user's model may take another). */
   readonly input: InputShape;
+  /** What the input is (absent: by its shape, core's inputKindOf); text runs share TFM-1 models (FML, FedKD). */
+  readonly inputKind?: InputKind;
   readonly numClasses: number;
   /** The run's classes in label order: clients map their own labels to these by name. */
   readonly classNames: readonly string[];
@@ -46,6 +48,8 @@ export interface FederationSetup {
 export interface RunShape {
   /** One sample of the run's default input (what built-in models are built for). */
   readonly inputShape: readonly number[];
+  /** image, table or text; empty or absent (an older coordinator or checkpoint): by the shape. */
+  readonly inputKind?: string;
   /** The run's classes; C is their count. */
   readonly classNames: readonly string[];
   /** Width d of h. */
@@ -60,6 +64,7 @@ export interface RunShape {
 export function runFederationSetup(run: RunShape): FederationSetup {
   return {
     input: [...run.inputShape],
+    inputKind: inputKindOf(run.inputShape, run.inputKind),
     numClasses: run.classNames.length,
     classNames: [...run.classNames],
     representationDim: run.representationDim,

@@ -298,8 +298,14 @@ export class SharedModelCopy {
     readonly prefix: string,
     setup: FederationSetup,
     sgd: SgdConfig,
+    /** One sample of the client's data: the shared model takes the run's input, so it must be that. */
+    sampleShape: readonly number[],
   ) {
     this.spec = sharedModelSpecOf(setup);
+    if (sampleShape.join('x') !== this.spec.input.join('x')) {
+      const what = setup.inputKind === 'text' ? 'texts of the run\'s token count (leave --max-tokens at the coordinator\'s)' : 'samples of the run\'s input';
+      throw new Error(`the shared ${this.spec.kind} (${prefix}) takes the run's input [${this.spec.input.join(', ')}], but this client's samples are [${sampleShape.join(', ')}]: it needs ${what}`);
+    }
     this.vars = createModelVariables(this.spec, initialParameters(this.spec, 0));
     this.optimizer = new SgdMomentum(sgd, this.vars.byName);
   }

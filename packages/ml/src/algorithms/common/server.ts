@@ -12,12 +12,14 @@ import {
   ClassMeanAccumulator,
   FoldingAccumulator,
   WeightedMeanAccumulator,
+  inputKindOf,
   assertMatchesSpec,
   classCountsCheck,
   createRng,
   deriveSeed,
   sizeOfShape,
   uniform,
+  type InputKind,
   type NamedTensor,
   type StagedValueCheck,
   type TensorSpec,
@@ -126,9 +128,11 @@ export function initialHead(numClasses: number, representationDim: number, seed:
 
 // ---------------------------------------------------------------- shared zoo model (FML, FedKD)
 
-/** The shared model's architecture: the smallest of the zoo for the run's input (CNN-5 for images, MLP-1 for tables). */
-export function sharedModelKind(setup: Pick<FederationSetup, 'input'>): ModelKind {
-  return setup.input.length === 3 ? 'cnn5' : 'mlp1';
+const SHARED_MODEL_KINDS: Record<InputKind, ModelKind> = { image: 'cnn5', table: 'mlp1', text: 'tfm1' };
+
+/** The shared model's architecture: the smallest of the zoo for the run's input kind (CNN-5 for images, MLP-1 for tables, TFM-1 for text). */
+export function sharedModelKind(setup: Pick<FederationSetup, 'input' | 'inputKind'>): ModelKind {
+  return SHARED_MODEL_KINDS[setup.inputKind ?? inputKindOf(setup.input)];
 }
 
 /** The shared model's spec: the run's input, classes and d (FedKD distils h, so d must match). */

@@ -42,7 +42,7 @@ export function createFedKdClient(setup: ClientSetup, options: FedKdOptions): Fe
   const { federation, training } = setup;
   const client = createPrivateClient(setup);
   const { model } = client;
-  const mentee = new SharedModelCopy(FEDKD_PREFIX, federation, training);
+  const mentee = new SharedModelCopy(FEDKD_PREFIX, federation, training, setup.train.sampleShape);
   const d = federation.representationDim;
   const projection = tf.tidy(() => tf.variable(tf.tensor2d(initialProjection(setup.seed, d), [d, d]), true));
   const projectionOptimizer = new SgdMomentum(training, new Map([[PROJECTION, projection]]));

@@ -4,7 +4,8 @@
  * (wuch15/FedKD run.py) and HtFLlib (clientkd.py / serverkd.py).
  *
  * Every client keeps its private CNN (the mentor) and trains it together with
- * a copy of one shared mentee model, CNN-5 (the smallest zoo model, same on
+ * a copy of one shared mentee model, CNN-5 for images (the smallest zoo model
+ * for the run's input kind: MLP-1 for tables, TFM-1 for text; same on
  * every client), by adaptive mutual distillation; only the mentee is federated,
  * and its updates travel as truncated SVD factors.
  *

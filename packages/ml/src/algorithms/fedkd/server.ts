@@ -1,6 +1,6 @@
 /**
  * FedKD's server half: the payload down is the whole mentee (CNN-5 for
- * images, MLP-1 for tables, `mentee/<layer>/...`), seeded identically
+ * images, MLP-1 for tables, TFM-1 for text, `mentee/<layer>/...`), seeded identically
  * everywhere; the server step reconstructs each upload's delta from its SVD
  * factors (U diag(S) V^T, codec.ts), takes the sample-weighted mean in float64
  * one client at a time (streaming) and adds it to the global mentee.
@@ -15,7 +15,7 @@ export function createFedKdServer(overrides: Partial<FedKdOptions> = {}): Server
   const options = fedkdOptions(overrides);
   return {
     name: 'fedkd',
-    summary: 'shared CNN-5 mentee trained by adaptive mutual distillation; clients upload its delta as truncated SVD factors',
+    summary: 'shared mentee (the smallest zoo model for the input: CNN-5, MLP-1 or TFM-1) trained by adaptive mutual distillation; clients upload its delta as truncated SVD factors',
     globalSpec: (setup) => sharedModelSpec(FEDKD_PREFIX, setup),
     updateSpec: (setup) => fedkdUpdateSpec(setup, options.maxRank),
     initialGlobal: (setup, seed) => initialSharedModel(FEDKD_PREFIX, setup, seed),

@@ -27,7 +27,7 @@ export function createFmlClient(setup: ClientSetup, options: FmlOptions): Algori
   const { federation, training } = setup;
   const client = createPrivateClient(setup);
   const { model } = client;
-  const meme = new SharedModelCopy(PREFIX, federation, training);
+  const meme = new SharedModelCopy(PREFIX, federation, training, setup.train.sampleShape);
   const flopsPerSample = client.flopsPerSample + trainStepFlops(modelStages(meme.spec, true));
   const schema = sharedModelSpec(PREFIX, federation);
   const privateVars = model.variables as tf.Variable[];

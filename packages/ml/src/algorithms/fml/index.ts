@@ -5,7 +5,8 @@
  * one small shared "meme" model by deep mutual learning, and only the meme
  * model is federated.
  *
- * The meme model is CNN-5, the smallest zoo model, on every client (HtFLlib
+ * The meme model is the smallest zoo model for the run's input kind (CNN-5,
+ * MLP-1 or TFM-1: common/server.ts's sharedModelKind), on every client (HtFLlib
  * uses one fixed architecture for it too), so its parameters have the same
  * names and shapes everywhere: `meme/<layer>/kernel|bias`.
  *

@@ -1,6 +1,7 @@
 /**
  * FML's server half: the payload is the shared meme model (CNN-5 for images,
- * MLP-1 for tables, `meme/<layer>/kernel|bias`), seeded identically
+ * MLP-1 for tables, TFM-1 for text: common/server.ts's sharedModelKind;
+ * `meme/<layer>/...`), seeded identically
  * everywhere; the server step is the sample-weighted mean of the uploaded
  * meme models (streaming, WeightedMeanAccumulator).
  */
@@ -12,7 +13,7 @@ export const FML_PREFIX = 'meme';
 
 export const fmlServer: ServerAlgorithm = {
   name: 'fml',
-  summary: 'federated mutual learning: a shared CNN-5 meme model trained by mutual distillation with the private CNN; clients upload it',
+  summary: 'federated mutual learning: a shared meme model (the smallest zoo model for the input: CNN-5, MLP-1 or TFM-1) trained by mutual distillation with the private model; clients upload it',
   globalSpec: (setup) => sharedModelSpec(FML_PREFIX, setup),
   updateSpec: (setup) => sharedModelSpec(FML_PREFIX, setup),
   initialGlobal: (setup, seed) => initialSharedModel(FML_PREFIX, setup, seed),

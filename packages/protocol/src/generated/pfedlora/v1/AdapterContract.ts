@@ -21,6 +21,13 @@ export interface AdapterContract {
    * Where the adapter plugs in: "representation" (a branch parallel to the head).
    */
   'plug_point'?: (string);
+  /**
+   * What a sample is: "image" [h, w, c], "table" [features] or "text" [tokens]
+   * (byte-tokenizer ids, vocabulary 257). Empty (an older coordinator): by
+   * input_shape, 3 sizes an image, else a table. Shared models (FML, FedKD)
+   * are built for it.
+   */
+  'input_kind'?: (string);
 }
 
 /**
@@ -43,4 +50,11 @@ export interface AdapterContract__Output {
    * Where the adapter plugs in: "representation" (a branch parallel to the head).
    */
   'plug_point': (string);
+  /**
+   * What a sample is: "image" [h, w, c], "table" [features] or "text" [tokens]
+   * (byte-tokenizer ids, vocabulary 257). Empty (an older coordinator): by
+   * input_shape, 3 sizes an image, else a table. Shared models (FML, FedKD)
+   * are built for it.
+   */
+  'input_kind': (string);
 }
