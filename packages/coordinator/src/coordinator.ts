@@ -36,7 +36,7 @@ import type { Logger } from '@pfedlora/telemetry';
 import { CHECKPOINT_FORMAT, type RunParams } from './checkpoint';
 import { validateCoordinatorConfig, type CoordinatorConfig } from './config';
 import { CoordinatorError } from './errors';
-import { checkClientAccess, checkContract, checkTakeover, newResumeToken } from './join-admission';
+import { checkClientAccess, checkContract, checkTakeover, checkTakesPart, newResumeToken } from './join-admission';
 import type { RoundRecord } from './ledger';
 import type { StoredPayload } from './payload-store';
 import { livenessVerdict, RoundMachine, type CloseDecision, type RoundInFlight } from './round-machine';
@@ -328,6 +328,7 @@ export class Coordinator extends EventEmitter {
   join(info: JoinInfo): JoinAccepted {
     checkClientAccess(info, this.accessPolicy());
     checkContract(info, this.settings, this.runId);
+    checkTakesPart(info, this.run!.clientForm(info.model), this.settings.algorithm, this.runId);
     const existing = this.store.client(info.clientId);
     checkTakeover(info, existing && { connected: this.connected(existing.session), resumeToken: existing.session.resumeToken });
     if (existing) {
@@ -430,7 +431,9 @@ export class Coordinator extends EventEmitter {
     const state = this.machine.task(clientId);
     const task = this.store.task(clientId);
     const open = flight && state && task ? { round: flight.round.round, attempt: flight.round.attempt, taskId: task.taskId, numSamples: task.numSamples, state } : undefined;
-    const { form } = this.run!;
+    const part = this.run!.clientForm(s.info.model);
+    checkTakesPart(s.info, part, this.settings.algorithm, this.runId);
+    const { form } = part;
     checkUploadHeader(header, clientId, form, flight?.round, open);
     const { round, aggregator } = flight!;
     this.machine.uploadStarted(clientId);

@@ -5,7 +5,7 @@
  * rounds reuse and, with DP noise, the privacy accountant.
  */
 import { randomBytes } from 'node:crypto';
-import { ArrayPool, encodedSizeOfSpec, pickRunSpec, RdpAccountant, sizeOfShape, type NamedTensor } from '@pfedlora/core';
+import { ArrayPool, encodedSizeOfSpec, pickRunSpec, RdpAccountant, sizeOfShape, type ModelDescriptor, type NamedTensor } from '@pfedlora/core';
 import { getServerAlgorithm, runFederationSetup, type FederationSetup, type GlobalAggregator, type ServerAlgorithm } from '@pfedlora/ml/server';
 import type { RunOverrides, RunSettings } from '@pfedlora/protocol';
 import type { RunParams } from './checkpoint';
@@ -34,6 +34,9 @@ export function newRun(c: CoordinatorConfig, overrides: RunOverrides, now = new 
   const runId = overrides.runId ?? c.runId ?? `run-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
   return { runId, params, settings };
 }
+
+/** A client's update form, or why its model cannot take part. */
+export type ClientForm = { readonly form: UpdateForm } | { readonly refused: string };
 
 export class RunSetup {
   readonly algorithm: ServerAlgorithm;
@@ -69,6 +72,18 @@ export class RunSetup {
     }
     this.accountant =
       config.dpNoiseMultiplier === undefined ? undefined : new RdpAccountant({ noiseMultiplier: config.dpNoiseMultiplier, samplingRate: params.participation, delta: config.dpDelta });
+  }
+
+  /**
+   * The form of the updates of a client with this model: the run's, or the
+   * part its algorithm takes from such a model (ServerAlgorithm.clientUpdate);
+   * `refused`: the rule a model that cannot take part breaks.
+   */
+  clientForm(model: ModelDescriptor): ClientForm {
+    const part = this.algorithm.clientUpdate?.(this.setup, model);
+    if (!part) return { form: this.form };
+    if ('refused' in part) return part;
+    return { form: { ...this.form, spec: part.spec, bytes: encodedSizeOfSpec(part.spec) } };
   }
 
   /** A round's aggregator, starting from `global`. */

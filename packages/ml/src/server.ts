@@ -19,6 +19,7 @@ export {
   type GlobalAggregator,
   type LocalTrainingConfig,
   type RunShape,
+  type ClientUpdatePart,
   type ServerAlgorithm,
   type UpdateContribution,
 } from './algorithms/algorithm';

@@ -13,7 +13,7 @@
  * (`@pfedlora/ml/server`), so it never loads tfjs. This file is tf-free too:
  * its imports of training types are type-only.
  */
-import { inputKindOf, type ArrayPool, type InputKind, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { inputKindOf, type ArrayPool, type InputKind, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
@@ -170,9 +170,19 @@ export interface ServerAlgorithm {
   readonly updateIsDelta?: boolean;
   globalSpec(setup: FederationSetup): TensorSpec[];
   updateSpec(setup: FederationSetup): TensorSpec[];
+  /**
+   * What a client with this model sends, decided at Join from its descriptor
+   * (absent: updateSpec, whatever the model): its update's tensors, or the
+   * rule a model that cannot take part breaks (the coordinator refuses its
+   * Join with it; pfedlora-qv: a zoo transformer).
+   */
+  clientUpdate?(setup: FederationSetup, model: ModelDescriptor): ClientUpdatePart;
   initialGlobal(setup: FederationSetup, seed: number): NamedTensor[];
   createAggregator(global: readonly NamedTensor[], setup: FederationSetup, options?: AggregatorOptions): GlobalAggregator;
 }
+
+/** A client's part of an algorithm's update (ServerAlgorithm.clientUpdate). */
+export type ClientUpdatePart = { readonly spec: TensorSpec[] } | { readonly refused: string };
 
 /** The client half: local training on the engine (tfjs). */
 export interface ClientAlgorithm {

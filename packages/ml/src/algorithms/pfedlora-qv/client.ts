@@ -26,7 +26,7 @@ import { shardGradients } from '../../parallel/data-parallel';
 import { runEpoch } from '../common/client';
 import { createPrivateClient, lastEpochLoss } from '../private-client';
 import { privateNetworkSeed } from '../../model-source';
-import { QV_PRESENT, QV_PROJECTIONS, groupPrefix, groupSpec, groupsOf, qvGroups } from './server';
+import { QV_MODEL_RULE, QV_PRESENT, QV_PROJECTIONS, groupPrefix, groupSpec, groupsOf, qvGroups } from './server';
 
 /**
  * The LoRA terms of a transformer of width `width`: block<b>/<query|value>/kernel
@@ -44,7 +44,7 @@ export function qvKernelDelta(factor: (name: string) => tf.Tensor, width: number
 export function createPFedLoRAQvClient(setup: ClientSetup): AlgorithmClient {
   const { federation, training, model: source } = setup;
   if (source.kind !== 'zoo' || !isTransformer(source.model)) {
-    throw new Error(`pfedlora-qv puts LoRA inside transformer blocks: it needs a zoo transformer (tfm1..tfm4), got ${source.kind === 'zoo' ? source.model : `a ${source.kind} model`}`);
+    throw new Error(`${QV_MODEL_RULE}, got ${source.kind === 'zoo' ? source.model : `a ${source.kind} model`}`);
   }
   const size = TRANSFORMER_SIZES[source.model];
   const mine = groupsOf(size);

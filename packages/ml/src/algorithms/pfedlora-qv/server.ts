@@ -18,9 +18,9 @@
  * clients), so updateIsDelta is false: the coordinator refuses robust rules,
  * clipping and DP noise for this algorithm.
  */
-import { createRng, deriveSeed, sizeOfShape, uniform, type NamedTensor, type TensorSpec } from '@pfedlora/core';
-import { TRANSFORMER_SIZES, type TransformerSize } from '../../transformer-spec';
-import type { FederationSetup, GlobalAggregator, ServerAlgorithm } from '../algorithm';
+import { createRng, deriveSeed, sizeOfShape, uniform, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { isTransformer, TRANSFORMER_SIZES, type TransformerSize } from '../../transformer-spec';
+import type { ClientUpdatePart, FederationSetup, GlobalAggregator, ServerAlgorithm } from '../algorithm';
 import { weightedMeanAggregator } from '../common/server';
 
 /** One shared LoRA group: the blocks at `block` (1-based) of the models of width `width`. */
@@ -89,11 +89,21 @@ export function foldQvMean(global: readonly NamedTensor[], mean: readonly NamedT
   });
 }
 
+/** The rule a client's model must meet: pfedlora-qv puts LoRA inside the blocks of the zoo's transformers. */
+export const QV_MODEL_RULE = 'pfedlora-qv puts LoRA on the query and value projections of transformer blocks: it needs a zoo transformer (tfm1..tfm4)';
+
+/** A zoo transformer sends the update; any other model cannot take part. */
+function clientUpdate(setup: FederationSetup, model: ModelDescriptor): ClientUpdatePart {
+  if (model.family !== 'transformer' || !isTransformer(model.name)) return { refused: QV_MODEL_RULE };
+  return { spec: updateSpec(setup) };
+}
+
 export const pfedloraQvServer: ServerAlgorithm = {
   name: 'pfedlora-qv',
   summary: 'LoRA on the query/value projections of transformer blocks, each (width, block) averaged among the clients that have it',
   globalSpec,
   updateSpec,
+  clientUpdate,
   initialGlobal,
   createAggregator: (global, setup, options): GlobalAggregator => weightedMeanAggregator(global, updateSpec(setup), options, (mean) => foldQvMean(global, mean)),
 };
