@@ -9,8 +9,8 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveSeed } from '@pfedlora/core';
-import { initialAdapter, spamAssassinSubsetDir } from '@pfedlora/ml';
+import { deriveSeed, encodedSizeOfSpec } from '@pfedlora/core';
+import { initialAdapter, pfedloraQv, qvClientSpec, runFederationSetup, spamAssassinSubsetDir, TRANSFORMER_SIZES, type TransformerKind } from '@pfedlora/ml';
 import { readLedger, weightedMeanError } from './ledger';
 import { coordinatorArgs, freePort, INSECURE, useProcesses } from './processes';
 
@@ -84,6 +84,34 @@ describe('language models over gRPC (real processes on 127.0.0.1)', () => {
     // D [32, 4] and U [4, 2] travel; every client moved U every round.
     expect(deltas[0]![0]!.map((t) => t.shape)).toEqual([[32, 4], [4, 2]]);
     for (const round of deltas) expect(round.every((d) => d[1]!.values.some((v) => v !== 0))).toBe(true);
+  });
+
+  test('pfedlora-qv: transformers of depths 1, 3 and 4 upload their own Q/V groups; each group of the global is the weighted mean of the deltas of the clients that have it', async () => {
+    const port = await freePort();
+    const stateDir = join(work, 'state-qv');
+    const coordinator = start(
+      'coordinator-qv',
+      coordinatorArgs(port, ['--algorithm', 'pfedlora-qv', '--dataset', 'spam-assassin', '--input-shape', '16', '--representation-dim', '16', '--rounds', '2', '--min-clients', '3', '--state-dir', stateDir, '--seed', '5', '--local-epochs', '1']),
+    );
+    await coordinator.waitForMessage('coordinator listening');
+    const models: TransformerKind[] = ['tfm1', 'tfm3', 'tfm4'];
+    const ids = models.map((m) => `qv-${m}`);
+    const dumps = ids.map((id) => join(work, `updates-${id}`));
+    const clients = models.map((m, k) => start(ids[k]!, textClient(port, ids[k]!, ['--model', m, '--dataset', 'spam-assassin', '--max-tokens', '16', '--shard', `${k}/3`, '--dump-updates', dumps[k]!])));
+    await coordinator.waitForMessage('run finished', 100_000);
+    expect(await coordinator.exit).toBe(0);
+    for (const c of clients) expect(await c.exit).toBe(0);
+
+    const setup = runFederationSetup({ inputShape: [16], inputKind: 'text', classNames: ['ham', 'spam'], representationDim: 16, rank: 4, adapterAlpha: 4 });
+    const initial = pfedloraQv.initialGlobal(setup, deriveSeed(5, 'global'));
+    const { worst, deltas } = await weightedMeanError(stateDir, initial, new Map(ids.map((id, k) => [id, dumps[k]!])));
+    expect(worst).toBeLessThan(1e-6);
+    // Each client sent its own groups alone: w32 block 1; w64 blocks 1-3; w64 blocks 1-4.
+    const groups = (d: { name: string }[]) => [...new Set(d.map((t) => t.name.split('/').slice(1, 3).join('/')))];
+    expect(deltas[0]!.map(groups)).toEqual([['w32/block1'], ['w64/block1', 'w64/block2', 'w64/block3'], ['w64/block1', 'w64/block2', 'w64/block3', 'w64/block4']]);
+    const rounds = await readLedger(stateDir);
+    // Bytes on the wire per client and round: 4 + 12 + 16 factors of [w, 4] or [4, w].
+    expect(rounds[0]!.clients.map((c) => [c.modelKind, c.bytesUp])).toEqual(models.map((m) => [m, encodedSizeOfSpec(qvClientSpec(TRANSFORMER_SIZES[m], 4))]));
   });
 
   test('a bad jsonl line or a CNN on text stops the client before it joins, naming the file and line or the model', async () => {

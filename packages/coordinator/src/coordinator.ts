@@ -437,7 +437,7 @@ export class Coordinator extends EventEmitter {
     checkUploadHeader(header, clientId, form, flight?.round, open);
     const { round, aggregator } = flight!;
     this.machine.uploadStarted(clientId);
-    const upload: UploadSink = new StagedUpload(header, form, round.round, aggregator.begin(header.numSamples), {
+    const upload: UploadSink = new StagedUpload(header, form, round.round, aggregator.begin(header.numSamples, form.spec), {
       stillOpen: () => this.machine.isInFlight(round) && this.machine.task(clientId)?.status === 'uploading',
       accepted: (received) => {
         this.uploads.delete(clientId);

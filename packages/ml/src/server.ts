@@ -25,7 +25,7 @@ export {
 } from './algorithms/algorithm';
 export { getServerAlgorithm } from './algorithms/server-registry';
 export { pfedloraServer } from './algorithms/pfedlora/server';
-export { pfedloraQvServer } from './algorithms/pfedlora-qv/server';
+export { pfedloraQvServer, qvClientSpec } from './algorithms/pfedlora-qv/server';
 export { standaloneServer } from './algorithms/standalone/server';
 export { lgFedAvgServer } from './algorithms/lg-fedavg/server';
 export { fdServer } from './algorithms/fd/server';

@@ -137,8 +137,12 @@ export interface UpdateContribution {
 
 /** The server step, fed one client update at a time (memory independent of the client count). */
 export interface GlobalAggregator {
-  /** Starts a client's update that arrives slice by slice (the coordinator's upload path). */
-  begin(weight: number): UpdateContribution;
+  /**
+   * Starts a client's update that arrives slice by slice (the coordinator's
+   * upload path). `spec`: the tensors this client sends (its form, from
+   * ServerAlgorithm.clientUpdate); only an algorithm with clientUpdate reads it.
+   */
+  begin(weight: number, spec?: readonly TensorSpec[]): UpdateContribution;
   /** A whole update at once (the simulation). */
   add(update: readonly NamedTensor[], weight: number): void;
   readonly clients: number;

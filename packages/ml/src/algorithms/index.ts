@@ -13,7 +13,7 @@ import { unknownAlgorithm } from './server-registry';
 export * from './algorithm';
 export { getServerAlgorithm } from './server-registry';
 export { pfedlora, pfedloraServer, pfedloraFlopsPerSample } from './pfedlora';
-export { pfedloraQv, pfedloraQvServer } from './pfedlora-qv';
+export { pfedloraQv, pfedloraQvServer, qvClientSpec } from './pfedlora-qv';
 export { standalone, standaloneServer } from './standalone';
 export { lgFedAvg, lgFedAvgServer } from './lg-fedavg';
 export { fd, fdServer, createFd, type FdOptions } from './fd';

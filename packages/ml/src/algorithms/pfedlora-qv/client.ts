@@ -26,7 +26,7 @@ import { shardGradients } from '../../parallel/data-parallel';
 import { runEpoch } from '../common/client';
 import { createPrivateClient, lastEpochLoss } from '../private-client';
 import { privateNetworkSeed } from '../../model-source';
-import { QV_MODEL_RULE, QV_PRESENT, QV_PROJECTIONS, groupPrefix, groupSpec, groupsOf, qvGroups } from './server';
+import { QV_MODEL_RULE, QV_PROJECTIONS, qvClientSpec, groupPrefix } from './server';
 
 /**
  * The LoRA terms of a transformer of width `width`: block<b>/<query|value>/kernel
@@ -47,8 +47,8 @@ export function createPFedLoRAQvClient(setup: ClientSetup): AlgorithmClient {
     throw new Error(`${QV_MODEL_RULE}, got ${source.kind === 'zoo' ? source.model : `a ${source.kind} model`}`);
   }
   const size = TRANSFORMER_SIZES[source.model];
-  const mine = groupsOf(size);
-  const specs = mine.flatMap((g) => groupSpec(g, federation.rank));
+  // Its own groups' factors, in the global's order: what it uploads (the coordinator expects them from its Join).
+  const specs = qvClientSpec(size, federation.rank);
   const lora = new Map(specs.map((s) => [s.name, tf.variable(tf.zeros([...s.shape]), true)]));
   const factor = (name: string) => lora.get(name)!;
   const kernelDelta = qvKernelDelta(factor, size.width, federation.alpha / federation.rank);
@@ -57,8 +57,6 @@ export function createPFedLoRAQvClient(setup: ClientSetup): AlgorithmClient {
   const { model, train } = client;
   const loraOptimizer = new SgdMomentum(training, lora);
   const variables = [...lora.values()];
-  const groups = qvGroups();
-  const present: NamedTensor = { name: QV_PRESENT, shape: [groups.length], values: Float32Array.from(groups, (g) => (mine.some((m) => groupPrefix(m) === groupPrefix(g)) ? 1 : 0)) };
   // Step 2 per sample: a forward and the input gradients back through the frozen model (about two
   // forwards). The merged kernel W + s A B costs 2 w r w per batch, not per sample: left out.
   const step2 = 2 * (model.network.flops.extractorForward + model.network.flops.headForward);
@@ -85,10 +83,10 @@ export function createPFedLoRAQvClient(setup: ClientSetup): AlgorithmClient {
           return [value];
         }),
       );
-      const local = new Map((await read()).map((t) => [t.name, t]));
-      const after = global.map((t) => local.get(t.name) ?? t);
-      const delta = subtractTensors(after, global);
-      return client.update([...delta, present], loss, client.localTrainFlops() + train.count * training.localEpochs * step2);
+      const received = new Map(global.map((t) => [t.name, t]));
+      const local = await read();
+      const delta = subtractTensors(local, local.map((t) => received.get(t.name)!));
+      return client.update(delta, loss, client.localTrainFlops() + train.count * training.localEpochs * step2);
     },
     // The local LoRA is part of the personalized model between rounds.
     privateState: async () => [...(await model.state()), ...(await read())],

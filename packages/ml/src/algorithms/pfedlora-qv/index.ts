@@ -7,6 +7,6 @@ import type { Algorithm } from '../algorithm';
 import { createPFedLoRAQvClient } from './client';
 import { pfedloraQvServer } from './server';
 
-export { pfedloraQvServer } from './server';
+export { pfedloraQvServer, qvClientSpec } from './server';
 
 export const pfedloraQv: Algorithm = { ...pfedloraQvServer, createClient: createPFedLoRAQvClient, buildsOwnNetwork: true };

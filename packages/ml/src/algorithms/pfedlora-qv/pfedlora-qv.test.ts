@@ -1,18 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import type { NamedTensor } from '@pfedlora/core';
+import { specOf, type NamedTensor } from '@pfedlora/core';
 import { initEngine } from '../../engine';
 import { loadDataset, subsetOf, type Dataset, type DatasetSplits } from '../../data';
 import { PAPER_SGD } from '../../optimizer';
 import { initialParameters, modelSpec, representation, type ModelVariables } from '../../zoo';
-import { TRANSFORMER_KINDS, TRANSFORMER_SIZES, type TransformerKind } from '../../transformer-spec';
+import { TRANSFORMER_SIZES } from '../../transformer-spec';
 import { zooSource } from '../../model-source';
 import { gradientErrors } from '../../../test/kernel-fixtures';
 import { hostFloat } from '../../../test/kernel-verify';
 import type { ClientSetup, FederationSetup } from '../algorithm';
 import { pfedloraQv } from '.';
 import { qvKernelDelta } from './client';
-import { QV_PRESENT, groupPrefix, groupSpec, groupsOf, qvGroups } from './server';
+import { qvClientSpec, groupOfTensor, groupPrefix, groupSpec, groupsOf, qvGroups } from './server';
 
 const TOKENS = 16;
 const setup: FederationSetup = { input: [TOKENS], numClasses: 2, classNames: ['ham', 'spam'], representationDim: 16, rank: 2, alpha: 2 };
@@ -38,8 +38,6 @@ function clientSetup(k: number, model: string, n = 48): ClientSetup {
   };
 }
 
-/** The factors of a group prefix's tensors, by the group they belong to. */
-const groupOfName = (name: string) => name.slice(0, name.lastIndexOf('/', name.lastIndexOf('/') - 1));
 
 describe('pfedlora-qv server step', () => {
   test('groups: one per (width, block) of the family; tfm3 and tfm4 share the width-64 blocks 1..3', () => {
@@ -48,34 +46,67 @@ describe('pfedlora-qv server step', () => {
     expect(() => groupSpec({ width: 32, block: 1 }, 33)).toThrow(/rank must be an integer in \[1, 32\]/);
   });
 
-  test('property: each group moves by the weighted mean delta of the clients that have it, others stay', () => {
+  test('property: each group moves by the weighted mean delta of the clients that have it, others stay (whole updates and slice by slice)', () => {
     const small: FederationSetup = { ...setup, rank: 1 };
     const global = pfedloraQv.initialGlobal(small, 3);
-    const client = fc.record({ kind: fc.constantFrom(...TRANSFORMER_KINDS), n: fc.integer({ min: 1, max: 200 }), seed: fc.integer({ min: 0, max: 1e6 }) });
+    const groups = qvGroups().map(groupPrefix);
+    // A client: any non-empty set of groups (not only a zoo model's), its weight, its values.
+    const client = fc.record({
+      groups: fc.uniqueArray(fc.constantFrom(...groups), { minLength: 1, maxLength: groups.length }),
+      n: fc.integer({ min: 1, max: 200 }),
+      seed: fc.integer({ min: 0, max: 1e6 }),
+      sliced: fc.boolean(),
+    });
     fc.assert(
-      fc.property(fc.array(client, { minLength: 1, maxLength: 5 }), (clients) => {
-        const groups = qvGroups().map(groupPrefix);
-        const updates = clients.map(({ kind, n, seed }) => {
-          const mine = new Set(groupsOf(TRANSFORMER_SIZES[kind as TransformerKind]).map(groupPrefix));
-          const delta = global.map((t, i) => ({ name: t.name, shape: [...t.shape], values: mine.has(groupOfName(t.name)) ? (hostFloat(seed + i, t.shape).values as Float32Array) : new Float32Array(t.values.length) }));
-          const present: NamedTensor = { name: QV_PRESENT, shape: [groups.length], values: Float32Array.from(groups, (g) => (mine.has(g) ? 1 : 0)) };
-          return { mine, n, tensors: [...delta, present] };
-        });
+      fc.property(fc.array(client, { minLength: 0, maxLength: 6 }), (clients) => {
+        const updates = clients.map(({ groups: mine, n, seed, sliced }) => ({
+          mine: new Set(mine),
+          n,
+          sliced,
+          tensors: global.filter((t) => mine.includes(groupOfTensor(t.name))).map((t, i) => ({ name: t.name, shape: [...t.shape], values: hostFloat(seed + i, t.shape).values as Float32Array })),
+        }));
         const agg = pfedloraQv.createAggregator(global, small);
-        for (const u of updates) agg.add(u.tensors, u.n);
+        for (const u of updates) {
+          if (!u.sliced) {
+            agg.add(u.tensors, u.n);
+            continue;
+          }
+          // The coordinator's way: the client's form from its Join, then the values in pieces.
+          const c = agg.begin(u.n, specOf(u.tensors));
+          u.tensors.forEach((t, i) => {
+            const half = t.values.length >> 1;
+            c.addSlice(i, 0, t.values.subarray(0, half));
+            c.addSlice(i, half, t.values.subarray(half));
+          });
+          c.commit();
+        }
+        expect(agg.clients).toBe(updates.length);
         const next = agg.result();
         expect(next.map((t) => t.name)).toEqual(global.map((t) => t.name));
         next.forEach((t, i) => {
-          const having = updates.filter((u) => u.mine.has(groupOfName(t.name)));
+          const having = updates.filter((u) => u.mine.has(groupOfTensor(t.name)));
           const total = having.reduce((s, u) => s + u.n, 0);
           for (let j = 0; j < t.values.length; j++) {
-            const expected = global[i]!.values[j]! + (total === 0 ? 0 : having.reduce((s, u) => s + u.n * u.tensors[i]!.values[j]!, 0) / total);
-            expect(t.values[j]).toBeCloseTo(expected, 4);
+            const sum = having.reduce((s, u) => s + u.n * u.tensors.find((d) => d.name === t.name)!.values[j]!, 0);
+            const expected = global[i]!.values[j]! + (total === 0 ? 0 : sum / total);
+            expect(t.values[j]).toBeCloseTo(expected, 5);
           }
         });
       }),
-      { numRuns: 30 },
+      { numRuns: 40 },
     );
+  });
+
+  test("a client's part: a zoo transformer sends its own groups, in the global's order; any other model is refused; a partial group is no update", () => {
+    const descriptor = (family: string, name: string) => ({ family, name, parameterCount: 1, representationDim: 16, numClasses: 2, inputShape: [TOKENS], trainFlopsPerSample: 1 });
+    const part = pfedloraQv.clientUpdate!(setup, descriptor('transformer', 'tfm3'));
+    expect('spec' in part && part.spec.map((s) => s.name)).toEqual(['w64/block1', 'w64/block2', 'w64/block3'].flatMap((g) => ['query/down', 'query/up', 'value/down', 'value/up'].map((f) => `qv/${g}/${f}`)));
+    expect(pfedloraQv.clientUpdate!(setup, descriptor('mlp', 'mlp1'))).toEqual({ refused: expect.stringMatching(/needs a zoo transformer \(tfm1\.\.tfm4\)/) });
+    const global = pfedloraQv.initialGlobal(setup, 3);
+    const agg = pfedloraQv.createAggregator(global, setup);
+    expect(() => agg.add(global.slice(0, 3), 1)).toThrow(/is not whole groups of the global in its order \(expected qv\/w32\/block1\/query\/down, .*qv\/w32\/block1\/value\/up\)/);
+    expect(() => agg.add([...global.slice(4, 8), ...global.slice(0, 4)], 1)).toThrow(/is not whole groups of the global in its order/);
+    expect(agg.result().map((t) => [...t.values])).toEqual(global.map((t) => [...t.values]));
   });
 });
 
@@ -118,7 +149,7 @@ describe('pfedlora-qv LoRA inside the blocks', () => {
 });
 
 describe('pfedlora-qv client step', () => {
-  test('a tfm3 client uploads deltas of its width-64 groups, zeros for the rest, its presence, and leaks no tensors', async () => {
+  test('a tfm3 client uploads the deltas of its width-64 groups alone, its Join form, and leaks no tensors', async () => {
     const client = pfedloraQv.createClient(clientSetup(0, 'tfm3'));
     const global = pfedloraQv.initialGlobal(setup, 9);
     await client.fit(global, 1);
@@ -126,14 +157,10 @@ describe('pfedlora-qv client step', () => {
     const update = await client.fit(global, 2);
     await client.evaluate();
     expect(tf.memory().numTensors).toBe(before);
-    expect(update.tensors.map((t) => [t.name, t.shape])).toEqual(pfedloraQv.updateSpec(setup).map((s) => [s.name, s.shape]));
-    expect([...update.tensors.at(-1)!.values]).toEqual([0, 0, 0, 1, 1, 1, 0]);
+    expect(update.tensors.map((t) => [t.name, t.shape])).toEqual(qvClientSpec(TRANSFORMER_SIZES.tfm3, setup.rank).map((s) => [s.name, s.shape]));
+    expect(new Set(update.tensors.map((t) => groupOfTensor(t.name)))).toEqual(new Set(['qv/w64/block1', 'qv/w64/block2', 'qv/w64/block3']));
     const norm = (t: NamedTensor) => Math.sqrt(t.values.reduce((s, v) => s + v * v, 0));
-    for (const t of update.tensors.slice(0, -1)) {
-      const mine = ['qv/w64/block1', 'qv/w64/block2', 'qv/w64/block3'].includes(groupOfName(t.name));
-      if (mine && t.name.endsWith('/up')) expect(norm(t)).toBeGreaterThan(0);
-      if (!mine) expect(norm(t)).toBe(0);
-    }
+    for (const t of update.tensors) if (t.name.endsWith('/up')) expect(norm(t)).toBeGreaterThan(0);
     expect(update.trainFlops).toBeGreaterThan(0);
     client.dispose();
   });

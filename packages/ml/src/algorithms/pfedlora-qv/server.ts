@@ -7,21 +7,20 @@
  * index) of the zoo's transformer family (TRANSFORMER_SIZES), and each group
  * is averaged only over the clients whose model has that block.
  *
- * The schema depends on the family and the rank alone (no run option, no
- * wire change). A client uploads the delta of its own groups, zeros for the
- * others, and `qv/present` [G]: 1 for a group it has, 0 otherwise. Under the
- * sample-weighted mean (weight n_k) the mean of `present` is
- * sum_{k has g} n_k / sum_k n_k, so
- *   A_g += mean(delta_g) / mean(present_g) = sum_{k has g} n_k delta_kg / sum_{k has g} n_k,
- * and a group nobody has stays as it was. The zero-filled deltas are not a
- * delta under a robust rule (a median over them would count the absent
- * clients), so updateIsDelta is false: the coordinator refuses robust rules,
- * clipping and DP noise for this algorithm.
+ * The global's schema depends on the family and the rank alone (no run
+ * option). A client uploads the deltas of its own groups only, in the
+ * global's order: which groups those are is decided at Join from its model
+ * descriptor (clientUpdate: a zoo transformer's width and depth), so the
+ * coordinator knows each client's tensor list, and a model without the
+ * blocks is refused there. Each group's sum and weight are kept apart:
+ *   A_g += sum_{k has g} n_k delta_kg / sum_{k has g} n_k,
+ * and a group nobody has stays as it was. The mean is per group, not the
+ * run's weighted mean of whole updates, so updateIsDelta is false: the
+ * coordinator refuses robust rules, clipping and DP noise for this algorithm.
  */
-import { createRng, deriveSeed, sizeOfShape, uniform, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { AggregationError, createRng, deriveSeed, FoldingAccumulator, sizeOfShape, specOf, uniform, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { isTransformer, TRANSFORMER_SIZES, type TransformerSize } from '../../transformer-spec';
-import type { ClientUpdatePart, FederationSetup, GlobalAggregator, ServerAlgorithm } from '../algorithm';
-import { weightedMeanAggregator } from '../common/server';
+import type { ClientUpdatePart, FederationSetup, GlobalAggregator, ServerAlgorithm, UpdateContribution } from '../algorithm';
 
 /** One shared LoRA group: the blocks at `block` (1-based) of the models of width `width`. */
 export interface QvGroup {
@@ -30,7 +29,6 @@ export interface QvGroup {
 }
 
 export const QV_PROJECTIONS = ['query', 'value'] as const;
-export const QV_PRESENT = 'qv/present';
 
 export const groupPrefix = (g: QvGroup): string => `qv/w${g.width}/block${g.block}`;
 
@@ -59,8 +57,14 @@ function globalSpec(setup: FederationSetup): TensorSpec[] {
   return qvGroups().flatMap((g) => groupSpec(g, setup.rank));
 }
 
+/** Every group's tensors: what the run's clients upload between them; each sends its own groups' (qvClientSpec). */
 function updateSpec(setup: FederationSetup): TensorSpec[] {
-  return [...globalSpec(setup), { name: QV_PRESENT, shape: [qvGroups().length] }];
+  return globalSpec(setup);
+}
+
+/** The upload of a model of this size: its groups' factors, in the global's order. */
+export function qvClientSpec(size: TransformerSize, rank: number): TensorSpec[] {
+  return groupsOf(size).flatMap((g) => groupSpec(g, rank));
 }
 
 /** LoRA init, identical on every machine: A uniform in +-1/sqrt(w), B zeros, so a fresh adapter changes nothing. */
@@ -76,17 +80,80 @@ function initialGlobal(setup: FederationSetup, seed: number): NamedTensor[] {
   });
 }
 
-/** The next global from the weighted means of the uploads: each group moved by its own clients' mean delta. */
-export function foldQvMean(global: readonly NamedTensor[], mean: readonly NamedTensor[]): NamedTensor[] {
-  const present = mean.find((t) => t.name === QV_PRESENT)!.values;
-  const groupIndex = new Map(qvGroups().map((g, i) => [groupPrefix(g), i]));
-  return global.map((t, i) => {
-    const share = present[groupIndex.get(t.name.slice(0, t.name.lastIndexOf('/', t.name.lastIndexOf('/') - 1)))!]!;
-    const delta = mean[i]!.values;
-    const values = t.values.slice();
-    if (share > 0) for (let j = 0; j < values.length; j++) values[j]! += delta[j]! / share;
-    return { name: t.name, shape: [...t.shape], values };
-  });
+/** The group prefix of one of its tensors' names: qv/w64/block2/query/down -> qv/w64/block2. */
+export const groupOfTensor = (name: string): string => name.slice(0, name.lastIndexOf('/', name.lastIndexOf('/') - 1));
+
+/**
+ * The server step: per group, the sample-weighted sum of the deltas of the
+ * clients that sent it and their total weight (float64), then
+ * A_g = previous A_g + sum / weight. An update holds whole groups of the
+ * global, in its order (a client's qvClientSpec); each distinct set of groups
+ * gets its own FoldingAccumulator (the staging and checks every upload gets),
+ * all folding into the same sums. Memory: one global's worth of sums.
+ */
+export class QvGroupMean implements GlobalAggregator {
+  private readonly sums: Map<string, Float64Array>;
+  private readonly weights = new Map<string, number>();
+  private readonly bySpec = new Map<string, FoldingAccumulator>();
+  private readonly fullSpec: TensorSpec[];
+
+  constructor(private readonly global: readonly NamedTensor[]) {
+    this.fullSpec = specOf(global);
+    this.sums = new Map(global.map((t) => [t.name, new Float64Array(t.values.length)]));
+  }
+
+  get clients(): number {
+    let n = 0;
+    for (const acc of this.bySpec.values()) n += acc.clients;
+    return n;
+  }
+
+  begin(weight: number, spec: readonly TensorSpec[] = this.fullSpec): UpdateContribution {
+    return this.accumulatorFor(spec).beginClient(weight);
+  }
+
+  add(update: readonly NamedTensor[], weight: number): void {
+    this.accumulatorFor(specOf(update)).add(update, weight);
+  }
+
+  result(): NamedTensor[] {
+    return this.global.map((t) => {
+      const weight = this.weights.get(groupOfTensor(t.name)) ?? 0;
+      const values = t.values.slice();
+      const sum = this.sums.get(t.name)!;
+      if (weight > 0) for (let j = 0; j < values.length; j++) values[j] = values[j]! + sum[j]! / weight;
+      return { name: t.name, shape: [...t.shape], values };
+    });
+  }
+
+  /** The accumulator for updates of this tensor list; refused unless it is whole groups of the global, in order. */
+  private accumulatorFor(spec: readonly TensorSpec[]): FoldingAccumulator {
+    const key = spec.map((s) => s.name).join(',');
+    const known = this.bySpec.get(key);
+    if (known) return known;
+    checkGroupSubset(spec, this.fullSpec);
+    const acc = new FoldingAccumulator(spec, (update, weight) => this.fold(update, weight));
+    this.bySpec.set(key, acc);
+    return acc;
+  }
+
+  private fold(update: readonly NamedTensor[], weight: number): void {
+    for (const t of update) {
+      const sum = this.sums.get(t.name)!;
+      for (let j = 0; j < sum.length; j++) sum[j] += weight * t.values[j]!;
+    }
+    for (const group of new Set(update.map((t) => groupOfTensor(t.name)))) this.weights.set(group, (this.weights.get(group) ?? 0) + weight);
+  }
+}
+
+/** Throws unless `spec` is whole groups of `full` (every factor of each), in `full`'s order, shapes equal. */
+function checkGroupSubset(spec: readonly TensorSpec[], full: readonly TensorSpec[]): void {
+  const groups = new Set(spec.map((s) => groupOfTensor(s.name)));
+  const expected = full.filter((s) => groups.has(groupOfTensor(s.name)));
+  const same = expected.length === spec.length && expected.every((e, i) => e.name === spec[i]!.name && e.shape.join() === spec[i]!.shape.join());
+  if (!same || spec.length === 0) {
+    throw new AggregationError(`pfedlora-qv update ${spec.map((s) => `${s.name}[${s.shape.join(',')}]`).join(', ') || '(none)'} is not whole groups of the global in its order (expected ${expected.map((s) => s.name).join(', ') || 'at least one group'})`);
+  }
 }
 
 /** The rule a client's model must meet: pfedlora-qv puts LoRA inside the blocks of the zoo's transformers. */
@@ -95,7 +162,7 @@ export const QV_MODEL_RULE = 'pfedlora-qv puts LoRA on the query and value proje
 /** A zoo transformer sends the update; any other model cannot take part. */
 function clientUpdate(setup: FederationSetup, model: ModelDescriptor): ClientUpdatePart {
   if (model.family !== 'transformer' || !isTransformer(model.name)) return { refused: QV_MODEL_RULE };
-  return { spec: updateSpec(setup) };
+  return { spec: qvClientSpec(TRANSFORMER_SIZES[model.name], setup.rank) };
 }
 
 export const pfedloraQvServer: ServerAlgorithm = {
@@ -105,5 +172,5 @@ export const pfedloraQvServer: ServerAlgorithm = {
   updateSpec,
   clientUpdate,
   initialGlobal,
-  createAggregator: (global, setup, options): GlobalAggregator => weightedMeanAggregator(global, updateSpec(setup), options, (mean) => foldQvMean(global, mean)),
+  createAggregator: (global): GlobalAggregator => new QvGroupMean(global),
 };
