@@ -114,6 +114,16 @@ describe('language models over gRPC (real processes on 127.0.0.1)', () => {
     expect(rounds[0]!.clients.map((c) => [c.modelKind, c.bytesUp])).toEqual(models.map((m) => [m, encodedSizeOfSpec(qvClientSpec(TRANSFORMER_SIZES[m], 4))]));
   });
 
+  test("FML: a client whose texts are not the run's length stops before it joins, naming the shared TFM-1's input", async () => {
+    const port = await freePort();
+    const coordinator = start('coordinator-fml', coordinatorArgs(port, ['--algorithm', 'fml', '--dataset', 'spam-assassin', '--input-shape', '16', '--rounds', '1', '--min-clients', '1']));
+    await coordinator.waitForMessage('coordinator listening');
+    const longer = start('fml-24', textClient(port, 'fml-24', ['--model', 'tfm2', '--dataset', 'spam-assassin', '--max-tokens', '24']));
+    expect(await longer.exit).toBe(4);
+    expect(longer.output).toContain("the shared tfm1 (meme) takes the run's input [16], but this client's samples are [24]");
+    expect(coordinator.lines.some((l) => l.message === 'client joined')).toBe(false);
+  });
+
   test('a bad jsonl line or a CNN on text stops the client before it joins, naming the file and line or the model', async () => {
     const port = await freePort();
     const coordinator = start('coordinator', coordinatorArgs(port, ['--dataset', 'spam-assassin', '--rounds', '1', '--min-clients', '1']));

@@ -353,7 +353,8 @@ export class ClientDaemon {
       this.log.info('training threads', { threads: learner.threads, ...(learner.oneThreadReason ? { oneThreadBecause: learner.oneThreadReason } : {}) });
     } catch (error) {
       if (!algorithm.buildsOwnNetwork) built?.dispose();
-      throw error;
+      // The algorithm refused this model or data (pfedlora-qv without a transformer, a shared model's input): no retry mends that.
+      throw new ClientRefusedError((error as Error).message);
     }
   }
 
