@@ -12,11 +12,16 @@ export const get = (i: number) => [0x20, i];
 export const set = (i: number) => [0x21, i];
 export const simd = (op: number) => (op < 0x80 ? [0xfd, op] : [0xfd, (op & 0x7f) | 0x80, op >> 7]);
 export const [V128_LOAD, V128_STORE, F32X4_SPLAT, F32X4_ADD, F32X4_SUB, F32X4_MUL] = [0x00, 0x0b, 0x13, 0xe4, 0xe5, 0xe6];
+export const [V128_CONST, F32X4_GT, V128_AND, V128_ANDNOT, V128_OR, V128_BITSELECT] = [0x0c, 0x44, 0x4e, 0x4f, 0x50, 0x52];
 export const [F32_LOAD, F32_STORE, F32_ADD, F32_SUB, F32_MUL] = [0x2a, 0x38, 0x92, 0x93, 0x94];
 /** Alignment 4 bytes, offset 0. */
 export const MEMARG = [0x02, 0x00];
 /** base + o, both locals. */
 export const at = (base: number, o: number) => [...get(base), ...get(o), 0x6a];
+/** The sum of the locals given (addresses). */
+export const sum = (...locals: number[]) => [...get(locals[0]!), ...locals.slice(1).flatMap((l) => [...get(l), 0x6a])];
+/** local += local. */
+export const addTo = (target: number, by: number) => [...get(target), ...get(by), 0x6a, ...set(target)];
 /** end = (n & -4) << 2: the byte length of n's whole groups of four floats. */
 export const groupsOfFourBytes = (n: number, end: number) => [...get(n), 0x41, 0x7c, 0x71, 0x41, 0x02, 0x74, ...set(end)];
 /** end = n << 2: n floats' byte length. */
