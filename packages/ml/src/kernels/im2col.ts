@@ -27,31 +27,41 @@ function validColumns(info: ConvInfo, q: number): [number, number] {
   return [lo, hi];
 }
 
-/** Writes P^T [K, M] of the NHWC input `x` into `out` (every element written). */
+/**
+ * Writes P^T [K, M] of the NHWC input `x` into `out` (every element written).
+ * One pass over x per filter tap (p, q), its channels read together and
+ * written to their ci rows: reading x once per channel instead cost ~3x on
+ * a 3-channel input larger than the cache.
+ */
 export function patchesTransposed(x: Float32Array, info: ConvInfo, out: Float32Array): void {
   const { batchSize, inHeight, inWidth, inChannels: ci, outHeight, outWidth, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const m = batchSize * outHeight * outWidth;
+  const step = sw * ci;
   for (let p = 0; p < kh; p++) {
     for (let q = 0; q < kw; q++) {
       const [lo, hi] = validColumns(info, q);
-      for (let c = 0; c < ci; c++) {
-        const row = ((p * kw + q) * ci + c) * m;
-        for (let b = 0; b < batchSize; b++) {
-          for (let oh = 0; oh < outHeight; oh++) {
-            const at = row + (b * outHeight + oh) * outWidth;
-            const ih = oh * sh + p - top;
-            if (ih < 0 || ih >= inHeight) {
-              for (let ow = 0; ow < outWidth; ow++) out[at + ow] = 0;
-              continue;
+      const tap = (p * kw + q) * ci * m;
+      for (let b = 0; b < batchSize; b++) {
+        for (let oh = 0; oh < outHeight; oh++) {
+          const at = tap + (b * outHeight + oh) * outWidth;
+          const ih = oh * sh + p - top;
+          const inside = ih >= 0 && ih < inHeight;
+          for (let c = 0, row = at; c < ci; c++, row += m) {
+            // Zeros where the filter reads padding.
+            for (let ow = 0; ow < (inside ? lo : outWidth); ow++) out[row + ow] = 0;
+            if (inside) for (let ow = hi; ow < outWidth; ow++) out[row + ow] = 0;
+          }
+          if (!inside) continue;
+          // x[b, ih, ow * sw + q - left, c] for ow in [lo, hi)
+          const from = ((b * inHeight + ih) * inWidth + lo * sw + q - left) * ci;
+          if (ci === 1) {
+            for (let ow = lo, f = from; ow < hi; ow++, f += step) out[at + ow] = x[f]!;
+          } else {
+            for (let ow = lo, f = from; ow < hi; ow++, f += step) {
+              for (let c = 0, row = at + ow; c < ci; c++, row += m) out[row] = x[f + c]!;
             }
-            for (let ow = 0; ow < lo; ow++) out[at + ow] = 0;
-            for (let ow = hi; ow < outWidth; ow++) out[at + ow] = 0;
-            // x[b, ih, ow * sw + q - left, c]
-            let from = ((b * inHeight + ih) * inWidth + lo * sw + q - left) * ci + c;
-            const step = sw * ci;
-            for (let ow = lo; ow < hi; ow++, from += step) out[at + ow] = x[from]!;
           }
         }
       }
