@@ -9,9 +9,17 @@
  * transpose(dy) [OH, OW, b, co], dilation = stride, explicit padding) gives
  * [ci, H', W', co] with H' >= kh; slice [ci, kh, kw, co] and transpose to
  * [kh, kw, ci, co].
+ *
+ * That conv's batch is ci: with few input channels (a first layer: 1 or 3)
+ * XNNPACK gets a handful of rows and a 24x24 "filter" of 590k floats (CNN-1's
+ * conv1 at batch 64), 9-15x slower than one dense matmul dW [K, co] = P^T dy
+ * (im2col.ts), which NHWC inputs with few channels take instead. With 16
+ * channels (conv2) the composed conv is 4x faster than the patches, whose
+ * gather of 1.6M strided floats costs more than the matmul.
  */
 import {
   backend_util,
+  BatchMatMul,
   Conv2D,
   Conv2DBackpropFilter,
   Slice,
@@ -21,7 +29,27 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { asKernelFunc, disposeAll, runWasmKernel, WASM, type WasmKernelFunc } from './kernel_utils';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { patchesTransposed } from './im2col';
+import { asKernelFunc, disposeAll, runBuiltin, runWasmKernel, WASM, type WasmKernelFunc } from './kernel_utils';
+
+/** Below this many input channels, NHWC takes viaPatches (measured: 1 and 3 faster, 16 slower). */
+const FEW_CHANNELS = 8;
+
+/** dW = P^T dy as one XNNPACK matmul ([1, K, M] x [1, M, co]); NHWC only. */
+function viaPatches(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
+  const m = batchSize * outHeight * outWidth;
+  const k = filterHeight * filterWidth * inChannels;
+  const pt = backend.makeOutput([1, k, m], 'float32');
+  // Views after makeOutput: growing the heap there would detach earlier ones.
+  patchesTransposed(backend.typedArrayFromHeap(x) as Float32Array, info, backend.typedArrayFromHeap(pt) as Float32Array);
+  const dyRows: TensorInfo = { dataId: dy.dataId, shape: [1, m, outChannels], dtype: dy.dtype };
+  const out = runBuiltin(BatchMatMul, backend, { a: pt, b: dyRows }, { transposeA: false, transposeB: false });
+  disposeAll(backend, pt);
+  // [1, K, co] is [kh, kw, ci, co] in memory; the product is ours alone, so it is the result.
+  return { dataId: out.dataId, shape: [filterHeight, filterWidth, inChannels, outChannels], dtype: out.dtype };
+}
 
 const conv2DBackpropFilter: WasmKernelFunc<Conv2DBackpropFilterInputs, Conv2DBackpropFilterAttrs> = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
@@ -38,6 +66,7 @@ const conv2DBackpropFilter: WasmKernelFunc<Conv2DBackpropFilterInputs, Conv2DBac
     false,
     format,
   );
+  if (format === 'channelsLast' && info.inChannels < FEW_CHANNELS) return viaPatches(backend, x, dy, info);
   const { filterHeight, filterWidth, inChannels, outChannels, strideHeight, strideWidth, padInfo } = info;
   const { inHeight, inWidth, outHeight, outWidth } = info;
   // Enough bottom/right padding for H' >= kh even where dimRoundingMode 'ceil'

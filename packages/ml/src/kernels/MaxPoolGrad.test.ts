@@ -19,6 +19,7 @@ const GRID: Array<[number, number, Pad, number, number]> = [
   [2, 2, 'valid', 16, 24],
   [2, 2, 'valid', 32, 8],
   [2, 2, 'valid', 3, 9],
+  [2, 2, 'valid', 8, 11], // odd size: the SIMD path leaves the last row and column at 0
   [2, 2, 'same', 4, 9],
   [3, 1, 'same', 3, 7],
   [3, 2, 'same', 16, 9],

@@ -17,8 +17,8 @@
  * decay != 0, the only cases where every operation above is applied.
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { asWasm, WASM } from './kernel_utils';
+import { at, F32, F32_ADD, F32_LOAD, F32_MUL, F32_STORE, F32_SUB, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32X4_SUB, floatBytes, get, groupsOfFourBytes, I32, MEMARG, set, simd, V128, V128_LOAD, V128_STORE, wasmFunction, whileBelow } from './wasm-module';
 
 export const SGD_MOMENTUM_STEP = 'SgdMomentumStep';
 
@@ -44,94 +44,51 @@ export interface SgdMomentumStepAttrs {
  *     loop while o < end: the same on f32, o += 4))
  */
 const [W, G, B, WO, BO, N, S, LR, M, WD, O, END, VS, VLR, VM, VWD, VW, VB, FW, FB] = Array.from({ length: 20 }, (_, i) => i);
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const at = (base: number) => [...get(base), ...get(O), 0x6a]; // base + o
-const simd = (op: number) => (op < 0x80 ? [0xfd, op] : [0xfd, (op & 0x7f) | 0x80, op >> 7]);
-const [V128_LOAD, V128_STORE, SPLAT, ADD, SUB, MUL] = [0x00, 0x0b, 0x13, 0xe4, 0xe5, 0xe6];
-const MEMARG = [0x02, 0x00];
-const vload = (base: number) => [...at(base), ...simd(V128_LOAD), ...MEMARG];
-const fload = (base: number) => [...at(base), 0x2a, ...MEMARG];
-const whileBelowEnd = (body: number[], stride: number) => [
-  0x02, 0x40, 0x03, 0x40, // block, loop
-  ...get(O), ...get(END), 0x4f, 0x0d, 0x01, // br_if 1 (o >= end)
-  ...body,
-  ...get(O), 0x41, stride, 0x6a, ...set(O), // o += stride
-  0x0c, 0x00, 0x0b, 0x0b, // br 0, end loop, end block
-];
+const vload = (base: number) => [...at(base, O), ...simd(V128_LOAD), ...MEMARG];
+const fload = (base: number) => [...at(base, O), F32_LOAD, ...MEMARG];
 const BODY = [
-  ...[S, LR, M, WD].flatMap((p, i) => [...get(p), ...simd(SPLAT), ...set(VS + i)]),
-  ...get(N), 0x41, 0x7c, 0x71, 0x41, 0x02, 0x74, ...set(END), // end = (n & -4) << 2
-  ...whileBelowEnd(
+  ...[S, LR, M, WD].flatMap((p, i) => [...get(p), ...simd(F32X4_SPLAT), ...set(VS + i)]),
+  ...groupsOfFourBytes(N, END),
+  ...whileBelow(
+    O,
+    END,
     [
       ...vload(W), ...set(VW),
-      ...vload(B), ...get(VM), ...simd(MUL), ...vload(G), ...get(VS), ...simd(MUL), ...get(VW), ...get(VWD), ...simd(MUL), ...simd(ADD), ...simd(ADD), ...set(VB),
-      ...at(BO), ...get(VB), ...simd(V128_STORE), ...MEMARG,
-      ...at(WO), ...get(VW), ...get(VB), ...get(VLR), ...simd(MUL), ...simd(SUB), ...simd(V128_STORE), ...MEMARG,
+      ...vload(B), ...get(VM), ...simd(F32X4_MUL), ...vload(G), ...get(VS), ...simd(F32X4_MUL), ...get(VW), ...get(VWD), ...simd(F32X4_MUL), ...simd(F32X4_ADD), ...simd(F32X4_ADD), ...set(VB),
+      ...at(BO, O), ...get(VB), ...simd(V128_STORE), ...MEMARG,
+      ...at(WO, O), ...get(VW), ...get(VB), ...get(VLR), ...simd(F32X4_MUL), ...simd(F32X4_SUB), ...simd(V128_STORE), ...MEMARG,
     ],
     0x10,
   ),
-  ...get(N), 0x41, 0x02, 0x74, ...set(END), // end = n << 2
-  ...whileBelowEnd(
+  ...floatBytes(N, END),
+  ...whileBelow(
+    O,
+    END,
     [
       ...fload(W), ...set(FW),
-      ...fload(B), ...get(M), 0x94, ...fload(G), ...get(S), 0x94, ...get(FW), ...get(WD), 0x94, 0x92, 0x92, ...set(FB),
-      ...at(BO), ...get(FB), 0x38, ...MEMARG,
-      ...at(WO), ...get(FW), ...get(FB), ...get(LR), 0x94, 0x93, 0x38, ...MEMARG,
+      ...fload(B), ...get(M), F32_MUL, ...fload(G), ...get(S), F32_MUL, ...get(FW), ...get(WD), F32_MUL, F32_ADD, F32_ADD, ...set(FB),
+      ...at(BO, O), ...get(FB), F32_STORE, ...MEMARG,
+      ...at(WO, O), ...get(FW), ...get(FB), ...get(LR), F32_MUL, F32_SUB, F32_STORE, ...MEMARG,
     ],
     0x04,
   ),
-  0x0b,
 ];
-const [I32, F32, V128] = [0x7f, 0x7d, 0x7b];
-const LOCALS = [0x03, 0x02, I32, 0x06, V128, 0x02, F32]; // 3 groups: 2 i32, 6 v128, 2 f32
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
-const name = (text: string) => [text.length, ...Buffer.from(text, 'ascii')];
-const code = [...LOCALS, ...BODY];
-const MODULE = Uint8Array.from([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, [0x01, 0x60, 0x0a, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, 0x00]),
-  ...section(2, [0x01, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]),
-  ...section(3, [0x01, 0x00]),
-  ...section(7, [0x01, ...name('step'), 0x00, 0x00]),
-  ...section(10, [0x01, ...uleb(code.length), ...code]),
-]);
-
-/** The WebAssembly global, which the project's lib (ES2022, no DOM) does not declare. */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => object;
-};
 
 type Step = (w: number, g: number, b: number, wo: number, bo: number, n: number, s: number, lr: number, m: number, wd: number) => void;
 
-/** The step function on `backend`'s memory, instantiated once per backend. */
-const steps = new WeakMap<BackendWasm, Step>();
-let compiled: object | undefined;
-
-function stepOn(backend: BackendWasm): Step {
-  let step = steps.get(backend);
-  if (!step) {
-    const memory = (backend.wasm as unknown as { asm: Record<string, unknown> }).asm['memory'];
-    if (!(memory instanceof WebAssembly.Memory)) throw new Error('SgdMomentumStep: the wasm backend does not expose its memory');
-    compiled ??= new WebAssembly.Module(MODULE);
-    step = new WebAssembly.Instance(compiled, { env: { memory } }).exports['step'] as Step;
-    steps.set(backend, step);
-  }
-  return step;
-}
+/** The step function on a backend's memory. */
+const stepOn = wasmFunction<Step>(
+  {
+    params: [I32, I32, I32, I32, I32, I32, F32, F32, F32, F32],
+    locals: [
+      [2, I32],
+      [6, V128],
+      [2, F32],
+    ],
+    body: BODY,
+  },
+  'SgdMomentumStep',
+);
 
 const sgdMomentumStep = (params: { inputs: NamedTensorInfoMap; backend: {}; attrs?: NamedAttrMap }): TensorInfo[] => {
   const backend = asWasm(params.backend);

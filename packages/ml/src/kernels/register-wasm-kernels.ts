@@ -15,13 +15,14 @@ import { identityConfig } from './Identity';
 import { WASM } from './kernel_utils';
 import { maxPoolGradConfig } from './MaxPoolGrad';
 import { sgdMomentumStepConfig } from './SgdMomentumStep';
+import { sumConfig } from './Sum';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum';
 
 /** Kernels wasm does not have at all. */
 const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, sgdMomentumStepConfig];
 
 /** Built-ins we replace; built lazily because each captures the built-in it wraps. */
-const OVERRIDES: ReadonlyArray<() => KernelConfig> = [batchMatMulConfig, fusedMatMulConfig, conv2DBackpropInputConfig, maxPoolGradConfig, identityConfig];
+const OVERRIDES: ReadonlyArray<() => KernelConfig> = [batchMatMulConfig, fusedMatMulConfig, conv2DBackpropInputConfig, maxPoolGradConfig, identityConfig, sumConfig];
 
 /** kernelFuncs we registered, to recognise our own entries on a repeat call. */
 const ours = new Set<KernelConfig['kernelFunc']>();
