@@ -64,6 +64,13 @@ describe('the benchmarks as a library', () => {
     expect(report.pytorch.ratios).toEqual([]);
   });
 
+  test('train a transformer at a stated sequence length, in tokens/s', async () => {
+    const report = await runTrainBench({ models: ['tfm1'], inputs: [[28, 28, 1]], tokens: 16, batches: [4], backends: ['wasm'], steps: 1, cpuSteps: 1, python: '/nonexistent/python3' });
+    expect(report.results.map((r) => [r.model, r.input, r.batch])).toEqual([['tfm1', '16', 4]]);
+    expect(report.results[0]!.tokensPerSec).toBeCloseTo(report.results[0]!.samplesPerSec * 16, 6);
+    expect(report.pytorch.unavailable).toMatch(/nonexistent/);
+  });
+
   test('overhead: every round reported by every client', async () => {
     const report = await runOverheadBench({ ...DEFAULT_OVERHEAD, clients: 2, rounds: 2 });
     expect(report.rounds.map((r) => r.reported)).toEqual([2, 2]);

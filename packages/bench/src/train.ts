@@ -3,12 +3,18 @@
  * SGD) per model, input shape, batch, backend and thread count, timed by
  * @pfedlora/ml's benchmarkTrainCase, with the ratios between backends (and
  * between a model.json and the zoo) measured in the same run, and against
- * PyTorch CPU: each CNN-1 case's PyTorch twin (same input, batch and threads)
- * runs right after it, so drift on a busy machine hits both sides of a ratio.
+ * PyTorch CPU: each CNN-1 or transformer case's PyTorch twin (same model,
+ * input, batch and threads) runs right after it, so drift on a busy machine
+ * hits both sides of a ratio. A twin with another parameter count than ours
+ * fails the run (it would not be the same model).
  */
 import {
   benchmarkPyTorch,
   benchmarkTrainCase,
+  checkTwinParameters,
+  DEFAULT_MAX_TOKENS,
+  isTransformer,
+  PYTORCH_TWINS,
   pytorchRatios,
   zooBenchCase,
   type BackendName,
@@ -23,7 +29,10 @@ import {
 
 export interface TrainBenchOptions {
   readonly models: readonly ModelKind[];
+  /** Input shapes of the image and table models. */
   readonly inputs: readonly InputShape[];
+  /** Sequence length of the transformers (byte tokens); default DEFAULT_MAX_TOKENS, text data's --max-tokens default. */
+  readonly tokens?: number;
   readonly batches: readonly number[];
   /** The last is the reference of the ratios. */
   readonly backends: readonly BackendName[];
@@ -48,7 +57,7 @@ export interface TrainBenchReport {
   readonly ratios: Array<{ model: string; input: string; batch: number; backend: string; threads: number; over: string; ratio: number }>;
   /** samples/s of the model file over each zoo model, same backend, input and batch. */
   readonly fileVsZoo: Array<{ file: string; zoo: string; input: string; batch: number; backend: string; ratio: number }>;
-  /** PyTorch CPU on CNN-1 in the same run (or why not), and ours over it per input, batch and threads. */
+  /** PyTorch CPU on CNN-1 and the transformers in the same run (or why not), and ours over it per model, input, batch and threads. */
   readonly pytorch: { readonly torch?: string; readonly unavailable?: string; readonly results: PyTorchRun['results']; readonly ratios: PyTorchRatio[] };
 }
 
@@ -62,9 +71,12 @@ export async function runTrainBench(o: TrainBenchOptions): Promise<TrainBenchRep
     o.onResult?.(r);
   };
   const python = o.python;
-  const runPyTorch = async (input: InputShape, batch: number, threads: number) => {
+  const tokens = o.tokens ?? DEFAULT_MAX_TOKENS;
+  const runPyTorch = async (model: ModelKind, input: InputShape, batch: number, threads: number) => {
     if (python === undefined || torch.some((t) => t.unavailable)) return;
-    const t = await benchmarkPyTorch({ inputs: [input], batches: [batch], threads, steps: o.steps, python });
+    const text = isTransformer(model);
+    const t = await benchmarkPyTorch({ models: [model], inputs: text ? [] : [input], ...(text ? { tokens } : {}), batches: [batch], threads, steps: o.steps, python });
+    t.results.forEach(checkTwinParameters);
     torch.push(t);
     o.onPyTorch?.(t);
   };
@@ -74,9 +86,9 @@ export async function runTrainBench(o: TrainBenchOptions): Promise<TrainBenchRep
         const timing = { batch, backend, threads, steps: backend === 'cpu' ? o.cpuSteps : o.steps };
         // Zoo and file model alternate within a backend and batch, so drift on a busy machine hits both.
         for (const model of o.models) {
-          for (const input of o.inputs) {
+          for (const input of isTransformer(model) ? [[tokens]] : o.inputs) {
             await run(zooBenchCase(model, input, timing));
-            if (model === 'cnn1' && backend === o.backends[0]) await runPyTorch(input, batch, threads);
+            if (PYTORCH_TWINS.includes(model) && backend === o.backends[0]) await runPyTorch(model, input, batch, threads);
           }
         }
         if (file) {
@@ -101,7 +113,7 @@ export async function runTrainBench(o: TrainBenchOptions): Promise<TrainBenchRep
     }
   }
   const torchResults = torch.flatMap((t) => t.results);
-  const unavailable = torch.find((t) => t.unavailable)?.unavailable ?? (python === undefined ? 'not run (no python)' : o.models.includes('cnn1') ? undefined : 'CNN-1 not among the models');
+  const unavailable = torch.find((t) => t.unavailable)?.unavailable ?? (python === undefined ? 'not run (no python)' : o.models.some((m) => PYTORCH_TWINS.includes(m)) ? undefined : `none of the models has a PyTorch twin (${PYTORCH_TWINS.join(', ')})`);
   const version = torch.find((t) => t.torch)?.torch;
   const pytorch = {
     ...(version === undefined ? {} : { torch: version }),

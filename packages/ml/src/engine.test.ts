@@ -30,9 +30,9 @@ describe('initEngine', () => {
     expect(typeof info.simd).toBe('boolean');
     expect(info.threads).toBe(1); // Node: the threaded build cannot start its workers
     expect([...info.customKernels].sort()).toEqual(
-      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'SgdMomentumStep', 'Sum', 'UnsortedSegmentSum', '_FusedMatMul'].sort(),
+      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'GatherV2', 'SgdMomentumStep', 'Sum', 'Transpose', 'UnsortedSegmentSum', '_FusedMatMul'].sort(),
     );
-    for (const name of ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Sum']) {
+    for (const name of ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Transpose', 'Sum', 'GatherV2']) {
       const current = tf.getKernel(name, 'wasm');
       expect(current.kernelFunc).not.toBe(builtinKernel(name).kernelFunc);
       // The built-in's setupFunc is kept: it binds the wasm entry point we delegate to.

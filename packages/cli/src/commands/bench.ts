@@ -1,14 +1,17 @@
 /** `pfedlora bench`: the benchmarks' dispatcher, and `bench train`'s flags and table (@pfedlora/bench runs it). */
 import { basename, dirname } from 'node:path';
 import { runTrainBench } from '@pfedlora/bench';
-import { CNN_KINDS, DEFAULT_PYTHON, parseInputShape, parseModelKind, readLayersArtifacts, type BackendName, type InputShape } from '@pfedlora/ml';
+import { CNN_KINDS, DEFAULT_MAX_TOKENS, DEFAULT_PYTHON, MAX_MAX_TOKENS, parseInputShape, parseModelKind, readLayersArtifacts, TRANSFORMER_KINDS, type BackendName, type InputShape } from '@pfedlora/ml';
 import { boolFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { UsageError } from '../errors';
 import { table } from '../format';
 
+const DEFAULT_MODELS = [...CNN_KINDS, ...TRANSFORMER_KINDS].join(',');
+
 const TRAIN_FLAGS: FlagSpecs = {
-  models: { type: 'string', value: 'LIST', help: 'zoo models to time (cnn1..cnn5, mlp1..mlp3)', default: CNN_KINDS.join(',') },
-  inputs: { type: 'string', value: 'LIST', help: 'input shapes HxWxC', default: '28x28x1,32x32x3' },
+  models: { type: 'string', value: 'LIST', help: 'zoo models to time (cnn1..cnn5, mlp1..mlp3, tfm1..tfm4)', default: DEFAULT_MODELS },
+  inputs: { type: 'string', value: 'LIST', help: 'input shapes HxWxC of the CNNs and MLPs', default: '28x28x1,32x32x3' },
+  tokens: { type: 'string', value: 'N', help: "the transformers' sequence length in byte tokens (text data's --max-tokens default)", default: String(DEFAULT_MAX_TOKENS) },
   'model-file': { type: 'string', value: 'PATH', help: "also time a TensorFlow.js model.json (on its own input shape), beside the zoo models; e.g. the zoo's CNN-1 written by scripts/make-cnn1-model-json.js" },
   'representation-layer': { type: 'string', value: 'NAME', help: 'with --model-file: the layer whose output is h' },
   batches: { type: 'string', value: 'LIST', help: 'batch sizes', default: '64' },
@@ -16,7 +19,7 @@ const TRAIN_FLAGS: FlagSpecs = {
   steps: { type: 'string', value: 'N', help: 'timed steps per case on fast backends', default: '20' },
   'cpu-steps': { type: 'string', value: 'N', help: 'timed steps per case on the pure-JS cpu backend (slow)', default: '1' },
   threads: { type: 'string', value: 'LIST', help: 'threads per client (data-parallel); the cpu backend is timed on 1 only', default: '1' },
-  python: { type: 'string', value: 'PATH', help: "python3 with torch for the PyTorch CPU reference (CNN-1, same batches, inputs and threads); 'none' skips it", default: DEFAULT_PYTHON },
+  python: { type: 'string', value: 'PATH', help: "python3 with torch for the PyTorch CPU reference (CNN-1 and tfm1..tfm4, same batches, inputs and threads); 'none' skips it", default: DEFAULT_PYTHON },
   json: { type: 'boolean', help: 'print one JSON object' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -27,6 +30,10 @@ function parseInput(text: string): InputShape {
   } catch (error) {
     throw new UsageError(`--inputs: ${(error as Error).message}`);
   }
+}
+
+function throughput(r: { readonly samplesPerSec: number; readonly tokensPerSec?: number }): string {
+  return `${r.samplesPerSec.toFixed(1)} samples/s${r.tokensPerSec === undefined ? '' : `, ${r.tokensPerSec.toFixed(0)} tokens/s`}`;
 }
 
 function list(text: string): string[] {
@@ -41,7 +48,8 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  const models = list(stringFlag(flags, 'models', CNN_KINDS.join(','))).map(parseModelKind);
+  const models = list(stringFlag(flags, 'models', DEFAULT_MODELS)).map(parseModelKind);
+  const tokens = intFlag(flags, 'tokens', DEFAULT_MAX_TOKENS, 1, MAX_MAX_TOKENS);
   const modelFile = stringFlag(flags, 'model-file');
   const layer = stringFlag(flags, 'representation-layer');
   const artifacts = modelFile === undefined ? undefined : await readLayersArtifacts(modelFile, layer === undefined ? {} : { representationLayer: layer });
@@ -66,6 +74,7 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     ...(python === 'none' ? {} : { python }),
     models,
     inputs,
+    tokens,
     batches,
     backends,
     steps,
@@ -76,9 +85,9 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
     ...(json
       ? {}
       : {
-          onResult: (r) => process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch} threads ${r.threads}: ${r.samplesPerSec.toFixed(1)} samples/s\n`),
+          onResult: (r) => process.stderr.write(`${r.backend} ${r.model} ${r.input} batch ${r.batch} threads ${r.threads}: ${throughput(r)}\n`),
           onPyTorch: (t) =>
-            process.stderr.write(t.unavailable ? `pytorch: not run (${t.unavailable})\n` : t.results.map((r) => `pytorch ${t.torch} cnn1 ${r.input} batch ${r.batch} threads ${r.threads}: ${r.samplesPerSec.toFixed(1)} samples/s\n`).join('')),
+            process.stderr.write(t.unavailable ? `pytorch: not run (${t.unavailable})\n` : t.results.map((r) => `pytorch ${t.torch} ${r.model} ${r.input} batch ${r.batch} threads ${r.threads}: ${throughput(r)}\n`).join('')),
         }),
   });
   const { results, ratios, fileVsZoo, pytorch } = report;
@@ -89,11 +98,12 @@ export async function benchTrain(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(
     table(
-      ['model', 'input', 'batch', 'backend', 'threads', 'samples/s', `x ${reference}`, 'PyTorch samples/s', 'x PyTorch'],
+      ['model', 'input', 'batch', 'backend', 'threads', 'samples/s', 'tokens/s', `x ${reference}`, 'PyTorch samples/s', 'x PyTorch'],
       results.map((r) => {
         const ratio = ratios.find((x) => x.model === r.model && x.input === r.input && x.batch === r.batch && x.backend === r.backend && x.threads === r.threads);
-        const torch = r.model === 'cnn1' ? pytorch.ratios.find((x) => x.input === r.input && x.batch === r.batch && x.threads === r.threads && x.backend === r.backend) : undefined;
-        return [r.model, r.input, String(r.batch), r.backend, String(r.threads), r.samplesPerSec.toFixed(1), ratio ? ratio.ratio.toFixed(1) : '', torch ? torch.pytorchSamplesPerSec.toFixed(1) : '', torch ? torch.ratio.toFixed(2) : ''];
+        const torch = pytorch.ratios.find((x) => x.model === r.model && x.input === r.input && x.batch === r.batch && x.threads === r.threads && x.backend === r.backend);
+        const tokensPerSec = r.tokensPerSec === undefined ? '' : r.tokensPerSec.toFixed(0);
+        return [r.model, r.input, String(r.batch), r.backend, String(r.threads), r.samplesPerSec.toFixed(1), tokensPerSec, ratio ? ratio.ratio.toFixed(1) : '', torch ? torch.pytorchSamplesPerSec.toFixed(1) : '', torch ? torch.ratio.toFixed(2) : ''];
       }),
     ) + '\n',
   );

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
 import { initEngine } from '../engine';
 import { compareWithCpu, hostFloat } from '../../test/kernel-verify';
 
@@ -71,4 +72,47 @@ describe('_FusedMatMul on wasm matches cpu', () => {
       expect(maxRelativeError).toBeLessThan(BOUND);
     });
   }
+});
+
+/** A batch shape and how many matrices it holds. */
+const batchShape = fc.oneof(fc.constant([] as number[]), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }));
+
+describe('batched products (one XNNPACK product per matrix) on wasm match cpu', () => {
+  test('attention shapes: scores Q K^T, mix P V and their gradients (transposed operands)', async () => {
+    const [b, t, dh] = [6, 40, 12];
+    for (const [aShape, bShape, tA, tB] of [
+      [[b, t, dh], [b, t, dh], false, true], // Q K^T
+      [[b, t, t], [b, t, dh], false, false], // P V
+      [[b, t, t], [b, t, dh], true, false], // P^T dMix
+      [[b, t, dh], [b, t, dh], true, false], // Q^T-like
+    ] as const) {
+      const inputs = [hostFloat(11, aShape), hostFloat(12, bShape)];
+      const { maxRelativeError } = await compareWithCpu('wasm', inputs, (x, y) => tf.matMul(x!, y!, tA, tB));
+      expect(maxRelativeError).toBeLessThan(1e-5);
+    }
+  });
+
+  test('property: any batch (broadcast of one side included), sizes and transposes', async () => {
+    const arb = fc.record({
+      batch: batchShape,
+      broadcast: fc.constantFrom('none', 'a', 'b'),
+      m: fc.integer({ min: 1, max: 33 }),
+      k: fc.integer({ min: 1, max: 33 }),
+      n: fc.integer({ min: 1, max: 33 }),
+      tA: fc.boolean(),
+      tB: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 1000 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ batch, broadcast, m, k, n, tA, tB, seed }) => {
+        const batchA = broadcast === 'a' ? batch.map(() => 1) : batch;
+        const batchB = broadcast === 'b' ? batch.map(() => 1) : batch;
+        const [aShape, bShape] = shapes(batchA, batchB, m, k, n, tA, tB);
+        const inputs = [hostFloat(seed, aShape), hostFloat(seed + 1, bShape)];
+        const { maxRelativeError } = await compareWithCpu('wasm', inputs, (x, y) => tf.matMul(x!, y!, tA, tB));
+        expect(maxRelativeError).toBeLessThan(1e-5);
+      }),
+      { numRuns: 60, seed: 18 },
+    );
+  });
 });
