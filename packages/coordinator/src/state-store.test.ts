@@ -16,7 +16,9 @@ describe('InMemoryStateStore', () => {
     const store = new InMemoryStateStore();
     const first = store.openSession('s1', joinInfo('c1'), 'token-1', 100);
     expect(first.replaced).toBeUndefined();
-    expect(first.session).toEqual({ sessionId: 's1', info: joinInfo('c1'), resumeToken: 'token-1', lastSeen: 100, disconnectedAt: 100, state: 'joined' });
+    const { clientId, model, numSamples, backend, protocolVersion } = joinInfo('c1');
+    // Not the class names nor the credential: checked at Join, never read again.
+    expect(first.session).toEqual({ sessionId: 's1', info: { clientId, model, numSamples, backend, protocolVersion }, resumeToken: 'token-1', lastSeen: 100, disconnectedAt: 100, state: 'joined' });
     store.openSession('s2', joinInfo('c2'), 'token-2', 110);
     const second = store.openSession('s3', joinInfo('c1', { numSamples: 7 }), 'token-3', 120);
     expect(second.replaced?.sessionId).toBe('s1');

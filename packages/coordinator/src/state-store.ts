@@ -17,9 +17,16 @@ import { CheckpointStore, type CheckpointMeta, type LoadedCheckpoint } from './c
 import type { RoundRecord } from './ledger';
 import { PayloadStore, type StoredPayload } from './payload-store';
 
+/**
+ * What a session keeps of its Join. Not the class names (checked once at Join,
+ * then never read: C strings per client, 33,054 for a 64 MiB adapter, which
+ * took 50 sessions' heap to ~90 MiB) nor the credential.
+ */
+export type SessionClient = Pick<JoinInfo, 'clientId' | 'model' | 'numSamples' | 'backend' | 'protocolVersion'>;
+
 export interface SessionRecord {
   readonly sessionId: string;
-  readonly info: JoinInfo;
+  readonly info: SessionClient;
   /** What the client's next Join must carry to take this session over while it is connected. */
   readonly resumeToken: string;
   /** Its last Join, Subscribe, Heartbeat, Download or Upload header. */
@@ -61,7 +68,7 @@ export interface NewTask {
 
 export interface StateStore {
   // ---- sessions and clients ----
-  /** A new session for `info.clientId`; its previous session (returned) stops working. */
+  /** A new session for `info.clientId` (keeping its SessionClient part); its previous session (returned) stops working. */
   openSession(sessionId: string, info: JoinInfo, resumeToken: string, now: number): { readonly session: SessionRecord; readonly replaced: SessionRecord | undefined };
   session(sessionId: string): SessionRecord | undefined;
   /** The session id stops working; the client stays known. */
@@ -129,7 +136,9 @@ export class InMemoryStateStore implements StateStore {
     const client = this.clientsById.get(info.clientId);
     const replaced = client?.session;
     if (replaced) this.sessions.delete(replaced.sessionId);
-    const session: Mutable<SessionRecord> = { sessionId, info, resumeToken, lastSeen: now, disconnectedAt: now, state: 'joined' };
+    const { clientId, model, numSamples, backend, protocolVersion } = info;
+    const kept: SessionClient = { clientId, model, numSamples, backend, protocolVersion };
+    const session: Mutable<SessionRecord> = { sessionId, info: kept, resumeToken, lastSeen: now, disconnectedAt: now, state: 'joined' };
     this.sessions.set(sessionId, session);
     if (client) client.session = session;
     else this.clientsById.set(info.clientId, { clientId: info.clientId, session, roundsJoined: 0, roundsReported: 0, bytesDown: 0, bytesUp: 0 });
