@@ -43,8 +43,8 @@ import { livenessVerdict, RoundMachine, type CloseDecision, type RoundInFlight }
 import { roundRecord } from './round-record';
 import { newRun, RunSetup } from './run-setup';
 import { InMemoryStateStore, type SessionRecord, type StateStore, type TaskRecord } from './state-store';
-import { checkUploadHeader, StagedUpload, UploadSlots, type UploadHashing, type UploadSink } from './upload-admission';
-import { HashWorkerPool, InOrder } from './upload-hashers';
+import { checkUploadHeader, StagedUpload, UploadSlots, type UploadSink, type UploadWorkers } from './upload-admission';
+import { InOrder, UploadWorkerPool } from './upload-hashers';
 import type { Worker } from 'node:worker_threads';
 
 export type { UploadSink } from './upload-admission';
@@ -81,8 +81,7 @@ export class Coordinator extends EventEmitter {
   /** Uploads in progress in the round in flight, by client id. */
   private readonly uploads = new Map<string, UploadSink>();
   private readonly slots: UploadSlots;
-  private readonly hashWorkers: HashWorkerPool | undefined;
-  private readonly hashing: UploadHashing | undefined;
+  private readonly workers: UploadWorkers | undefined;
   private flight: Flight | undefined;
   private global: NamedTensor[] = [];
   private current: StoredPayload | undefined;
@@ -107,10 +106,7 @@ export class Coordinator extends EventEmitter {
     this.log = baseLog;
     this.store = options.store ?? new InMemoryStateStore(config.stateDir, config.keepCheckpoints);
     this.slots = new UploadSlots(config.maxConcurrentUploads);
-    if (config.coordinatorThreads > 0) {
-      const pool = (this.hashWorkers = new HashWorkerPool(config.coordinatorThreads));
-      this.hashing = { hasher: () => pool.hasher(), commits: new InOrder() };
-    }
+    if (config.coordinatorThreads > 0) this.workers = { pool: new UploadWorkerPool(config.coordinatorThreads), commits: new InOrder() };
     const resumed = this.store.latestCheckpoint(baseLog);
     if (resumed) {
       const { meta } = resumed;
@@ -452,7 +448,7 @@ export class Coordinator extends EventEmitter {
         if (this.uploads.get(clientId) === upload) this.uploads.delete(clientId);
         this.log.warn('upload rejected', { clientId, round: round.round, reason });
       },
-    }, this.hashing);
+    }, this.workers);
     this.uploads.set(clientId, upload);
     return upload;
   }
@@ -643,14 +639,14 @@ export class Coordinator extends EventEmitter {
     }
   }
 
-  /** The live upload-hashing worker threads (coordinatorThreads). */
+  /** The live upload worker threads (coordinatorThreads). */
   get uploadWorkers(): readonly Worker[] {
-    return this.hashWorkers?.workers ?? [];
+    return this.workers?.pool.workers ?? [];
   }
 
   /** Stops timers and ends every stream (shutdown). */
   close(): void {
-    void this.hashWorkers?.close();
+    void this.workers?.pool.close();
     clearInterval(this.sweeper);
     if (this.flight) clearTimeout(this.flight.deadline);
     for (const sink of [...this.streams.values()]) sink.end();

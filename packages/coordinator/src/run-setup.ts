@@ -66,7 +66,8 @@ export class RunSetup {
     const spec = this.algorithm.updateSpec(this.setup);
     this.form = { runId, spec, bytes: encodedSizeOfSpec(spec), maxChunkBytes: config.chunkSize };
     const valueBytes = spec.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
-    this.pool = new ArrayPool((2 + 2) * valueBytes);
+    // In shared memory when upload workers read the staging (coordinatorThreads).
+    this.pool = new ArrayPool((2 + 2) * valueBytes, { shared: config.coordinatorThreads > 0 });
     if (usesRobustStep(config) && !this.algorithm.updateIsDelta) {
       throw new Error(`${settings.algorithm} does not send deltas: --aggregation ${config.aggregation}, --clip-norm and DP noise apply only to delta-averaging algorithms such as pfedlora`);
     }

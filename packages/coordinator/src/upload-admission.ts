@@ -6,18 +6,18 @@
  * It changes no state itself: what an accepted or dropped upload means for the
  * round, the Coordinator decides through the hooks it passes in.
  */
-import { TensorStreamDecoder, type TensorSpec } from '@pfedlora/core';
+import { ClientContribution, TensorStreamDecoder, type TensorSpec } from '@pfedlora/core';
 import type { UpdateContribution } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
 import type { TaskState } from './round-machine';
-import { inLoopHasher, UploadWorkerError, type InOrder, type UploadHasher } from './upload-hashers';
+import { inLoopHasher, UploadWorkerError, type InOrder, type UploadHasher, type UploadWorkerPool, type WorkerUpload } from './upload-hashers';
 
 /** One upload in progress: decodes and folds chunks as they arrive. */
 export interface UploadSink {
-  /** A promise when the hashing worker is behind: read no more until it settles. */
+  /** A promise when the checking worker is behind: read no more until it settles. */
   push(chunk: Uint8Array): void | Promise<void>;
-  /** Verifies length and sha256, then counts the update; a promise when the hash is on a worker. */
+  /** Verifies length and sha256, then counts the update; a promise when the checks are on a worker. */
   finish(): void | Promise<void>;
   abort(reason: string): void;
 }
@@ -103,22 +103,35 @@ export interface StagingHooks {
   dropped(reason: string): void;
 }
 
-/** Where an upload's sha256 is computed (coordinatorThreads): default on the event loop. */
-export interface UploadHashing {
-  hasher(): UploadHasher;
-  /** Orders the commits of hashes finished off the loop as their finish() calls were. */
+/** The upload worker threads (coordinatorThreads > 0); without them every check runs on the event loop. */
+export interface UploadWorkers {
+  readonly pool: UploadWorkerPool;
+  /** Orders the commits of uploads checked off the loop as their finish() calls were. */
   readonly commits: InOrder;
+}
+
+/** The contribution, where a worker can check what it stages: finiteness its only rule, staging in shared memory. */
+function sharedStaging(contribution: UpdateContribution): ClientContribution | undefined {
+  if (!(contribution instanceof ClientContribution) || !contribution.stagesUnchecked) return undefined;
+  return contribution.staging.every((s) => s.buffer instanceof SharedArrayBuffer) ? contribution : undefined;
 }
 
 /**
  * An admitted upload: each chunk is hashed and decoded into `contribution`
  * (checked there: finite values, no byte past the declared length), the
- * whole is checked at finish() and committed. Any failure drops the
- * contribution, once, and later calls are refused (ABORTED).
+ * whole is checked at finish() and committed. With upload workers (and a
+ * contribution staged in shared memory) the loop only parses the headers and
+ * stages the bytes; the hash and the finiteness check run on a worker, and
+ * the commits keep finish() order, so the global is the in-loop one, byte for
+ * byte. Any failure drops the contribution, once, and later calls are refused
+ * (ABORTED).
  */
 export class StagedUpload implements UploadSink {
   private readonly decoder: TensorStreamDecoder;
-  private readonly hash: UploadHasher;
+  /** On the loop: the hash. */
+  private readonly hash: UploadHasher | undefined;
+  /** On a worker: the staging it reads and the worker's side of the upload. */
+  private readonly offLoop: { readonly staging: ClientContribution; readonly job: WorkerUpload } | undefined;
   private received = 0;
   private open = true;
 
@@ -128,10 +141,12 @@ export class StagedUpload implements UploadSink {
     private readonly round: number,
     private readonly contribution: UpdateContribution,
     private readonly hooks: StagingHooks,
-    private readonly hashing?: UploadHashing,
+    private readonly workers?: UploadWorkers,
   ) {
-    this.hash = hashing ? hashing.hasher() : inLoopHasher();
     this.decoder = new TensorStreamDecoder({ expected: form.spec, totalBytes: form.bytes, maxBytes: form.bytes });
+    const staging = workers && sharedStaging(contribution);
+    if (staging) this.offLoop = { staging, job: workers.pool.begin(staging.staging, form.spec.map((t) => t.name)) };
+    else this.hash = inLoopHasher();
   }
 
   private refuse(reason: string, error: CoordinatorError): CoordinatorError {
@@ -141,7 +156,7 @@ export class StagedUpload implements UploadSink {
 
   /**
    * Drops the upload for a failed check or hash; the refusal is INVALID_ARGUMENT, except
-   * a lost hashing worker, which is the coordinator's failure: UNAVAILABLE (send again).
+   * a lost upload worker, which is the coordinator's failure: UNAVAILABLE (send again).
    */
   private refuseFailed(error: unknown): CoordinatorError {
     const message = (error as Error).message;
@@ -159,24 +174,40 @@ export class StagedUpload implements UploadSink {
       const why = `upload chunk of ${chunk.length} bytes is larger than the chunk size ${this.form.maxChunkBytes} (JoinResponse.chunk_size)`;
       throw this.refuse(why, new CoordinatorError('resource-exhausted', `${why}; send chunks of at most that size`));
     }
-    let backlog: void | Promise<void> = undefined;
+    this.received += chunk.length;
+    let backlog: void | Promise<void>;
     try {
-      this.received += chunk.length;
-      backlog = this.hash.update(chunk);
-      // One copy, straight into the contribution's staging (checked there), where the
-      // contribution takes bytes; else decoded (and checked) into fresh Float32Arrays.
-      if (this.contribution.addBytes) {
-        for (const slice of this.decoder.pushBytes(chunk)) this.contribution.addBytes(slice.tensorIndex, slice.byteOffset, slice.bytes);
-      } else {
-        for (const slice of this.decoder.push(chunk)) this.contribution.addSlice(slice.tensorIndex, slice.offset, slice.values);
-      }
+      backlog = this.offLoop ? this.stageForWorker(chunk, this.offLoop) : this.stageInLoop(chunk, this.hash!);
     } catch (error) {
-      backlog?.catch(() => undefined); // the upload is refused already
       throw this.refuseFailed(error);
     }
     return backlog?.catch((error: unknown) => {
       throw this.refuseFailed(error);
     });
+  }
+
+  /** Hashes the chunk, and stages it with one copy, checked there, where the contribution takes bytes; else decoded (and checked) into fresh Float32Arrays. */
+  private stageInLoop(chunk: Uint8Array, hash: UploadHasher): void {
+    hash.update(chunk);
+    if (this.contribution.addBytes) {
+      for (const slice of this.decoder.pushBytes(chunk)) this.contribution.addBytes(slice.tensorIndex, slice.byteOffset, slice.bytes);
+    } else {
+      for (const slice of this.decoder.push(chunk)) this.contribution.addSlice(slice.tensorIndex, slice.offset, slice.values);
+    }
+  }
+
+  /** Stages the chunk's value bytes (one copy) and has the worker hash the chunk, headers and values in stream order, and check the values. */
+  private stageForWorker(chunk: Uint8Array, { staging, job }: NonNullable<StagedUpload['offLoop']>): void | Promise<void> {
+    let at = 0;
+    for (const slice of this.decoder.pushBytes(chunk)) {
+      const start = slice.bytes.byteOffset - chunk.byteOffset;
+      if (start > at) job.header(chunk.subarray(at, start));
+      const { from, to } = staging.stageBytes(slice.tensorIndex, slice.byteOffset, slice.bytes);
+      job.values(slice.tensorIndex, slice.byteOffset, slice.byteOffset + slice.bytes.length, from, to);
+      at = start + slice.bytes.length;
+    }
+    if (at < chunk.length) job.header(chunk.subarray(at));
+    return job.send();
   }
 
   finish(): void | Promise<void> {
@@ -186,9 +217,10 @@ export class StagedUpload implements UploadSink {
     } catch (error) {
       throw this.refuse((error as Error).message, new CoordinatorError('invalid-argument', `truncated upload: ${(error as Error).message}`));
     }
-    const digest = this.hash.digest();
-    if (typeof digest === 'string') return this.commit(digest);
-    return this.hashing!.commits.run(async () => {
+    if (!this.offLoop) return this.commit(this.hash!.digest());
+    const digest = this.offLoop.job.digest();
+    digest.catch(() => undefined); // awaited in its turn below; a rejection before then is not unhandled
+    return this.workers!.commits.run(async () => {
       let hex: string;
       try {
         hex = await digest;
@@ -224,7 +256,7 @@ export class StagedUpload implements UploadSink {
   abort(reason: string): void {
     if (!this.open) return;
     this.open = false;
-    this.hash.drop();
+    this.offLoop?.job.drop();
     this.contribution.abort();
     this.hooks.dropped(reason);
   }

@@ -1,130 +1,175 @@
 /**
- * The sha256 of an upload, on the event loop (coordinatorThreads 0) or on a
- * pool of worker threads, so that hashing (the largest per-byte cost of an
- * upload, docs/benchmarks.md) overlaps the receive, the copy into staging
- * and the checks. A hash must see bytes in order: each upload is pinned to
- * one worker, and a worker handles its messages in order. A worker that exits
- * fails every upload it was hashing (UploadWorkerError); the pool starts a
+ * Where an upload's per-byte checks run: on the event loop
+ * (coordinatorThreads 0: the sha256 here, the finiteness check in
+ * ClientContribution.addBytes), or on a pool of worker threads
+ * (upload-worker.ts), which hash the upload and check its values where the
+ * loop staged them, in shared memory, while the loop receives the next chunks:
+ * the loop then only parses the PFLT headers and copies each chunk into the
+ * staging. A hash must see bytes in order: each upload is pinned to one
+ * worker, and a worker handles its messages in order. A worker that exits
+ * fails every upload it was checking (UploadWorkerError); the pool starts a
  * fresh one for the next upload.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-/** One upload's running hash. */
+/** One upload's running hash on the event loop. */
 export interface UploadHasher {
-  /** Throws UploadWorkerError once the hashing worker is gone; a promise: wait for it
-   * before reading more (the worker holds its limit of unhashed bytes). */
-  update(chunk: Uint8Array): void | Promise<void>;
-  /** Hex digest: at once on the loop, or when the worker has hashed every byte. */
-  digest(): string | Promise<string>;
-  /** The upload ended without a digest. */
-  drop(): void;
-}
-
-/** The worker hashing an upload exited; the upload cannot be checked and must be sent again. */
-export class UploadWorkerError extends Error {
-  override readonly name = 'UploadWorkerError';
+  update(chunk: Uint8Array): void;
+  digest(): string;
 }
 
 export function inLoopHasher(): UploadHasher {
   const hash = createHash('sha256');
-  return { update: (chunk) => void hash.update(chunk), digest: () => hash.digest('hex'), drop: () => undefined };
+  return { update: (chunk) => void hash.update(chunk), digest: () => hash.digest('hex') };
 }
 
-type ToWorker = { readonly id: number; readonly op: 'update'; readonly bytes: Uint8Array } | { readonly id: number; readonly op: 'digest' | 'drop' };
-type FromWorker = { readonly id: number; readonly digest: string } | { readonly hashed: ArrayBuffer; readonly bytes: number };
+/** The worker checking an upload exited; the upload cannot be checked and must be sent again. */
+export class UploadWorkerError extends Error {
+  override readonly name = 'UploadWorkerError';
+}
 
-/** Unhashed bytes a worker may hold (copies of chunks) before uploads wait: bounds memory. */
-const MAX_UNHASHED_BYTES = 8 * 1024 * 1024;
+/** A value of the upload failed the worker's check (the message names it, as the in-loop check's does). */
+export class UploadCheckError extends Error {
+  override readonly name = 'UploadCheckError';
+}
 
-// Plain JS run with eval (no compiled file to locate from ts-jest or dist).
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const hashes = new Map();
-parentPort.on('message', (m) => {
-  if (m.op === 'update') {
-    let h = hashes.get(m.id);
-    if (!h) hashes.set(m.id, (h = createHash('sha256')));
-    h.update(m.bytes);
-    parentPort.postMessage({ hashed: m.bytes.buffer, bytes: m.bytes.length }, [m.bytes.buffer]);
-  } else if (m.op === 'digest') {
-    const h = hashes.get(m.id) || createHash('sha256');
-    hashes.delete(m.id);
-    parentPort.postMessage({ id: m.id, digest: h.digest('hex') });
-  } else hashes.delete(m.id);
-});
-`;
+/** Header bytes to hash, or [tensor, byte from, byte to, value from, value to]: staged bytes to hash, completed values to check. */
+export type UploadOp = Uint8Array | readonly [number, number, number, number, number];
 
-/** One worker thread and the digests it owes. */
-class HashWorker {
-  readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+export type ToUploadWorker =
+  | { readonly op: 'begin'; readonly id: number; readonly staging: readonly Float32Array[]; readonly names: readonly string[] }
+  | { readonly op: 'chunk'; readonly id: number; readonly ops: readonly UploadOp[]; readonly bytes: number }
+  | { readonly op: 'digest' | 'drop'; readonly id: number };
+export type FromUploadWorker = { readonly done: number } | { readonly id: number; readonly digest: string } | { readonly id: number; readonly failed: string };
+
+/** One upload on a worker: its chunk's operations, sent per chunk; the digest once every check passed. */
+export interface WorkerUpload {
+  /** Hash these header bytes (copied into the message). */
+  header(bytes: Uint8Array): void;
+  /** Hash tensor `tensor`'s staged bytes [b0, b1), check its values [v0, v1) (complete in the staging). */
+  values(tensor: number, b0: number, b1: number, v0: number, v1: number): void;
+  /** Sends the operations so far. Throws UploadCheckError / UploadWorkerError once the upload
+   * failed; a promise: read no more until it settles (the worker is behind). */
+  send(): void | Promise<void>;
+  /** Hex digest once the worker hashed and checked every byte sent. */
+  digest(): Promise<string>;
+  /** The upload ended without a digest. */
+  drop(): void;
+}
+
+/** Bytes a worker may lag behind the receive before uploads wait (it reads the staging, no copies: this bounds latency, not memory). */
+const MAX_UNCHECKED_BYTES = 16 * 1024 * 1024;
+
+/** The compiled worker (under ts-jest the sources run: the build's). */
+function workerScript(): string {
+  const here = join(__dirname, 'upload-worker.js');
+  return existsSync(here) ? here : join(__dirname, '..', 'dist', 'upload-worker.js');
+}
+
+/** One worker thread and the uploads it checks. */
+class UploadWorker {
+  readonly worker = new Worker(workerScript());
   private readonly owed = new Map<number, { resolve(d: string): void; reject(e: Error): void }>();
-  private unhashed = 0;
-  /** Chunk buffers back from the worker, reused: a fresh one per chunk would pile up
-   * until the worker's GC ran (hundreds of MiB on a busy machine). */
-  private readonly spare: ArrayBuffer[] = [];
+  /** Uploads a check failed, with the failure, until their digest or drop. */
+  private readonly failed = new Map<number, UploadCheckError>();
+  private unchecked = 0;
   private readonly waiting: Array<{ resolve(): void; reject(e: Error): void }> = [];
   /** Set once the worker exited: every later call fails with it. */
   failure: UploadWorkerError | undefined;
   uploads = 0;
 
-  constructor(onExit: () => void) {
+  constructor() {
     this.worker.unref();
-    this.worker.on('message', (m: FromWorker) => {
-      if ('hashed' in m) {
-        this.unhashed -= m.bytes;
-        this.spare.push(m.hashed);
-        while (this.unhashed <= MAX_UNHASHED_BYTES && this.waiting.length > 0) this.waiting.shift()!.resolve();
+    this.worker.on('message', (m: FromUploadWorker) => {
+      if ('done' in m) {
+        this.unchecked -= m.done;
+        while (this.unchecked <= MAX_UNCHECKED_BYTES && this.waiting.length > 0) this.waiting.shift()!.resolve();
         return;
       }
       const owed = this.owed.get(m.id);
-      this.owed.delete(m.id);
-      owed?.resolve(m.digest);
+      if ('digest' in m) {
+        this.owed.delete(m.id);
+        owed?.resolve(m.digest);
+        return;
+      }
+      const error = new UploadCheckError(m.failed);
+      if (owed) {
+        this.owed.delete(m.id);
+        owed.reject(error);
+      } else this.failed.set(m.id, error);
     });
     const fail = (why: string) => {
       if (this.failure) return;
-      this.failure = new UploadWorkerError(`the upload's hashing worker ${why}; send the update again`);
+      this.failure = new UploadWorkerError(`the upload's checking worker ${why}; send the update again`);
       for (const owed of [...this.owed.values(), ...this.waiting]) owed.reject(this.failure);
       this.owed.clear();
       this.waiting.length = 0;
-      onExit();
     };
     this.worker.on('error', (error) => fail(`failed: ${error.message}`));
     this.worker.on('exit', (code) => fail(`exited (code ${code})`));
   }
 
-  /** Copies `bytes` out (a gRPC chunk may be a view into a larger, reused buffer, which
-   * postMessage would clone whole) and hands the copy over without another. */
-  update(id: number, bytes: Uint8Array): void | Promise<void> {
+  private post(m: ToUploadWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  begin(id: number, staging: readonly Float32Array[], names: readonly string[]): WorkerUpload {
     if (this.failure) throw this.failure;
-    // A copy in a buffer of our own (Buffer#slice would be a view of grpc-js's memory).
-    let buffer = this.spare.pop();
-    if (!buffer || buffer.byteLength < bytes.length) buffer = new ArrayBuffer(Math.max(bytes.length, buffer?.byteLength ?? 0));
-    const own = new Uint8Array(buffer, 0, bytes.length);
-    own.set(bytes);
-    this.unhashed += own.length;
-    this.worker.postMessage({ id, op: 'update', bytes: own } satisfies ToWorker, [own.buffer]);
-    if (this.unhashed <= MAX_UNHASHED_BYTES) return undefined;
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
-  }
-
-  drop(id: number): void {
-    if (!this.failure) this.worker.postMessage({ id, op: 'drop' } satisfies ToWorker);
-  }
-
-  digest(id: number): Promise<string> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.owed.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op: 'digest' } satisfies ToWorker);
-    });
+    this.post({ op: 'begin', id, staging, names });
+    let ops: UploadOp[] = [];
+    let bytes = 0;
+    let ended = false;
+    const end = () => {
+      if (ended) return false;
+      ended = true;
+      this.uploads--;
+      return true;
+    };
+    const failure = () => this.failure ?? this.failed.get(id);
+    return {
+      header: (b) => {
+        ops.push(b.slice());
+        bytes += b.length;
+      },
+      values: (t, b0, b1, v0, v1) => {
+        ops.push([t, b0, b1, v0, v1]);
+        bytes += b1 - b0;
+      },
+      send: () => {
+        const error = failure();
+        if (error) throw error;
+        this.post({ op: 'chunk', id, ops, bytes });
+        this.unchecked += bytes;
+        ops = [];
+        bytes = 0;
+        if (this.unchecked <= MAX_UNCHECKED_BYTES) return undefined;
+        return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+      },
+      digest: () => {
+        end();
+        const error = failure();
+        this.failed.delete(id);
+        if (error) return Promise.reject(error);
+        return new Promise((resolve, reject) => {
+          this.owed.set(id, { resolve, reject });
+          this.post({ op: 'digest', id });
+        });
+      },
+      drop: () => {
+        if (!end()) return;
+        this.failed.delete(id);
+        if (!this.failure) this.post({ op: 'drop', id });
+      },
+    };
   }
 }
 
-/** `threads` hashing workers, started on first use; each new upload goes to the least busy. */
-export class HashWorkerPool {
-  private readonly slots: Array<HashWorker | undefined>;
+/** `threads` upload workers, started on first use; each new upload goes to the least busy. */
+export class UploadWorkerPool {
+  private readonly slots: Array<UploadWorker | undefined>;
   private nextId = 1;
 
   constructor(threads: number) {
@@ -136,39 +181,18 @@ export class HashWorkerPool {
     return this.slots.flatMap((w) => (w && !w.failure ? [w.worker] : []));
   }
 
-  hasher(): UploadHasher {
+  /** A worker to hash and check one upload staged in `staging` (shared memory), tensors named `names`. */
+  begin(staging: readonly Float32Array[], names: readonly string[]): WorkerUpload {
     const worker = this.pick();
-    const id = this.nextId++;
     worker.uploads++;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      worker.uploads--;
-    };
-    return {
-      update: (bytes) => worker.update(id, bytes),
-      digest: () => {
-        end();
-        return worker.digest(id);
-      },
-      drop: () => {
-        if (ended) return;
-        end();
-        worker.drop(id);
-      },
-    };
+    return worker.begin(this.nextId++, staging, names);
   }
 
-  private pick(): HashWorker {
+  private pick(): UploadWorker {
     let best = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const w = this.slots[i];
-      if (!w || w.failure) {
-        const fresh = new HashWorker(() => undefined);
-        this.slots[i] = fresh;
-        return fresh;
-      }
+      if (!w || w.failure) return (this.slots[i] = new UploadWorker());
       if (best < 0 || w.uploads < this.slots[best]!.uploads) best = i;
     }
     return this.slots[best]!;

@@ -1,7 +1,7 @@
 /**
- * Uploads hashed on worker threads (coordinatorThreads > 0), over a real gRPC
- * server on 127.0.0.1 with real uploads: the global is byte for byte what the
- * in-loop path gives, and a hashing worker that dies fails its upload with
+ * Uploads hashed and checked on worker threads (coordinatorThreads > 0), over a
+ * real gRPC server on 127.0.0.1 with real uploads: the global is byte for byte what the
+ * in-loop path gives, and an upload worker that dies fails its upload with
  * UNAVAILABLE while the coordinator keeps serving (the next upload is accepted).
  * The hostile cases run on the worker path too: PFEDLORA_TEST_COORDINATOR_THREADS=2
  * npx jest packages/coordinator/src/hostile-input.test.ts.
@@ -62,7 +62,7 @@ test('uploads hashed on 1 or 2 worker threads give the global of the in-loop pat
   expect(two.equals(inLoop)).toBe(true);
 });
 
-test('a hashing worker that dies fails its upload UNAVAILABLE; the next upload is accepted', async () => {
+test('an upload worker that dies fails its upload UNAVAILABLE; the next upload is accepted', async () => {
   const [member] = await joined(1, 1);
   const { raw, session, task } = member!;
   const coordinator = server!.coordinator;
@@ -78,7 +78,7 @@ test('a hashing worker that dies fails its upload UNAVAILABLE; the next upload i
   while (coordinator.uploadWorkers.length > 0) await new Promise((r) => setTimeout(r, 5));
   for (const c of chunks.slice(1)) call.write({ chunk: c });
   call.end();
-  expect(await outcome).toMatch(/^UNAVAILABLE: the upload's hashing worker exited \(code \d+\); send the update again/);
+  expect(await outcome).toMatch(/^UNAVAILABLE: the upload's checking worker exited \(code \d+\); send the update again/);
   expect(coordinator.status().roundsCompleted).toBe(0);
 
   const closed = new Promise((resolve) => coordinator.once('round-closed', resolve));

@@ -310,22 +310,7 @@ export class ClientContribution {
    * `bytes` is not kept.
    */
   addBytes(tensorIndex: number, byteOffset: number, bytes: Uint8Array): void {
-    const staged = this.assertOpen('addBytes');
-    if (this.complete || tensorIndex !== this.tensorIndex || byteOffset !== this.byteOffset) {
-      throw new AggregationError(`addBytes: got tensor ${tensorIndex} at byte ${byteOffset}, expected ${this.expectation(true)}`);
-    }
-    const spec = this.specs[tensorIndex]!;
-    const target = staged[tensorIndex]!;
-    const end = byteOffset + bytes.length;
-    if (end > target.byteLength) {
-      throw new AggregationError(`addBytes: tensor "${spec.name}" bytes [${byteOffset}, ${end}) run past its ${target.byteLength} value bytes`);
-    }
-    let view = this.stagedBytes[tensorIndex];
-    if (view === undefined) this.stagedBytes[tensorIndex] = view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-    view.set(bytes, byteOffset);
-    // Values completed by this call: from the one byteOffset falls in (or starts) to the last whole one.
-    const from = Math.floor(byteOffset / 4);
-    const to = Math.floor(end / 4);
+    const { target, view, from, to } = this.copyBytes('addBytes', tensorIndex, byteOffset, bytes);
     if (from < to) {
       if (HOST_IS_LITTLE_ENDIAN) this.checkStaged(target, tensorIndex, from, to);
       else {
@@ -342,9 +327,52 @@ export class ClientContribution {
     this.advance(bytes.length, target.length);
   }
 
+  /** Whether stageBytes may be used: no value rule but finiteness, a little-endian host. */
+  get stagesUnchecked(): boolean {
+    return this.checkValues === undefined && HOST_IS_LITTLE_ENDIAN;
+  }
+
+  /** The staging arrays (in shared memory when the pool's are): whoever checks stageBytes' values reads them there. */
+  get staging(): readonly Float32Array[] {
+    return this.assertOpen('staging');
+  }
+
+  /**
+   * addBytes without its checks, for a caller that runs them elsewhere (a
+   * worker thread reading `staging`): copies and moves on, and returns the
+   * values of tensor `tensorIndex` these bytes complete, [from, to), which the
+   * caller must pass through checkStagedFinite before commit. Only where
+   * stagesUnchecked.
+   */
+  stageBytes(tensorIndex: number, byteOffset: number, bytes: Uint8Array): { readonly from: number; readonly to: number } {
+    if (!this.stagesUnchecked) throw new AggregationError('stageBytes: this contribution checks its values as they are staged (addBytes)');
+    const { target, from, to } = this.copyBytes('stageBytes', tensorIndex, byteOffset, bytes);
+    this.advance(bytes.length, target.length);
+    return { from, to };
+  }
+
+  /** Copies `bytes` into tensor `tensorIndex`'s staging at `byteOffset` (validated first); the values they complete. */
+  private copyBytes(what: string, tensorIndex: number, byteOffset: number, bytes: Uint8Array): { target: Float32Array; view: Uint8Array; from: number; to: number } {
+    const staged = this.assertOpen(what);
+    if (this.complete || tensorIndex !== this.tensorIndex || byteOffset !== this.byteOffset) {
+      throw new AggregationError(`${what}: got tensor ${tensorIndex} at byte ${byteOffset}, expected ${this.expectation(true)}`);
+    }
+    const spec = this.specs[tensorIndex]!;
+    const target = staged[tensorIndex]!;
+    const end = byteOffset + bytes.length;
+    if (end > target.byteLength) {
+      throw new AggregationError(`${what}: tensor "${spec.name}" bytes [${byteOffset}, ${end}) run past its ${target.byteLength} value bytes`);
+    }
+    let view = this.stagedBytes[tensorIndex];
+    if (view === undefined) this.stagedBytes[tensorIndex] = view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    view.set(bytes, byteOffset);
+    // Values completed by this call: from the one byteOffset falls in (or starts) to the last whole one.
+    return { target, view, from: Math.floor(byteOffset / 4), to: Math.floor(end / 4) };
+  }
+
   /** Every check of staged values [from, to) of tensor `tensorIndex` (see addBytes). */
   private checkStaged(target: Float32Array, tensorIndex: number, from: number, to: number): void {
-    checkFinite(target, this.specs[tensorIndex]!.name, 'addBytes', 0, from, to);
+    checkStagedFinite(target, this.specs[tensorIndex]!.name, from, to);
     this.checkValues?.(tensorIndex, target, from, to, this.weight);
   }
 
@@ -402,6 +430,15 @@ export class ClientContribution {
   private skipEmptyTensors(): void {
     while (this.tensorIndex < this.specs.length && sizeOfShape(this.specs[this.tensorIndex]!.shape) === 0) this.tensorIndex++;
   }
+}
+
+/**
+ * The finiteness check of staged values [from, to) of one tensor named `name`,
+ * as addBytes runs it, and as a worker thread runs it on values stageBytes
+ * staged in shared memory (the same error either way).
+ */
+export function checkStagedFinite(values: Float32Array, name: string, from: number, to: number): void {
+  checkFinite(values, name, 'addBytes', 0, from, to);
 }
 
 /** Weighted mean of whole tensor lists (the non-streaming form of the accumulator). */

@@ -34,7 +34,11 @@ export class ArrayPool {
   private allocations = 0;
   private reuses = 0;
 
-  constructor(readonly maxFreeBytes: number) {
+  /** `shared`: arrays over SharedArrayBuffers, which worker threads can read and write without a copy. */
+  constructor(
+    readonly maxFreeBytes: number,
+    private readonly options: { readonly shared?: boolean } = {},
+  ) {
     if (!Number.isSafeInteger(maxFreeBytes) || maxFreeBytes < 0) {
       throw new ArrayPoolError(`maxFreeBytes must be a non-negative integer, got ${maxFreeBytes}`);
     }
@@ -52,12 +56,12 @@ export class ArrayPool {
 
   /** A Float32Array of `length` values, contents unspecified. */
   takeFloat32(length: number): Float32Array {
-    return (this.reuse(`f32:${length}`) as Float32Array | undefined) ?? this.track(new Float32Array(checkLength(length)));
+    return (this.reuse(`f32:${length}`) as Float32Array | undefined) ?? this.track(new Float32Array(this.memory(length, 4)));
   }
 
   /** A Float64Array of `length` values, contents unspecified. */
   takeFloat64(length: number): Float64Array {
-    return (this.reuse(`f64:${length}`) as Float64Array | undefined) ?? this.track(new Float64Array(checkLength(length)));
+    return (this.reuse(`f64:${length}`) as Float64Array | undefined) ?? this.track(new Float64Array(this.memory(length, 8)));
   }
 
   /** Hands an array back; the caller must not touch it afterwards. */
@@ -86,6 +90,12 @@ export class ArrayPool {
     this.released.delete(array);
     this.reuses++;
     return array;
+  }
+
+  /** Zeroed memory for `length` values of `bytes` each. */
+  private memory(length: number, bytes: number): ArrayBufferLike {
+    const size = checkLength(length) * bytes;
+    return this.options.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
   }
 
   private track<T extends PooledArray>(array: T): T {
