@@ -106,7 +106,10 @@ export class Coordinator extends EventEmitter {
     this.log = baseLog;
     this.store = options.store ?? new InMemoryStateStore(config.stateDir, config.keepCheckpoints);
     this.slots = new UploadSlots(config.maxConcurrentUploads);
-    if (config.coordinatorThreads > 0) this.workers = { pool: new UploadWorkerPool(config.coordinatorThreads), commits: new InOrder() };
+    if (config.coordinatorThreads > 0) {
+      const pool = new UploadWorkerPool(config.coordinatorThreads);
+      this.workers = { pool, commits: new InOrder(), fold: (sums, values, weight, first) => pool.fold(sums, values, weight, first) };
+    }
     const resumed = this.store.latestCheckpoint(baseLog);
     if (resumed) {
       const { meta } = resumed;
@@ -485,7 +488,7 @@ export class Coordinator extends EventEmitter {
     );
     const deadline = setTimeout(() => this.closeRound(this.machine.close('deadline')), this.config.roundTimeoutMs);
     deadline.unref();
-    const flight: Flight = { round, aggregator: this.run!.roundStep(this.global), global: this.current!, deadline };
+    const flight: Flight = { round, aggregator: this.run!.roundStep(this.global, this.workers?.fold), global: this.current!, deadline };
     this.flight = flight;
     this.log.info('round started', { round: round.round, attempt: round.attempt, participants, connected: decision.connected });
     this.emit('round-started', { round: round.round, attempt: round.attempt, participants });

@@ -5,7 +5,7 @@
  * rounds reuse and, with DP noise, the privacy accountant.
  */
 import { randomBytes } from 'node:crypto';
-import { ArrayPool, encodedSizeOfSpec, pickRunSpec, RdpAccountant, sizeOfShape, type ModelDescriptor, type NamedTensor } from '@pfedlora/core';
+import { ArrayPool, encodedSizeOfSpec, pickRunSpec, RdpAccountant, sizeOfShape, type ModelDescriptor, type NamedTensor, type SplitFold } from '@pfedlora/core';
 import { getServerAlgorithm, runFederationSetup, type FederationSetup, type GlobalAggregator, type ServerAlgorithm } from '@pfedlora/ml/server';
 import type { RunOverrides, RunSettings } from '@pfedlora/protocol';
 import type { RunParams } from './checkpoint';
@@ -87,8 +87,8 @@ export class RunSetup {
     return { form: { ...this.form, spec: part.spec, bytes: encodedSizeOfSpec(part.spec) } };
   }
 
-  /** A round's aggregator, starting from `global`. */
-  roundStep(global: readonly NamedTensor[]): GlobalAggregator {
-    return createServerStep(this.algorithm, global, this.setup, this.form.spec, this.config, this.pool);
+  /** A round's aggregator, starting from `global`; `fold`: where its commits fold (the upload workers). */
+  roundStep(global: readonly NamedTensor[], fold?: SplitFold): GlobalAggregator {
+    return createServerStep(this.algorithm, global, this.setup, this.form.spec, this.config, this.pool, fold);
   }
 }

@@ -3,7 +3,7 @@
  * memory independent of the number of clients), or, with a robust rule,
  * delta clipping or DP noise, a BufferedAggregator over the deltas.
  */
-import { addGaussianNoise, applyDelta, BufferedAggregator, cryptoRng, type ArrayPool, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { addGaussianNoise, applyDelta, BufferedAggregator, cryptoRng, type ArrayPool, type NamedTensor, type SplitFold, type TensorSpec } from '@pfedlora/core';
 import type { FederationSetup, GlobalAggregator, ServerAlgorithm } from '@pfedlora/ml/server';
 import type { CoordinatorConfig } from './config';
 
@@ -22,8 +22,9 @@ export function createServerStep(
   updateSpec: readonly TensorSpec[],
   c: StepConfig,
   pool: ArrayPool,
+  fold?: SplitFold,
 ): GlobalAggregator {
-  if (!usesRobustStep(c)) return algorithm.createAggregator(global, setup, { pool });
+  if (!usesRobustStep(c)) return algorithm.createAggregator(global, setup, fold ? { pool, fold } : { pool });
   const rule = c.aggregation === 'trimmed-mean' ? { kind: 'trimmed-mean' as const, trim: c.trimFraction } : { kind: c.aggregation };
   const buffered = new BufferedAggregator(updateSpec, rule, c.deltaClipNorm === undefined ? {} : { clipNorm: c.deltaClipNorm });
   return {

@@ -11,6 +11,7 @@
  * fresh one for the next upload.
  */
 import { createHash } from 'node:crypto';
+import { foldRange } from '@pfedlora/core';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -39,8 +40,19 @@ export class UploadCheckError extends Error {
 /** Header bytes to hash, or [tensor, byte from, byte to, value from, value to]: staged bytes to hash, completed values to check. */
 export type UploadOp = Uint8Array | readonly [number, number, number, number, number];
 
+/** A commit's fold cut in parts: part k is tensor parts[3k] values [parts[3k+1], parts[3k+2]); control[k]: 0 free, 1 claimed, 2 done; control[parts.length / 3]: parts done. */
+export interface FoldJob {
+  readonly sums: readonly Float64Array[];
+  readonly values: readonly Float32Array[];
+  readonly weight: number;
+  readonly first: boolean;
+  readonly parts: Int32Array;
+  readonly control: Int32Array;
+}
+
 export type ToUploadWorker =
   | { readonly op: 'begin'; readonly id: number; readonly staging: readonly Float32Array[]; readonly names: readonly string[] }
+  | { readonly op: 'fold'; readonly job: FoldJob }
   | { readonly op: 'chunk'; readonly id: number; readonly ops: readonly UploadOp[]; readonly bytes: number }
   | { readonly op: 'digest' | 'drop'; readonly id: number };
 export type FromUploadWorker = { readonly done: number } | { readonly id: number; readonly digest: string } | { readonly id: number; readonly failed: string };
@@ -112,7 +124,7 @@ class UploadWorker {
     this.worker.on('exit', (code) => fail(`exited (code ${code})`));
   }
 
-  private post(m: ToUploadWorker): void {
+  post(m: ToUploadWorker): void {
     this.worker.postMessage(m);
   }
 
@@ -198,8 +210,59 @@ export class UploadWorkerPool {
     return this.slots[best]!;
   }
 
+  /**
+   * A commit's fold (SplitFold), shared out: cut in parts of FOLD_PART_VALUES,
+   * offered to every live worker, and taken part by part by whoever comes first,
+   * the event loop included, which then waits (Atomics.wait) only for parts a
+   * worker is folding. A worker busy checking uploads costs no wait: the loop
+   * takes its parts. Each sum value gets the inline fold's operations in the
+   * same order, so the result is the inline one, bit for bit.
+   */
+  fold(sums: readonly Float64Array[], values: readonly Float32Array[], weight: number, first: boolean): void {
+    const live = this.slots.filter((w): w is UploadWorker => w !== undefined && !w.failure);
+    const shared = [...sums, ...values].every((a) => a.buffer instanceof SharedArrayBuffer);
+    if (live.length === 0 || !shared) {
+      for (let i = 0; i < sums.length; i++) foldRange(sums[i]!, values[i]!, weight, first);
+      return;
+    }
+    const cuts: number[] = [];
+    values.forEach((v, t) => {
+      for (let at = 0; at < v.length; at += FOLD_PART_VALUES) cuts.push(t, at, Math.min(v.length, at + FOLD_PART_VALUES));
+    });
+    const parts = new Int32Array(new SharedArrayBuffer(4 * cuts.length));
+    parts.set(cuts);
+    const count = cuts.length / 3;
+    const control = new Int32Array(new SharedArrayBuffer(4 * (count + 1)));
+    const job: FoldJob = { sums, values, weight, first, parts, control };
+    for (const w of live) w.post({ op: 'fold', job });
+    foldParts(job);
+    for (let done = Atomics.load(control, count); done < count; done = Atomics.load(control, count)) {
+      if (Atomics.wait(control, count, done, FOLD_WAIT_MS) === 'timed-out' && Atomics.load(control, count) === done) {
+        throw new Error(`an upload worker did not finish its part of a fold within ${FOLD_WAIT_MS} ms`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Values per part of a shared fold: 1 MiB of float32, ~1 ms of folding. */
+const FOLD_PART_VALUES = 256 * 1024;
+/** How long the loop waits for one part a worker took (~1 ms of work) before it gives up on the worker. */
+const FOLD_WAIT_MS = 10_000;
+
+/** Takes the fold's free parts, one at a time, and folds them (the loop and every worker run this). */
+export function foldParts({ sums, values, weight, first, parts, control }: FoldJob): void {
+  const count = parts.length / 3;
+  for (let k = 0; k < count; k++) {
+    if (Atomics.compareExchange(control, k, 0, 1) !== 0) continue;
+    const t = parts[3 * k]!;
+    foldRange(sums[t]!, values[t]!, weight, first, parts[3 * k + 1]!, parts[3 * k + 2]!);
+    Atomics.store(control, k, 2);
+    Atomics.add(control, count, 1);
+    Atomics.notify(control, count);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * A coordinator upload worker thread (upload-hashers.ts starts it): for each
  * upload it runs the sha256 of the upload's bytes and the finiteness check of
- * its values, reading the values where the event loop staged them (shared
+ * its values (and takes parts of the commits' folds, UploadWorkerPool.fold), reading the values where the event loop staged them (shared
  * memory, ClientContribution.stageBytes) and the PFLT header bytes from the
  * messages, in stream order. The check is core's, the one the in-loop path
  * runs (checkStagedFinite), so both refuse the same values with the same words.
@@ -9,7 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { checkStagedFinite } from '@pfedlora/core';
-import type { FromUploadWorker, ToUploadWorker } from './upload-hashers';
+import { foldParts, type FromUploadWorker, type ToUploadWorker } from './upload-hashers';
 
 interface Upload {
   readonly hash: Hash;
@@ -57,5 +57,8 @@ port.on('message', (m: ToUploadWorker) => {
     }
     case 'drop':
       uploads.delete(m.id);
+      return;
+    case 'fold':
+      foldParts(m.job);
   }
 });

@@ -7,11 +7,12 @@
  * npx jest packages/coordinator/src/hostile-input.test.ts.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { encodeTensors, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
+import { encodeTensors, foldRange, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
 import { adapterSpec } from '@pfedlora/ml';
 import { uploadHeaderToProto } from '@pfedlora/protocol';
 import { silentLogger } from '@pfedlora/telemetry';
 import { startCoordinator, type RunningCoordinator } from './server';
+import { UploadWorkerPool } from './upload-hashers';
 import { testCoordinatorConfig } from '../test/config';
 import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
@@ -52,7 +53,42 @@ async function globalAfterUploads(coordinatorThreads: number): Promise<Buffer> {
   return Buffer.from(encodeTensors(server!.coordinator.globalTensors as NamedTensor[]));
 }
 
-test('uploads hashed on 1 or 2 worker threads give the global of the in-loop path, byte for byte', async () => {
+test('a non-finite value is refused on the worker path with the in-loop words; the task stays open', async () => {
+  const refusals: string[] = [];
+  for (const threads of [0, 2]) {
+    const [{ raw, session, task }] = (await joined(threads, 1)) as [Awaited<ReturnType<typeof joined>>[number]];
+    const bad = tensorsOf(ADAPTER, (i) => (i === 777 ? Number.NaN : 0.25));
+    const bytes = encodeTensors(bad, { allowNonFinite: true });
+    refusals.push(await statusOf(raw.upload(headerFor(session, task, bad, bytes), bytes, { chunkSize: 1024 })));
+    const good = encodeTensors(deltas[0]!);
+    expect(await statusOf(raw.upload(headerFor(session, task, deltas[0]!, good), good))).toBe('OK');
+    for (const c of clients.splice(0)) c.close();
+    await server!.shutdown(200);
+    server = undefined;
+  }
+  expect(refusals[0]).toMatch(/^INVALID_ARGUMENT: .*non-finite value NaN at index 777/);
+  expect(refusals[1]).toBe(refusals[0]);
+});
+
+test('a fold shared with 2 workers (parts across and within tensors) equals the inline fold bit for bit', async () => {
+  const pool = new UploadWorkerPool(2);
+  const shared = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+  const uploads = [pool.begin([shared(4)], ['x']), pool.begin([shared(4)], ['x'])];
+  expect(pool.workers).toHaveLength(2);
+  const sizes = [600_001, 3, 300_000];
+  const values = sizes.map((n, t) => shared(n).map((_, i) => Math.sin(i * 7.1 + t) / 3));
+  const sums = sizes.map((n) => new Float64Array(new SharedArrayBuffer(8 * n)).fill(Number.NaN));
+  const expected = sizes.map((n) => new Float64Array(n).fill(Number.NaN));
+  for (const [weight, first] of [[0.3, true], [1.7, false], [5, false]] as const) {
+    pool.fold(sums, values, weight, first);
+    expected.forEach((e, t) => foldRange(e, values[t]!, weight, first));
+  }
+  sums.forEach((s, t) => expect(Buffer.from(s.buffer).equals(Buffer.from(expected[t]!.buffer))).toBe(true));
+  for (const u of uploads) u.drop();
+  await pool.close();
+});
+
+test('uploads hashed, checked and folded on 1 or 2 worker threads give the global of the in-loop path, byte for byte', async () => {
   const inLoop = await globalAfterUploads(0);
   await server!.shutdown(200);
   const one = await globalAfterUploads(1);

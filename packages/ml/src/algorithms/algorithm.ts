@@ -13,7 +13,7 @@
  * (`@pfedlora/ml/server`), so it never loads tfjs. This file is tf-free too:
  * its imports of training types are type-only.
  */
-import { inputKindOf, type ArrayPool, type InputKind, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { inputKindOf, type ArrayPool, type InputKind, type ModelDescriptor, type NamedTensor, type SplitFold, type TensorSpec } from '@pfedlora/core';
 import type { Dataset } from '../data/dataset';
 import type { SgdConfig } from '../optimizer';
 import type { Evaluation } from '../private-model';
@@ -159,6 +159,8 @@ export interface AggregatorOptions {
    * commit / abort and at release()), reused across uploads and rounds.
    */
   readonly pool?: ArrayPool;
+  /** Where a weighted mean's commit folds (the coordinator's upload workers); default inline. */
+  readonly fold?: SplitFold;
 }
 
 /** The server half of an algorithm: what the coordinator needs, no training engine. */

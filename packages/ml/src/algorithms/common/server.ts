@@ -79,7 +79,7 @@ export function weightedMeanAggregator(
   /** Maps the mean to the next global (pFedLoRA: the mean is a delta); default: the mean itself. */
   toGlobal: (mean: NamedTensor[]) => NamedTensor[] = (mean) => mean,
 ): GlobalAggregator {
-  const mean = new WeightedMeanAccumulator(spec, { pool: options?.pool });
+  const mean = new WeightedMeanAccumulator(spec, { pool: options?.pool, fold: options?.fold });
   return {
     begin: (weight) => mean.beginClient(weight),
     add: (update, weight) => mean.add(update, weight),
