@@ -16,7 +16,7 @@ export interface MemoryOptions {
   readonly clients: number;
   readonly maxConcurrentUploads: number;
   readonly chunkSize: number;
-  /** The coordinator's upload-hashing worker threads (0: on the loop). */
+  /** The coordinator's upload worker threads (0: on the loop). */
   readonly coordinatorThreads: number;
   readonly verify: boolean;
   readonly phaseTimeoutSec: number;

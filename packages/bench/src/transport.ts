@@ -55,7 +55,7 @@ export interface TransportOptions {
   readonly reps: number;
   readonly chunkSize: number;
   readonly maxConcurrentUploads: number;
-  /** Each case runs once per entry, side by side: the coordinator's upload-hashing threads (0: on the loop). */
+  /** Each case runs once per entry, side by side: the coordinator's upload worker threads (0: on the loop). */
   readonly coordinatorThreads: readonly number[];
   /** Seconds any phase may take before the run fails. */
   readonly phaseTimeoutSec: number;

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { RUN_FIELD_NAMES, RUN_FIELDS, type RunField } from '@pfedlora/core';
-import { DEFAULT_COORDINATOR, validateCoordinatorConfig, type CoordinatorConfig } from './config';
+import { DEFAULT_COORDINATOR, defaultCoordinatorThreads, validateCoordinatorConfig, type CoordinatorConfig } from './config';
 
 const refused = (change: Partial<CoordinatorConfig> | Record<string, unknown>) => () => validateCoordinatorConfig({ ...DEFAULT_COORDINATOR, ...change } as CoordinatorConfig);
 
@@ -48,4 +48,8 @@ describe('coordinator config schema', () => {
       }),
     );
   });
+});
+
+test('upload worker threads by default: one per core beside the loop, none on one core, at most 4', () => {
+  expect([1, 2, 3, 8, 64].map((cores) => defaultCoordinatorThreads(cores))).toEqual([0, 1, 2, 4, 4]);
 });

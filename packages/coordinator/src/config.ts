@@ -2,7 +2,18 @@
 import { z } from 'zod';
 import { benchmarkClassNames, DEFAULT_ADAPTER_SHARE, DEFAULT_MAX_TOKENS, isTextDataset, runShape, type AdapterShare, type AlgorithmName, type DatasetName } from '@pfedlora/ml/server';
 import { assertValid, DEFAULT_CHUNK_SIZE, DEFAULT_RUN, INPUT_KINDS, inputKindOf, integerIn, listOf, numberWhere, objectWith, oneOf, runSpecChecks, text, type InputKind, type RunSpec } from '@pfedlora/core';
+import { availableParallelism } from 'node:os';
 import type { CoordinatorTlsConfig } from './tls';
+
+/**
+ * One upload worker per core beside the event loop's, at most 4 (past that
+ * the loop's own share, about half of an upload's per-byte work in-loop, is
+ * the limit: docs/benchmarks.md); 0 on a single core, where a worker would
+ * only compete with the loop.
+ */
+export function defaultCoordinatorThreads(cores = availableParallelism()): number {
+  return Math.min(4, Math.max(0, cores - 1));
+}
 
 export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean'] as const;
 export type AggregationRuleName = (typeof AGGREGATION_RULES)[number];
@@ -34,7 +45,11 @@ export interface CoordinatorConfig extends RunSpec {
   readonly maxConcurrentUploads: number;
   /** An upload idle this long is aborted, freeing its slot. */
   readonly uploadIdleTimeoutMs: number;
-  /** Worker threads that hash uploads (sha256) off the event loop; 0: on the loop (docs/benchmarks.md). */
+  /**
+   * Worker threads that take an upload's per-byte work off the event loop (sha256, the
+   * finiteness check, their share of the commit's fold; the staging in shared memory);
+   * 0: all on the loop. Default: defaultCoordinatorThreads() (docs/benchmarks.md).
+   */
   readonly coordinatorThreads: number;
   readonly algorithm: AlgorithmName;
   readonly adapterShare: AdapterShare;
@@ -145,7 +160,7 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   chunkSize: DEFAULT_CHUNK_SIZE,
   maxConcurrentUploads: 8,
   uploadIdleTimeoutMs: 30_000,
-  coordinatorThreads: 0,
+  coordinatorThreads: defaultCoordinatorThreads(),
   contract: datasetContract('fashion-mnist'),
   aggregation: 'mean',
   trimFraction: 0.1,

@@ -184,7 +184,7 @@ export function federationHandlers(coordinator: Coordinator, log: Logger, auth?:
             } else {
               noteServiceMetric(coordinator, { kind: 'bytes-in', bytes: part.chunk.length }); // metrics
               const backlog = sink!.push(part.chunk);
-              if (backlog) await backlog; // the hashing worker is behind: read no more until it catches up
+              if (backlog) await backlog; // the upload worker is behind: read no more until it catches up
             }
           }
           if (done) return;

@@ -7,6 +7,8 @@
  * runs (checkStagedFinite), so both refuse the same values with the same words.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { checkStagedFinite } from '@pfedlora/core';
 import { foldParts, type FromUploadWorker, type ToUploadWorker } from './upload-hashers';
@@ -20,6 +22,24 @@ interface Upload {
 }
 
 const uploads = new Map<number, Upload>();
+
+/**
+ * This thread's handles on the staging and the sums keep that shared memory
+ * alive until this isolate collects them, and its small heap rarely triggers a
+ * collection: the staging the pool gave up stayed resident (+240 MiB of RSS in
+ * bench memory). So each upload's end runs a collection here (a tiny heap: ~1 ms).
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+let collecting = false;
+function collectSoon(): void {
+  if (collecting) return;
+  collecting = true;
+  setImmediate(() => {
+    collecting = false;
+    collect();
+  });
+}
 const port = parentPort!;
 const post = (m: FromUploadWorker) => port.postMessage(m);
 
@@ -51,12 +71,14 @@ port.on('message', (m: ToUploadWorker) => {
     case 'digest': {
       const u = uploads.get(m.id);
       uploads.delete(m.id);
+      collectSoon();
       if (!u) post({ id: m.id, failed: 'upload unknown to its worker' });
       else post(u.failed === undefined ? { id: m.id, digest: u.hash.digest('hex') } : { id: m.id, failed: u.failed });
       return;
     }
     case 'drop':
       uploads.delete(m.id);
+      collectSoon();
       return;
     case 'fold':
       foldParts(m.job);

@@ -86,7 +86,7 @@ const TRANSPORT_FLAGS: FlagSpecs = {
   reps: { type: 'string', value: 'N', help: 'timed repetitions per case (0: automatic, ~256 MiB per phase, 1..10)', default: '0' },
   'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_TRANSPORT.maxConcurrentUploads) },
   'chunk-size': { type: 'string', value: 'BYTES', help: 'chunk size on the wire (both sides)', default: String(DEFAULT_TRANSPORT.chunkSize) },
-  'coordinator-threads': { type: 'string', value: 'LIST', help: 'upload-hashing worker threads of the coordinator; each case runs once per entry, side by side (0: on the loop)', default: DEFAULT_TRANSPORT.coordinatorThreads.join(',') },
+  'coordinator-threads': { type: 'string', value: 'LIST', help: 'upload worker threads of the coordinator; each case runs once per entry, side by side (0: on the loop)', default: DEFAULT_TRANSPORT.coordinatorThreads.join(',') },
   'skip-verify': { type: 'boolean', help: "clients only count download bytes instead of checking the sha256 as the daemon does" },
   ...COMMON,
 };
@@ -266,7 +266,7 @@ const MEMORY_FLAGS: FlagSpecs = {
   size: { type: 'string', value: 'MIB', help: 'adapter payload size in MiB', default: String(DEFAULT_MEMORY.sizeMiB) },
   clients: { type: 'string', value: 'N', help: 'synthetic clients (download and upload at once)', default: String(DEFAULT_MEMORY.clients) },
   'max-concurrent-uploads': { type: 'string', value: 'N', help: "the coordinator's upload slots", default: String(DEFAULT_MEMORY.maxConcurrentUploads) },
-  'coordinator-threads': { type: 'string', value: 'N', help: "the coordinator's upload-hashing worker threads (0: on the loop)", default: String(DEFAULT_MEMORY.coordinatorThreads) },
+  'coordinator-threads': { type: 'string', value: 'N', help: "the coordinator's upload worker threads (0: on the loop)", default: String(DEFAULT_MEMORY.coordinatorThreads) },
   ...COMMON,
 };
 
