@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { foldRange } from '@pfedlora/core';
+import { foldParts, type FoldJob } from './upload-fold';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -39,16 +40,6 @@ export class UploadCheckError extends Error {
 
 /** Header bytes to hash, or [tensor, byte from, byte to, value from, value to]: staged bytes to hash, completed values to check. */
 export type UploadOp = Uint8Array | readonly [number, number, number, number, number];
-
-/** A commit's fold cut in parts: part k is tensor parts[3k] values [parts[3k+1], parts[3k+2]); control[k]: 0 free, 1 claimed, 2 done; control[parts.length / 3]: parts done. */
-export interface FoldJob {
-  readonly sums: readonly Float64Array[];
-  readonly values: readonly Float32Array[];
-  readonly weight: number;
-  readonly first: boolean;
-  readonly parts: Int32Array;
-  readonly control: Int32Array;
-}
 
 export type ToUploadWorker =
   | { readonly op: 'begin'; readonly id: number; readonly staging: readonly Float32Array[]; readonly names: readonly string[] }
@@ -235,7 +226,7 @@ export class UploadWorkerPool {
     const control = new Int32Array(new SharedArrayBuffer(4 * (count + 1)));
     const job: FoldJob = { sums, values, weight, first, parts, control };
     for (const w of live) w.post({ op: 'fold', job });
-    foldParts(job);
+    foldParts(job, foldRange);
     for (let done = Atomics.load(control, count); done < count; done = Atomics.load(control, count)) {
       if (Atomics.wait(control, count, done, FOLD_WAIT_MS) === 'timed-out' && Atomics.load(control, count) === done) {
         throw new Error(`an upload worker did not finish its part of a fold within ${FOLD_WAIT_MS} ms`);
@@ -252,19 +243,6 @@ export class UploadWorkerPool {
 const FOLD_PART_VALUES = 256 * 1024;
 /** How long the loop waits for one part a worker took (~1 ms of work) before it gives up on the worker. */
 const FOLD_WAIT_MS = 10_000;
-
-/** Takes the fold's free parts, one at a time, and folds them (the loop and every worker run this). */
-export function foldParts({ sums, values, weight, first, parts, control }: FoldJob): void {
-  const count = parts.length / 3;
-  for (let k = 0; k < count; k++) {
-    if (Atomics.compareExchange(control, k, 0, 1) !== 0) continue;
-    const t = parts[3 * k]!;
-    foldRange(sums[t]!, values[t]!, weight, first, parts[3 * k + 1]!, parts[3 * k + 2]!);
-    Atomics.store(control, k, 2);
-    Atomics.add(control, count, 1);
-    Atomics.notify(control, count);
-  }
-}
 
 /** Runs `work` after every earlier call's work has settled: commits keep the order finish() was called in. */
 export class InOrder {

@@ -10,8 +10,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
-import { checkStagedFinite } from '@pfedlora/core';
-import { foldParts, type FromUploadWorker, type ToUploadWorker } from './upload-hashers';
+// core's aggregate module alone: its whole index (zod, linalg, ...) cost each worker ~20 MiB.
+import { checkStagedFinite, foldRange } from '@pfedlora/core/dist/aggregate';
+import { foldParts } from './upload-fold';
+import type { FromUploadWorker, ToUploadWorker } from './upload-hashers';
 
 interface Upload {
   readonly hash: Hash;
@@ -81,6 +83,6 @@ port.on('message', (m: ToUploadWorker) => {
       collectSoon();
       return;
     case 'fold':
-      foldParts(m.job);
+      foldParts(m.job, foldRange);
   }
 });
