@@ -76,6 +76,8 @@ function workerScript(): string {
 class UploadWorker {
   readonly worker = new Worker(workerScript());
   private readonly owed = new Map<number, { resolve(d: string): void; reject(e: Error): void }>();
+  /** Uploads begun and not yet ended (digest or drop). */
+  private readonly open = new Set<number>();
   /** Uploads a check failed, with the failure, until their digest or drop. */
   private readonly failed = new Map<number, UploadCheckError>();
   private unchecked = 0;
@@ -102,7 +104,7 @@ class UploadWorker {
       if (owed) {
         this.owed.delete(m.id);
         owed.reject(error);
-      } else this.failed.set(m.id, error);
+      } else if (this.open.has(m.id)) this.failed.set(m.id, error); // else the upload ended already
     });
     const fail = (why: string) => {
       if (this.failure) return;
@@ -125,10 +127,12 @@ class UploadWorker {
     let ops: UploadOp[] = [];
     let bytes = 0;
     let ended = false;
+    this.open.add(id);
     const end = () => {
       if (ended) return false;
       ended = true;
       this.uploads--;
+      this.open.delete(id);
       return true;
     };
     const failure = () => this.failure ?? this.failed.get(id);

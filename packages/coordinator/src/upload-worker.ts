@@ -75,7 +75,7 @@ port.on('message', (m: ToUploadWorker) => {
       uploads.delete(m.id);
       collectSoon();
       if (!u) post({ id: m.id, failed: 'upload unknown to its worker' });
-      else post(u.failed === undefined ? { id: m.id, digest: u.hash.digest('hex') } : { id: m.id, failed: u.failed });
+      else if (u.failed === undefined) post({ id: m.id, digest: u.hash.digest('hex') }); // else its failure was posted already
       return;
     }
     case 'drop':
