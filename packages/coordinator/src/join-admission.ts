@@ -54,7 +54,7 @@ export function checkContract(info: JoinInfo, settings: RunSettings, runId: stri
  * that cannot take part is refused at the door (FAILED_PRECONDITION) naming
  * the client, its model and the rule.
  */
-export function checkTakesPart<T extends object>(info: JoinInfo, part: T | { readonly refused: string }, algorithm: string, runId: string): asserts part is T {
+export function checkTakesPart<T extends object>(info: Pick<JoinInfo, 'clientId' | 'model'>, part: T | { readonly refused: string }, algorithm: string, runId: string): asserts part is T {
   if ('refused' in part) {
     throw new CoordinatorError('failed-precondition', `client ${info.clientId}'s model ${info.model.family}/${info.model.name} cannot take part in run ${runId} (${algorithm}): ${part.refused}`);
   }
