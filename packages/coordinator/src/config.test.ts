@@ -50,6 +50,6 @@ describe('coordinator config schema', () => {
   });
 });
 
-test('upload worker threads by default: one per core beside the loop, none on one core, at most 4', () => {
-  expect([1, 2, 3, 8, 64].map((cores) => defaultCoordinatorThreads(cores))).toEqual([0, 1, 2, 4, 4]);
+test('upload worker threads by default: cores - 2, none on 1 or 2 cores, at most 4', () => {
+  expect([1, 2, 3, 4, 6, 64].map((cores) => defaultCoordinatorThreads(cores))).toEqual([0, 0, 1, 2, 4, 4]);
 });

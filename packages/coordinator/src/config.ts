@@ -6,13 +6,13 @@ import { availableParallelism } from 'node:os';
 import type { CoordinatorTlsConfig } from './tls';
 
 /**
- * One upload worker per core beside the event loop's, at most 4 (past that
- * the loop's own share, about half of an upload's per-byte work in-loop, is
- * the limit: docs/benchmarks.md); 0 on a single core, where a worker would
- * only compete with the loop.
+ * Upload workers where there are cores to spare: cores - 2 (one for the event
+ * loop, one for grpc-js, the OS and whatever shares the machine), at most 4
+ * (past that the loop's own share is the limit); 0 on 1 or 2 cores, where
+ * workers measured no gain and a single upload took longer (docs/benchmarks.md).
  */
 export function defaultCoordinatorThreads(cores = availableParallelism()): number {
-  return Math.min(4, Math.max(0, cores - 1));
+  return cores <= 2 ? 0 : Math.min(4, cores - 2);
 }
 
 export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean'] as const;

@@ -25,7 +25,7 @@ export const COORDINATOR_FLAGS: FlagSpecs = {
   'disconnect-grace': { type: 'string', value: 'SEC', help: 'a client whose stream closed and is not back this soon is dropped from the round', default: String(c.disconnectGraceMs / 1000) },
   'heartbeat-interval': { type: 'string', value: 'SEC', help: 'how often clients heartbeat', default: String(c.heartbeatIntervalMs / 1000) },
   'chunk-size': { type: 'string', value: 'BYTES', help: 'payload chunk size on the wire', default: String(c.chunkSize) },
-  'coordinator-threads': { type: 'string', value: 'N', help: 'worker threads for the per-byte work of uploads (sha256, finiteness check, fold) off the event loop (0: on the loop; default: cores - 1, at most 4)', default: String(c.coordinatorThreads) },
+  'coordinator-threads': { type: 'string', value: 'N', help: 'worker threads for the per-byte work of uploads (sha256, finiteness check, fold) off the event loop (0: on the loop; default: cores - 2, at most 4, 0 on 2 cores or fewer)', default: String(c.coordinatorThreads) },
   dataset: { type: 'string', value: 'NAME', help: `benchmark clients train on (sets the contract's input shape and classes): ${DATASET_NAMES.join(', ')}`, default: 'fashion-mnist' },
   classes: { type: 'string', value: 'LIST', help: "the run's class names, comma-separated (instead of the --dataset's; clients' labels must be among them)" },
   'input-shape': { type: 'string', value: 'SHAPE', help: "the run's default input, e.g. 32x32x3 or 13 (built-in models, image folders; instead of the --dataset's)" },
