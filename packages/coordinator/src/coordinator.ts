@@ -451,6 +451,11 @@ export class Coordinator extends EventEmitter {
         if (this.uploads.get(clientId) === upload) this.uploads.delete(clientId);
         this.log.warn('upload rejected', { clientId, round: round.round, reason });
       },
+      sumsBroken: (reason) => {
+        if (!this.machine.isInFlight(round)) return;
+        this.log.error('round sums incomplete: the attempt is dropped and retried', { clientId, round: round.round, attempt: round.attempt, reason });
+        this.closeRound(this.machine.retry(reason));
+      },
     }, this.workers);
     this.uploads.set(clientId, upload);
     return upload;
@@ -523,9 +528,10 @@ export class Coordinator extends EventEmitter {
     const { round, why } = decision;
     const flight = this.dropFlight(round, `round closed: ${why}`);
     if (decision.kind === 'retry') {
-      flight.aggregator.release?.();
+      // Sums a stalled worker may still write into are not pooled for the next attempt: left to the GC.
+      if (decision.cause === 'too-few-reports') flight.aggregator.release?.();
       this.store.closeTasks([]);
-      this.log.warn('round retried: too few reports', { round: round.round, attempt: round.attempt, reported: decision.reported, minClients: this.machine.params.minClients, why });
+      this.log.warn(decision.cause === 'too-few-reports' ? 'round retried: too few reports' : 'round retried: sums incomplete', { round: round.round, attempt: round.attempt, reported: decision.reported, minClients: this.machine.params.minClients, why });
       this.emit('round-retry', { round: round.round, attempt: round.attempt, reported: decision.reported });
       this.changed();
       setImmediate(() => this.maybeStartRound());

@@ -56,6 +56,20 @@ describe('RoundMachine', () => {
     );
   });
 
+  test('retry(): a round whose sums cannot be trusted is retried with the next attempt even with every report in', () => {
+    const m = fresh({ ...params, participation: 1 });
+    expect(m.retry('no round')).toBeUndefined();
+    const round = started(m.nextRound(ids(3), 0));
+    for (const id of round.tasks.keys()) {
+      m.uploadStarted(id);
+      m.reported(id);
+    }
+    expect(m.retry('fold incomplete')).toEqual({ kind: 'retry', cause: 'sums-incomplete', round, reported: 3, why: 'fold incomplete' });
+    expect(m.inFlight).toBeUndefined();
+    expect(m.completed).toBe(0);
+    expect(started(m.nextRound(ids(3), 5))).toMatchObject({ round: 1, attempt: 2 });
+  });
+
   test('at the deadline: aggregate with minClients reports, else retry the round with the next attempt', () => {
     const m = fresh({ ...params, participation: 1 });
     const round = started(m.nextRound(ids(3), 0));
@@ -63,7 +77,7 @@ describe('RoundMachine', () => {
     m.uploadStarted(first!);
     m.reported(first!);
     expect(m.closeIfDone()).toBeUndefined();
-    expect(m.close('deadline')).toEqual({ kind: 'retry', round, reported: 1, why: 'deadline' });
+    expect(m.close('deadline')).toEqual({ kind: 'retry', cause: 'too-few-reports', round, reported: 1, why: 'deadline' });
     expect(m.inFlight).toBeUndefined();
     const again = started(m.nextRound(ids(3), 5));
     expect(again).toMatchObject({ round: 1, attempt: 2 });

@@ -43,8 +43,11 @@ export type StartDecision =
   | { readonly kind: 'wait'; readonly connected: number; readonly needed: number };
 
 export type CloseDecision =
-  /** Too few reports: the same round again with attempt + 1 (started when clients allow). */
-  | { readonly kind: 'retry'; readonly round: RoundInFlight; readonly reported: number; readonly why: string }
+  /**
+   * The same round again with attempt + 1 (started when clients allow): too few reports, or
+   * its sums cannot be trusted (a fold that did not complete).
+   */
+  | { readonly kind: 'retry'; readonly cause: 'too-few-reports' | 'sums-incomplete'; readonly round: RoundInFlight; readonly reported: number; readonly why: string }
   /**
    * The accepted updates make the next global. `finished`: it was the run's last round;
    * `paused`: a pause asked for during the round takes effect now.
@@ -218,7 +221,7 @@ export class RoundMachine {
     const enough = reported >= this.params.minClients || (reported > 0 && reported === round.tasks.size);
     if (!enough) {
       this.attempt_++;
-      return { kind: 'retry', round, reported, why };
+      return { kind: 'retry', cause: 'too-few-reports', round, reported, why };
     }
     this.completed_ = round.round;
     this.attempt_ = 1;
@@ -230,6 +233,19 @@ export class RoundMachine {
     }
     if (finished) this.phase_ = 'finished';
     return { kind: 'aggregate', round, why, finished, paused };
+  }
+
+  /**
+   * Drops the round in flight and retries it (attempt a+1) whatever was
+   * reported: its sums cannot be trusted (a fold that did not complete).
+   * undefined: no round in flight.
+   */
+  retry(why: string): CloseDecision | undefined {
+    const round = this.round_;
+    if (!round) return undefined;
+    this.round_ = undefined;
+    this.attempt_++;
+    return { kind: 'retry', cause: 'sums-incomplete', round, reported: this.reported_, why };
   }
 
   // ---- operators ----

@@ -2,12 +2,13 @@
  * Upload admission alone: slots, header checks, and staging real PFLT bytes into
  * pFedLoRA's real aggregator (no gRPC). What the hooks hear is what the Coordinator acts on.
  */
-import { AggregationError, encodeTensors, encodedSizeOfSpec, FoldingAccumulator, sha256Hex, specOf, splitIntoChunks, type NamedTensor } from '@pfedlora/core';
+import { AggregationError, encodeTensors, encodedSizeOfSpec, FoldingAccumulator, foldRange, sha256Hex, specOf, splitIntoChunks, type NamedTensor, type SplitFold } from '@pfedlora/core';
 import { getServerAlgorithm, runFederationSetup } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
 import { tensorsOf } from '../test/raw-client';
 import { checkUploadHeader, StagedUpload, UploadSlots, type OpenTask, type UpdateForm } from './upload-admission';
+import { FoldIncompleteError } from './upload-hashers';
 
 const setup = runFederationSetup({ inputShape: [28, 28, 1], classNames: ['a', 'b', 'c'], representationDim: 8, rank: 2, adapterAlpha: 2, adapterShare: 'all' });
 const algorithm = getServerAlgorithm('pfedlora');
@@ -89,6 +90,7 @@ describe('StagedUpload', () => {
       stillOpen: open,
       accepted: (received) => heard.push(`accepted ${received}`),
       dropped: (reason) => heard.push(`dropped: ${reason}`),
+      sumsBroken: (reason) => heard.push(`sums broken: ${reason}`),
     });
     return { aggregator, heard, upload };
   }
@@ -147,12 +149,33 @@ describe('StagedUpload', () => {
       stillOpen: () => true,
       accepted: (received) => heard.push(`accepted ${received}`),
       dropped: (reason) => heard.push(`dropped: ${reason}`),
+      sumsBroken: (reason) => heard.push(`sums broken: ${reason}`),
     });
     for (const chunk of splitIntoChunks(bytes, form.maxChunkBytes)) upload.push(chunk);
     expect(refusal(() => upload.finish())).toBe('invalid-argument: update refused: prototype of class "b" is all zero');
     expect(heard).toEqual(['dropped: prototype of class "b" is all zero']);
     expect(accumulator.clients).toBe(0);
     expect(refusal(() => upload.finish())).toBe('aborted: upload of task t3 was aborted');
+  });
+
+  test('a shared fold that did not complete (a stalled upload worker) is UNAVAILABLE and breaks the round: the sums may hold part of it', () => {
+    // The fold runs for the first tensor, then reports what UploadWorkerPool.fold reports when a worker never finishes its part.
+    const partFolded: SplitFold = (sums, values, weight, first) => {
+      foldRange(sums[0]!, values[0]!, weight, first);
+      throw new FoldIncompleteError('an upload worker did not finish its part of a fold within 10000 ms');
+    };
+    const aggregator = algorithm.createAggregator(global, setup, { fold: partFolded });
+    const heard: string[] = [];
+    const upload = new StagedUpload(headerOf(bytes), form, 3, aggregator.begin(50), {
+      stillOpen: () => true,
+      accepted: (received) => heard.push(`accepted ${received}`),
+      dropped: (reason) => heard.push(`dropped: ${reason}`),
+      sumsBroken: (reason) => heard.push(`sums broken: ${reason}`),
+    });
+    for (const chunk of splitIntoChunks(bytes, form.maxChunkBytes)) upload.push(chunk);
+    const why = 'an upload worker did not finish its part of a fold within 10000 ms';
+    expect(refusal(() => upload.finish())).toBe(`unavailable: round 3 is retried: ${why}`);
+    expect(heard).toEqual([`dropped: ${why}`, `sums broken: ${why}`]);
   });
 
   test('abort drops the contribution once', () => {

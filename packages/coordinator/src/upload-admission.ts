@@ -11,7 +11,7 @@ import type { UpdateContribution } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
 import type { TaskState } from './round-machine';
-import { inLoopHasher, UploadWorkerError, type InOrder, type UploadHasher, type UploadWorkerPool, type WorkerUpload } from './upload-hashers';
+import { FoldIncompleteError, inLoopHasher, UploadWorkerError, type InOrder, type UploadHasher, type UploadWorkerPool, type WorkerUpload } from './upload-hashers';
 
 /** One upload in progress: decodes and folds chunks as they arrive. */
 export interface UploadSink {
@@ -101,6 +101,8 @@ export interface StagingHooks {
   accepted(receivedBytes: number): void;
   /** The upload ended without an update (refused, cancelled, aborted); its contribution was dropped. */
   dropped(reason: string): void;
+  /** The round's sums may hold part of this update (a shared fold that did not complete): the attempt must be retried. */
+  sumsBroken(reason: string): void;
 }
 
 /** The upload worker threads (coordinatorThreads > 0); without them every check runs on the event loop. */
@@ -249,6 +251,11 @@ export class StagedUpload implements UploadSink {
       this.contribution.commit();
     } catch (error) {
       const why = (error as Error).message;
+      if (error instanceof FoldIncompleteError) {
+        const refusal = this.refuse(why, new CoordinatorError('unavailable', `round ${this.round} is retried: ${why}`));
+        this.hooks.sumsBroken(why);
+        throw refusal;
+      }
       throw this.refuse(why, new CoordinatorError('invalid-argument', `update refused: ${why}`));
     }
     this.open = false;

@@ -33,6 +33,15 @@ export class UploadWorkerError extends Error {
   override readonly name = 'UploadWorkerError';
 }
 
+/**
+ * A shared fold did not complete: a worker took a part and never finished it,
+ * so the round's sums may hold part of this update. They cannot be trusted:
+ * the round attempt must be dropped and retried, not the upload alone.
+ */
+export class FoldIncompleteError extends Error {
+  override readonly name = 'FoldIncompleteError';
+}
+
 /** A value of the upload failed the worker's check (the message names it, as the in-loop check's does). */
 export class UploadCheckError extends Error {
   override readonly name = 'UploadCheckError';
@@ -233,7 +242,9 @@ export class UploadWorkerPool {
     foldParts(job, foldRange);
     for (let done = Atomics.load(control, count); done < count; done = Atomics.load(control, count)) {
       if (Atomics.wait(control, count, done, FOLD_WAIT_MS) === 'timed-out' && Atomics.load(control, count) === done) {
-        throw new Error(`an upload worker did not finish its part of a fold within ${FOLD_WAIT_MS} ms`);
+        // A worker that stalls here would stall every later fold: all are replaced (on the next upload).
+        for (const w of live) void w.worker.terminate();
+        throw new FoldIncompleteError(`an upload worker did not finish its part of a fold within ${FOLD_WAIT_MS} ms`);
       }
     }
   }

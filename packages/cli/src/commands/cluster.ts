@@ -258,6 +258,10 @@ export async function cluster(argv: readonly string[]): Promise<number> {
           inFlight = undefined;
           progress.note(`round ${line['round']}/${rounds}: ${line['reported']} report(s), fewer than --min-clients ${minClients} (${line['why']}); the round starts again`);
           break;
+        case 'round retried: sums incomplete':
+          inFlight = undefined;
+          progress.note(`round ${line['round']}/${rounds}: its sums could not be completed (${line['why']}); the round starts again`);
+          break;
         case 'round closed': {
           inFlight = undefined;
           const record = readLedger(stateDir).find((r) => r.round === Number(line['round']));
