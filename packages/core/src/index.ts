@@ -4,6 +4,7 @@ export * from './codec';
 export * from './chunking';
 export * from './aggregate';
 export * from './class-stats';
+export * from './eval-metrics';
 export * from './linalg';
 export * from './pool';
 export * from './partition';

@@ -6,10 +6,10 @@
  * combined model is trained or evaluated. It never leaves the client.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor, Rng } from '@pfedlora/core';
+import { addClassConfusion, emptyClassConfusion, classConfusion, macroF1, type ClassConfusion, type NamedTensor, type Rng } from '@pfedlora/core';
 import { sequentialBatches, shuffledBatches, type SampleSet } from './batches';
 import { throwIfCancelled } from './cancellation';
-import { gatherShardRows, reduceShardOutputs, shardGradients, shardOf } from './parallel/data-parallel';
+import { gatherShardRows, reduceShardOutputs, shardGradients, shardOf, type BatchShard } from './parallel/data-parallel';
 import { SgdMomentum, crossEntropy, type SgdConfig } from './optimizer';
 import { readVariables } from './zoo';
 import type { ForwardMode, ModelDescriptor, PrivateNetwork } from './network';
@@ -24,8 +24,41 @@ export interface EpochStats {
 
 export interface Evaluation {
   readonly accuracy: number;
+  /** Mean over the classes present of the per-class F1 (@pfedlora/core eval-metrics: the convention). */
+  readonly macroF1: number;
   readonly loss: number;
   readonly samples: number;
+}
+
+/**
+ * An evaluation summed over batches: per-class confusion counts (accuracy is
+ * their true positives over the samples) and the loss. A batch split over
+ * replicas adds every replica's counts, so each replica ends with the whole set's.
+ */
+export class EvaluationTally {
+  private readonly confusion: ClassConfusion;
+  private lossSum = 0;
+  private samples = 0;
+
+  constructor(private readonly numClasses: number) {
+    this.confusion = emptyClassConfusion(numClasses);
+  }
+
+  /** One batch: this replica's predictions for its shard and the shard's mean loss. */
+  add(shard: BatchShard, predicted: Int32Array, meanLoss: number): void {
+    const own = classConfusion(predicted, shard.labels, this.numClasses);
+    const reduced = reduceShardOutputs(shard, meanLoss, [own.truePositives, own.falsePositives, own.falseNegatives].map((c) => Float32Array.from(c)));
+    const [truePositives, falsePositives, falseNegatives] = reduced.sums.map((c) => Int32Array.from(c));
+    addClassConfusion(this.confusion, { truePositives: truePositives!, falsePositives: falsePositives!, falseNegatives: falseNegatives! });
+    this.lossSum += reduced.loss * shard.whole;
+    this.samples += shard.whole;
+  }
+
+  result(): Evaluation {
+    const n = this.samples;
+    const correct = this.confusion.truePositives.reduce((s, v) => s + v, 0);
+    return { accuracy: n ? correct / n : 0, macroF1: macroF1(this.confusion), loss: n ? this.lossSum / n : 0, samples: n };
+  }
 }
 
 /** Evaluation batch size: large batches amortise per-op overhead. */
@@ -148,29 +181,25 @@ export class PrivateModel {
     return { features, labels: data.labels, count: data.count, sampleSize: width };
   }
 
-  /** Accuracy and mean loss of the (combined) model on `data`. */
+  /** Accuracy, macro-F1 and mean loss of the (combined) model on `data`. */
   async evaluate(data: SampleSet, branch?: LogitBranch): Promise<Evaluation> {
-    let correct = 0;
-    let lossSum = 0;
+    const tally = new EvaluationTally(this.numClasses);
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
       const shard = shardOf(batch);
-      const [hits, loss] = tf.tidy(() => {
+      const [predicted, loss] = tf.tidy(() => {
         const x = this.input(shard.features, shard.size);
         const y = tf.tensor1d(shard.labels, 'int32');
         const h = this.representation(x, 'eval');
         const own = this.head(h, 'eval');
         const logits = (branch ? tf.add(own, branch(h)) : own) as tf.Tensor2D;
-        return [tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')), crossEntropy(logits, y)];
+        return [tf.argMax(logits, 1), crossEntropy(logits, y)];
       });
-      const reduced = reduceShardOutputs(shard, loss.dataSync()[0]!, [Float32Array.of(hits.dataSync()[0]!)]);
-      correct += reduced.sums[0]![0]!;
-      lossSum += reduced.loss * batch.size;
-      hits.dispose();
+      tally.add(shard, predicted.dataSync() as Int32Array, loss.dataSync()[0]!);
+      predicted.dispose();
       loss.dispose();
       await yieldToEventLoop();
     }
-    const samples = data.count;
-    return { accuracy: samples ? correct / samples : 0, loss: samples ? lossSum / samples : 0, samples };
+    return tally.result();
   }
 
   /** Parameters, buffers and optimizer state, for a client checkpoint. */

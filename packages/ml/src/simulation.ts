@@ -105,6 +105,8 @@ export interface RoundRecord {
   readonly participants: number[];
   /** Mean personalized test accuracy over this round's participants. */
   readonly meanAccuracy: number;
+  /** Mean personalized test macro-F1 over this round's participants. */
+  readonly meanMacroF1: number;
   readonly meanLoss: number;
   readonly meanTrainLoss: number;
   /** Serialized payload bytes sent by all participants this round. */
@@ -124,6 +126,8 @@ export interface ClientSummary {
   readonly privateModelBytes: number;
   /** Latest personalized test accuracy (NaN until first evaluated). */
   readonly accuracy: number;
+  /** Latest personalized test macro-F1 (NaN until first evaluated). */
+  readonly macroF1: number;
 }
 
 export interface SimulationResult {
@@ -138,8 +142,15 @@ export interface SimulationResult {
    * every client's latest evaluation, i.e. each personalized model as the run leaves it (the
    * two are equal with full participation; with partial participation the second averages
    * all N clients instead of the last round's sample, so it varies far less between seeds).
+   * The macro-F1 pair likewise.
    */
-  readonly final: { readonly meanAccuracy: number; readonly round: number; readonly allClientsAccuracy: number };
+  readonly final: {
+    readonly meanAccuracy: number;
+    readonly round: number;
+    readonly allClientsAccuracy: number;
+    readonly meanMacroF1: number;
+    readonly allClientsMacroF1: number;
+  };
   readonly totals: { readonly bytesUp: number; readonly bytesDown: number; readonly trainFlops: number; readonly seconds: number };
 }
 
@@ -272,7 +283,7 @@ export function resolveSimulationThreads(config: Pick<SimulationConfig, 'threads
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
-/** Mean of the clients' latest accuracies, leaving out clients never evaluated (NaN); NaN if none was. */
+/** Mean of the clients' latest accuracies (or macro-F1s), leaving out clients never evaluated (NaN); NaN if none was. */
 export function meanLatestAccuracy(accuracies: readonly number[]): number {
   return mean(accuracies.filter((a) => Number.isFinite(a)));
 }
@@ -302,6 +313,7 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
   const engineUse = { threads: resolveSimulationThreads(config), backend: config.backend };
   const pool: ClientPool = workers === 0 ? createInProcessPool(config.algorithm, setups, engineUse) : await createWorkerPool(config.algorithm, engineUse, setups, workers);
   const accuracy = new Array<number>(partitions.length).fill(NaN);
+  const macroF1 = new Array<number>(partitions.length).fill(NaN);
   const rounds: RoundRecord[] = [];
   let global: NamedTensor[] = algorithm.initialGlobal(setup, deriveSeed(config.seed, 'global'));
   const payloadBytes = (tensors: readonly NamedTensor[]) => (tensors.length ? encodedSizeOf(tensors) : 0);
@@ -323,6 +335,7 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
         bytesUp += payloadBytes(update.tensors);
         trainFlops += update.trainFlops;
         accuracy[client] = evaluation.accuracy;
+        macroF1[client] = evaluation.macroF1;
       }
       const bytesDown = payloadBytes(global) * participants.length;
       global = aggregator.result();
@@ -330,6 +343,7 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
         round,
         participants,
         meanAccuracy: mean(results.map((r) => r.evaluation.accuracy)),
+        meanMacroF1: mean(results.map((r) => r.evaluation.macroF1)),
         meanLoss: mean(results.map((r) => r.evaluation.loss)),
         meanTrainLoss: mean(results.map((r) => r.update.trainLoss)),
         bytesUp,
@@ -354,9 +368,16 @@ export async function runSimulation(config: SimulationConfig, hooks: SimulationH
         testSamples: p.test.length,
         privateModelBytes: pool.privateModelBytes(k),
         accuracy: accuracy[k]!,
+        macroF1: macroF1[k]!,
       })),
       rounds,
-      final: { meanAccuracy: last.meanAccuracy, round: last.round, allClientsAccuracy: meanLatestAccuracy(accuracy) },
+      final: {
+        meanAccuracy: last.meanAccuracy,
+        round: last.round,
+        allClientsAccuracy: meanLatestAccuracy(accuracy),
+        meanMacroF1: last.meanMacroF1,
+        allClientsMacroF1: meanLatestAccuracy(macroF1),
+      },
       totals: {
         bytesUp: rounds.reduce((n, r) => n + r.bytesUp, 0),
         bytesDown: rounds.reduce((n, r) => n + r.bytesDown, 0),

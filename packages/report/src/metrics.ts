@@ -165,6 +165,8 @@ export interface AlgorithmSummary {
   readonly seeds: readonly number[];
   /** Final-round mean accuracy, mean ± std over seeds. */
   readonly accuracy: MeanStd;
+  /** Final macro-F1 over all clients, mean ± std over seeds; NaN mean if a seed's file predates macro-F1. */
+  readonly macroF1: MeanStd;
   /** Seed-mean cost curve. */
   readonly curve: readonly CostPoint[];
   readonly toTarget: ToTarget | undefined;
@@ -184,6 +186,8 @@ export interface RunCosts {
   readonly rounds: readonly RoundCost[];
   /** The run's final accuracy over all clients (StoredResult.finalAccuracy); the table's accuracy. */
   readonly finalAccuracy: number;
+  /** Its final macro-F1 (StoredResult.finalMacroF1); absent or NaN when the run's file predates macro-F1. */
+  readonly finalMacroF1?: number;
 }
 
 export interface SettingSummary {
@@ -231,7 +235,13 @@ export function summarizeSetting(runs: readonly RunCosts[], algorithms: readonly
     .map((algorithm) => {
       const own = runs.filter((r) => r.algorithm === algorithm).sort((a, b) => a.seed - b.seed);
       const finals = own.map((r) => r.finalAccuracy);
-      return { algorithm, seeds: own.map((r) => r.seed), accuracy: meanStd(finals), curve: meanCurve(own.map((r) => costCurve(r.rounds))) };
+      return {
+        algorithm,
+        seeds: own.map((r) => r.seed),
+        accuracy: meanStd(finals),
+        macroF1: meanStd(own.map((r) => r.finalMacroF1 ?? NaN)),
+        curve: meanCurve(own.map((r) => costCurve(r.rounds))),
+      };
     })
     .filter((a) => a.seeds.length > 0);
   const target = resolveTarget(rule, partial.map((a) => a.accuracy.mean));

@@ -22,8 +22,17 @@ export interface RenderedPlot {
 const pct = (x: number) => (Number.isFinite(x) ? (x * 100).toFixed(2) : 'n/a');
 const pctAxis = (x: number) => `${Math.round(x * 100)}%`;
 
+function meanStdText(m: AlgorithmSummary['accuracy']): string {
+  return m.n > 1 ? `${pct(m.mean)} ± ${pct(m.std)}` : pct(m.mean);
+}
+
 function accuracyText(a: AlgorithmSummary): string {
-  return a.accuracy.n > 1 ? `${pct(a.accuracy.mean)} ± ${pct(a.accuracy.std)}` : pct(a.accuracy.mean);
+  return meanStdText(a.accuracy);
+}
+
+/** '–' when a seed's result file predates macro-F1 (nothing to average). */
+function macroF1Text(a: AlgorithmSummary): string {
+  return Number.isFinite(a.macroF1.mean) ? meanStdText(a.macroF1) : '–';
 }
 
 function signedPoints(x: number | undefined): string {
@@ -49,6 +58,7 @@ function rowCells(a: AlgorithmSummary): string[] {
     t ? `${formatBytes(t.bytes)} / ${formatBytes(t.bytesPerClient)}` : '–',
     a.algorithm === PROPOSED ? '1.00x' : times(a.computeRatio),
     a.algorithm === PROPOSED ? '1.00x' : times(a.communicationRatio),
+    macroF1Text(a),
   ];
 }
 
@@ -62,6 +72,7 @@ export const TABLE_HEADER = [
   'bytes to target (total / per client)',
   'computation ratio (it / pFedLoRA)',
   'communication ratio (it / pFedLoRA)',
+  'macro-F1 % (mean ± std)',
 ];
 
 function headlineText(s: SettingReport): string {
@@ -136,6 +147,8 @@ export const CSV_HEADER = [
   'compute_ratio_vs_pfedlora',
   'communication_ratio_vs_pfedlora',
   'best_baseline',
+  'macro_f1_mean',
+  'macro_f1_std',
 ] as const;
 
 function csvField(v: string | number | boolean | undefined): string {
@@ -171,6 +184,8 @@ export function renderCsv(report: Report): string {
           a.computeRatio,
           a.communicationRatio,
           a.isBestBaseline,
+          a.macroF1.mean,
+          a.macroF1.std,
         ]
           .map(csvField)
           .join(','),
@@ -207,6 +222,22 @@ function summaryRows(report: Report): { header: string[]; rows: string[][] } {
   return { header, rows };
 }
 
+/** Macro-F1 beside the summary: algorithms down, settings across (on an imbalanced task, the fairer number). */
+function macroF1Rows(report: Report): { header: string[]; rows: string[][] } {
+  const header = ['macro-F1 %, mean ± std over seeds', ...report.settings.map((s) => s.label)];
+  const rows = report.algorithms.map((alg) => [
+    displayName(alg),
+    ...report.settings.map((s) => {
+      const a = s.summary.algorithms.find((x) => x.algorithm === alg);
+      return a ? macroF1Text(a) : '–';
+    }),
+  ]);
+  return { header, rows };
+}
+
+const MACRO_F1_NOTE =
+  "Macro-F1: per client, the mean over the classes present in its test split or its predictions of 2TP / (2TP + FP + FN); then averaged like accuracy. '–' where a run's result file predates it.";
+
 export function renderMarkdown(report: Report): string {
   const out: string[] = [`# ${report.title}`, ''];
   for (const n of report.notes) out.push(`- ${n}`);
@@ -220,6 +251,8 @@ export function renderMarkdown(report: Report): string {
   );
   const { header, rows } = summaryRows(report);
   out.push(mdTable(header, rows), '', '`*` best baseline of the setting.', '');
+  const f1 = macroF1Rows(report);
+  out.push(mdTable(f1.header, f1.rows), '', MACRO_F1_NOTE, '');
   for (const s of report.settings) {
     out.push(`## ${s.label}`, '', targetText(s, report), '', headlineText(s), '');
     out.push(mdTable(TABLE_HEADER, s.summary.algorithms.map(rowCells)), '');
@@ -287,6 +320,8 @@ export function renderHtml(report: Report): string {
   ];
   const { header, rows } = summaryRows(report);
   out.push(htmlTable(header, rows.map((cells) => ({ cells, attrs: '' })), 'id="summary"'));
+  const f1 = macroF1Rows(report);
+  out.push(htmlTable(f1.header, f1.rows.map((cells) => ({ cells, attrs: '' })), 'id="summary-macro-f1"'), `<p>${h(MACRO_F1_NOTE)}</p>`);
   for (const s of report.settings) {
     out.push(`<section class="setting" id="setting-${h(s.id)}" data-setting="${h(s.id)}">`);
     out.push(`<h2>${h(s.label)}</h2>`, `<p>${h(targetText(s, report))}</p>`, `<p class="headline">${h(headlineText(s))}</p>`);

@@ -11,11 +11,11 @@ import { z } from 'zod';
 import { meanLatestAccuracy, type RoundRecord, type SimulationResult } from '@pfedlora/ml';
 import type { RoundCost } from './metrics';
 
-/** One line per round: who took part, accuracy, losses, bytes, FLOPs, seconds. */
+/** One line per round: who took part, accuracy, losses, bytes, FLOPs, seconds, macro-F1 (last: columns before it keep their place). */
 export function roundsCsv(rounds: readonly RoundRecord[]): string {
-  const header = 'round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds';
+  const header = 'round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds,meanMacroF1';
   const rows = rounds.map((r) =>
-    [r.round, r.participants.length, r.meanAccuracy, r.meanLoss, r.meanTrainLoss, r.bytesUp, r.bytesDown, r.trainFlops, r.seconds].join(','),
+    [r.round, r.participants.length, r.meanAccuracy, r.meanLoss, r.meanTrainLoss, r.bytesUp, r.bytesDown, r.trainFlops, r.seconds, r.meanMacroF1].join(','),
   );
   return [header, ...rows].join('\n') + '\n';
 }
@@ -57,7 +57,8 @@ const resultSchema = z.object({
   dataSource: z.string().optional(),
   engine: z.object({ backend: z.string() }).loose().optional(),
   rounds: z.array(roundSchema),
-  clients: z.array(z.object({ accuracy: numberOrNaN }).loose()).optional(),
+  // macroF1: absent from files written before it was measured.
+  clients: z.array(z.object({ accuracy: numberOrNaN, macroF1: numberOrNaN.optional() }).loose()).optional(),
   final: z.object({ meanAccuracy: numberOrNaN, round: z.number() }),
   totals: z.object({ bytesUp: z.number(), bytesDown: z.number(), trainFlops: z.number(), seconds: z.number() }),
 });
@@ -79,6 +80,8 @@ export interface StoredResult {
    * participation not just the last round's sample); the last round's mean in files without clients.
    */
   readonly finalAccuracy: number;
+  /** The same mean of every client's latest macro-F1; NaN in files written before macro-F1 was measured. */
+  readonly finalMacroF1: number;
   readonly seconds: number;
   /** Where the data was read from (absent in hand-made files). */
   readonly dataSource: string | undefined;
@@ -104,6 +107,7 @@ export function parseResultJson(text: string, where: string): StoredResult {
     config: r.config,
     rounds: r.rounds.map(({ round, meanAccuracy, bytesUp, bytesDown, trainFlops }) => ({ round, meanAccuracy, bytesUp, bytesDown, trainFlops })),
     finalAccuracy: r.clients?.length ? meanLatestAccuracy(r.clients.map((c) => c.accuracy)) : r.final.meanAccuracy,
+    finalMacroF1: r.clients?.length && r.clients.every((c) => c.macroF1 !== undefined) ? meanLatestAccuracy(r.clients.map((c) => c.macroF1 ?? NaN)) : NaN,
     seconds: r.totals.seconds,
     dataSource: r.dataSource,
     backend: r.engine?.backend,

@@ -139,6 +139,8 @@ export interface CellOutcome {
   /** Training time of the run (for skipped cells, of the stored run). */
   readonly seconds: number | undefined;
   readonly finalAccuracy: number | undefined;
+  /** NaN when a stored result predates macro-F1. */
+  readonly finalMacroF1: number | undefined;
   /** Why a stored result was not reused, or why the run failed. */
   readonly note: string | undefined;
 }
@@ -271,7 +273,7 @@ export function reportFromResults(plan: Pick<GridPlan, 'base' | 'algorithms' | '
       for (const algorithm of plan.algorithms) {
         for (const seed of plan.seeds) {
           const stored = results.get(cellKey({ setting, algorithm, seed }));
-          if (stored) runs.push({ algorithm, seed, rounds: stored.rounds, finalAccuracy: stored.finalAccuracy });
+          if (stored) runs.push({ algorithm, seed, rounds: stored.rounds, finalAccuracy: stored.finalAccuracy, finalMacroF1: stored.finalMacroF1 });
         }
       }
       return { setting, label: settingLabel(setting, b), runs };
@@ -301,17 +303,17 @@ export async function runGrid(plan: GridPlan, events: GridEvents = {}): Promise<
     let outcome: CellOutcome;
     if ('result' in stored) {
       results.set(cellKey(cell), stored.result);
-      outcome = { ...base, status: 'skipped', seconds: stored.result.seconds, finalAccuracy: stored.result.finalAccuracy, note: undefined };
+      outcome = { ...base, status: 'skipped', seconds: stored.result.seconds, finalAccuracy: stored.result.finalAccuracy, finalMacroF1: stored.result.finalMacroF1, note: undefined };
     } else if (plan.reportOnly) {
-      outcome = { ...base, status: 'missing', seconds: undefined, finalAccuracy: undefined, note: stored.reason };
+      outcome = { ...base, status: 'missing', seconds: undefined, finalAccuracy: undefined, finalMacroF1: undefined, note: stored.reason };
     } else {
       const t0 = Date.now();
       try {
         const result = await runCell(config, dir, (fraction, label) => events.onProgress?.(i, cell, fraction, label));
         results.set(cellKey(cell), result);
-        outcome = { ...base, status: 'ran', seconds: (Date.now() - t0) / 1000, finalAccuracy: result.finalAccuracy, note: stored.reason };
+        outcome = { ...base, status: 'ran', seconds: (Date.now() - t0) / 1000, finalAccuracy: result.finalAccuracy, finalMacroF1: result.finalMacroF1, note: stored.reason };
       } catch (error) {
-        outcome = { ...base, status: 'failed', seconds: undefined, finalAccuracy: undefined, note: error instanceof Error ? error.message : String(error) };
+        outcome = { ...base, status: 'failed', seconds: undefined, finalAccuracy: undefined, finalMacroF1: undefined, note: error instanceof Error ? error.message : String(error) };
       }
     }
     outcomes.push(outcome);

@@ -26,6 +26,7 @@ import {
   TEXT_DEFAULTS,
   TEXT_QUICK_DEFAULTS,
   type Cell,
+  type CellOutcome,
   type GridEvents,
   type GridPlan,
   type Report,
@@ -211,9 +212,9 @@ export async function reproduce(argv: readonly string[], stdout: NodeJS.Writable
     onProgress: (i, cell, fraction, label) => bar.update(fraction, `${prefix(i, cell)}: ${label}`),
     onCell: (i, cell, o) => {
       if (o.status === 'ran' || o.status === 'failed') bar.done();
-      if (o.status === 'skipped') log(`${prefix(i, cell)}  skipped (done)  final ${formatPercent(o.finalAccuracy ?? NaN)}`);
+      if (o.status === 'skipped') log(`${prefix(i, cell)}  skipped (done)  final ${finalText(o)}`);
       else if (o.status === 'missing') log(`${prefix(i, cell)}  missing${o.note ? ` (${o.note})` : ''}`);
-      else if (o.status === 'ran') log(`${prefix(i, cell)}  ran in ${(o.seconds ?? 0).toFixed(1)} s  final ${formatPercent(o.finalAccuracy ?? NaN)}${o.note ? `  (rerun: ${o.note})` : ''}`);
+      else if (o.status === 'ran') log(`${prefix(i, cell)}  ran in ${(o.seconds ?? 0).toFixed(1)} s  final ${finalText(o)}${o.note ? `  (rerun: ${o.note})` : ''}`);
       else log(`${prefix(i, cell)}  FAILED: ${o.note ?? ''}`);
     },
   };
@@ -234,6 +235,11 @@ export async function reproduce(argv: readonly string[], stdout: NodeJS.Writable
     throw new CliError(`${failed.length} of ${outcomes.length} runs failed (first: ${failed[0]!.setting} ${failed[0]!.algorithm} seed ${failed[0]!.seed}: ${failed[0]!.note ?? ''}); the report covers the runs that finished`, EXIT.failure);
   }
   return EXIT.ok;
+}
+
+/** A cell's final accuracy and macro-F1 ('n/a' where unknown, e.g. a stored result older than macro-F1). */
+function finalText(o: CellOutcome): string {
+  return `${formatPercent(o.finalAccuracy ?? NaN)}, macro-F1 ${formatPercent(o.finalMacroF1 ?? NaN)}`;
 }
 
 /** The report summary for --json, without the per-round curves (they are in each result.json). */

@@ -59,7 +59,7 @@ export function simulationConfigFromFlags(argv: readonly string[]): { config: Si
 }
 
 function roundRow(r: RoundRecord): string[] {
-  return [String(r.round), formatPercent(r.meanAccuracy), r.meanTrainLoss.toFixed(4), formatBytes(r.bytesUp), formatBytes(r.bytesDown), formatCount(r.trainFlops), r.seconds.toFixed(1)];
+  return [String(r.round), formatPercent(r.meanAccuracy), formatPercent(r.meanMacroF1), r.meanTrainLoss.toFixed(4), formatBytes(r.bytesUp), formatBytes(r.bytesDown), formatCount(r.trainFlops), r.seconds.toFixed(1)];
 }
 
 /** How far above 1/k (k: the client's classes) an accuracy still counts as guessing: 2 points. */
@@ -90,7 +90,7 @@ export function chanceNote(clients: readonly Pick<ClientSummary, 'classes' | 'ac
   );
 }
 
-const ROUND_HEADER = ['round', 'accuracy', 'train loss', 'bytes up', 'bytes down', 'FLOPs', 'seconds'];
+const ROUND_HEADER = ['round', 'accuracy', 'macro-F1', 'train loss', 'bytes up', 'bytes down', 'FLOPs', 'seconds'];
 
 export async function simulate(argv: readonly string[], stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
   const { config, json, out, help } = simulationConfigFromFlags(argv);
@@ -123,15 +123,26 @@ export async function simulate(argv: readonly string[], stdout: NodeJS.WritableS
   stdout.write(`\nengine: ${result.engine.backend}   data: ${result.dataSource}\n`);
   stdout.write(
     table(
-      ['client', 'model', 'classes', 'train', 'test', 'private model', 'accuracy'],
-      result.clients.map((c) => [String(c.client), c.model, c.classes.join(','), String(c.trainSamples), String(c.testSamples), formatBytes(c.privateModelBytes), formatPercent(c.accuracy)]),
+      ['client', 'model', 'classes', 'train', 'test', 'private model', 'accuracy', 'macro-F1'],
+      result.clients.map((c) => [
+        String(c.client),
+        c.model,
+        c.classes.join(','),
+        String(c.trainSamples),
+        String(c.testSamples),
+        formatBytes(c.privateModelBytes),
+        formatPercent(c.accuracy),
+        formatPercent(c.macroF1),
+      ]),
     ) + '\n',
   );
   const lastParticipants = result.rounds[result.rounds.length - 1]!.participants.length;
   stdout.write(
-    `\nfinal mean accuracy ${formatPercent(result.final.meanAccuracy)} after round ${result.final.round}` +
+    `\nfinal mean accuracy ${formatPercent(result.final.meanAccuracy)}, macro-F1 ${formatPercent(result.final.meanMacroF1)} after round ${result.final.round}` +
       // With partial participation the last round saw a sample; say what every client's model scores too.
-      (lastParticipants < result.clients.length ? ` (its ${lastParticipants} participants; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)})` : '') +
+      (lastParticipants < result.clients.length
+        ? ` (its ${lastParticipants} participants; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)}, macro-F1 ${formatPercent(result.final.allClientsMacroF1)})`
+        : '') +
       '; ' +
       `adapter ${formatBytes(result.adapterBytes)}; sent up ${formatBytes(result.totals.bytesUp)}, down ${formatBytes(result.totals.bytesDown)}; ` +
       `${formatCount(result.totals.trainFlops)} FLOPs; ${result.totals.seconds.toFixed(1)} s\n`,

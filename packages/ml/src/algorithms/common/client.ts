@@ -14,7 +14,7 @@ import { reduceShardOutputs, shardGradients, shardOf, summedGradientCount, type 
 import { SgdMomentum, crossEntropy, type SgdConfig } from '../../optimizer';
 import { createModelVariables, disposeModelVariables, initialParameters, parameterSpec, readVariables, type ModelSpec, type ModelVariables } from '../../zoo';
 import type { FederationSetup } from '../algorithm';
-import { PrivateModel, yieldToEventLoop, type Evaluation } from '../../private-model';
+import { EvaluationTally, PrivateModel, yieldToEventLoop, type Evaluation } from '../../private-model';
 import type { PrivateClient } from '../private-client';
 import { HEAD_BIAS, HEAD_KERNEL, sharedModelSpecOf } from './server';
 
@@ -241,36 +241,32 @@ export async function classRepresentationSums(model: PrivateModel, data: SampleS
 }
 
 /**
- * Accuracy of "nearest prototype" inference (FedProto): predict the known
- * class whose prototype is closest in Euclidean distance to h. Loss is the
- * model head's cross-entropy, the only loss the model itself defines.
+ * Accuracy and macro-F1 of "nearest prototype" inference (FedProto): predict
+ * the known class whose prototype is closest in Euclidean distance to h. Loss
+ * is the model head's cross-entropy, the only loss the model itself defines.
  */
 export async function evaluateNearestPrototype(model: PrivateModel, data: SampleSet, protos: Float32Array, known: readonly boolean[]): Promise<Evaluation> {
   const classes = known.length;
   const penalty = new Float32Array(classes).map((_, c) => (known[c] ? 0 : 1e30));
-  let correct = 0;
-  let lossSum = 0;
+  const tally = new EvaluationTally(classes);
   const protoTensor = tf.tensor2d(protos, [classes, model.representationDim]);
   const penaltyTensor = tf.tensor1d(penalty);
   try {
     for (const batch of sequentialBatches(data, EVAL_BATCH)) {
       const shard = shardOf(batch);
-      const [hits, loss] = tf.tidy(() => {
+      const [predicted, loss] = tf.tidy(() => {
         const x = model.input(shard.features, shard.size);
         const y = tf.tensor1d(shard.labels, 'int32');
         const h = model.representation(x, 'eval');
         // ||h - p||^2 = ||h||^2 - 2 h.p + ||p||^2; ||h||^2 is the same for every class.
         const dist = tf.add(tf.sub(tf.sum(tf.square(protoTensor), 1), tf.mul(tf.matMul(h, protoTensor, false, true), 2)), penaltyTensor);
-        const predicted = tf.argMin(dist, 1);
         const logits = model.head(h, 'eval');
         const logProbs = tf.logSoftmax(logits);
         const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(y, classes), logProbs), 1)));
-        return [tf.sum(tf.cast(tf.equal(predicted, y), 'int32')), ce];
+        return [tf.argMin(dist, 1), ce];
       });
-      const reduced = reduceShardOutputs(shard, loss!.dataSync()[0]!, [Float32Array.of(hits!.dataSync()[0]!)]);
-      correct += reduced.sums[0]![0]!;
-      lossSum += reduced.loss * batch.size;
-      hits!.dispose();
+      tally.add(shard, predicted!.dataSync() as Int32Array, loss!.dataSync()[0]!);
+      predicted!.dispose();
       loss!.dispose();
       await yieldToEventLoop();
     }
@@ -278,8 +274,7 @@ export async function evaluateNearestPrototype(model: PrivateModel, data: Sample
     protoTensor.dispose();
     penaltyTensor.dispose();
   }
-  const samples = data.count;
-  return { accuracy: samples ? correct / samples : 0, loss: samples ? lossSum / samples : 0, samples };
+  return tally.result();
 }
 
 // ---------------------------------------------------------------- shared zoo model (FML, FedKD)
