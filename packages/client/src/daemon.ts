@@ -533,7 +533,7 @@ export class ClientDaemon {
     if (!trained) return log.warn('task dropped during training: the run is over for this client');
     const { update, evaluation } = trained;
     const trainSeconds = (Date.now() - started) / 1000;
-    log.info('trained', { trainSeconds, accuracy: evaluation.accuracy, loss: evaluation.loss, trainLoss: update.trainLoss });
+    log.info('trained', { trainSeconds, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1, loss: evaluation.loss, trainLoss: update.trainLoss });
     this.metrics?.trained(trainSeconds, evaluation.accuracy);
     // 3. Upload only the update.
     this.state = 'uploading';
@@ -568,7 +568,7 @@ export class ClientDaemon {
             taskId: task.taskId,
             payload: { sha256, totalBytes: bytes.length, tensors: specOf(update.tensors) },
             numSamples: update.numSamples,
-            metrics: { accuracy: evaluation.accuracy, loss: evaluation.loss, testSamples: evaluation.samples, trainLoss: update.trainLoss, trainSeconds, trainFlops: update.trainFlops },
+            metrics: { accuracy: evaluation.accuracy, macroF1: evaluation.macroF1, loss: evaluation.loss, testSamples: evaluation.samples, trainLoss: update.trainLoss, trainSeconds, trainFlops: update.trainFlops },
           },
           bytes,
           this.session!.chunkSize,

@@ -226,6 +226,7 @@ export class Coordinator extends EventEmitter {
       knownClients: this.store.clients().length,
       globalSha256: this.current?.descriptor.sha256 ?? '',
       lastMeanAccuracy: last ? last.meanAccuracy : null,
+      lastMeanMacroF1: last?.meanMacroF1 ?? null,
       updatedUnixMs: Date.now(),
       resumedFromRound: this.resumedFromRound,
       pauseRequested: m.pauseRequested,
@@ -557,7 +558,7 @@ export class Coordinator extends EventEmitter {
     // must find the round in the checkpoint and the ledger.
     this.saveCheckpoint();
     this.store.appendLedger(record);
-    this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, seconds: record.seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why, ...(record.dpEpsilon === undefined ? {} : { dpEpsilon: record.dpEpsilon }) });
+    this.log.info('round closed', { round: record.round, reported: record.reported, participants: record.participants, meanAccuracy: record.meanAccuracy, meanMacroF1: record.meanMacroF1, seconds: record.seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, why, ...(record.dpEpsilon === undefined ? {} : { dpEpsilon: record.dpEpsilon }) });
     if (decision.finished) {
       this.announceEnd('finished', 'run completed');
       this.emit('round-closed', record);

@@ -13,6 +13,7 @@ import { uploadHeaderToProto, type JoinAccepted, type TrainTaskInfo, type Upload
 import { silentLogger } from '@pfedlora/telemetry';
 import type { CoordinatorConfig } from './config';
 import { startCoordinator, type RunningCoordinator } from './server';
+import type { RoundRecord } from './ledger';
 import { testCoordinatorConfig } from '../test/config';
 import { headerFor, joinInfo, RawFederationClient, statusOf, tensorsOf } from '../test/raw-client';
 
@@ -193,6 +194,30 @@ describe('hostile uploads (pfedlora): refused, global unchanged, task still open
       await refused(raw.upload(header, bytes), new RegExp(`^INVALID_ARGUMENT: (field )?${message.source}`));
     }
     await honestUploadCloses(raw, session, task, honestDelta, globalIsInitialPlusHonest);
+  });
+
+  test('macro_f1 NaN, infinite or outside [0, 1], or non-zero with no test samples: INVALID_ARGUMENT; a valid one reaches the round record and status', async () => {
+    const { raw, session, task } = await oneClient();
+    const good = headerFor(session, task, honestDelta, encodeTensors(honestDelta)).metrics;
+    const cases: Array<[Partial<typeof good>, RegExp]> = [
+      [{ macroF1: NaN }, /metrics.macro_f1 must be in \[0, 1\], got NaN/],
+      [{ macroF1: Infinity }, /metrics.macro_f1 must be in \[0, 1\], got Infinity/],
+      [{ macroF1: 1.5 }, /metrics.macro_f1 must be in \[0, 1\], got 1.5/],
+      [{ macroF1: -0.25 }, /metrics.macro_f1 must be in \[0, 1\], got -0.25/],
+      [{ macroF1: 0.5, testSamples: 0, accuracy: 0, loss: 0 }, /metrics.test_samples is 0 but macro_f1 0.5 is not/],
+    ];
+    for (const [over, message] of cases) {
+      const { header, bytes } = signed(session, task, honestDelta, { metrics: { ...good, ...over } });
+      await refused(raw.upload(header, bytes), new RegExp(`^INVALID_ARGUMENT: ${message.source}`));
+    }
+    const closed = new Promise<RoundRecord>((resolve) => server.coordinator.once('round-closed', resolve));
+    const { header, bytes } = signed(session, task, honestDelta, { metrics: { ...good, macroF1: 0.375 } });
+    expect(await statusOf(raw.upload(header, bytes))).toBe('OK');
+    const record = await closed;
+    globalIsInitialPlusHonest(server.coordinator.globalTensors);
+    expect(record.meanMacroF1).toBe(0.375);
+    expect(record.clients[0]!.macroF1).toBe(0.375);
+    expect(server.coordinator.status().lastMeanMacroF1).toBe(0.375);
   });
 
   test('num_samples other than the Join\'s, or past 2^31 - 1: INVALID_ARGUMENT', async () => {

@@ -9,6 +9,8 @@ export interface ClientRoundEntry {
   readonly bytesUp: number;
   readonly status: 'reported' | 'failed' | 'late';
   readonly accuracy?: number;
+  /** Absent when the client did not send one (older than macro-F1). */
+  readonly macroF1?: number;
   readonly loss?: number;
   readonly trainSeconds?: number;
   readonly trainFlops?: number;
@@ -35,6 +37,8 @@ export interface RoundRecord {
   readonly reported: number;
   /** Mean personalized accuracy the reporting clients measured on their own test splits. */
   readonly meanAccuracy: number;
+  /** Mean macro-F1 of the reporting clients that sent one (absent when none did: older clients). */
+  readonly meanMacroF1?: number;
   readonly bytesDown: number;
   readonly bytesUp: number;
   readonly trainFlops: number;
@@ -46,14 +50,16 @@ export interface RoundRecord {
 }
 
 /**
- * Each client's latest reported accuracy (the run's personalized models as it leaves them),
- * by client id. With partial participation a round's meanAccuracy covers its sample only.
+ * Each client's latest reported accuracy (or macro-F1) (the run's personalized models as it
+ * leaves them), by client id. With partial participation a round's meanAccuracy covers its
+ * sample only. Clients that never sent the metric are left out.
  */
-export function latestClientAccuracies(records: readonly RoundRecord[]): Map<string, number> {
+export function latestClientAccuracies(records: readonly RoundRecord[], metric: 'accuracy' | 'macroF1' = 'accuracy'): Map<string, number> {
   const latest = new Map<string, number>();
   for (const record of records) {
     for (const c of record.clients) {
-      if (c.status === 'reported' && c.accuracy !== undefined && Number.isFinite(c.accuracy)) latest.set(c.clientId, c.accuracy);
+      const value = c[metric];
+      if (c.status === 'reported' && value !== undefined && Number.isFinite(value)) latest.set(c.clientId, value);
     }
   }
   return latest;

@@ -139,6 +139,8 @@ describe('coordinator metrics', () => {
     expect(m('pfedlora_coordinator_client_train_seconds_bucket{le="2"}')).toBe(1);
     expect(m('pfedlora_coordinator_client_train_seconds_bucket{le="1"}')).toBe(0);
     expect(m('pfedlora_coordinator_last_round_mean_accuracy')).toBeCloseTo(0.625, 6);
+    // This client sent no macro_f1 (as one older than it): accepted, and no mean is made up.
+    expect(m('pfedlora_coordinator_last_round_mean_macro_f1')).toBeNaN();
     expect(m('pfedlora_coordinator_round_retries_total')).toBe(0);
 
     stream.cancel();

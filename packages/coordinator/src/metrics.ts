@@ -78,6 +78,14 @@ export function attachCoordinatorMetrics(coordinator: Coordinator, registry: Reg
     },
   }));
   new Gauge(named({
+    name: `${p}last_round_mean_macro_f1`,
+    help: 'Mean test macro-F1 of the last closed round, over the clients that reported one (NaN before the first, or when none did).',
+    registers,
+    collect() {
+      this.set(coordinator.status().lastMeanMacroF1 ?? Number.NaN);
+    },
+  }));
+  new Gauge(named({
     name: `${p}run_phase`,
     help: 'Phase of the run: 1 for the current phase, 0 for the others.',
     labelNames: ['phase'] as const,

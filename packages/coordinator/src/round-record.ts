@@ -31,10 +31,12 @@ export function roundRecord(r: ClosedRound): RoundRecord {
   const clients: ClientRoundEntry[] = r.tasks.map((t) => {
     const base = { clientId: t.clientId, modelKind: t.modelKind, numSamples: t.numSamples, bytesDown: t.bytesDown, bytesUp: t.bytesUp };
     if (t.status === 'reported' && t.metrics) {
-      return { ...base, status: 'reported', accuracy: t.metrics.accuracy, loss: t.metrics.loss, trainSeconds: t.metrics.trainSeconds, trainFlops: t.metrics.trainFlops, ...(t.evictedAfterReport ? { evicted: true } : {}) };
+      const { macroF1 } = t.metrics;
+      return { ...base, status: 'reported', accuracy: t.metrics.accuracy, ...(macroF1 === undefined ? {} : { macroF1 }), loss: t.metrics.loss, trainSeconds: t.metrics.trainSeconds, trainFlops: t.metrics.trainFlops, ...(t.evictedAfterReport ? { evicted: true } : {}) };
     }
     return { ...base, status: t.status === 'failed' ? 'failed' : 'late', reason: t.reason ?? r.why };
   });
+  const f1s = reported.flatMap((t) => (t.metrics?.macroF1 === undefined ? [] : [t.metrics.macroF1]));
   return {
     runId: r.runId,
     round: r.round,
@@ -45,6 +47,8 @@ export function roundRecord(r: ClosedRound): RoundRecord {
     participants: r.tasks.length,
     reported: reported.length,
     meanAccuracy: reported.reduce((s, t) => s + (t.metrics?.accuracy ?? 0), 0) / reported.length,
+    // Over the clients that sent one: a fleet mixing older clients still gets a mean.
+    ...(f1s.length ? { meanMacroF1: f1s.reduce((s, v) => s + v, 0) / f1s.length } : {}),
     bytesDown: r.tasks.reduce((s, t) => s + t.bytesDown, 0),
     bytesUp: reported.reduce((s, t) => s + t.bytesUp, 0),
     trainFlops: reported.reduce((s, t) => s + (t.metrics?.trainFlops ?? 0), 0),

@@ -35,6 +35,8 @@ export interface RunStatusInfo {
   readonly globalSha256: string;
   /** Mean accuracy clients reported in the last completed round; null before the first. */
   readonly lastMeanAccuracy: number | null;
+  /** Mean macro-F1 of the last completed round's reporting clients that sent one; null before the first or when none did. */
+  readonly lastMeanMacroF1: number | null;
   readonly updatedUnixMs: number;
   /** The checkpoint round this coordinator resumed from; null for a fresh run. */
   readonly resumedFromRound: number | null;
@@ -62,6 +64,7 @@ export function runStatusToProto(s: RunStatusInfo): RunStatus {
     known_clients: s.knownClients,
     global_sha256: s.globalSha256,
     last_mean_accuracy: s.lastMeanAccuracy ?? -1,
+    ...(s.lastMeanMacroF1 === null ? {} : { last_mean_macro_f1: s.lastMeanMacroF1 }),
     updated_unix_ms: s.updatedUnixMs,
     resumed_from_round: s.resumedFromRound ?? 0,
     pause_requested: s.pauseRequested,
@@ -83,6 +86,7 @@ export function runStatusFromProto(p: RunStatus__Output): RunStatusInfo {
     knownClients: p.known_clients,
     globalSha256: p.global_sha256,
     lastMeanAccuracy: p.last_mean_accuracy < 0 ? null : p.last_mean_accuracy,
+    lastMeanMacroF1: p.last_mean_macro_f1 ?? null,
     updatedUnixMs: p.updated_unix_ms,
     resumedFromRound: p.resumed_from_round > 0 ? p.resumed_from_round : null,
     pauseRequested: p.pause_requested,

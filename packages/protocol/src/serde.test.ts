@@ -120,6 +120,10 @@ describe('serde', () => {
     [{ test_samples: 1.5 }, /field metrics.test_samples must be an integer >= 0/],
     [{ test_samples: 0 }, /metrics.test_samples is 0 but accuracy 0.5 and loss 1 are not/],
     [{ test_samples: 3 }, /metrics.accuracy 0.5 is not a whole number of the 3 test_samples/],
+    [{ macro_f1: 1.5 }, /metrics.macro_f1 must be in \[0, 1\], got 1.5/],
+    [{ macro_f1: -0.1 }, /metrics.macro_f1 must be in \[0, 1\], got -0.1/],
+    [{ macro_f1: NaN }, /metrics.macro_f1 must be in \[0, 1\], got NaN/],
+    [{ macro_f1: Infinity }, /metrics.macro_f1 must be in \[0, 1\], got Infinity/],
   ])('out-of-range metrics (%o) are refused naming the field', (patch, message) => {
     const h = wire(uploadHeaderToProto({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: { accuracy: 0.5, loss: 1, testSamples: 2, trainLoss: 1, trainSeconds: 1, trainFlops: 1 } }));
     expect(() => uploadHeaderFromProto({ ...h, metrics: { ...h.metrics, ...patch } } as never)).toThrow(ProtocolError);
@@ -133,10 +137,22 @@ describe('serde', () => {
     expect(() => uploadHeaderFromProto({ ...h, num_samples: 2 ** 31 } as never)).toThrow(/field header.num_samples must be a positive integer at most 2147483647/);
   });
 
+  test('metrics: macro_f1 is optional; sent, it round-trips; an older client without it decodes with none', () => {
+    const metrics = { accuracy: 0.5, loss: 1, testSamples: 2, trainLoss: 1, trainSeconds: 1, trainFlops: 1 };
+    const header = (m: UploadHeaderInfo['metrics']): UploadHeaderInfo => ({ sessionId: 's', runId: 'r', round: 1, taskId: 't', payload: { sha256: sha, totalBytes: 10, tensors: [{ name: 'a', shape: [2] }] }, numSamples: 1, metrics: m });
+    const withF1 = header({ ...metrics, macroF1: 0.4 });
+    expect(uploadHeaderFromProto(wire(uploadHeaderToProto(withF1)) as never)).toEqual(withF1);
+    const old = wire(uploadHeaderToProto(header(metrics)));
+    expect(old.metrics).not.toHaveProperty('macro_f1');
+    expect(uploadHeaderFromProto(old as never).metrics).toEqual(metrics);
+    const empty = wire(uploadHeaderToProto(header({ ...metrics, accuracy: 0, loss: 0, testSamples: 0 })));
+    expect(() => uploadHeaderFromProto({ ...empty, metrics: { ...empty.metrics, macro_f1: 0.5 } } as never)).toThrow(/metrics.test_samples is 0 but macro_f1 0.5 is not/);
+  });
+
   test('run status round-trips, nulls included', () => {
-    const s: RunStatusInfo = { runId: 'r', phase: 'paused', roundsCompleted: 2, roundsTotal: 5, inFlight: null, connectedClients: 3, knownClients: 4, globalSha256: sha, lastMeanAccuracy: null, updatedUnixMs: 5, resumedFromRound: null, pauseRequested: false };
+    const s: RunStatusInfo = { runId: 'r', phase: 'paused', roundsCompleted: 2, roundsTotal: 5, inFlight: null, connectedClients: 3, knownClients: 4, globalSha256: sha, lastMeanAccuracy: null, lastMeanMacroF1: null, updatedUnixMs: 5, resumedFromRound: null, pauseRequested: false };
     expect(runStatusFromProto(wire(runStatusToProto(s)) as never)).toEqual(s);
-    const t: RunStatusInfo = { ...s, phase: 'running', inFlight: { round: 3, attempt: 2, participants: 3, reported: 1, startedUnixMs: 1, deadlineUnixMs: 2 }, lastMeanAccuracy: 0.9, resumedFromRound: 2, pauseRequested: true };
+    const t: RunStatusInfo = { ...s, phase: 'running', inFlight: { round: 3, attempt: 2, participants: 3, reported: 1, startedUnixMs: 1, deadlineUnixMs: 2 }, lastMeanAccuracy: 0.9, lastMeanMacroF1: 0.7, resumedFromRound: 2, pauseRequested: true };
     expect(runStatusFromProto(wire(runStatusToProto(t)) as never)).toEqual(t);
   });
 });

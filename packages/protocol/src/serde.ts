@@ -447,6 +447,8 @@ export function serverEventFromProto(p: ServerEvent__Output): ServerEventInfo {
 
 export interface ClientMetricsInfo {
   readonly accuracy: number;
+  /** Absent when the client is older than macro-F1 (an optional field on the wire). */
+  readonly macroF1?: number;
   readonly loss: number;
   readonly testSamples: number;
   readonly trainLoss: number;
@@ -455,7 +457,15 @@ export interface ClientMetricsInfo {
 }
 
 export function clientMetricsToProto(m: ClientMetricsInfo): ClientMetricsProto {
-  return { accuracy: m.accuracy, loss: m.loss, test_samples: m.testSamples, train_loss: m.trainLoss, train_seconds: m.trainSeconds, train_flops: m.trainFlops };
+  return {
+    accuracy: m.accuracy,
+    loss: m.loss,
+    test_samples: m.testSamples,
+    train_loss: m.trainLoss,
+    train_seconds: m.trainSeconds,
+    train_flops: m.trainFlops,
+    ...(m.macroF1 === undefined ? {} : { macro_f1: m.macroF1 }),
+  };
 }
 
 /**
@@ -464,6 +474,7 @@ export function clientMetricsToProto(m: ClientMetricsInfo): ClientMetricsProto {
  * whole number, to float32 rounding); loss, train_seconds and train_flops
  * finite and >= 0; train_loss finite (some algorithms' objectives add terms
  * that are not a cross-entropy); with no test samples, accuracy and loss 0.
+ * macro_f1, when sent, in [0, 1] (0 with no test samples); absent, none is recorded.
  */
 export function clientMetricsFromProto(p: ClientMetrics__Output | null | undefined): ClientMetricsInfo {
   const m = required(p, 'metrics');
@@ -475,8 +486,14 @@ export function clientMetricsFromProto(p: ClientMetrics__Output | null | undefin
   if (Math.abs(correct - Math.round(correct)) > 1e-6 * testSamples) {
     throw new ProtocolError(`metrics.accuracy ${m.accuracy} is not a whole number of the ${testSamples} test_samples (${correct} right): accuracy is correct / test_samples`);
   }
+  const macroF1 = m.macro_f1;
+  if (macroF1 !== undefined) {
+    if (!(macroF1 >= 0 && macroF1 <= 1)) throw new ProtocolError(`metrics.macro_f1 must be in [0, 1], got ${macroF1}`);
+    if (testSamples === 0 && macroF1 !== 0) throw new ProtocolError(`metrics.test_samples is 0 but macro_f1 ${macroF1} is not: with no test samples it is 0`);
+  }
   return {
     accuracy: m.accuracy,
+    ...(macroF1 === undefined ? {} : { macroF1 }),
     loss,
     testSamples,
     trainLoss: finite(m.train_loss, 'metrics.train_loss'),

@@ -51,8 +51,17 @@ export interface ClusterResult {
   readonly runId: string;
   readonly clients: number;
   readonly rounds: RoundRecord[];
-  /** meanAccuracy: the last round's reporting clients; allClientsAccuracy: every client's latest report. */
-  readonly final: { readonly meanAccuracy: number; readonly round: number; readonly allClientsAccuracy: number };
+  /**
+   * meanAccuracy: the last round's reporting clients; allClientsAccuracy: every client's latest report.
+   * The macro-F1 pair likewise, over the clients that sent one (NaN when none did).
+   */
+  readonly final: {
+    readonly meanAccuracy: number;
+    readonly round: number;
+    readonly allClientsAccuracy: number;
+    readonly meanMacroF1: number;
+    readonly allClientsMacroF1: number;
+  };
   readonly totals: { readonly bytesUp: number; readonly bytesDown: number; readonly trainFlops: number; readonly seconds: number };
   readonly logDir: string;
   /** Clients that exited before the run was over (the run went on: enough remained). */
@@ -150,8 +159,8 @@ function deathReport(p: Spawned, exit: Exit, when: string, sameAs: string | unde
   return sameAs ? `${head}, with the same last log lines as ${sameAs} (${p.logFile})` : `${head}; ${lastLines(p)}`;
 }
 
-const ROUND_HEADER = ['round', 'accuracy', 'reported', 'bytes up', 'bytes down', 'seconds'];
-const roundRow = (r: RoundRecord) => [String(r.round), formatPercent(r.meanAccuracy), `${r.reported}/${r.participants}`, formatBytes(r.bytesUp), formatBytes(r.bytesDown), r.seconds.toFixed(1)];
+const ROUND_HEADER = ['round', 'accuracy', 'macro-F1', 'reported', 'bytes up', 'bytes down', 'seconds'];
+const roundRow = (r: RoundRecord) => [String(r.round), formatPercent(r.meanAccuracy), formatPercent(r.meanMacroF1 ?? NaN), `${r.reported}/${r.participants}`, formatBytes(r.bytesUp), formatBytes(r.bytesDown), r.seconds.toFixed(1)];
 
 /** A timer that does not keep the process alive. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -388,7 +397,13 @@ export async function cluster(argv: readonly string[]): Promise<number> {
       runId,
       clients,
       rounds: records,
-      final: { meanAccuracy: last.meanAccuracy, round: last.round, allClientsAccuracy: meanLatestAccuracy([...latestClientAccuracies(records).values()]) },
+      final: {
+        meanAccuracy: last.meanAccuracy,
+        round: last.round,
+        allClientsAccuracy: meanLatestAccuracy([...latestClientAccuracies(records).values()]),
+        meanMacroF1: last.meanMacroF1 ?? NaN,
+        allClientsMacroF1: meanLatestAccuracy([...latestClientAccuracies(records, 'macroF1').values()]),
+      },
       totals: {
         bytesUp: records.reduce((n, r) => n + r.bytesUp, 0),
         bytesDown: records.reduce((n, r) => n + r.bytesDown, 0),
@@ -401,8 +416,10 @@ export async function cluster(argv: readonly string[]): Promise<number> {
     if (json) process.stdout.write(JSON.stringify(result) + '\n');
     else {
       process.stdout.write(
-        `\nrun ${runId}: final mean accuracy ${formatPercent(last.meanAccuracy)} after round ${last.round}` +
-          (last.reported < clients ? ` (its ${last.reported} reporting clients; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)})` : '') +
+        `\nrun ${runId}: final mean accuracy ${formatPercent(last.meanAccuracy)}, macro-F1 ${formatPercent(result.final.meanMacroF1)} after round ${last.round}` +
+          (last.reported < clients
+            ? ` (its ${last.reported} reporting clients; all clients' latest: ${formatPercent(result.final.allClientsAccuracy)}, macro-F1 ${formatPercent(result.final.allClientsMacroF1)})`
+            : '') +
           '; ' +
           `sent up ${formatBytes(result.totals.bytesUp)}, down ${formatBytes(result.totals.bytesDown)}; ${result.totals.seconds.toFixed(1)} s` +
           (departed.length ? `; ${listed(departed.map((d) => `${d.client.name} (${shortExit(d.exit)})`))} left the run early` : '') +

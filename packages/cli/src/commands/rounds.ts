@@ -37,6 +37,7 @@ export function describeStatus(s: RunStatusInfo): string {
   if (s.inFlight) parts.push(`round ${s.inFlight.round}${s.inFlight.attempt > 1 ? ` attempt ${s.inFlight.attempt}` : ''} in flight: ${s.inFlight.reported}/${s.inFlight.participants} reported`);
   parts.push(`${s.connectedClients} clients connected`);
   if (s.lastMeanAccuracy !== null) parts.push(`last accuracy ${formatPercent(s.lastMeanAccuracy)}`);
+  if (s.lastMeanMacroF1 !== null) parts.push(`last macro-F1 ${formatPercent(s.lastMeanMacroF1)}`);
   if (s.resumedFromRound !== null) parts.push(`resumed from round ${s.resumedFromRound}`);
   return parts.join(', ');
 }

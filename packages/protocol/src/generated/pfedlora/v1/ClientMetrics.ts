@@ -15,6 +15,13 @@ export interface ClientMetrics {
   'train_loss'?: (number | string);
   'train_seconds'?: (number | string);
   'train_flops'?: (number | string);
+  /**
+   * Personalized macro-F1 on the same test split: the mean over the classes
+   * present (in its labels or predictions) of 2TP / (2TP + FP + FN), in [0, 1].
+   * Absent from clients older than it; the coordinator then records none.
+   */
+  'macro_f1'?: (number | string);
+  '_macro_f1'?: "macro_f1";
 }
 
 /**
@@ -30,4 +37,11 @@ export interface ClientMetrics__Output {
   'train_loss': (number);
   'train_seconds': (number);
   'train_flops': (number);
+  /**
+   * Personalized macro-F1 on the same test split: the mean over the classes
+   * present (in its labels or predictions) of 2TP / (2TP + FP + FN), in [0, 1].
+   * Absent from clients older than it; the coordinator then records none.
+   */
+  'macro_f1'?: (number);
+  '_macro_f1'?: "macro_f1";
 }

@@ -25,6 +25,12 @@ export interface RunStatus {
    */
   'resumed_from_round'?: (number);
   'pause_requested'?: (boolean);
+  /**
+   * Mean macro-F1 of the last completed round's reporting clients that sent
+   * one; absent before the first round or when none did (older clients).
+   */
+  'last_mean_macro_f1'?: (number | string);
+  '_last_mean_macro_f1'?: "last_mean_macro_f1";
 }
 
 export interface RunStatus__Output {
@@ -49,4 +55,10 @@ export interface RunStatus__Output {
    */
   'resumed_from_round': (number);
   'pause_requested': (boolean);
+  /**
+   * Mean macro-F1 of the last completed round's reporting clients that sent
+   * one; absent before the first round or when none did (older clients).
+   */
+  'last_mean_macro_f1'?: (number);
+  '_last_mean_macro_f1'?: "last_mean_macro_f1";
 }
