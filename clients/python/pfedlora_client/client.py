@@ -453,7 +453,7 @@ class Daemon:
         self.trained_round = task.round
         evaluation = trainer.evaluate()
         train_seconds = time.monotonic() - started
-        log.info("trained", trainSeconds=round(train_seconds, 3), accuracy=evaluation.accuracy, loss=evaluation.loss, trainLoss=result.train_loss)
+        log.info("trained", trainSeconds=round(train_seconds, 3), accuracy=evaluation.accuracy, macroF1=evaluation.macro_f1, loss=evaluation.loss, trainLoss=result.train_loss)
         # 3. Upload the delta only.
         self.state = "uploading"
         payload = codec.encode(result.delta)
@@ -462,7 +462,7 @@ class Daemon:
             os.makedirs(self.config.dump_updates_dir, exist_ok=True)
             with open(os.path.join(self.config.dump_updates_dir, f"update-r{task.round:05d}-{task.task_id}.pflt"), "wb") as f:
                 f.write(payload)
-        metrics = pb.ClientMetrics(accuracy=evaluation.accuracy, loss=evaluation.loss, test_samples=evaluation.samples,
+        metrics = pb.ClientMetrics(accuracy=evaluation.accuracy, macro_f1=evaluation.macro_f1, loss=evaluation.loss, test_samples=evaluation.samples,
                                    train_loss=result.train_loss, train_seconds=train_seconds, train_flops=result.train_flops)
         if self._upload(task, payload, digest, codec.spec_of(result.delta), result.num_samples, metrics, log):
             self.states.save(PrivateSnapshot(task.round, trainer.private_state()))

@@ -48,6 +48,23 @@ class Evaluation:
     accuracy: float
     loss: float
     samples: int
+    macro_f1: float = 0.0
+
+
+def macro_f1(predicted: Sequence[int], labels: Sequence[int], num_classes: int) -> float:
+    """Mean over classes of 2TP / (2TP + FP + FN), as @pfedlora/core's macroF1: a class absent
+    from both predictions and labels is left out; with no class present (no samples), 0."""
+    tp = [0] * num_classes
+    fp = [0] * num_classes
+    fn = [0] * num_classes
+    for p, y in zip(predicted, labels):
+        if p == y:
+            tp[y] += 1
+        else:
+            fp[p] += 1
+            fn[y] += 1
+    f1s = [2 * tp[c] / (2 * tp[c] + fp[c] + fn[c]) for c in range(num_classes) if 2 * tp[c] + fp[c] + fn[c] > 0]
+    return sum(f1s) / len(f1s) if f1s else 0.0
 
 
 @dataclass
@@ -315,18 +332,24 @@ class PFedLoRATrainer:
 
     @torch.no_grad()
     def evaluate(self) -> Evaluation:
-        """Accuracy and mean cross-entropy of the personalized model (private model + adapter) on the test split."""
+        """Accuracy, macro-F1 and mean cross-entropy of the personalized model (private model + adapter) on the test split."""
         self.extractor.eval()
         self.head.eval()
         correct = 0
         loss_sum = 0.0
         count = 0
+        predicted: List[int] = []
+        labels: List[int] = []
         for x, y in DataLoader(self.test_set, batch_size=EVAL_BATCH, shuffle=False, num_workers=self.num_workers):
             x, y = x.to(self.device), y.to(self.device)
             h = self.extractor(x)
             logits = self.head(h) + self.adapter_logits(h)
-            correct += int((logits.argmax(1) == y).sum())
+            guess = logits.argmax(1)
+            correct += int((guess == y).sum())
+            predicted.extend(guess.tolist())
+            labels.extend(y.tolist())
             loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
             count += int(y.shape[0])
-        return Evaluation(accuracy=correct / count if count else 0.0, loss=loss_sum / count if count else 0.0, samples=count)
+        return Evaluation(accuracy=correct / count if count else 0.0, loss=loss_sum / count if count else 0.0, samples=count,
+                          macro_f1=macro_f1(predicted, labels, self.settings.num_classes))
 

@@ -8,7 +8,7 @@ from torch import nn
 import _paths  # noqa: F401
 from pfedlora_client.codec import Tensor
 from pfedlora_client.rng import derive_seed, initial_adapter
-from pfedlora_client.trainer import ContractError, PFedLoRATrainer
+from pfedlora_client.trainer import ContractError, PFedLoRATrainer, macro_f1
 from pfedlora_client.wire import RunSettings, pfedlora_spec
 
 D, R, C = 6, 2, 3
@@ -107,10 +107,18 @@ class Trainer(unittest.TestCase):
         e = t.evaluate()
         self.assertEqual(e.samples, 20)
         self.assertTrue(0 <= e.accuracy <= 1 and np.isfinite(e.loss))
+        self.assertTrue(0 <= e.macro_f1 <= 1)
         d = t.descriptor()
         self.assertEqual((d["family"], d["name"], d["representation_dim"], d["num_classes"], d["input_shape"]), ("torch", "mlp", D, C, [4]))
         self.assertEqual(d["parameter_count"], 4 * D + D + D * C + C)
         self.assertGreater(d["train_flops_per_sample"], 0)
+
+    def test_macro_f1_follows_the_typescript_convention(self):
+        # The cases of packages/core/src/eval-metrics.test.ts: same convention, same numbers.
+        self.assertEqual(macro_f1([0, 1, 1], [0, 1, 1], 5), 1.0)  # classes absent everywhere left out
+        self.assertAlmostEqual(macro_f1([0, 0, 1], [0, 0, 0], 2), 0.4)  # spam predicted, never true: F1 0
+        self.assertAlmostEqual(macro_f1([0, 0, 0, 0], [0, 0, 0, 1], 2), 3 / 7)  # the majority class
+        self.assertEqual(macro_f1([], [], 3), 0.0)
 
     def test_refuses_a_model_that_does_not_meet_the_contract(self):
         with self.assertRaisesRegex(ContractError, "representation h is \\[5\\], the run requires d = 6"):
