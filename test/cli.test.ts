@@ -75,7 +75,9 @@ describe('pfedlora CLI', () => {
     for (const key of ['bytesUp', 'bytesDown', 'trainFlops']) expect(result.totals[key]).toBeGreaterThan(0);
     expect(JSON.parse(await readFile(join(out, 'result.json'), 'utf8')).rounds).toEqual(result.rounds);
     const csv = (await readFile(join(out, 'rounds.csv'), 'utf8')).trim().split('\n');
-    expect(csv[0]).toBe('round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds');
+    // macro-F1 last, so the columns before it keep their place for older scripts.
+    expect(csv[0]).toBe('round,participants,meanAccuracy,meanLoss,meanTrainLoss,bytesUp,bytesDown,trainFlops,seconds,meanMacroF1');
+    expect(typeof result.final.meanMacroF1).toBe('number');
     expect(csv).toHaveLength(3);
   });
 

@@ -252,6 +252,24 @@ describe('(a) report generator on hand-made results', () => {
     expect(html).toContain('data-algorithm="fedproto" class="best-baseline"');
   });
 
+  test('macro-F1: from the clients of a result.json; a file older than it gives NaN, and the report shows – there, not a crash', () => {
+    expect(parseResultJson(resultJson('fd', 3, 2, [0.5, 0.6], PF), 'old').finalMacroF1).toBeNaN();
+    const newer = JSON.parse(resultJson('fd', 3, 2, [0.5, 0.6], PF)) as { clients: unknown[] };
+    newer.clients = [0.5, 0.3, null].map((macroF1, client) => ({ client, accuracy: 0.6, macroF1 }));
+    expect(parseResultJson(JSON.stringify(newer), 'new').finalMacroF1).toBeCloseTo(0.4, 12);
+    // The fixture's files predate macro-F1: – in its column and table, empty in the CSV.
+    const old = renderMarkdown(fixtureReport());
+    expect(old).toContain('| FedProto (best baseline) | 2 | 80.00 ± 0.00 | +12.00 | 4 | 12.00K / 3.00K | 3.1 KiB / 800 B | 4.00x | 5.33x | – |');
+    expect(old).toContain('| FedProto | – |');
+    expect(renderCsv(fixtureReport()).trim().split('\n')[1]!.endsWith(',,')).toBe(true);
+    // With macro-F1 in every seed's file: mean ± std over seeds.
+    const runs = fixtureRuns().map((r) => ({ ...r, finalMacroF1: r.algorithm === 'pfedlora' ? 0.5 + r.seed / 10 : 0.5 }));
+    const report = buildReport({ title: 'f1', dataset: 'fashion-mnist', algorithms: ['pfedlora', 'standalone', 'fedproto'], rule: { kind: 'min' }, notes: [], settings: [{ setting: SETTING, label: 'N=4', runs }] });
+    const pf = report.settings[0]!.summary.algorithms.find((a) => a.algorithm === 'pfedlora')!;
+    expect(pf.macroF1.mean).toBeCloseTo(0.65, 12);
+    expect(renderMarkdown(report)).toContain('| pFedLoRA | 65.00 ± 7.07 |');
+  });
+
   test('result.json reading: NaN as null, staleness, bad files', () => {
     const stored = parseResultJson(resultJson('fd', 3, 2, [0.5, null], PF), 'x');
     expect(stored.rounds[1]!.meanAccuracy).toBeNaN();

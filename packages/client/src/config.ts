@@ -1,7 +1,7 @@
 /** The client daemon's settings, with defaults and their schema. */
 import { z } from 'zod';
 import { assertValid, integerIn, numberWhere, objectWith, oneOf, text } from '@pfedlora/core';
-import { BACKEND_CHOICES, type BackendChoice, type DataSource, type PartitionKind } from '@pfedlora/ml';
+import { BACKEND_CHOICES, PARTITION_KINDS, type BackendChoice, type DataSource, type PartitionKind } from '@pfedlora/ml';
 import { CLIENT_ID_PATTERN } from '@pfedlora/protocol';
 import type { ClientModelSource } from './model';
 import type { ClientTlsConfig } from './tls';
@@ -65,7 +65,6 @@ export function isCoordinatorAddress(text: string): boolean {
   return /^[^:\s]+:\d+$/.test(text) || /^\[[0-9a-fA-F:]+\]:\d+$/.test(text);
 }
 
-const PARTITION_KINDS: readonly PartitionKind[] = ['label-skew', 'dirichlet'];
 const positive = numberWhere((n) => n > 0, '> 0');
 
 const shardSchema = z

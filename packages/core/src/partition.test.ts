@@ -3,6 +3,7 @@ import {
   apportion,
   assignClasses,
   dirichletPartition,
+  groupPartition,
   labelCounts,
   labelSkewPartition,
   type ClientPartition,
@@ -295,5 +296,69 @@ describe('dirichletPartition', () => {
     const skew = labelSkewPartition(trainLabels, testLabels, { clients: 100, classesPerClient: 10, numClasses: 100, seed: 1 });
     expect(dirichlet).toHaveLength(100);
     expect(skew.every((p) => p.classes.length === 10 && p.train.length > 0 && p.test.length > 0)).toBe(true);
+  });
+});
+
+describe('groupPartition', () => {
+  /** Groups and labels per sample, every group present in train (and test, unless `testless`). */
+  const groupData = fc
+    .record({
+      numGroups: fc.integer({ min: 1, max: 8 }),
+      numClasses: fc.integer({ min: 1, max: 4 }),
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      perGroup: fc.integer({ min: 1, max: 12 }),
+      cut: fc.nat(),
+    })
+    .map((s) => {
+      const rng = createRng(s.seed);
+      const make = (per: number) => {
+        const groups: number[] = [];
+        for (let g = 0; g < s.numGroups; g++) for (let i = 0; i < per + Math.floor(rng.next() * 3); i++) groups.push(g);
+        // Interleaved, as lines of a real file.
+        for (let i = groups.length - 1; i > 0; i--) {
+          const j = Math.floor(rng.next() * (i + 1));
+          [groups[i], groups[j]] = [groups[j]!, groups[i]!];
+        }
+        return { groups: Int32Array.from(groups), labels: Int32Array.from(groups, () => Math.floor(rng.next() * s.numClasses)) };
+      };
+      return { ...s, clients: 1 + (s.cut % s.numGroups), train: make(s.perGroup), test: make(Math.max(1, s.perGroup >> 1)) };
+    });
+
+  test('properties: whole groups round-robin, every sample assigned once, classes as held, deterministic', () => {
+    fc.assert(
+      fc.property(groupData, (s) => {
+        const opts = { clients: s.clients, numClasses: s.numClasses, numGroups: s.numGroups };
+        const parts = groupPartition(s.train.labels, s.test.labels, s.train.groups, s.test.groups, opts);
+        expect(parts).toHaveLength(s.clients);
+        // Every sample goes to exactly one client: disjoint and covering.
+        expect(checkDisjointInRange(parts, 'train', s.train.labels.length).size).toBe(s.train.labels.length);
+        expect(checkDisjointInRange(parts, 'test', s.test.labels.length).size).toBe(s.test.labels.length);
+        parts.forEach((p, k) => {
+          // Client k holds exactly the groups g with g mod N = k (all groups have train samples here).
+          const mine = new Set([...p.train].map((i) => s.train.groups[i]!));
+          expect([...mine].sort((a, b) => a - b)).toEqual(Array.from({ length: s.numGroups }, (_, g) => g).filter((g) => g % s.clients === k));
+          expect([...p.test].every((i) => mine.has(s.test.groups[i]!))).toBe(true);
+          expect(p.classes).toEqual([...new Set([...p.train].map((i) => s.train.labels[i]!))].sort((a, b) => a - b));
+          expect(p.test.length).toBeGreaterThan(0);
+        });
+        expect(same(parts, groupPartition(s.train.labels, s.test.labels, s.train.groups, s.test.groups, opts))).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test('refuses data without groups, more clients than groups, a group outside the range, a client without test samples', () => {
+    const labels = Int32Array.of(0, 1, 0);
+    const groups = Int32Array.of(0, 1, 1);
+    const opts = { clients: 2, numClasses: 2, numGroups: 2, groupNames: ['easy-ham', 'spam'] };
+    expect(() => groupPartition(labels, labels, groups, groups, { ...opts, numGroups: 0 })).toThrow('the data has no groups');
+    expect(() => groupPartition(labels, labels, groups, groups, { ...opts, clients: 3 })).toThrow(
+      'partition: group: 3 clients but the data has 2 groups with train samples (easy-ham, spam); each client needs a whole group: use at most 2 clients',
+    );
+    expect(() => groupPartition(labels, labels, Int32Array.of(0, 2, 1), groups, opts)).toThrow('train group 2 at index 1 is outside [0, 2)');
+    expect(() => groupPartition(labels, labels, groups, Int32Array.of(1, 1, 1), opts)).toThrow("client 0's group (easy-ham) has no test samples");
+    // A group with test samples only is left out, not an error; with two groups and one client, it holds both.
+    const one = groupPartition(labels, Int32Array.of(0, 1, 1, 0), Int32Array.of(0, 0, 0), Int32Array.of(0, 1, 1, 0), { clients: 1, numClasses: 2, numGroups: 2 });
+    expect(Array.from(one[0]!.test)).toEqual([0, 3]);
   });
 });

@@ -7,6 +7,8 @@
  *   pFedHN code: c classes per client, per-class shares ~ U[0.4, 0.6]
  *   normalized over the class's holders, test split with the same classes and shares.
  * - dirichletPartition: per-class proportions ~ Dirichlet(alpha) over clients.
+ * - groupPartition: by a group each sample carries (the SpamAssassin mailbox
+ *   set): whole groups per client, the natural non-IID split of such data.
  */
 import { createRng, deriveSeed, dirichlet, shuffleInPlace, uniform, type Rng } from './random';
 
@@ -306,4 +308,71 @@ export function labelCounts(indices: Int32Array, labels: Int32Array, numClasses:
   const counts = new Int32Array(numClasses);
   for (let i = 0; i < indices.length; i++) counts[labels[indices[i]!]!]!++;
   return counts;
+}
+
+export interface GroupOptions {
+  clients: number;
+  numClasses: number;
+  /** Groups are indices in [0, numGroups); 0 means the data has none. */
+  numGroups: number;
+  /** Names of the groups, for error messages (default: their indices). */
+  groupNames?: readonly string[];
+}
+
+/**
+ * Group partition: every group with train samples (in index order) goes whole
+ * to one client, round-robin: client k gets the groups j, j + N, j + 2N, ...
+ * of rank j = k among them, with all of their train and test samples (test
+ * samples of a group without train samples are left out). Deterministic, no
+ * seed: a group is a fixed origin (a mailbox set), not a draw. Needs
+ * 1 <= N <= the number of groups, and a test sample in each client's groups.
+ */
+export function groupPartition(
+  trainLabels: Int32Array,
+  testLabels: Int32Array,
+  trainGroups: Int32Array,
+  testGroups: Int32Array,
+  options: GroupOptions,
+): ClientPartition[] {
+  const { clients, numClasses, numGroups } = options;
+  checkInt('clients', clients, 1);
+  checkInt('numClasses', numClasses, 1);
+  checkInt('numGroups', numGroups, 0);
+  const name = (g: number) => options.groupNames?.[g] ?? String(g);
+  if (numGroups === 0) throw new Error('partition: group: the data has no groups (every sample needs a "group", e.g. the mailbox set of a mail)');
+  for (const [split, labels, groups] of [['train', trainLabels, trainGroups], ['test', testLabels, testGroups]] as const) {
+    if (groups.length !== labels.length) throw new Error(`partition: group: ${groups.length} ${split} groups for ${labels.length} ${split} labels`);
+    indicesByClass(labels, numClasses, split);
+    groups.forEach((g, i) => {
+      if (!(g >= 0 && g < numGroups)) throw new Error(`partition: group: ${split} group ${g} at index ${i} is outside [0, ${numGroups})`);
+    });
+  }
+  const hasTrain = new Array<boolean>(numGroups).fill(false);
+  trainGroups.forEach((g) => (hasTrain[g] = true));
+  const used = hasTrain.flatMap((has, g) => (has ? [g] : []));
+  if (clients > used.length) {
+    throw new Error(
+      `partition: group: ${clients} clients but the data has ${used.length} group${used.length === 1 ? '' : 's'} with train samples ` +
+        `(${used.map(name).join(', ')}); each client needs a whole group: use at most ${used.length} clients`,
+    );
+  }
+  const owner = new Int32Array(numGroups).fill(-1);
+  used.forEach((g, rank) => (owner[g] = rank % clients));
+  const split = (groups: Int32Array): number[][] => {
+    const out: number[][] = Array.from({ length: clients }, () => []);
+    groups.forEach((g, i) => {
+      if (owner[g]! >= 0) out[owner[g]!]!.push(i);
+    });
+    return out;
+  };
+  const train = split(trainGroups);
+  const test = split(testGroups);
+  return train.map((idx, k) => {
+    if (test[k]!.length === 0) {
+      const mine = used.filter((g) => owner[g] === k).map(name);
+      throw new Error(`partition: group: client ${k}'s group${mine.length === 1 ? '' : 's'} (${mine.join(', ')}) ha${mine.length === 1 ? 's' : 've'} no test samples`);
+    }
+    const classes = [...new Set(idx.map((i) => trainLabels[i]!))].sort((a, b) => a - b);
+    return { client: k, classes, train: Int32Array.from(idx), test: Int32Array.from(test[k]!) };
+  });
 }

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { capSamples, meanLatestAccuracy, resolveSimulationThreads, runSimulation, sampleClients, DEFAULT_SIMULATION, type SimulationConfig } from './simulation';
+import { capSamples, meanLatestAccuracy, partitionClients, resolveSimulationThreads, runSimulation, sampleClients, DEFAULT_SIMULATION, type SimulationConfig } from './simulation';
+import { loadDataset } from './data';
 
 const quick: SimulationConfig = {
   ...DEFAULT_SIMULATION,
@@ -86,6 +87,30 @@ describe('runSimulation', () => {
       expect(pooled.rounds[0]!.meanLoss).toBe(inThread.rounds[0]!.meanLoss);
       expect(pooled.clients.map((c) => c.accuracy)).toEqual(inThread.clients.map((c) => c.accuracy));
     }
+  });
+
+  test('macro-F1: per client in [0, 1], the round mean is the mean over clients, the same when 2 replicas sum the counts', async () => {
+    const config = { ...quick, clients: 2, rounds: 1, maxTrainSamples: 80 };
+    const one = await runSimulation({ ...config, threads: 1 });
+    const two = await runSimulation({ ...config, threads: 2, workers: 0 });
+    const f1s = one.clients.map((c) => c.macroF1);
+    expect(f1s.every((f) => f >= 0 && f <= 1)).toBe(true);
+    expect(one.rounds[0]!.meanMacroF1).toBeCloseTo((f1s[0]! + f1s[1]!) / 2, 12);
+    expect(one.final.allClientsMacroF1).toBeCloseTo(one.rounds[0]!.meanMacroF1, 12);
+    expect(two.clients.map((c) => c.macroF1)).toEqual(f1s);
+  });
+
+  test('group partition: whole mailbox sets per client; data without groups, or too many clients, are refused', async () => {
+    const spam = await loadDataset('spam-assassin', { maxTokens: 8 });
+    const config = { ...DEFAULT_SIMULATION, partition: 'group' as const, clients: 2 };
+    const parts = partitionClients(spam, config);
+    const groupsOf = (idx: Int32Array) => [...new Set(Array.from(idx, (i) => spam.train.groups!.names[spam.train.groups!.of[i]!]))].sort();
+    // easy-ham and spam (ranks 0 and 2) to client 0, hard-ham to client 1.
+    expect(parts.map((p) => groupsOf(p.train))).toEqual([['easy-ham', 'spam'], ['hard-ham']]);
+    expect(parts.map((p) => p.classes)).toEqual([[0, 1], [0]]);
+    expect(() => partitionClients(spam, { ...config, clients: 4 })).toThrow('4 clients but the data has 3 groups with train samples (easy-ham, hard-ham, spam)');
+    const fashion = await loadDataset('fashion-mnist', { dataDir: 'subset' });
+    expect(() => partitionClients(fashion, config)).toThrow(/--partition group: .* has no groups/);
   });
 
   test("threads 'auto' shares the cores among the clients that train at once, whatever --workers is", () => {

@@ -14,6 +14,7 @@ import {
   type RunSpec,
   dirichletPartition,
   encodedSizeOf,
+  groupPartition,
   integerIn,
   labelSkewPartition,
   listOf,
@@ -37,7 +38,9 @@ import { resolveThreads } from './parallel/training-client';
 
 export { runSchema, runShape, trainingConfigOf, validateRun } from './run';
 
-export type PartitionKind = 'label-skew' | 'dirichlet';
+/** label-skew: c classes per client; dirichlet: Dirichlet(alpha) class mixes; group: whole groups of the data (jsonl "group") per client. */
+export type PartitionKind = 'label-skew' | 'dirichlet' | 'group';
+export const PARTITION_KINDS: readonly PartitionKind[] = ['label-skew', 'dirichlet', 'group'];
 
 /**
  * A simulated federation: the run's settings (RunSpec, declared once in
@@ -208,9 +211,19 @@ export function sampleClients(clients: number, participation: number, seed: numb
 export function partitionClients(data: DatasetSplits, config: SimulationConfig): ClientPartition[] {
   const numClasses = data.train.numClasses;
   const seed = deriveSeed(config.seed, 'partition');
-  return config.partition === 'label-skew'
-    ? labelSkewPartition(data.train.labels, data.test.labels, { clients: config.clients, classesPerClient: config.classesPerClient, numClasses, seed })
-    : dirichletPartition(data.train.labels, data.test.labels, { clients: config.clients, alpha: config.dirichletAlpha, numClasses, seed });
+  switch (config.partition) {
+    case 'label-skew':
+      return labelSkewPartition(data.train.labels, data.test.labels, { clients: config.clients, classesPerClient: config.classesPerClient, numClasses, seed });
+    case 'dirichlet':
+      return dirichletPartition(data.train.labels, data.test.labels, { clients: config.clients, alpha: config.dirichletAlpha, numClasses, seed });
+    case 'group': {
+      const { train, test } = data;
+      if (!train.groups || !test.groups) {
+        throw new Error(`--partition group: ${data.source} has no groups (a jsonl "group" on every line, as the SpamAssassin mailbox sets); use label-skew or dirichlet`);
+      }
+      return groupPartition(train.labels, test.labels, train.groups.of, test.groups.of, { clients: config.clients, numClasses, numGroups: train.groups.names.length, groupNames: train.groups.names });
+    }
+  }
 }
 
 /** Client k's model: a zoo name, or a model.json path. */

@@ -4,9 +4,9 @@
  * result. Pure: no training, no file access.
  */
 import { join } from 'node:path';
-import type { PartitionKind } from '@pfedlora/ml';
+import { PARTITION_KINDS, type PartitionKind } from '@pfedlora/ml';
 
-export const PARTITION_KINDS: readonly PartitionKind[] = ['label-skew', 'dirichlet'];
+export { PARTITION_KINDS };
 
 /** One federation shape of the paper's grid. */
 export interface Setting {
@@ -37,7 +37,8 @@ export function settingId(s: Setting): string {
 /** How a setting reads in tables: "N=10, 100%, label skew (2 classes/client)". */
 export function settingLabel(s: Setting, detail: { classesPerClient: number; dirichletAlpha: number }): string {
   const pct = Math.round(s.participation * 1000) / 10;
-  const partition = s.partition === 'label-skew' ? `label skew (${detail.classesPerClient} classes/client)` : `Dirichlet(${detail.dirichletAlpha})`;
+  const partition =
+    s.partition === 'label-skew' ? `label skew (${detail.classesPerClient} classes/client)` : s.partition === 'dirichlet' ? `Dirichlet(${detail.dirichletAlpha})` : 'by group (mailbox set)';
   return `N=${s.clients}, ${pct}%, ${partition}`;
 }
 

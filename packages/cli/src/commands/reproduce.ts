@@ -60,7 +60,7 @@ export const REPRODUCE_FLAGS: FlagSpecs = {
   algorithms: { type: 'string', value: 'LIST', help: 'comma list of algorithms', default: 'every one of the paper available here' },
   seeds: { type: 'string', value: 'LIST', help: 'comma list of seeds or ranges, e.g. 1,2,3 or 1-5', default: `${FULL_DEFAULTS.seeds}; --quick: ${QUICK_DEFAULTS.seeds}` },
   settings: { type: 'string', value: 'LIST', help: 'comma list of CLIENTS:PARTICIPATION[:PARTITION], e.g. 10:1,50:0.2:dirichlet', default: `${FULL_DEFAULTS.settings}; --quick: ${QUICK_DEFAULTS.settings}` },
-  partitions: { type: 'string', value: 'LIST', help: 'partitions for settings given without one: label-skew, dirichlet', default: `${FULL_DEFAULTS.partitions}; --quick: ${QUICK_DEFAULTS.partitions}` },
+  partitions: { type: 'string', value: 'LIST', help: 'partitions for settings given without one: label-skew, dirichlet, group (whole mailbox sets per client; text only)', default: `${FULL_DEFAULTS.partitions}; --quick: ${QUICK_DEFAULTS.partitions}` },
   dataset: { type: 'string', value: 'NAME', help: `dataset: ${DATASET_NAMES.join(', ')}`, default: d.dataset },
   'data-dir': { type: 'string', value: 'DIR', help: 'dataset folder (CIFAR: the extracted official binary files; "subset": the shipped Fashion-MNIST subset)' },
   'classes-per-client': { type: 'string', value: 'N', help: 'label skew: classes per client', default: '10 for cifar100, else 2' },

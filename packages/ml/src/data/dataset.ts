@@ -4,6 +4,7 @@
  * scaled to [0, 1], what tfjs tensors expect), so a batch is a cheap subarray
  * copy rather than per-sample objects.
  */
+import type { SampleGroups } from './sample-data';
 
 /** The benchmark datasets pfedlora reads by name. */
 export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'cifar100' | 'spam-assassin';
@@ -33,6 +34,8 @@ export interface Dataset {
   numClasses: number;
   /** Class names in label order (label i is classNames[i]): how labels map to a run's classes. */
   classNames: readonly string[];
+  /** Where each sample comes from, when the data says (jsonl "group": the SpamAssassin mailbox set); `--partition group` splits by it. */
+  groups?: SampleGroups;
 }
 
 export interface DatasetSplits {
@@ -91,7 +94,8 @@ export function subsetOf(ds: Dataset, indices: Int32Array): Dataset {
     features.set(ds.features.subarray(idx * size, (idx + 1) * size), i * size);
     labels[i] = ds.labels[idx]!;
   }
-  return { ...ds, features, labels, count: n };
+  const groups = ds.groups && { names: ds.groups.names, of: Int32Array.from(indices, (i) => ds.groups!.of[i]!) };
+  return { ...ds, features, labels, count: n, ...(groups ? { groups } : {}) };
 }
 
 /** Per-class sample counts (length numClasses). */

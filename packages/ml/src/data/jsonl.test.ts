@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { loadJsonlData, type JsonlOptions } from './jsonl';
 import { loadDataset, resolveDatasetSource, spamAssassinSubsetDir } from './load';
 import { loadDataSource, isTextSource } from './source';
+import { subsetOf, type Dataset } from './dataset';
 import { DataError } from './sample-data';
 import { BYTE_VOCAB_SIZE, detokenize, encodeBytes, tokenize } from './tokenizer';
 
@@ -107,6 +108,21 @@ describe('loadJsonlData', () => {
     expect(await failure({ dir, classNames: ['ham', 'spam'] })).toBe(`${join(dir, 'test.jsonl')}:2: label "eggs" is not one of the run's 2 classes: "ham", "spam"`);
   });
 
+  test('"group": one index over both files, sorted by name, kept by subsetOf; groups only when every line has one', async () => {
+    const g = (text: string, label: string, group: unknown) => JSON.stringify({ text, label, group });
+    const dir = folder({ 'train.jsonl': [g('a', 'ham', 'hard-ham'), g('b', 'spam', 'spam'), g('c', 'ham', 'easy-ham')].join('\n'), 'test.jsonl': g('d', 'ham', 'hard-ham') });
+    const data = await loadJsonlData({ dir });
+    expect(data.train.groups!.names).toEqual(['easy-ham', 'hard-ham', 'spam']);
+    expect(Array.from(data.train.groups!.of)).toEqual([1, 2, 0]);
+    expect(Array.from(data.test.groups!.of)).toEqual([1]);
+    expect(Array.from(subsetOf(data.train as Dataset, Int32Array.of(2, 1)).groups!.of)).toEqual([0, 2]);
+    expect((await loadJsonlData({ dir: good() })).train.groups).toBeUndefined();
+    const some = folder({ 'train.jsonl': [g('a', 'ham', 'x'), line('b', 'spam')].join('\n'), 'test.jsonl': g('d', 'ham', 'x') });
+    expect((await loadJsonlData({ dir: some })).train.groups).toBeUndefined();
+    const bad = folder({ 'train.jsonl': g('a', 'ham', 7), 'test.jsonl': g('d', 'ham', 'x') });
+    expect(await failure({ dir: bad })).toBe(`${join(bad, 'train.jsonl')}:1: "group" must be a non-empty string, got number`);
+  });
+
   test('missing folder, missing file, bad --max-tokens', async () => {
     expect(await failure({ dir: join(root, 'nope') })).toBe(`${join(root, 'nope')}: no such directory`);
     const dir = folder({ 'train.jsonl': line('a', 'x') });
@@ -136,6 +152,9 @@ describe('text sources', () => {
     // easy-ham and hard-ham are ham: two thirds of each split.
     expect(data.train.labels.filter((l) => l === 0).length).toBe(300);
     expect(detokenize(data.train.features.subarray(0, 32)).startsWith('Subject: ')).toBe(true);
+    // The mailbox sets, 150 train mails each, for --partition group.
+    expect(data.train.groups!.names).toEqual(['easy-ham', 'hard-ham', 'spam']);
+    expect([0, 1, 2].map((k) => data.train.groups!.of.filter((x) => x === k).length)).toEqual([150, 150, 150]);
     const full = folder({ 'train.jsonl': line('a', 'spam'), 'test.jsonl': line('b', 'ham') });
     const own = await loadDataSource({ format: 'benchmark', dataset: 'spam-assassin', dataDir: full });
     expect([own.origin, own.train.count, Array.from(own.test.labels)]).toEqual(['data-dir', 1, [0]]);

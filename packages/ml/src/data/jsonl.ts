@@ -1,6 +1,8 @@
 /**
  * Text as a client's private data: JSON Lines, one `{"text": ..., "label": ...}`
- * object per line, in `dir/train.jsonl` and `dir/test.jsonl`. Texts become
+ * object per line, in `dir/train.jsonl` and `dir/test.jsonl`, with an optional
+ * `"group"` (where the text comes from, e.g. a mailbox set): when every line
+ * of both files has one, `--partition group` can split by it. Texts become
  * byte token ids (tokenizer.ts) cut or padded to `maxTokens`; labels are class
  * names, matched to the run's by name. Every problem names the file and line.
  */
@@ -26,6 +28,7 @@ export interface JsonlOptions {
 interface TextRecord {
   readonly text: string;
   readonly label: string;
+  readonly group?: string;
   readonly line: number;
 }
 
@@ -48,7 +51,7 @@ export function parseJsonl(content: string, path: string): TextRecord[] {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new DataError(`${path}:${line}: expected an object {"text": ..., "label": ...}, got ${describe(value)}`);
     }
-    const { text: body, label } = value as Record<string, unknown>;
+    const { text: body, label, group } = value as Record<string, unknown>;
     if (typeof body !== 'string') throw new DataError(`${path}:${line}: "text" must be a string, got ${describe(body)}`);
     if (body === '') throw new DataError(`${path}:${line}: "text" is empty`);
     if (typeof label !== 'string' && !(typeof label === 'number' && Number.isFinite(label))) {
@@ -56,7 +59,8 @@ export function parseJsonl(content: string, path: string): TextRecord[] {
     }
     const name = String(label).trim();
     if (name === '') throw new DataError(`${path}:${line}: "label" is empty`);
-    records.push({ text: body, label: name, line });
+    if (group !== undefined && (typeof group !== 'string' || group.trim() === '')) throw new DataError(`${path}:${line}: "group" must be a non-empty string, got ${describe(group)}`);
+    records.push({ text: body, label: name, line, ...(group === undefined ? {} : { group: group.trim() }) });
   });
   if (records.length === 0) throw new DataError(`${path}: no samples (one {"text": ..., "label": ...} object per line)`);
   return records;
@@ -84,6 +88,18 @@ async function checkDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The groups of both files, sorted by name (one index for train and test), or
+ * undefined unless every line has one (then the data has no groups, and
+ * `--partition group` says so; the texts still load).
+ */
+function groupIndex(files: readonly { records: readonly TextRecord[] }[]): { names: string[]; index: Map<string, number> } | undefined {
+  const all = files.flatMap((f) => f.records);
+  if (all.some((r) => r.group === undefined)) return undefined;
+  const names = [...new Set(all.map((r) => r.group!))].sort();
+  return { names, index: new Map(names.map((g, i) => [g, i])) };
+}
+
 /** Reads a jsonl data folder (see JsonlOptions); sampleShape is [maxTokens], features are token ids. */
 export async function loadJsonlData(options: JsonlOptions): Promise<LabeledSplits> {
   let maxTokens: number;
@@ -96,6 +112,7 @@ export async function loadJsonlData(options: JsonlOptions): Promise<LabeledSplit
   const files = [await readJsonl(options.dir, JSONL_FILES.train), await readJsonl(options.dir, JSONL_FILES.test)];
   const classNames = options.classNames !== undefined ? checkClassNames(options.classNames, 'jsonl') : sortClassNames(files.flatMap((f) => f.records.map((r) => r.label)));
   const index = new Map(classNames.map((name, i) => [name, i]));
+  const groupOf = groupIndex(files);
   const name = options.name ?? `jsonl ${options.dir}`;
   const [train, test] = files.map(({ path, records }, split): LabeledData => {
     const features = new Float32Array(records.length * maxTokens);
@@ -105,7 +122,17 @@ export async function loadJsonlData(options: JsonlOptions): Promise<LabeledSplit
       encodeBytes(r.text, maxTokens, features, i * maxTokens);
       return k;
     });
-    return { name: `${name} (${split === 0 ? 'train' : 'test'})`, features, labels, count: records.length, sampleShape: [maxTokens], numClasses: classNames.length, classNames: [...classNames] };
+    const groups = groupOf && { names: groupOf.names, of: Int32Array.from(records, (r) => groupOf.index.get(r.group!)!) };
+    return {
+      name: `${name} (${split === 0 ? 'train' : 'test'})`,
+      features,
+      labels,
+      count: records.length,
+      sampleShape: [maxTokens],
+      numClasses: classNames.length,
+      classNames: [...classNames],
+      ...(groups ? { groups } : {}),
+    };
   });
   return { train: train!, test: test!, source: `${files[0]!.path} + ${files[1]!.path} (${maxTokens} byte tokens)` };
 }

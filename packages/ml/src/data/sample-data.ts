@@ -18,6 +18,14 @@ export interface LabeledData {
   numClasses: number;
   /** Class names in label order: label i is classNames[i]. */
   classNames: string[];
+  /** Each sample's group, where the format has one (jsonl "group"). */
+  groups?: SampleGroups;
+}
+
+/** A group index per sample into `names` (the same names, in the same order, in train and test). */
+export interface SampleGroups {
+  readonly names: readonly string[];
+  readonly of: Int32Array;
 }
 
 export interface LabeledSplits {
