@@ -133,6 +133,15 @@ export interface ClientSummary {
   readonly macroF1: number;
 }
 
+/** A run's final personalized scores (SimulationResult.final; `cluster` reports the same). */
+export interface FinalScores {
+  readonly meanAccuracy: number;
+  readonly round: number;
+  readonly allClientsAccuracy: number;
+  readonly meanMacroF1: number;
+  readonly allClientsMacroF1: number;
+}
+
 export interface SimulationResult {
   readonly config: SimulationConfig;
   readonly engine: EngineInfo;
@@ -147,13 +156,7 @@ export interface SimulationResult {
    * all N clients instead of the last round's sample, so it varies far less between seeds).
    * The macro-F1 pair likewise.
    */
-  readonly final: {
-    readonly meanAccuracy: number;
-    readonly round: number;
-    readonly allClientsAccuracy: number;
-    readonly meanMacroF1: number;
-    readonly allClientsMacroF1: number;
-  };
+  readonly final: FinalScores;
   readonly totals: { readonly bytesUp: number; readonly bytesDown: number; readonly trainFlops: number; readonly seconds: number };
 }
 

@@ -206,16 +206,22 @@ function mdTable(header: readonly string[], rows: readonly (readonly string[])[]
   ].join('\n');
 }
 
-/** The paper's table: algorithms down, settings across, then pFedLoRA's three numbers against the best baseline. */
-function summaryRows(report: Report): { header: string[]; rows: string[][] } {
-  const header = ['accuracy %, mean ± std over seeds', ...report.settings.map((s) => s.label)];
+/** Algorithms down, settings across: `cell` of each algorithm's summary in each setting ('–' where it did not run). */
+function algorithmRows(report: Report, title: string, cell: (a: AlgorithmSummary) => string): { header: string[]; rows: string[][] } {
+  const header = [title, ...report.settings.map((s) => s.label)];
   const rows = report.algorithms.map((alg) => [
     displayName(alg),
     ...report.settings.map((s) => {
       const a = s.summary.algorithms.find((x) => x.algorithm === alg);
-      return a ? accuracyText(a) + (a.isBestBaseline ? ' *' : '') : '–';
+      return a ? cell(a) : '–';
     }),
   ]);
+  return { header, rows };
+}
+
+/** The paper's table: algorithms down, settings across, then pFedLoRA's three numbers against the best baseline. */
+function summaryRows(report: Report): { header: string[]; rows: string[][] } {
+  const { header, rows } = algorithmRows(report, 'accuracy %, mean ± std over seeds', (a) => accuracyText(a) + (a.isBestBaseline ? ' *' : ''));
   rows.push(['pFedLoRA gain over best baseline (points)', ...report.settings.map((s) => signedPoints(s.summary.headline.accuracyGain))]);
   rows.push(['computation ratio (best baseline / pFedLoRA)', ...report.settings.map((s) => times(s.summary.headline.computeRatio))]);
   rows.push(['communication ratio (best baseline / pFedLoRA)', ...report.settings.map((s) => times(s.summary.headline.communicationRatio))]);
@@ -224,15 +230,7 @@ function summaryRows(report: Report): { header: string[]; rows: string[][] } {
 
 /** Macro-F1 beside the summary: algorithms down, settings across (on an imbalanced task, the fairer number). */
 function macroF1Rows(report: Report): { header: string[]; rows: string[][] } {
-  const header = ['macro-F1 %, mean ± std over seeds', ...report.settings.map((s) => s.label)];
-  const rows = report.algorithms.map((alg) => [
-    displayName(alg),
-    ...report.settings.map((s) => {
-      const a = s.summary.algorithms.find((x) => x.algorithm === alg);
-      return a ? macroF1Text(a) : '–';
-    }),
-  ]);
-  return { header, rows };
+  return algorithmRows(report, 'macro-F1 %, mean ± std over seeds', macroF1Text);
 }
 
 const MACRO_F1_NOTE =

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestClientAccuracies, type RoundRecord } from '@pfedlora/coordinator';
 import { formatBytes, formatPercent } from '@pfedlora/core';
-import { dataSourceLabel, defaultModelKind, isTextSource, loadDataSource, meanLatestAccuracy, parseModelChoice, resolveThreads, simulationDataSource } from '@pfedlora/ml';
+import { dataSourceLabel, defaultModelKind, isTextSource, loadDataSource, meanLatestAccuracy, parseModelChoice, resolveThreads, simulationDataSource, type FinalScores } from '@pfedlora/ml';
 import { boolFlag, floatFlag, helpText, intFlag, parseFlags, stringFlag, type FlagSpecs } from '../args';
 import { table } from '../format';
 import { CliError, EXIT } from '../errors';
@@ -55,13 +55,7 @@ export interface ClusterResult {
    * meanAccuracy: the last round's reporting clients; allClientsAccuracy: every client's latest report.
    * The macro-F1 pair likewise, over the clients that sent one (NaN when none did).
    */
-  readonly final: {
-    readonly meanAccuracy: number;
-    readonly round: number;
-    readonly allClientsAccuracy: number;
-    readonly meanMacroF1: number;
-    readonly allClientsMacroF1: number;
-  };
+  readonly final: FinalScores;
   readonly totals: { readonly bytesUp: number; readonly bytesDown: number; readonly trainFlops: number; readonly seconds: number };
   readonly logDir: string;
   /** Clients that exited before the run was over (the run went on: enough remained). */
