@@ -44,11 +44,11 @@ test('simulate --clients 4 --rounds 2 --max-samples 200 says the run is undertra
   const code = await simulate(['--clients', '4', '--rounds', '2', '--max-samples', '200', '--data-dir', 'subset', '--workers', '0'], out.stream);
   expect(code).toBe(0);
   const text = out.text();
-  // The client table: its rows end in the client's accuracy, its classes in the third column.
+  // The client table: its rows end in the client's accuracy and macro-F1, its classes in the third column.
   const rows = text
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
-    .filter((cols) => cols.length === 8 && /^\d+$/.test(cols[0]!) && cols[7]!.endsWith('%'));
+    .filter((cols) => cols.length === 9 && /^\d+$/.test(cols[0]!) && cols[7]!.endsWith('%') && cols[8]!.endsWith('%'));
   expect(rows).toHaveLength(4);
   const atChance = rows.filter((cols) => Number.parseFloat(cols[7]!) / 100 <= 1 / cols[2]!.split(',').length + 0.02).length;
   const notes = text.split('\n').filter((l) => l.startsWith('note: '));
