@@ -26,6 +26,12 @@ describe('gRPC federation with real processes on 127.0.0.1', () => {
 
     const rounds = await readLedger(stateDir);
     expect(rounds.map((r) => [r.round, r.reported, r.participants])).toEqual([[1, 3, 3], [2, 3, 3], [3, 3, 3]]);
+    // Every daemon sent its macro-F1; the round's mean is theirs.
+    for (const r of rounds) {
+      const f1s = r.clients.map((c) => c.macroF1!);
+      expect(f1s.every((f) => f >= 0 && f <= 1)).toBe(true);
+      expect(r.meanMacroF1).toBeCloseTo(f1s.reduce((a, b) => a + b, 0) / 3, 12);
+    }
     // Independent check of the server step from what the clients uploaded.
     const initial = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
     const { worst, deltas } = await weightedMeanError(stateDir, initial, new Map([0, 1, 2].map((k) => [`client-${k}`, join(work, `updates-${k}`)])));

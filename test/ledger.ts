@@ -14,8 +14,9 @@ export interface LedgerEntry {
   reported: number;
   participants: number;
   meanAccuracy: number;
+  meanMacroF1?: number;
   globalSha256: string;
-  clients: Array<{ clientId: string; modelKind: string; status: string; numSamples: number; bytesUp: number; accuracy?: number }>;
+  clients: Array<{ clientId: string; modelKind: string; status: string; numSamples: number; bytesUp: number; accuracy?: number; macroF1?: number }>;
 }
 
 export async function readLedger(stateDir: string): Promise<LedgerEntry[]> {

@@ -83,6 +83,8 @@ guard.describe('the reference Python client (real processes on 127.0.0.1)', () =
     expect(rounds.map((r) => [r.round, r.reported, r.participants])).toEqual([[1, 3, 3], [2, 3, 3], [3, 3, 3]]);
     const pyEntry = rounds[0]!.clients.find((c) => c.clientId === 'py-2')!;
     expect([pyEntry.modelKind, pyEntry.numSamples, pyEntry.status]).toEqual(['cnn1', 160, 'reported']);
+    // The PyTorch client sends macro_f1 too (ClientMetrics field 7).
+    expect(pyEntry.macroF1! >= 0 && pyEntry.macroF1! <= 1).toBe(true);
     const initial = initialAdapter({ rank: 4, alpha: 4, numClasses: 10, representationDim: 500 }, deriveSeed(5, 'global'));
     const { worst, deltas } = await weightedMeanError(stateDir, initial, new Map(ids.map((id, k) => [id, dumps[k]!])));
     expect(worst).toBeLessThan(1e-6);

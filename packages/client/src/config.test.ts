@@ -24,7 +24,7 @@ describe('client config schema', () => {
     [{ silenceTimeoutMs: 0 }, 'silenceTimeoutMs must be > 0, got 0'],
     [{ reconnectInitialMs: 500, reconnectMaxMs: 100 }, 'reconnectMaxMs (100) must be at least reconnectInitialMs (500)'],
     [{ shard: { index: 3, count: 3, partition: 'label-skew', classesPerClient: 2, dirichletAlpha: 0.5, seed: 1 } }, 'shard.index must be below count 3, got 3'],
-    [{ shard: { index: 0, count: 3, partition: 'iid', classesPerClient: 2, dirichletAlpha: 0.5, seed: 1 } }, 'shard.partition must be one of label-skew, dirichlet, got "iid"'],
+    [{ shard: { index: 0, count: 3, partition: 'iid', classesPerClient: 2, dirichletAlpha: 0.5, seed: 1 } }, 'shard.partition must be one of label-skew, dirichlet, group, got "iid"'],
     [{ data: { dir: 'x' } }, 'data.format must be a string'],
   ])('%j is refused: %s', (change, message) => {
     expect(refused(change)).toThrow(message);

@@ -153,8 +153,9 @@ function deathReport(p: Spawned, exit: Exit, when: string, sameAs: string | unde
   return sameAs ? `${head}, with the same last log lines as ${sameAs} (${p.logFile})` : `${head}; ${lastLines(p)}`;
 }
 
-const ROUND_HEADER = ['round', 'accuracy', 'macro-F1', 'reported', 'bytes up', 'bytes down', 'seconds'];
-const roundRow = (r: RoundRecord) => [String(r.round), formatPercent(r.meanAccuracy), formatPercent(r.meanMacroF1 ?? NaN), `${r.reported}/${r.participants}`, formatBytes(r.bytesUp), formatBytes(r.bytesDown), r.seconds.toFixed(1)];
+// macro-F1 after `reported`: the first three columns keep their place for whoever reads the rows.
+const ROUND_HEADER = ['round', 'accuracy', 'reported', 'macro-F1', 'bytes up', 'bytes down', 'seconds'];
+const roundRow = (r: RoundRecord) => [String(r.round), formatPercent(r.meanAccuracy), `${r.reported}/${r.participants}`, formatPercent(r.meanMacroF1 ?? NaN), formatBytes(r.bytesUp), formatBytes(r.bytesDown), r.seconds.toFixed(1)];
 
 /** A timer that does not keep the process alive. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
