@@ -27,6 +27,15 @@ describe('runGrid', () => {
     rule: DEFAULT_TARGET_RULE,
   };
 
+  test('a group setting the data cannot serve is a usage error before any run: no groups, or more clients than groups', async () => {
+    const group = { clients: 2, participation: 1, partition: 'group' } as const;
+    const noGroups = runGrid({ ...plan, out: join(out, 'group'), settings: [group] });
+    await expect(noGroups).rejects.toMatchObject({ name: 'GridError', usage: true, message: expect.stringMatching(/^setting n2-p100-group: --partition group: .* has no groups/) });
+    const text = { ...plan, out: join(out, 'group-text'), base: { ...plan.base, dataset: 'spam-assassin' as const, dataDir: undefined, maxTokens: 8 } };
+    await expect(runGrid({ ...text, settings: [{ ...group, clients: 4 }] })).rejects.toThrow('setting n4-p100-group: partition: group: 4 clients but the data has 3 groups');
+    expect(existsSync(join(out, 'group-text', 'runs'))).toBe(false);
+  });
+
   test('runs a cell, reports it, skips it the second time, and reports a partial grid', async () => {
     const seen: CellOutcome[] = [];
     const progress: number[] = [];

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatPercent } from '@pfedlora/core';
-import { ALGORITHM_NAMES, TRANSFORMER_ALGORITHMS, VARIANT_ALGORITHMS, getAlgorithm, isTextDataset, loadDataset, runSimulation, type AlgorithmName, type SimulationConfig } from '@pfedlora/ml';
+import { ALGORITHM_NAMES, TRANSFORMER_ALGORITHMS, VARIANT_ALGORITHMS, getAlgorithm, isTextDataset, loadDataset, partitionClients, runSimulation, type AlgorithmName, type DatasetSplits, type SimulationConfig } from '@pfedlora/ml';
 import { cellDir, formatSettings, gridCells, PAPER_SHAPES, settingId, settingLabel, type Cell, type Setting } from './grid';
 import type { RunCosts, TargetRule } from './metrics';
 import { buildReport, type Report } from './report';
@@ -219,14 +219,23 @@ async function checkData(plan: GridPlan, cells: readonly Cell[]): Promise<void> 
   }
   if (!pending) return;
   const { dataset, dataDir, maxTokens } = plan.base;
-  let numClasses: number;
+  let data: DatasetSplits;
   try {
-    numClasses = (await loadDataset(dataset, { ...(dataDir === undefined ? {} : { dataDir }), ...(maxTokens === undefined ? {} : { maxTokens }) })).train.numClasses;
+    data = await loadDataset(dataset, { ...(dataDir === undefined ? {} : { dataDir }), ...(maxTokens === undefined ? {} : { maxTokens }) });
   } catch (error) {
     throw new GridError(error instanceof Error ? error.message : String(error), false);
   }
+  const numClasses = data.train.numClasses;
   if (plan.settings.some((s) => s.partition === 'label-skew') && plan.base.classesPerClient > numClasses) {
     throw new GridError(`--classes-per-client ${plan.base.classesPerClient} exceeds the ${numClasses} classes of ${dataset}`, true);
+  }
+  // A group partition fits the data or not whatever the seed: say so before any run (no groups, too many clients).
+  for (const cell of cells.filter((c) => c.setting.partition === 'group')) {
+    try {
+      partitionClients(data, cellConfig(plan, cell));
+    } catch (error) {
+      throw new GridError(`setting ${settingId(cell.setting)}: ${error instanceof Error ? error.message : String(error)}`, true);
+    }
   }
 }
 
