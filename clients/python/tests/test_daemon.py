@@ -94,9 +94,10 @@ class ScriptedCoordinator(pb_grpc.FederationServicer):
 
 
 class CutLinkCoordinator(ScriptedCoordinator):
-    """The link breaks as the first upload starts: that Upload fails UNAVAILABLE and the Subscribe stream ends.
-    The rejoin is slow (the second Join takes 0.6 s), and the old session is gone (NOT_FOUND), so a client that
-    retried on its backoff (10-50 ms) instead of waiting for the rejoin would send on the dead session first."""
+    """The link breaks as the first upload starts: that Upload fails UNAVAILABLE, the old session is gone
+    (NOT_FOUND from then on) and its Subscribe stream ends within ~50 ms. The rejoin is slow (the second Join
+    takes 0.6 s): a client that retried on its backoff (10-50 ms) instead of waiting for the rejoin would send
+    on the dead session a dozen times or more before it."""
 
     def __init__(self):
         super().__init__()
@@ -139,7 +140,7 @@ class CutLinkCoordinator(ScriptedCoordinator):
         if len(self.uploads) == 1:
             self.cut.set()
             context.abort(grpc.StatusCode.UNAVAILABLE, "link broke")
-        if session != f"s-{self.joins}":
+        if session == "s-1" or session != f"s-{self.joins}":
             context.abort(grpc.StatusCode.NOT_FOUND, f"unknown session {session}")
         self.uploaded = True
         self.done.set()
@@ -217,8 +218,14 @@ class DaemonTest(unittest.TestCase):
         finally:
             server.stop(0)
         sessions = [m[0].header.session_id for m in coordinator.uploads]
-        self.assertEqual(sessions, ["s-1", "s-2"], "no attempt on the dead session: the retry waits for the rejoin")
-        self.assertEqual(coordinator.subscribed, [("s-1", 0), ("s-2", 1)], "the retry comes after the new Subscribe stream")
+        # A retry may still go out before the client sees its stream end (a backoff of 10-50 ms against a stream
+        # that ends within ~50 ms, longer on a loaded machine); after that, none until the rejoin.
+        dead = sessions[1:].count("s-1")
+        self.assertLessEqual(dead, 3, f"the retry waits for the rejoin instead of backing off on the dead session: {sessions}")
+        self.assertEqual(sessions[-1], "s-2", "sent once more on the new session")
+        self.assertEqual(sessions.count("s-2"), 1)
+        self.assertEqual(coordinator.subscribed[1][0], "s-2")
+        self.assertLessEqual(coordinator.subscribed[1][1], len(sessions) - 1, "the new session's upload comes after its Subscribe stream")
         self.assertEqual(daemon.rounds_trained, 1)
 
     def test_upload_verdicts_follow_the_status_codes(self):
