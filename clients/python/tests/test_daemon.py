@@ -171,15 +171,21 @@ def serve(servicer):
     return server, port
 
 
+def run_daemon(coordinator, **config):
+    """Runs a daemon against `coordinator` served on 127.0.0.1 until it exits; its exit code and the daemon."""
+    server, port = serve(coordinator)
+    try:
+        daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", **config), build, Logger(stream=Quiet()))
+        return daemon.run(), daemon
+    finally:
+        server.stop(0)
+
+
 class DaemonTest(unittest.TestCase):
     def test_one_round_with_a_broken_download_and_a_refused_upload(self):
         coordinator = ScriptedCoordinator()
-        server, port = serve(coordinator)
-        try:
-            daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", reconnect_initial_ms=10, reconnect_max_ms=50), build, Logger(stream=Quiet()))
-            self.assertEqual(daemon.run(), EXIT_OK)
-        finally:
-            server.stop(0)
+        code, daemon = run_daemon(coordinator, reconnect_initial_ms=10, reconnect_max_ms=50)
+        self.assertEqual(code, EXIT_OK)
         self.assertEqual(coordinator.calls[:3], ["Describe", "Join", "Subscribe"])
         self.assertEqual(coordinator.download_offsets, [0, CHUNK], "the second Download resumes from the bytes held")
         join = coordinator.join_request
@@ -201,22 +207,14 @@ class DaemonTest(unittest.TestCase):
 
     def test_a_refused_join_ends_the_client(self):
         coordinator = ScriptedCoordinator(refuse_join=True)
-        server, port = serve(coordinator)
-        try:
-            daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", reconnect_initial_ms=10), build, Logger(stream=Quiet()))
-            self.assertEqual(daemon.run(), EXIT_REFUSED)
-        finally:
-            server.stop(0)
+        code, _ = run_daemon(coordinator, reconnect_initial_ms=10)
+        self.assertEqual(code, EXIT_REFUSED)
         self.assertEqual(coordinator.calls, ["Describe", "Join"])
 
     def test_an_upload_cut_off_is_sent_once_more_after_the_rejoin(self):
         coordinator = CutLinkCoordinator()
-        server, port = serve(coordinator)
-        try:
-            daemon = Daemon(ClientConfig(f"127.0.0.1:{port}", "py-x", reconnect_initial_ms=10, reconnect_max_ms=50), build, Logger(stream=Quiet()))
-            self.assertEqual(daemon.run(), EXIT_OK)
-        finally:
-            server.stop(0)
+        code, daemon = run_daemon(coordinator, reconnect_initial_ms=10, reconnect_max_ms=50)
+        self.assertEqual(code, EXIT_OK)
         sessions = [m[0].header.session_id for m in coordinator.uploads]
         # A retry may still go out before the client sees its stream end (a backoff of 10-50 ms against a stream
         # that ends within ~50 ms, longer on a loaded machine); after that, none until the rejoin.
