@@ -167,6 +167,9 @@ describe('(a) report generator on hand-made results', () => {
     expect(pickBestBaseline([{ algorithm: 'pfedlora', accuracy: 0.9 }, { algorithm: 'standalone', accuracy: 0.85 }, { algorithm: 'fedproto', accuracy: 0.8 }, { algorithm: 'fd', accuracy: 0.81 }])).toBe('fd');
     expect(pickBestBaseline([{ algorithm: 'pfedlora', accuracy: 0.9 }, { algorithm: 'standalone', accuracy: 0.85 }])).toBe('standalone');
     expect(pickBestBaseline([{ algorithm: 'pfedlora', accuracy: 0.9 }])).toBeUndefined();
+    // pFedLoRA's other plug point is pFedLoRA, not a baseline, however accurate.
+    expect(pickBestBaseline([{ algorithm: 'pfedlora', accuracy: 0.9 }, { algorithm: 'pfedlora-qv', accuracy: 0.95 }, { algorithm: 'fedgh', accuracy: 0.7 }])).toBe('fedgh');
+    expect(pickBestBaseline([{ algorithm: 'pfedlora', accuracy: 0.9 }, { algorithm: 'pfedlora-qv', accuracy: 0.95 }])).toBeUndefined();
   });
 
   test('table numbers, costs to target and ratios to the best baseline', () => {

@@ -152,6 +152,8 @@ export function resolveTarget(rule: TargetRule, finalMeans: readonly number[]): 
 
 /** The method the paper proposes; every ratio is relative to it. */
 export const PROPOSED = 'pfedlora';
+/** pFedLoRA itself with the adapter plugged in elsewhere (Q/V LoRA in the blocks): compared with it, never a baseline. */
+export const PROPOSED_VARIANTS: readonly string[] = ['pfedlora-qv'];
 /**
  * Local training only. It is a reference point, not one of the paper's six
  * federated baselines, so it is the best baseline only when no federated
@@ -213,11 +215,11 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
 
 /**
  * The best baseline: the highest mean final accuracy among the algorithms
- * other than pFedLoRA, leaving out standalone unless it is the only one (ties:
- * the first given).
+ * other than pFedLoRA and its variants, leaving out standalone unless it is
+ * the only one (ties: the first given).
  */
 export function pickBestBaseline(accuracies: readonly { algorithm: string; accuracy: number }[]): string | undefined {
-  const others = accuracies.filter((a) => a.algorithm !== PROPOSED && Number.isFinite(a.accuracy));
+  const others = accuracies.filter((a) => a.algorithm !== PROPOSED && !PROPOSED_VARIANTS.includes(a.algorithm) && Number.isFinite(a.accuracy));
   const federated = others.filter((a) => a.algorithm !== REFERENCE_ONLY);
   const pool = federated.length ? federated : others;
   let best: { algorithm: string; accuracy: number } | undefined;

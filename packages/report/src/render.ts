@@ -242,7 +242,7 @@ export function renderMarkdown(report: Report): string {
   out.push(
     `- Accuracy: the mean personalized test accuracy of every client's model as the run leaves it (each client's latest evaluation; with full participation, the last round's mean), mean ± sample std over seeds. ` +
       `Costs to target are read off the seed-mean curve (per round, the mean over that round's participants): the first round whose mean accuracy reaches the target, and the training FLOPs and payload bytes (up + down) of all clients until then; per client = total / N.`,
-    `- Target per setting: ${report.ruleText}. Best baseline: the most accurate algorithm other than pFedLoRA (standalone only if it is the only one). Ratios are the algorithm's cost / pFedLoRA's.`,
+    `- Target per setting: ${report.ruleText}. Best baseline: the most accurate algorithm other than pFedLoRA and its Q/V plug point (standalone only if it is the only one). Ratios are the algorithm's cost / pFedLoRA's.`,
     '',
     '## Summary',
     '',
@@ -312,7 +312,7 @@ export function renderHtml(report: Report): string {
     '<ul class="notes">',
     ...report.notes.map((n) => `<li>${h(n)}</li>`),
     `<li>Accuracy: the mean personalized test accuracy of every client's model as the run leaves it (each client's latest evaluation; with full participation, the last round's mean), mean ± sample std over seeds. Costs to target are read off the seed-mean curve (per round, the mean over that round's participants): the first round whose mean accuracy reaches the target, and the training FLOPs and payload bytes (up + down) of all clients until then; per client = total / N.</li>`,
-    `<li>Target per setting: ${h(report.ruleText)}. Best baseline: the most accurate algorithm other than pFedLoRA (standalone only if it is the only one). Ratios are the algorithm's cost / pFedLoRA's.</li>`,
+    `<li>Target per setting: ${h(report.ruleText)}. Best baseline: the most accurate algorithm other than pFedLoRA and its Q/V plug point (standalone only if it is the only one). Ratios are the algorithm's cost / pFedLoRA's.</li>`,
     '</ul>',
     '<h2>Summary</h2>',
   ];
