@@ -18,7 +18,7 @@
  * run's weighted mean of whole updates, so updateIsDelta is false: the
  * coordinator refuses robust rules, clipping and DP noise for this algorithm.
  */
-import { AggregationError, createRng, deriveSeed, FoldingAccumulator, sizeOfShape, specOf, uniform, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
+import { AggregationError, createRng, deriveSeed, FoldingAccumulator, foldRange, sizeOfShape, specOf, uniform, type ModelDescriptor, type NamedTensor, type TensorSpec } from '@pfedlora/core';
 import { isTransformer, TRANSFORMER_SIZES, type TransformerSize } from '../../transformer-spec';
 import type { ClientUpdatePart, FederationSetup, GlobalAggregator, ServerAlgorithm, UpdateContribution } from '../algorithm';
 
@@ -138,10 +138,7 @@ export class QvGroupMean implements GlobalAggregator {
   }
 
   private fold(update: readonly NamedTensor[], weight: number): void {
-    for (const t of update) {
-      const sum = this.sums.get(t.name)!;
-      for (let j = 0; j < sum.length; j++) sum[j] += weight * t.values[j]!;
-    }
+    for (const t of update) foldRange(this.sums.get(t.name)!, t.values, weight, false);
     for (const group of new Set(update.map((t) => groupOfTensor(t.name)))) this.weights.set(group, (this.weights.get(group) ?? 0) + weight);
   }
 }
