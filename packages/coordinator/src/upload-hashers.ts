@@ -11,7 +11,7 @@
  * fresh one for the next upload.
  */
 import { createHash } from 'node:crypto';
-import { foldRange } from '@pfedlora/core';
+import { foldInline, foldRange } from '@pfedlora/core';
 import { foldParts, type FoldJob } from './upload-fold';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -225,10 +225,7 @@ export class UploadWorkerPool {
   fold(sums: readonly Float64Array[], values: readonly Float32Array[], weight: number, first: boolean): void {
     const live = this.slots.filter((w): w is UploadWorker => w !== undefined && !w.failure);
     const shared = [...sums, ...values].every((a) => a.buffer instanceof SharedArrayBuffer);
-    if (live.length === 0 || !shared) {
-      for (let i = 0; i < sums.length; i++) foldRange(sums[i]!, values[i]!, weight, first);
-      return;
-    }
+    if (live.length === 0 || !shared) return foldInline(sums, values, weight, first);
     const cuts: number[] = [];
     values.forEach((v, t) => {
       for (let at = 0; at < v.length; at += FOLD_PART_VALUES) cuts.push(t, at, Math.min(v.length, at + FOLD_PART_VALUES));

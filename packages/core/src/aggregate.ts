@@ -165,8 +165,7 @@ export class WeightedMeanAccumulator extends StagingAccumulator {
     const total = this.weightSum + weight;
     if (!Number.isFinite(total)) throw new AggregationError(`total weight overflows (${this.weightSum} + ${weight})`);
     const first = this.clientCount === 0;
-    if (this.splitFold) this.splitFold(sums, values, weight, first);
-    else for (let i = 0; i < values.length; i++) foldRange(sums[i]!, values[i]!, weight, first);
+    (this.splitFold ?? foldInline)(sums, values, weight, first);
     this.weightSum = total;
     this.clientCount++;
   }
@@ -217,6 +216,11 @@ export function foldRange(sum: Float64Array, v: Float32Array, w: number, first: 
   if (first) assignScaled(sum, v, w, start, end);
   else addScaled(sum, v, w, start, end);
 }
+
+/** A commit's fold on the calling thread, tensor by tensor (the default SplitFold). */
+export const foldInline: SplitFold = (sums, values, weight, first) => {
+  for (let i = 0; i < values.length; i++) foldRange(sums[i]!, values[i]!, weight, first);
+};
 
 /** sum[j] += w * v[j]. Unrolled by 4 (V8 does not vectorize; this trims the loop overhead ~15%). */
 function addScaled(sum: Float64Array, v: Float32Array, w: number, start: number, end: number): void {
