@@ -107,8 +107,7 @@ export class Coordinator extends EventEmitter {
     this.store = options.store ?? new InMemoryStateStore(config.stateDir, config.keepCheckpoints);
     this.slots = new UploadSlots(config.maxConcurrentUploads);
     if (config.coordinatorThreads > 0) {
-      const pool = new UploadWorkerPool(config.coordinatorThreads);
-      this.workers = { pool, commits: new InOrder(), fold: (sums, values, weight, first) => pool.fold(sums, values, weight, first) };
+      this.workers = { pool: new UploadWorkerPool(config.coordinatorThreads), commits: new InOrder() };
     }
     const resumed = this.store.latestCheckpoint(baseLog);
     if (resumed) {
@@ -494,7 +493,7 @@ export class Coordinator extends EventEmitter {
     );
     const deadline = setTimeout(() => this.closeRound(this.machine.close('deadline')), this.config.roundTimeoutMs);
     deadline.unref();
-    const flight: Flight = { round, aggregator: this.run!.roundStep(this.global, this.workers?.fold), global: this.current!, deadline };
+    const flight: Flight = { round, aggregator: this.run!.roundStep(this.global, this.workers?.pool.fold), global: this.current!, deadline };
     this.flight = flight;
     this.log.info('round started', { round: round.round, attempt: round.attempt, participants, connected: decision.connected });
     this.emit('round-started', { round: round.round, attempt: round.attempt, participants });

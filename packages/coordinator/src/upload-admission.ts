@@ -6,7 +6,7 @@
  * It changes no state itself: what an accepted or dropped upload means for the
  * round, the Coordinator decides through the hooks it passes in.
  */
-import { ClientContribution, TensorStreamDecoder, type SplitFold, type TensorSpec } from '@pfedlora/core';
+import { ClientContribution, TensorStreamDecoder, type TensorSpec } from '@pfedlora/core';
 import type { UpdateContribution } from '@pfedlora/ml/server';
 import type { UploadHeaderInfo } from '@pfedlora/protocol';
 import { CoordinatorError } from './errors';
@@ -110,8 +110,6 @@ export interface UploadWorkers {
   readonly pool: UploadWorkerPool;
   /** Orders the commits of uploads checked off the loop as their finish() calls were. */
   readonly commits: InOrder;
-  /** A commit's fold shared with the workers (UploadWorkerPool.fold). */
-  readonly fold: SplitFold;
 }
 
 /** The contribution, where a worker can check what it stages: finiteness its only rule, staging in shared memory. */

@@ -11,7 +11,7 @@
  * fresh one for the next upload.
  */
 import { createHash } from 'node:crypto';
-import { foldInline, foldRange } from '@pfedlora/core';
+import { foldInline, foldRange, type SplitFold } from '@pfedlora/core';
 import { foldParts, type FoldJob } from './upload-fold';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -220,9 +220,10 @@ export class UploadWorkerPool {
    * the event loop included, which then waits (Atomics.wait) only for parts a
    * worker is folding. A worker busy checking uploads costs no wait: the loop
    * takes its parts. Each sum value gets the inline fold's operations in the
-   * same order, so the result is the inline one, bit for bit.
+   * same order, so the result is the inline one, bit for bit. A bound
+   * function: the round's aggregator is given it as its SplitFold.
    */
-  fold(sums: readonly Float64Array[], values: readonly Float32Array[], weight: number, first: boolean): void {
+  readonly fold: SplitFold = (sums, values, weight, first) => {
     const live = this.slots.filter((w): w is UploadWorker => w !== undefined && !w.failure);
     const shared = [...sums, ...values].every((a) => a.buffer instanceof SharedArrayBuffer);
     if (live.length === 0 || !shared) return foldInline(sums, values, weight, first);
@@ -244,7 +245,7 @@ export class UploadWorkerPool {
         throw new FoldIncompleteError(`an upload worker did not finish its part of a fold within ${FOLD_WAIT_MS} ms`);
       }
     }
-  }
+  };
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
